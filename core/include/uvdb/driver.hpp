@@ -1,0 +1,138 @@
+#pragma once
+/// \file
+/// The interfaces every backend implements: a `driver` opens `connection`s.
+/// The pool knows only these; it never names a backend.
+///
+/// Contract for implementations (the conformance suite checks it):
+///  - Every callback is called exactly once, on the loop thread, never inline
+///    from the call that started the operation.
+///  - Operations issued while another runs are queued and run in order.
+///  - close() (or destroying the connection object) completes every pending
+///    callback with errc::closed; closing from inside a callback is legal, the
+///    teardown happens after the callback returns.
+///  - Errors carry is_fatal() = true when the connection is no longer usable;
+///    is_broken() then stays true.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <uvdb/event_loop.hpp>
+#include <uvdb/function.hpp>
+#include <uvdb/param.hpp>
+#include <uvdb/result.hpp>
+#include <uvdb/result_set.hpp>
+
+namespace uvdb {
+
+/// How to open one connection. Plain data; built by code or by the config loader.
+struct connect_options {
+    /// `postgresql://user[:password]@host[:port][,host2…]/db?key=value…` or a
+    /// libpq `key=value` string. May hold a password: never log it as is
+    /// (use mask_password).
+    std::string url;
+    /// Overrides the URL's password when non-empty (e.g. from a password file).
+    std::string password;
+    /// Shown in pg_stat_activity; overrides the URL's application_name when non-empty.
+    std::string application_name = "uvdb";
+    /// Deadline for the whole connect (DNS + TCP + TLS + authentication),
+    /// enforced by a loop timer. 0 = none (not recommended).
+    std::chrono::milliseconds connect_timeout{10'000};
+    /// Default deadline of each query; 0 = none. On expiry the query is
+    /// cancelled on the server and the caller gets errc::timeout.
+    std::chrono::milliseconds query_timeout{0};
+    /// Extra backend parameters (e.g. "sslmode" → "verify-full"); they
+    /// override the URL's query parameters.
+    std::map<std::string, std::string> extra;
+};
+
+/// Per-call options of a query.
+struct query_options {
+    /// Overrides connect_options::query_timeout when not negative; 0 = none.
+    std::chrono::milliseconds timeout{-1};
+};
+
+/// Transaction status, as the connection last saw it.
+enum class tx_status : std::uint8_t { idle, in_transaction, failed_transaction, unknown };
+
+/// One open (or opening) connection. Loop thread only. Destroying the object
+/// closes the connection (see the contract above).
+class connection {
+public:
+    using query_callback = unique_function<void(result<result_set>)>;
+    using script_callback = unique_function<void(result<std::vector<result_set>>)>;
+    using done_callback = unique_function<void(result<void>)>;
+
+    virtual ~connection() = default;
+
+    /// Runs one statement with bound parameters ($1, $2, …; extended protocol).
+    virtual void query(std::string_view sql, params p, const query_options& opts,
+                       query_callback cb) = 0;
+    void query(std::string_view sql, params p, query_callback cb) {
+        query(sql, std::move(p), query_options{}, std::move(cb));
+    }
+    void query(std::string_view sql, query_callback cb) {
+        query(sql, params{}, query_options{}, std::move(cb));
+    }
+
+    /// Runs a script of several statements without parameters (simple
+    /// protocol) and returns every statement's result.
+    virtual void execute(std::string_view script, const query_options& opts, script_callback cb) = 0;
+    void execute(std::string_view script, script_callback cb) {
+        execute(script, query_options{}, std::move(cb));
+    }
+
+    /// Cheap liveness check (a round trip) that fails with errc::timeout after `deadline`.
+    virtual void ping(std::chrono::milliseconds deadline, done_callback cb) = 0;
+
+    /// Makes the connection fit for its next user: rolls back an open or
+    /// failed transaction. Fails (fatal) when a query is still running.
+    virtual void reset(done_callback cb) = 0;
+
+    /// Asks the server to cancel the statement in flight; its callback then
+    /// completes with errc::cancelled. No effect when nothing runs. A late
+    /// cancel never reaches a later statement.
+    virtual void cancel() = 0;
+
+    /// Closes the connection now. Idempotent. Pending callbacks get errc::closed.
+    virtual void close() = 0;
+
+    /// Connected and not broken.
+    virtual bool is_ready() const noexcept = 0;
+    /// A fatal error was seen (or it was closed); it must be thrown away.
+    virtual bool is_broken() const noexcept = 0;
+    /// Nothing queued or running.
+    virtual bool is_idle() const noexcept = 0;
+    virtual tx_status transaction_status() const noexcept = 0;
+
+    /// The server's process id for this session (PostgreSQL backend pid), or 0.
+    virtual std::int64_t server_pid() const noexcept { return 0; }
+    /// A short description for logs, without secrets ("127.0.0.1:5432/app pid 4711").
+    virtual std::string describe() const = 0;
+};
+
+/// A backend. Stateless apart from configuration; shared by all its connections.
+class driver {
+public:
+    using connect_callback = unique_function<void(result<void>)>;
+
+    virtual ~driver() = default;
+
+    /// Human name ("postgresql").
+    virtual std::string_view name() const noexcept = 0;
+    /// URL schemes it serves ("postgresql", "postgres").
+    virtual std::vector<std::string> schemes() const = 0;
+
+    /// Starts opening a connection and returns it at once; `on_connected` runs
+    /// when it is ready or failed. Statements issued before then are queued.
+    /// Destroying the returned object aborts the connect (`on_connected` then
+    /// gets errc::closed).
+    virtual std::unique_ptr<connection> connect(event_loop& loop, const connect_options& opts,
+                                                connect_callback on_connected) = 0;
+};
+
+}  // namespace uvdb

@@ -1,0 +1,21 @@
+#pragma once
+/// \file
+/// Umbrella header: everything in uvdb's core (and the pool when installed).
+
+#include <uvdb/driver.hpp>
+#include <uvdb/driver_registry.hpp>
+#include <uvdb/error.hpp>
+#include <uvdb/event_loop.hpp>
+#include <uvdb/function.hpp>
+#include <uvdb/io_watcher.hpp>
+#include <uvdb/log.hpp>
+#include <uvdb/offload.hpp>
+#include <uvdb/param.hpp>
+#include <uvdb/result.hpp>
+#include <uvdb/result_set.hpp>
+#include <uvdb/timer.hpp>
+#include <uvdb/url.hpp>
+
+#if __has_include(<uvdb/pool.hpp>)
+#include <uvdb/pool.hpp>
+#endif
