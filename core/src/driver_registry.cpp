@@ -1,0 +1,109 @@
+#include <uvdb/driver_registry.hpp>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include <uvdb/url.hpp>
+
+namespace uvdb {
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& s : items) {
+        if (!out.empty()) out += ", ";
+        out += s;
+    }
+    return out.empty() ? std::string("none") : out;
+}
+
+}  // namespace
+
+driver_registry& driver_registry::global() {
+    static driver_registry registry;
+    return registry;
+}
+
+result<void> driver_registry::add(std::shared_ptr<driver> d) {
+    if (!d) return error(errc::bad_input, "driver_registry::add: the driver is null");
+    std::vector<std::string> wanted;
+    for (const auto& s : d->schemes()) {
+        std::string k = lower(s);
+        if (k.empty()) {
+            return error(errc::bad_input,
+                         "driver \"" + std::string(d->name()) + "\" declares an empty URL scheme; nothing registered");
+        }
+        if (std::find(wanted.begin(), wanted.end(), k) == wanted.end()) wanted.push_back(std::move(k));
+    }
+    if (wanted.empty()) {
+        return error(errc::bad_input,
+                     "driver \"" + std::string(d->name()) + "\" declares no URL scheme; nothing registered");
+    }
+    // Checked in full before anything is added, so a conflict registers nothing.
+    for (const auto& k : wanted) {
+        for (const auto& [scheme, holder] : entries_) {
+            if (scheme == k && holder != d) {
+                return error(errc::bad_config, "URL scheme \"" + k + "\" is already registered by driver \"" +
+                                                   std::string(holder->name()) + "\"; driver \"" +
+                                                   std::string(d->name()) + "\" was not registered");
+            }
+        }
+    }
+    entries_.reserve(entries_.size() + wanted.size());
+    for (auto& k : wanted) {
+        bool present = std::any_of(entries_.begin(), entries_.end(), [&](const auto& e) { return e.first == k; });
+        if (!present) entries_.emplace_back(std::move(k), d);
+    }
+    return {};
+}
+
+result<std::shared_ptr<driver>> driver_registry::for_url(std::string_view url) const {
+    std::string_view scheme = url_scheme(url);
+    if (scheme.empty()) {
+        // A libpq key=value string ("host=db dbname=app") has no scheme; it
+        // can only mean PostgreSQL.
+        if (url.find('=') != std::string_view::npos) {
+            if (auto d = find("postgresql")) return d;
+            return error(errc::driver_not_found,
+                         "a key=value connection string needs the PostgreSQL driver, which is not registered "
+                         "(call uvdb::postgres::register_driver()); registered schemes: " +
+                             join(schemes()));
+        }
+        return error(errc::driver_not_found,
+                     "the connection string has no URL scheme (expected e.g. postgresql://…); registered "
+                     "schemes: " +
+                         join(schemes()));
+    }
+    if (auto d = find(scheme)) return d;
+    return error(errc::driver_not_found, "no driver registered for URL scheme \"" + lower(scheme) +
+                                             "\"; registered schemes: " + join(schemes()) +
+                                             " (register the driver, e.g. uvdb::postgres::register_driver(), "
+                                             "or load its plugin)");
+}
+
+std::shared_ptr<driver> driver_registry::find(std::string_view scheme) const {
+    std::string k = lower(scheme);
+    for (const auto& [s, d] : entries_) {
+        if (s == k) return d;
+    }
+    return nullptr;
+}
+
+std::vector<std::string> driver_registry::schemes() const {
+    std::vector<std::string> out;
+    out.reserve(entries_.size());
+    for (const auto& e : entries_) out.push_back(e.first);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace uvdb
