@@ -169,6 +169,18 @@ std::string mask_password(std::string_view text) {
         std::size_t at = text.find('@');
         if (at != npos && (eq == npos || at < eq)) return mask_url(text);
         if (eq != npos) return mask_kv(text, !parse_url(text).ok());
+        // Free text that names a password ("password s3cret"): drop what follows.
+        std::string folded;
+        for (char c : text) folded += ascii_lower(c);
+        if (std::size_t w = folded.find("password"); w != npos) {
+            std::size_t end = w + 8;
+            std::string out(text.substr(0, end));
+            if (end < text.size()) {
+                out += ' ';
+                out += mask;
+            }
+            return out;
+        }
         return std::string(text);
     } catch (...) {
         return std::string(mask);  // short enough not to allocate

@@ -77,7 +77,10 @@ public:
     /// too many connections, timeouts).
     bool retryable() const noexcept;
 
-    /// One line for people and logs: "[category] message (SQLSTATE x: server text)".
+    /// One line for people and logs: "code_name: message (SQLSTATE x: server text;
+    /// detail: …; hint: …)", e.g. "connection_lost: … (SQLSTATE 57P01: terminating
+    /// connection due to administrator command)". The parenthesis is left out when
+    /// the server said nothing.
     std::string to_string() const;
 
     // Builders, used by drivers and the pool.

@@ -32,7 +32,9 @@ public:
     /// Uses the application's loop. The loop must outlive this object, and must
     /// run once more after this object is destroyed so uvdb's handles can close.
     explicit event_loop(uv_loop_t* borrowed);
-    /// Closes uvdb's handles. An owned loop is run until they closed, then closed.
+    /// Closes uvdb's handles. An owned loop is run until they closed, then closed
+    /// (handles the application left open on it are closed too, with a warning).
+    /// Never destroy an owned event_loop from inside one of its callbacks.
     ~event_loop();
 
     event_loop(const event_loop&) = delete;
@@ -53,11 +55,17 @@ public:
 
     /// Runs `fn` on the loop thread soon. **Thread-safe**: the only member any
     /// thread may call. Functions posted before the loop object is destroyed
-    /// but never run are destroyed unrun.
+    /// but never run are destroyed unrun. A posted function does not keep the
+    /// loop alive by itself: it runs if the loop is running (or the next
+    /// run()/run_once()/run_nowait() of this object starts).
     void post(unique_function<void()> fn);
 
     /// Runs `fn` on the loop later in this or the next iteration, never inline.
     /// Loop thread only. Used to complete operations without re-entrancy.
+    /// Deferred functions run in the order they were deferred: work deferred
+    /// from timer callbacks runs before the poll phase, work deferred from I/O
+    /// callbacks right after it; while any is queued the loop stays alive and
+    /// does not block in poll.
     void defer(unique_function<void()> fn);
 
     /// The loop's cached time (updated once per iteration, millisecond precision

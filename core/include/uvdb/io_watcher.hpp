@@ -27,7 +27,8 @@ public:
     using callback = unique_function<void(unsigned events)>;
 
     io_watcher() noexcept = default;
-    /// Watches `fd` (no interest yet: call set_interest). Fails on an invalid fd.
+    /// Watches `fd` (no interest yet: call set_interest). On an invalid fd the
+    /// failure is logged and the watcher is not open (check is_open()).
     io_watcher(event_loop& loop, int fd, callback cb);
     ~io_watcher();
     io_watcher(io_watcher&& other) noexcept;
@@ -42,7 +43,8 @@ public:
 
     /// Follows a socket that changed (libpq may open a new socket between
     /// connect polls, even with the same fd number): the old handle is closed
-    /// first, then a new one is made for `fd`; interest is kept.
+    /// first, then a new one is made for `fd`; interest is kept. If `fd` cannot be
+    /// watched, the failure is logged and no events arrive until the next reset.
     void reset_socket(int fd);
     int fd() const noexcept;
 

@@ -33,7 +33,9 @@ struct parsed_url {
 /// says what is wrong and where, and never contains the password.
 result<parsed_url> parse_url(std::string_view text);
 
-/// The scheme of a URL ("postgresql"), lower-case; empty when there is none.
+/// The scheme of a URL ("postgresql"), as written in `text` (a view into it, so
+/// compare case-insensitively; parsed_url::scheme is lower-cased); empty when
+/// there is none (e.g. a key=value string).
 std::string_view url_scheme(std::string_view text) noexcept;
 
 /// The same connection string with any password replaced by "***" (URL user
