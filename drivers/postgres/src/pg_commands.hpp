@@ -1,0 +1,92 @@
+#pragma once
+// The commands of one connection, in the order the caller issued them. The
+// ones at the front have been sent; the rest wait. Today at most one is in
+// flight, but the record already carries everything a pipelined command needs
+// (sequence number, own deadline, own results) so pipeline mode only changes
+// the policy of when to send.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <uvdb/driver.hpp>
+
+#include "pg_error.hpp"
+#include "pg_result.hpp"
+
+namespace uvdb::postgres::detail {
+
+enum class command_kind : std::uint8_t {
+    query,     ///< one statement, extended protocol, bound parameters
+    execute,   ///< a script, simple protocol, every result returned
+    ping,      ///< empty query: one round trip
+    reset,     ///< ROLLBACK when a transaction is open; nothing otherwise
+};
+
+using clock = event_loop::clock;
+
+struct command {
+    command_kind kind = command_kind::query;
+    bool sent = false;
+    bool copy_out = false;  ///< draining a COPY TO STDOUT we do not support
+    cancel_reason cancel = cancel_reason::none;
+    std::uint64_t seq = 0;
+    std::chrono::milliseconds timeout{0};  ///< 0: none
+    clock::time_point deadline{};          ///< valid when timeout > 0
+    clock::time_point cancel_deadline{};   ///< valid when cancel != none: give up on the server then
+
+    /// Owned only while the command waits; a command sent at once never copies its SQL.
+    std::string sql;
+    params args;
+
+    std::variant<std::monostate, connection::query_callback, connection::script_callback,
+                 connection::done_callback>
+        callback;
+
+    /// What arrived so far: the last result (query), every result (execute),
+    /// or the first error, which wins.
+    std::unique_ptr<PGresult, pq_clear> last;
+    std::vector<result_set> results;
+    bool failed = false;
+    error err;
+
+    bool has_deadline() const noexcept { return timeout.count() > 0; }
+};
+
+/// A ring buffer of commands: push at the back, pop at the front, without an
+/// allocation per command once it has grown to the connection's usual depth
+/// (std::deque would allocate a node per command of this size).
+class command_queue {
+public:
+    bool empty() const noexcept { return count_ == 0; }
+    std::size_t size() const noexcept { return count_; }
+    command& front() noexcept { return ring_[head_]; }
+    const command& front() const noexcept { return ring_[head_]; }
+    command& operator[](std::size_t i) noexcept { return ring_[(head_ + i) % ring_.size()]; }
+    const command& operator[](std::size_t i) const noexcept { return ring_[(head_ + i) % ring_.size()]; }
+
+    /// True when the front command has been sent and awaits its results.
+    bool in_flight() const noexcept { return count_ != 0 && front().sent; }
+
+    command& push_back(command&& c);
+    /// Moves the front command out and frees its slot.
+    command pop_front();
+    /// Removes the i-th command (a waiting one whose deadline passed).
+    command remove(std::size_t i);
+    /// Moves every command out, in order, leaving the queue empty.
+    std::vector<command> take_all();
+
+    std::uint64_t next_seq() noexcept { return ++last_seq_; }
+
+private:
+    std::vector<command> ring_;
+    std::size_t head_ = 0;
+    std::size_t count_ = 0;
+    std::uint64_t last_seq_ = 0;
+};
+
+}  // namespace uvdb::postgres::detail

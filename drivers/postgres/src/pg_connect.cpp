@@ -1,0 +1,270 @@
+// The connect phase of connection_impl: conninfo → DNS off the loop →
+// PQconnectStartParams → PQconnectPoll driven by the io_watcher, all under one
+// deadline timer (libpq ignores connect_timeout in non-blocking mode).
+
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
+
+#include <uvdb/log.hpp>
+
+#include "pg_connection.hpp"
+
+namespace uvdb::postgres::detail {
+
+void connection_impl::start_connect() {
+    api_scope scope(*this);
+    auto parsed = conninfo::parse(opts_);
+    if (!parsed) {
+        ep_ = endpoint{};
+        fail_connect(std::move(parsed).err());
+        return;
+    }
+    info_ = std::move(*parsed);
+    ep_ = info_.first_endpoint();
+    connect_started_ = loop_.now();
+    if (opts_.connect_timeout.count() > 0) {
+        timer_.start(opts_.connect_timeout, [this] {
+            impl_ref keep(this);
+            on_connect_timeout();
+        });
+    }
+    if (!info_.needs_dns()) {
+        start_libpq();
+        return;
+    }
+    auto& hosts = info_.hosts();
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+        if (hosts[i].type != host_entry::kind::name) continue;
+        ++resolving_;
+        resolve_host(loop_, hosts[i].host,
+                     [self = impl_ref(this), i](result<std::vector<resolved_address>> r) mutable {
+                         self->on_resolved(i, std::move(r));
+                     });
+    }
+}
+
+void connection_impl::on_resolved(std::size_t host_index, result<std::vector<resolved_address>> r) {
+    --resolving_;
+    if (phase_ != phase::resolving) return;  // closed or timed out meanwhile
+    if (r) {
+        for (auto& a : *r) info_.hosts()[host_index].addrs.push_back(std::move(a.address));
+    } else {
+        resolve_error_ = r.err().message();
+        logger().debug("uvdb postgres: {}", resolve_error_);
+    }
+    if (resolving_ != 0) return;
+    if (auto applied = info_.apply_resolved(resolve_error_); !applied) {
+        fail_connect(std::move(applied).err());
+        return;
+    }
+    ep_ = info_.first_endpoint();
+    start_libpq();
+}
+
+void connection_impl::start_libpq() {
+    std::vector<const char*> keywords, values;
+    info_.arrays(keywords, values);
+    conn_.start(keywords.data(), values.data());
+    if (!conn_) {
+        fail_connect(error(errc::internal, "libpq could not allocate a connection (out of memory)"));
+        return;
+    }
+    // Notices go to our logger, never to libpq's default (stderr).
+    conn_.set_notice_receiver(&connection_impl::on_notice, this);
+    // Verbose errors put the server's SQLSTATE into the connect error text,
+    // the only place libpq reports it for a failed connect.
+    conn_.set_error_verbosity(PQERRORS_VERBOSE);
+    if (conn_.status() == CONNECTION_BAD) {
+        fail_connect(connect_error(conn_.error_message(), current_endpoint()));
+        return;
+    }
+    const int fd = conn_.socket();
+    if (fd < 0) {
+        fail_connect(connect_error(conn_.error_message(), current_endpoint()));
+        return;
+    }
+    phase_ = phase::connecting;
+    watcher_ = io_watcher(loop_, fd, [this](unsigned events) { on_io(events); });
+    if (!watcher_.is_open()) {
+        fail_connect(error(errc::internal, "could not watch the socket of the new connection to " +
+                                               current_endpoint().where())
+                         .with_fatal(true));
+        return;
+    }
+    struct stat st {};
+    watched_fd_ = fd;
+    watched_ino_ = ::fstat(fd, &st) == 0 ? st.st_ino : 0;
+    // libpq's rule: before the first PQconnectPoll, behave as if it had said WRITING.
+    watcher_.set_interest(io_writable);
+}
+
+// The socket rule. libpq closes its socket and opens a new one when it moves
+// to the next address or host, or retries without SSL/GSS; the new one often
+// gets the same descriptor number, and a uv_poll_t still registered for the
+// old one would never fire again (epoll dropped the closed file). So after
+// EVERY PQconnectPoll the watcher is re-targeted (io_watcher::reset_socket:
+// close the old handle, watch the new fd) when
+//   - PQsocket differs from the watched fd, or
+//   - the socket's identity (fstat st_ino, unique among live sockets) differs,
+//     which catches a new socket reusing the number, or
+//   - libpq reports CONNECTION_STARTED after the poll: it only re-enters that
+//     state right after connect() on a fresh socket.
+// One fstat per poll, and a handful of polls per connect: cheap.
+void connection_impl::follow_socket() {
+    const int fd = conn_.socket();
+    if (fd < 0) return;  // failed; the caller tears down
+    struct stat st {};
+    const ino_t ino = ::fstat(fd, &st) == 0 ? st.st_ino : 0;
+    if (fd != watched_fd_ || ino != watched_ino_ || conn_.status() == CONNECTION_STARTED) {
+        watcher_.reset_socket(fd);
+        watched_fd_ = fd;
+        watched_ino_ = ino;
+    }
+}
+
+// PQconnectPoll runs on the threadpool. The TLS handshake and SCRAM's key
+// derivation cost the client 2-5 ms of CPU per step; fifty connections opening
+// at once would otherwise stall the loop for a tenth of a second. While a poll
+// runs off the loop, the watcher has no interest and nothing on the loop
+// thread touches the PGconn (teardown defers PQfinish until the poll is back).
+void connection_impl::connect_step() {
+    if (poll_running_) return;
+    poll_running_ = true;
+    watcher_.set_interest(io_none);
+    pg_conn* conn = &conn_;
+    offload_result(
+        loop_, [conn] { return conn->connect_poll(); },
+        [self = impl_ref(this)](PostgresPollingStatusType st) { self->on_poll_done(st); });
+}
+
+void connection_impl::on_poll_done(PostgresPollingStatusType st) {
+    poll_running_ = false;
+    if (finish_after_poll_) {
+        finish_after_poll_ = false;
+        conn_.finish();
+    }
+    if (phase_ != phase::connecting) return;  // timed out or closed while the poll ran
+    switch (st) {
+    case PGRES_POLLING_READING:
+        follow_socket();
+        watcher_.set_interest(io_readable);
+        break;
+    case PGRES_POLLING_WRITING:
+        follow_socket();
+        watcher_.set_interest(io_writable);
+        break;
+    case PGRES_POLLING_OK: on_connected(); break;
+    case PGRES_POLLING_FAILED:
+    default: fail_connect(connect_error(conn_.error_message(), current_endpoint())); break;
+    }
+}
+
+void connection_impl::on_connected() {
+    // Queries may need to write more than the socket takes at once; in
+    // blocking mode PQsendQueryParams would then stall the loop.
+    if (!conn_.set_nonblocking()) {
+        fail_connect(error(errc::internal, "libpq refused non-blocking mode: " +
+                                               libpq_reason(conn_.error_message()))
+                         .with_fatal(true));
+        return;
+    }
+    conn_.set_error_verbosity(PQERRORS_DEFAULT);
+    ep_ = current_endpoint();
+    pid_ = conn_.backend_pid();
+    phase_ = phase::ready;
+    timer_.stop();
+    timer_armed_ = false;
+    watcher_.set_interest(io_readable);  // stays on while connected: we notice a server that goes away
+    if (logger().should_log(spdlog::level::debug)) {
+        const char* proto = conn_.ssl_in_use() ? conn_.ssl_attribute("protocol") : nullptr;
+        logger().debug("uvdb postgres: connected to {} in {} ms ({})", describe(),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(loop_.update_time() - connect_started_).count(),
+                       proto != nullptr ? proto : "no TLS");
+    }
+    if (on_connected_) {
+        auto cb = std::move(on_connected_);
+        on_connected_ = nullptr;
+        deliver_to(cb, result<void>());
+        if (closed_ || broken_) return;
+    }
+    pump();
+}
+
+void connection_impl::on_connect_timeout() {
+    if (phase_ != phase::resolving && phase_ != phase::connecting) return;
+    const endpoint ep = phase_ == phase::connecting ? current_endpoint() : ep_;
+    std::string msg = "connecting to " + ep.where() + " timed out after " +
+                      std::to_string(opts_.connect_timeout.count()) + " ms";
+    msg += phase_ == phase::resolving ? " while resolving the host name: check DNS"
+                                      : ": check that the server is reachable and answering "
+                                        "(firewall, load, network)";
+    fail_connect(error(errc::timeout, std::move(msg)).with_fatal(true));
+}
+
+void connection_impl::fail_connect(error e) {
+    e.with_fatal(true);
+    logger().debug("uvdb postgres: connect failed: {}", e.to_string());
+    broken_ = true;
+    broken_reason_ = e;
+    phase_ = phase::failed;
+    teardown_io();
+    if (on_connected_) {
+        auto cb = std::move(on_connected_);
+        on_connected_ = nullptr;
+        deliver_to(cb, result<void>(e));
+    }
+    if (!queue_.empty()) {
+        error rest = e;
+        rest.with_message("the statement was not run because the connection could not be opened: " +
+                          e.message());
+        fail_all(queue_.take_all(), rest, rest);
+    }
+}
+
+endpoint connection_impl::current_endpoint() const {
+    endpoint ep = ep_;
+    if (!conn_ || poll_running_) return ep;  // the PGconn belongs to the worker thread now
+    auto str = [](const char* s) { return s != nullptr ? std::string(s) : std::string(); };
+    const std::string host = str(conn_.host());
+    if (!host.empty()) {
+        ep.host = host;
+        ep.addr = str(conn_.hostaddr());
+        ep.port = str(conn_.port());
+    }
+    const std::string user = str(conn_.user());
+    if (!user.empty()) ep.user = user;
+    const std::string db = str(conn_.db());
+    if (!db.empty()) ep.db = db;
+    return ep;
+}
+
+void connection_impl::on_notice(void* self, const PGresult* notice) {
+    auto* c = static_cast<connection_impl*>(self);
+    if (c->poll_running_) {
+        // On the worker thread during connect: log only (spdlog is thread-safe),
+        // leave the loop thread's state alone. A session that ends during the
+        // startup fails the connect anyway.
+        const char* msg = PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
+        logger().debug("uvdb postgres: server notice while connecting: {}", msg != nullptr ? msg : "");
+        return;
+    }
+    const char* sev = PQresultErrorField(notice, PG_DIAG_SEVERITY);
+    const char* msg = PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
+    if (logger().should_log(spdlog::level::debug)) {
+        logger().debug("uvdb postgres: server notice on {}: {}: {}", c->describe(),
+                       sev != nullptr ? sev : "NOTICE", msg != nullptr ? msg : "");
+    }
+    if (notice_ends_session(notice)) {
+        // Usually 57P01 delivered while idle: the socket closes next. Never hand
+        // the connection out again, even if PQstatus still says OK.
+        c->broken_ = true;
+        const char* state = PQresultErrorField(notice, PG_DIAG_SQLSTATE);
+        c->fatal_notice_state_ = state != nullptr ? state : "";
+        c->fatal_notice_text_ = msg != nullptr ? msg : "";
+        c->broken_reason_ = error(errc::connection_lost, "the server announced the end of the session");
+        c->broken_reason_.with_sqlstate(c->fatal_notice_state_).with_fatal(true);
+    }
+}
+
+}  // namespace uvdb::postgres::detail

@@ -1,0 +1,643 @@
+// connection_impl: the command queue and the query path — send, flush, read,
+// deadlines, cancellation, failure and close. The connect phase is in
+// pg_connect.cpp.
+
+#include "pg_connection.hpp"
+
+#include <algorithm>
+#include <type_traits>
+
+#include <spdlog/spdlog.h>
+
+#include <uvdb/log.hpp>
+
+namespace uvdb::postgres::detail {
+
+using std::chrono::milliseconds;
+
+impl_ref::impl_ref(connection_impl* p) noexcept : p_(p) {
+    if (p_ != nullptr) p_->add_ref();
+}
+
+impl_ref::~impl_ref() {
+    if (p_ != nullptr) p_->release();
+}
+
+connection_impl::connection_impl(event_loop& loop, std::shared_ptr<cancel_limiter> cancels,
+                                 const connect_options& opts, driver::connect_callback on_connected)
+    : loop_(loop),
+      cancels_(std::move(cancels)),
+      timer_(loop),
+      opts_(opts),
+      on_connected_(std::move(on_connected)) {}
+
+connection_impl::~connection_impl() { teardown_io(); }
+
+template <class Fn>
+void connection_impl::deliver(Fn&& fn) {
+    if (api_depth_ > 0) {
+        loop_.defer(std::forward<Fn>(fn));
+    } else {
+        fn();
+    }
+}
+
+template <class Callback, class Value>
+void connection_impl::deliver_to(Callback& cb, Value&& v) {
+    Callback local = std::move(cb);
+    if (!local) return;
+    if (api_depth_ > 0) {
+        loop_.defer([cb = std::move(local), v = std::forward<Value>(v)]() mutable { cb(std::move(v)); });
+    } else {
+        local(std::forward<Value>(v));
+    }
+}
+
+namespace {
+
+/// Hands `e` to whichever callback the command carries.
+template <class Deliver>
+void with_error(command& c, const error& e, Deliver&& d) {
+    std::visit(
+        [&](auto& cb) {
+            using T = std::decay_t<decltype(cb)>;
+            if constexpr (std::is_same_v<T, connection::query_callback>) {
+                d(cb, result<result_set>(e));
+            } else if constexpr (std::is_same_v<T, connection::script_callback>) {
+                d(cb, result<std::vector<result_set>>(e));
+            } else if constexpr (std::is_same_v<T, connection::done_callback>) {
+                d(cb, result<void>(e));
+            }
+        },
+        c.callback);
+}
+
+std::string ms_text(milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
+}  // namespace
+
+// ---------------------------------------------------------------- API
+
+void connection_impl::query(std::string_view sql, params p, const query_options& opts,
+                            connection::query_callback cb) {
+    api_scope scope(*this);
+    if (p.size() > max_params) {
+        deliver_to(cb, result<result_set>(too_many_params(p.size())));
+        return;
+    }
+    command c;
+    c.kind = command_kind::query;
+    c.timeout = opts.timeout.count() >= 0 ? opts.timeout : opts_.query_timeout;
+    c.args = std::move(p);
+    c.callback = std::move(cb);
+    enqueue(std::move(c), sql);
+}
+
+void connection_impl::execute(std::string_view script, const query_options& opts,
+                              connection::script_callback cb) {
+    api_scope scope(*this);
+    command c;
+    c.kind = command_kind::execute;
+    c.timeout = opts.timeout.count() >= 0 ? opts.timeout : opts_.query_timeout;
+    c.callback = std::move(cb);
+    enqueue(std::move(c), script);
+}
+
+void connection_impl::ping(milliseconds deadline, connection::done_callback cb) {
+    api_scope scope(*this);
+    command c;
+    c.kind = command_kind::ping;
+    c.timeout = std::max(deadline, milliseconds{0});
+    c.callback = std::move(cb);
+    enqueue(std::move(c), {});
+}
+
+void connection_impl::reset(connection::done_callback cb) {
+    api_scope scope(*this);
+    if (!closed_ && !broken_ && (!queue_.empty() || cancel_outstanding_)) {
+        // Rolling back under a running statement would race it; the connection
+        // cannot be trusted with a new user.
+        broken_ = true;
+        broken_reason_ = error(errc::bad_input,
+                               "connection returned with a query still running; it was marked "
+                               "broken and must be closed")
+                             .with_fatal(true);
+        deliver_to(cb, result<void>(broken_reason_));
+        return;
+    }
+    if (phase_ == phase::ready && !broken_ && conn_.transaction_status() == PQTRANS_IDLE) {
+        deliver_to(cb, result<void>());  // nothing to undo: no round trip
+        return;
+    }
+    command c;
+    c.kind = command_kind::reset;
+    c.timeout = opts_.query_timeout;
+    c.callback = std::move(cb);
+    enqueue(std::move(c), "ROLLBACK");
+}
+
+void connection_impl::cancel() {
+    api_scope scope(*this);
+    if (phase_ == phase::ready && queue_.in_flight() && queue_.front().cancel == cancel_reason::none) {
+        start_cancel(cancel_reason::user);
+    }
+}
+
+void connection_impl::close() {
+    if (closed_) return;
+    impl_ref keep(this);
+    closed_ = true;
+    broken_ = true;
+    phase_ = phase::closed;
+    teardown_io();
+    // Always deferred: close() may run inside one of our callbacks or a destructor.
+    const error e = error(errc::closed, "the connection was closed before the operation completed");
+    if (on_connected_) {
+        loop_.defer([cb = std::move(on_connected_), e]() mutable { cb(result<void>(e)); });
+        on_connected_ = nullptr;
+    }
+    for (command& c : queue_.take_all()) {
+        with_error(c, e, [this](auto& cb, auto&& r) {
+            loop_.defer([cb = std::move(cb), r = std::move(r)]() mutable { cb(std::move(r)); });
+        });
+    }
+}
+
+tx_status connection_impl::transaction_status() const noexcept {
+    if (phase_ != phase::ready || !conn_) return tx_status::unknown;
+    switch (conn_.transaction_status()) {
+    case PQTRANS_IDLE: return tx_status::idle;
+    case PQTRANS_INTRANS: return tx_status::in_transaction;
+    case PQTRANS_INERROR: return tx_status::failed_transaction;
+    default: return tx_status::unknown;
+    }
+}
+
+std::string connection_impl::describe() const {
+    std::string out = ep_.where();
+    out += '/';
+    out += ep_.db;
+    switch (phase_) {
+    case phase::resolving:
+    case phase::connecting: out += " (connecting)"; break;
+    case phase::ready: out += " pid " + std::to_string(pid_); break;
+    case phase::failed: out += pid_ != 0 ? " pid " + std::to_string(pid_) + " (broken)" : " (failed)"; break;
+    case phase::closed: out += " (closed)"; break;
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------- sending
+
+void connection_impl::enqueue(command&& c, std::string_view sql) {
+    if (closed_ || broken_) {
+        error e = closed_ ? error(errc::closed, "the connection is closed")
+                          : error(errc::connection_lost, "the connection is broken after an earlier error (" +
+                                                             broken_reason_.message() + "); open a new one")
+                                .with_fatal(true);
+        if (!closed_ && !broken_reason_.sqlstate().empty()) e.with_sqlstate(broken_reason_.sqlstate());
+        with_error(c, e, [this](auto& cb, auto&& r) { deliver_to(cb, std::move(r)); });
+        return;
+    }
+    c.seq = queue_.next_seq();
+    if (c.has_deadline()) c.deadline = loop_.now() + c.timeout;
+    const bool deadline = c.has_deadline();
+    if (queue_.empty() && can_send()) {
+        // The common case sends at once, straight from the caller's SQL: the
+        // queue entry never owns a copy of it.
+        command& f = queue_.push_back(std::move(c));
+        const char* text = "";
+        if (f.kind == command_kind::ping) {
+            text = "";
+        } else {
+            sql_buf_.assign(sql);  // libpq needs NUL termination; the buffer keeps its capacity
+            text = sql_buf_.c_str();
+        }
+        if (!send_front(text)) return;
+    } else {
+        c.sql.assign(sql);
+        queue_.push_back(std::move(c));
+    }
+    if (deadline) arm_deadlines();
+}
+
+bool connection_impl::can_send() const noexcept {
+    return phase_ == phase::ready && !broken_ && !cancel_outstanding_ && !queue_.in_flight();
+}
+
+bool connection_impl::send_front(const char* sql) {
+    command& c = queue_.front();
+    c.sent = true;
+    bool ok = false;
+    if (c.kind == command_kind::query) {
+        binds_.bind(c.args);  // the count was checked in query()
+        ok = conn_.send_query_params(sql, binds_.count(), binds_.types(), binds_.values(),
+                                     binds_.lengths(), binds_.formats());
+    } else {
+        ok = conn_.send_query(sql);
+    }
+    if (!ok) {
+        send_failed();
+        return false;
+    }
+    after_send();
+    return phase_ == phase::ready;
+}
+
+void connection_impl::send_failed() {
+    const std::string reason = libpq_reason(conn_.error_message());
+    if (conn_.status() == CONNECTION_BAD) {
+        fail_connection(connection_lost(conn_.error_message(), ep_, fatal_notice_state_, fatal_notice_text_));
+    } else {
+        fail_connection(error(errc::internal, "libpq could not send the statement (" + reason + ")")
+                            .with_fatal(true));
+    }
+}
+
+void connection_impl::after_send() {
+    const int r = conn_.flush();
+    if (r < 0) {
+        fail_connection(connection_lost(conn_.error_message(), ep_, fatal_notice_state_, fatal_notice_text_));
+    } else if (r == 1) {
+        // The socket took only part: finish on writable, and keep reading so a
+        // server that talks while we write (notices) never deadlocks us.
+        flushing_ = true;
+        watcher_.set_interest(io_readable | io_writable);
+    } else {
+        flushing_ = false;
+    }
+}
+
+void connection_impl::pump() {
+    while (!closed_ && !queue_.empty() && !queue_.in_flight()) {
+        if (broken_ && phase_ == phase::ready && !cancel_outstanding_) {
+            // Broken while these waited (a FATAL notice, a misuse): they will never run.
+            fail_all(queue_.take_all(), error{},
+                     error(errc::connection_lost,
+                           "the statement was not run: the connection broke before its turn")
+                         .with_fatal(true));
+            return;
+        }
+        if (!can_send()) break;
+        command& f = queue_.front();
+        if (f.has_deadline() && f.deadline <= loop_.now()) {
+            command x = queue_.pop_front();
+            with_error(x,
+                       error(errc::timeout, "the statement waited " + ms_text(x.timeout) +
+                                                " for its turn on the connection and was not run"),
+                       [this](auto& cb, auto&& r) { deliver_to(cb, std::move(r)); });
+            continue;
+        }
+        if (f.kind == command_kind::reset && conn_.transaction_status() == PQTRANS_IDLE) {
+            command x = queue_.pop_front();
+            deliver_to(std::get<connection::done_callback>(x.callback), result<void>());
+            continue;
+        }
+        const std::string sql = std::move(f.sql);  // the text must outlive the send call only
+        if (!send_front(f.kind == command_kind::ping ? "" : sql.c_str())) return;
+        break;  // one statement in flight at a time (pipeline mode will relax this)
+    }
+    arm_deadlines();
+}
+
+// ---------------------------------------------------------------- I/O
+
+void connection_impl::on_io(unsigned events) {
+    impl_ref keep(this);
+    if (phase_ == phase::connecting) {
+        connect_step();
+        return;
+    }
+    if (phase_ != phase::ready) return;
+    if ((events & (io_readable | io_error)) != 0) {
+        on_readable();
+        // Reading may have completed callbacks that closed us, or found the
+        // connection dead: never go on to write on a torn-down connection.
+        if (phase_ != phase::ready) return;
+    }
+    if ((events & io_writable) != 0) on_writable();
+}
+
+void connection_impl::on_writable() {
+    if (!flushing_) {
+        watcher_.set_interest(io_readable);
+        return;
+    }
+    const int r = conn_.flush();
+    if (r < 0) {
+        fail_connection(connection_lost(conn_.error_message(), ep_, fatal_notice_state_, fatal_notice_text_));
+    } else if (r == 0) {
+        flushing_ = false;
+        watcher_.set_interest(io_readable);
+    }
+}
+
+void connection_impl::on_readable() {
+    if (!conn_.consume_input()) {
+        fail_connection(connection_lost(conn_.error_message(), ep_, fatal_notice_state_, fatal_notice_text_));
+        return;
+    }
+    drain_results();
+    if (phase_ != phase::ready) return;
+    if (!queue_.in_flight()) {
+        // LISTEN is not supported yet; do not let notifications pile up.
+        while (PGnotify* n = conn_.notifies()) PQfreemem(n);
+        if (conn_.status() == CONNECTION_BAD) {
+            fail_connection(connection_lost(conn_.error_message(), ep_, fatal_notice_state_, fatal_notice_text_));
+        }
+    }
+}
+
+void connection_impl::drain_results() {
+    while (phase_ == phase::ready && queue_.in_flight()) {
+        command& f = queue_.front();
+        if (f.copy_out) {
+            char* buf = nullptr;
+            int n = 0;
+            while ((n = conn_.get_copy_data_async(&buf)) > 0) PQfreemem(buf);
+            if (n == 0) break;  // more rows to come
+            f.copy_out = false;
+        }
+        // Never PQgetResult while busy: libpq would block for the rest.
+        if (conn_.is_busy()) break;
+        PGresult* r = conn_.get_result();
+        if (r == nullptr) {
+            finish_front();
+            continue;
+        }
+        absorb(f, r);
+    }
+}
+
+void connection_impl::absorb(command& c, PGresult* r) {
+    const ExecStatusType st = PQresultStatus(r);
+    switch (st) {
+    case PGRES_TUPLES_OK:
+    case PGRES_COMMAND_OK:
+    case PGRES_SINGLE_TUPLE:
+    case PGRES_EMPTY_QUERY:
+        if (c.failed) {
+            PQclear(r);
+        } else if (c.kind == command_kind::execute) {
+            if (st == PGRES_EMPTY_QUERY) {
+                PQclear(r);
+            } else {
+                c.results.emplace_back(std::make_unique<pg_result>(r));
+            }
+        } else {
+            c.last.reset(r);  // a statement has one result; should more come, the last wins
+        }
+        break;
+    case PGRES_COPY_IN:
+        PQclear(r);
+        if (!c.failed) {
+            c.failed = true;
+            c.err = error(errc::bad_input, "COPY FROM STDIN is not supported by uvdb; use INSERT with parameters");
+        }
+        conn_.put_copy_end("COPY FROM STDIN is not supported by this client");
+        after_send();
+        break;
+    case PGRES_COPY_OUT:
+        PQclear(r);
+        if (!c.failed) {
+            c.failed = true;
+            c.err = error(errc::bad_input, "COPY TO STDOUT is not supported by uvdb; use SELECT");
+        }
+        c.copy_out = true;
+        break;
+    case PGRES_FATAL_ERROR:
+    case PGRES_BAD_RESPONSE:
+    case PGRES_NONFATAL_ERROR:
+        if (!c.failed) {
+            c.failed = true;
+            c.err = statement_error(r, conn_.status() == CONNECTION_BAD, c.cancel, c.timeout, ep_);
+            if (c.err.is_fatal()) {
+                broken_ = true;
+                broken_reason_ = c.err;
+            }
+        }
+        c.last.reset();
+        c.results.clear();
+        PQclear(r);
+        break;
+    default:  // COPY_BOTH (replication) and pipeline states: not ours to handle
+        PQclear(r);
+        if (!c.failed) {
+            c.failed = true;
+            c.err = error(errc::protocol_error, "the statement switched the connection into a mode "
+                                                "uvdb does not support (replication COPY or pipeline)")
+                        .with_fatal(true);
+            broken_ = true;
+            broken_reason_ = c.err;
+        }
+        break;
+    }
+}
+
+void connection_impl::finish_front() {
+    command c = queue_.pop_front();
+    complete(c);
+    if (phase_ != phase::ready) return;
+    pump();
+}
+
+void connection_impl::complete(command& c) {
+    if (c.failed) {
+        with_error(c, c.err, [this](auto& cb, auto&& r) { deliver_to(cb, std::move(r)); });
+        return;
+    }
+    switch (c.kind) {
+    case command_kind::query: {
+        result_set rs = c.last ? result_set(std::make_unique<pg_result>(c.last.release())) : result_set();
+        deliver_to(std::get<connection::query_callback>(c.callback), result<result_set>(std::move(rs)));
+        break;
+    }
+    case command_kind::execute:
+        deliver_to(std::get<connection::script_callback>(c.callback),
+                   result<std::vector<result_set>>(std::move(c.results)));
+        break;
+    case command_kind::ping:
+    case command_kind::reset:
+        deliver_to(std::get<connection::done_callback>(c.callback), result<void>());
+        break;
+    }
+}
+
+// ---------------------------------------------------------------- deadlines and cancel
+
+void connection_impl::arm_deadlines() {
+    if (phase_ != phase::ready) return;  // the connect deadline owns the timer until then
+    bool any = false;
+    clock::time_point due = clock::time_point::max();
+    for (std::size_t i = 0; i < queue_.size(); ++i) {
+        const command& c = queue_[i];
+        if (c.sent && c.cancel != cancel_reason::none) {
+            due = std::min(due, c.cancel_deadline);
+            any = true;
+        } else if (c.has_deadline()) {
+            due = std::min(due, c.deadline);
+            any = true;
+        }
+    }
+    if (cancel_outstanding_ && !queue_.in_flight()) {
+        due = std::min(due, cancel_outstanding_deadline_);
+        any = true;
+    }
+    if (!any) {
+        if (timer_armed_) {
+            timer_.stop();
+            timer_armed_ = false;
+        }
+        return;
+    }
+    if (timer_armed_ && due == timer_due_) return;
+    const clock::time_point now = loop_.now();
+    const auto delay = due > now ? std::chrono::ceil<milliseconds>(due - now) : milliseconds{0};
+    timer_.start(delay, [this] {
+        impl_ref keep(this);
+        timer_armed_ = false;
+        on_deadline();
+    });
+    timer_armed_ = true;
+    timer_due_ = due;
+}
+
+void connection_impl::on_deadline() {
+    if (phase_ != phase::ready) return;
+    // libuv's clock and steady_clock round differently; a millisecond of slack
+    // keeps a timer that fires "just before" from re-arming for nothing.
+    const clock::time_point now = loop_.now() + milliseconds{1};
+
+    // Statements still waiting for their turn just fail; the server never saw them.
+    std::vector<command> expired;
+    for (std::size_t i = queue_.size(); i-- > 0;) {
+        const command& c = queue_[i];
+        if (!c.sent && c.has_deadline() && c.deadline <= now) expired.push_back(queue_.remove(i));
+    }
+    for (auto it = expired.rbegin(); it != expired.rend(); ++it) {
+        with_error(*it,
+                   error(errc::timeout, "the statement waited " + ms_text(it->timeout) +
+                                            " for its turn on the connection and was not run"),
+                   [this](auto& cb, auto&& r) { deliver_to(cb, std::move(r)); });
+        if (phase_ != phase::ready) return;
+    }
+
+    if (queue_.in_flight()) {
+        command& f = queue_.front();
+        if (f.cancel != cancel_reason::none && f.cancel_deadline <= now) {
+            const milliseconds grace = std::chrono::duration_cast<milliseconds>(f.cancel_deadline - f.deadline);
+            std::string msg = f.cancel == cancel_reason::timeout
+                                  ? "the statement did not finish within " + ms_text(f.timeout)
+                                  : std::string("the statement was cancelled on request");
+            msg += ", and the server did not confirm the cancel within " +
+                   ms_text(f.cancel == cancel_reason::timeout ? grace : milliseconds{1000}) +
+                   "; the connection was closed (server unreachable or stalled?)";
+            fail_connection(error(f.cancel == cancel_reason::timeout ? errc::timeout : errc::cancelled,
+                                  std::move(msg))
+                                .with_fatal(true));
+            return;
+        }
+        if (f.cancel == cancel_reason::none && f.has_deadline() && f.deadline <= now) {
+            if (f.kind == command_kind::ping || f.kind == command_kind::reset) {
+                // A ping that does not come back means a dead or black-holed
+                // peer; a cancel would not get through either.
+                fail_connection(error(errc::timeout,
+                                      std::string(f.kind == command_kind::ping ? "the server did not answer a ping"
+                                                                               : "the ROLLBACK did not finish") +
+                                          " within " + ms_text(f.timeout) +
+                                          "; the connection was closed")
+                                    .with_fatal(true));
+                return;
+            }
+            start_cancel(cancel_reason::timeout);
+            if (phase_ != phase::ready) return;
+        }
+    } else if (cancel_outstanding_ && cancel_outstanding_deadline_ <= now) {
+        // The statement is done but its cancel request is still under way: a
+        // later statement sent now could be the one it cancels.
+        fail_connection(error(errc::connection_lost,
+                              "a cancel request to the server did not complete in time; the "
+                              "connection was closed so that it cannot cancel a later statement")
+                            .with_fatal(true));
+        return;
+    }
+    arm_deadlines();
+}
+
+void connection_impl::start_cancel(cancel_reason why) {
+    command& f = queue_.front();
+    f.cancel = why;
+    const milliseconds grace = std::max(milliseconds{1000}, f.timeout);
+    if (!f.has_deadline()) f.deadline = loop_.now();
+    f.cancel_deadline = loop_.now() + grace;
+    cancel_outstanding_deadline_ = f.cancel_deadline;
+    cancel_ptr req(conn_.get_cancel());
+    if (!req) {
+        fail_connection(error(errc::internal, "libpq could not prepare a cancel request; the connection was closed")
+                            .with_fatal(true));
+        return;
+    }
+    cancel_outstanding_ = true;
+    const std::uint64_t seq = f.seq;
+    logger().debug("uvdb postgres: cancelling statement #{} on {} ({})", seq, describe(),
+                   why == cancel_reason::timeout ? "timeout" : "on request");
+    cancels_->submit(
+        std::move(req),
+        [self = impl_ref(this), seq] {
+            // Still the same statement in flight? Otherwise the request must not go out.
+            return self->phase_ == phase::ready && self->queue_.in_flight() &&
+                   self->queue_.front().seq == seq;
+        },
+        [self = impl_ref(this), seq](bool sent, std::string failure) {
+            self->on_cancel_done(seq, sent, failure);
+        });
+    arm_deadlines();
+}
+
+void connection_impl::on_cancel_done(std::uint64_t seq, bool sent, const std::string& failure) {
+    cancel_outstanding_ = false;
+    if (phase_ != phase::ready) return;
+    if (!sent && !failure.empty()) {
+        logger().debug("uvdb postgres: cancel request for statement #{} on {} failed: {}", seq, describe(),
+                       failure);
+    }
+    pump();  // the next statement may go now: no cancel can reach it any more
+}
+
+// ---------------------------------------------------------------- failure and teardown
+
+void connection_impl::fail_connection(error e) {
+    if (closed_ || phase_ != phase::ready) return;
+    e.with_fatal(true);
+    logger().debug("uvdb postgres: connection {} failed: {}", describe(), e.to_string());
+    broken_ = true;
+    broken_reason_ = e;
+    phase_ = phase::failed;
+    teardown_io();
+    error rest(errc::connection_lost,
+               "the statement was not run: the connection failed before its turn (" + e.message() + ")");
+    rest.with_fatal(true);
+    fail_all(queue_.take_all(), e, rest);
+}
+
+void connection_impl::fail_all(std::vector<command> cmds, const error& first, const error& rest) {
+    for (command& c : cmds) {
+        const error& e = c.sent ? first : rest;
+        with_error(c, e, [this](auto& cb, auto&& r) { deliver_to(cb, std::move(r)); });
+    }
+}
+
+void connection_impl::teardown_io() noexcept {
+    // libuv must stop polling the descriptor before libpq closes it.
+    watcher_.close();
+    timer_.close();
+    timer_armed_ = false;
+    flushing_ = false;
+    if (poll_running_) {
+        finish_after_poll_ = true;  // the worker still uses the PGconn
+    } else {
+        conn_.finish();
+    }
+}
+
+}  // namespace uvdb::postgres::detail

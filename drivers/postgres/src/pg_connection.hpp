@@ -1,0 +1,209 @@
+#pragma once
+// One PostgreSQL connection: the state machine that drives libpq from the
+// loop. `connection_impl` holds the real state on the heap; the application
+// holds a `connection_handle` (the uvdb::connection) that only forwards.
+//
+// Lifetime: the impl is reference counted (loop thread only, so a plain int).
+// The handle holds one reference; every deferred step and every io/timer
+// dispatch holds one while it runs. Closing — also from inside one of our own
+// callbacks — stops the watcher and timer first, then PQfinish, and completes
+// what is pending with errc::closed through event_loop::defer; the memory goes
+// when the last reference does, which is never while one of our frames is on
+// the stack.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <uvdb/driver.hpp>
+#include <uvdb/event_loop.hpp>
+#include <uvdb/io_watcher.hpp>
+#include <uvdb/offload.hpp>
+#include <uvdb/timer.hpp>
+
+#include "pg_cancel.hpp"
+#include "pg_commands.hpp"
+#include "pg_conn.hpp"
+#include "pg_conninfo.hpp"
+#include "pg_error.hpp"
+#include "pg_params.hpp"
+
+namespace uvdb::postgres::detail {
+
+class connection_impl;
+
+/// An owning reference to a connection_impl.
+class impl_ref {
+public:
+    impl_ref() noexcept = default;
+    explicit impl_ref(connection_impl* p) noexcept;
+    impl_ref(const impl_ref& o) noexcept : impl_ref(o.p_) {}
+    impl_ref(impl_ref&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+    impl_ref& operator=(impl_ref o) noexcept {
+        std::swap(p_, o.p_);
+        return *this;
+    }
+    ~impl_ref();
+    connection_impl* operator->() const noexcept { return p_; }
+    connection_impl& operator*() const noexcept { return *p_; }
+    explicit operator bool() const noexcept { return p_ != nullptr; }
+
+private:
+    connection_impl* p_ = nullptr;
+};
+
+class connection_impl {
+public:
+    connection_impl(event_loop& loop, std::shared_ptr<cancel_limiter> cancels,
+                    const connect_options& opts, driver::connect_callback on_connected);
+    ~connection_impl();
+    connection_impl(const connection_impl&) = delete;
+    connection_impl& operator=(const connection_impl&) = delete;
+
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0) delete this;
+    }
+
+    // The uvdb::connection operations (see driver.hpp for their contracts).
+    void start_connect();
+    void query(std::string_view sql, params p, const query_options& opts, connection::query_callback cb);
+    void execute(std::string_view script, const query_options& opts, connection::script_callback cb);
+    void ping(std::chrono::milliseconds deadline, connection::done_callback cb);
+    void reset(connection::done_callback cb);
+    void cancel();
+    void close();
+
+    bool is_ready() const noexcept { return phase_ == phase::ready && !broken_; }
+    bool is_broken() const noexcept { return broken_; }
+    bool is_idle() const noexcept { return queue_.empty() && !cancel_outstanding_; }
+    tx_status transaction_status() const noexcept;
+    std::int64_t server_pid() const noexcept { return pid_; }
+    std::string describe() const;
+
+private:
+    enum class phase : std::uint8_t { resolving, connecting, ready, failed, closed };
+
+    /// Marks a call from the application: completions that happen inside it
+    /// are deferred, so no callback ever runs inline from the call that started it.
+    struct api_scope {
+        explicit api_scope(connection_impl& c) noexcept : c_(c) { ++c_.api_depth_; }
+        ~api_scope() { --c_.api_depth_; }
+        api_scope(const api_scope&) = delete;
+        api_scope& operator=(const api_scope&) = delete;
+        connection_impl& c_;
+    };
+    template <class Fn>
+    void deliver(Fn&& fn);
+    template <class Callback, class Value>
+    void deliver_to(Callback& cb, Value&& v);
+
+    // Connecting (pg_connect.cpp).
+    void on_resolved(std::size_t host_index, result<std::vector<resolved_address>> r);
+    void start_libpq();
+    void connect_step();
+    void on_poll_done(PostgresPollingStatusType st);
+    void follow_socket();
+    void on_connected();
+    void on_connect_timeout();
+    void fail_connect(error e);
+    static void on_notice(void* self, const PGresult* notice);
+    endpoint current_endpoint() const;
+
+    // Running commands (pg_connection.cpp).
+    void on_io(unsigned events);
+    void enqueue(command&& c, std::string_view sql);
+    bool can_send() const noexcept;
+    void pump();
+    bool send_front(const char* sql);
+    void send_failed();
+    void after_send();
+    void on_readable();
+    void on_writable();
+    void drain_results();
+    void absorb(command& c, PGresult* r);
+    void finish_front();
+    void complete(command& c);
+    void arm_deadlines();
+    void on_deadline();
+    void start_cancel(cancel_reason why);
+    void on_cancel_done(std::uint64_t seq, bool sent, const std::string& failure);
+    void fail_connection(error e);
+    void teardown_io() noexcept;
+    void fail_all(std::vector<command> cmds, const error& first, const error& rest);
+
+    event_loop& loop_;
+    std::shared_ptr<cancel_limiter> cancels_;
+    pg_conn conn_;
+    io_watcher watcher_;
+    timer timer_;
+    int refs_ = 0;
+    int api_depth_ = 0;
+
+    phase phase_ = phase::resolving;
+    bool broken_ = false;
+    bool closed_ = false;
+    bool flushing_ = false;
+    bool poll_running_ = false;      // a PQconnectPoll runs on the threadpool
+    bool finish_after_poll_ = false;  // PQfinish waits for that poll to return
+    bool cancel_outstanding_ = false;
+    bool timer_armed_ = false;
+    clock::time_point timer_due_{};
+    clock::time_point cancel_outstanding_deadline_{};
+
+    // Connect state.
+    connect_options opts_;
+    driver::connect_callback on_connected_;
+    conninfo info_;
+    std::size_t resolving_ = 0;
+    std::string resolve_error_;
+    int watched_fd_ = -1;
+    ino_t watched_ino_ = 0;
+    clock::time_point connect_started_{};
+
+    // Session state.
+    command_queue queue_;
+    param_arrays binds_;
+    std::string sql_buf_;  // NUL-terminated copy of the SQL sent at once; keeps its capacity
+    endpoint ep_;
+    std::int64_t pid_ = 0;
+    error broken_reason_;             // why the connection broke, for statements issued later
+    std::string fatal_notice_state_;  // SQLSTATE of a FATAL notice (session about to end)
+    std::string fatal_notice_text_;
+};
+
+/// The object the application holds.
+class connection_handle final : public uvdb::connection {
+public:
+    explicit connection_handle(impl_ref impl) noexcept : impl_(std::move(impl)) {}
+    ~connection_handle() override { impl_->close(); }
+
+    void query(std::string_view sql, params p, const query_options& opts, query_callback cb) override {
+        impl_->query(sql, std::move(p), opts, std::move(cb));
+    }
+    void execute(std::string_view script, const query_options& opts, script_callback cb) override {
+        impl_->execute(script, opts, std::move(cb));
+    }
+    void ping(std::chrono::milliseconds deadline, done_callback cb) override {
+        impl_->ping(deadline, std::move(cb));
+    }
+    void reset(done_callback cb) override { impl_->reset(std::move(cb)); }
+    void cancel() override { impl_->cancel(); }
+    void close() override { impl_->close(); }
+    bool is_ready() const noexcept override { return impl_->is_ready(); }
+    bool is_broken() const noexcept override { return impl_->is_broken(); }
+    bool is_idle() const noexcept override { return impl_->is_idle(); }
+    tx_status transaction_status() const noexcept override { return impl_->transaction_status(); }
+    std::int64_t server_pid() const noexcept override { return impl_->server_pid(); }
+    std::string describe() const override { return impl_->describe(); }
+
+private:
+    impl_ref impl_;
+};
+
+}  // namespace uvdb::postgres::detail

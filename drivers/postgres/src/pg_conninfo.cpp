@@ -1,0 +1,188 @@
+#include "pg_conninfo.hpp"
+
+#include <arpa/inet.h>
+#include <libpq-fe.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace uvdb::postgres::detail {
+
+namespace {
+
+std::vector<std::string> split_commas(std::string_view s) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t c = s.find(',', start);
+        out.emplace_back(s.substr(start, c == std::string_view::npos ? std::string_view::npos : c - start));
+        if (c == std::string_view::npos) break;
+        start = c + 1;
+    }
+    return out;
+}
+
+bool is_numeric_host(const std::string& h) noexcept {
+    unsigned char buf[16];
+    return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
+}
+
+std::string env_or_empty(const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr ? std::string(v) : std::string();
+}
+
+struct free_options {
+    void operator()(PQconninfoOption* o) const noexcept { PQconninfoFree(o); }
+};
+
+}  // namespace
+
+const std::string* conninfo::get(std::string_view key) const noexcept {
+    for (const auto& [k, v] : kv_) {
+        if (k == key) return &v;
+    }
+    return nullptr;
+}
+
+void conninfo::set(std::string_view key, std::string value) {
+    for (auto& [k, v] : kv_) {
+        if (k == key) {
+            v = std::move(value);
+            return;
+        }
+    }
+    kv_.emplace_back(std::string(key), std::move(value));
+}
+
+result<conninfo> conninfo::parse(const connect_options& opts) {
+    char* err = nullptr;
+    std::unique_ptr<PQconninfoOption, free_options> parsed(PQconninfoParse(opts.url.c_str(), &err));
+    if (!parsed) {
+        std::string why = err != nullptr ? std::string(err) : std::string("out of memory");
+        if (err != nullptr) PQfreemem(err);
+        while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+        return error(errc::bad_config, "the connection string is invalid: " +
+                                           scrub_password(std::move(why), opts.url) +
+                                           " (expected postgresql://user@host:port/db?param=value "
+                                           "or key=value pairs)")
+            .with_fatal(true);
+    }
+    conninfo ci;
+    for (const PQconninfoOption* o = parsed.get(); o->keyword != nullptr; ++o) {
+        if (o->val != nullptr) ci.kv_.emplace_back(o->keyword, o->val);
+    }
+    if (!opts.password.empty()) ci.set("password", opts.password);
+    if (!opts.application_name.empty()) ci.set("application_name", opts.application_name);
+    for (const auto& [k, v] : opts.extra) ci.set(k, v);
+
+    // A host given nowhere means PGHOST, then libpq's Unix socket default.
+    const std::string* hostaddr = ci.get("hostaddr");
+    if ((hostaddr != nullptr && !hostaddr->empty()) || !env_or_empty("PGHOSTADDR").empty()) {
+        return ci;  // libpq uses the addresses as given; nothing to resolve
+    }
+    const std::string* host_kv = ci.get("host");
+    const std::string host = host_kv != nullptr ? *host_kv : env_or_empty("PGHOST");
+    if (host.empty()) return ci;
+    const std::string* port_kv = ci.get("port");
+    const std::string port = port_kv != nullptr ? *port_kv : env_or_empty("PGPORT");
+
+    const std::vector<std::string> hosts = split_commas(host);
+    std::vector<std::string> ports = split_commas(port);
+    if (ports.size() != 1 && ports.size() != hosts.size()) {
+        return error(errc::bad_config, "the connection string names " + std::to_string(hosts.size()) +
+                                           " hosts but " + std::to_string(ports.size()) +
+                                           " ports: give one port for all, or one per host")
+            .with_fatal(true);
+    }
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+        host_entry e;
+        e.host = hosts[i];
+        e.port = ports.size() == 1 ? ports[0] : ports[i];
+        if (e.host.empty() || e.host.front() == '/' || e.host.front() == '@') {
+            e.type = host_entry::kind::socket;
+        } else if (is_numeric_host(e.host)) {
+            e.type = host_entry::kind::numeric;
+        } else {
+            e.type = host_entry::kind::name;
+        }
+        ci.hosts_.push_back(std::move(e));
+    }
+    return ci;
+}
+
+bool conninfo::needs_dns() const noexcept {
+    for (const auto& h : hosts_) {
+        if (h.type == host_entry::kind::name) return true;
+    }
+    return false;
+}
+
+result<void> conninfo::apply_resolved(const std::string& resolve_error) {
+    std::string host, hostaddr, port;
+    std::size_t n = 0;
+    auto add = [&](const std::string& h, const std::string& a, const std::string& p) {
+        if (n++ != 0) {
+            host += ',';
+            hostaddr += ',';
+            port += ',';
+        }
+        host += h;
+        hostaddr += a;  // empty item: libpq uses the host (socket) as is
+        port += p;
+    };
+    for (const auto& e : hosts_) {
+        switch (e.type) {
+        case host_entry::kind::socket: add(e.host, {}, e.port); break;
+        case host_entry::kind::numeric: add(e.host, e.host, e.port); break;
+        case host_entry::kind::name:
+            for (const auto& a : e.addrs) add(e.host, a, e.port);
+            break;
+        }
+    }
+    if (n == 0) {
+        return error(errc::connect_failed, resolve_error.empty() ? "no host name could be resolved"
+                                                                 : resolve_error)
+            .with_fatal(true);
+    }
+    set("host", std::move(host));
+    set("hostaddr", std::move(hostaddr));
+    set("port", std::move(port));
+    return {};
+}
+
+void conninfo::arrays(std::vector<const char*>& keywords, std::vector<const char*>& values) const {
+    keywords.clear();
+    values.clear();
+    for (const auto& [k, v] : kv_) {
+        keywords.push_back(k.c_str());
+        values.push_back(v.c_str());
+    }
+    keywords.push_back(nullptr);
+    values.push_back(nullptr);
+}
+
+endpoint conninfo::first_endpoint() const {
+    endpoint ep;
+    if (!hosts_.empty()) {
+        ep.host = hosts_.front().host;
+        ep.port = hosts_.front().port;
+        if (!hosts_.front().addrs.empty()) ep.addr = hosts_.front().addrs.front();
+    } else {
+        const std::string* h = get("host");
+        const std::string* a = get("hostaddr");
+        const std::string* p = get("port");
+        ep.host = h != nullptr ? *h : env_or_empty("PGHOST");
+        ep.addr = a != nullptr ? *a : env_or_empty("PGHOSTADDR");
+        ep.port = p != nullptr ? *p : env_or_empty("PGPORT");
+        if (ep.host.empty() && ep.addr.empty()) ep.host = "/var/run/postgresql";
+    }
+    const std::string* u = get("user");
+    ep.user = u != nullptr ? *u : env_or_empty("PGUSER");
+    const std::string* d = get("dbname");
+    ep.db = d != nullptr ? *d : env_or_empty("PGDATABASE");
+    if (ep.db.empty()) ep.db = ep.user;
+    return ep;
+}
+
+}  // namespace uvdb::postgres::detail

@@ -1,0 +1,60 @@
+#pragma once
+// The connection string as libpq keywords: parsed once with PQconninfoParse
+// (URLs and key=value alike), overridden by connect_options, and with every
+// host name resolved by us — libpq would call a blocking getaddrinfo on the
+// loop thread otherwise. Each resolved address becomes its own host entry:
+// `host` keeps the name (TLS verification, .pgpass), `hostaddr` carries the
+// address, `port` stays aligned.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <uvdb/driver.hpp>
+#include <uvdb/offload.hpp>
+#include <uvdb/result.hpp>
+
+#include "pg_error.hpp"
+
+namespace uvdb::postgres::detail {
+
+struct host_entry {
+    enum class kind : unsigned char { socket, numeric, name };
+    std::string host;  ///< empty: libpq's default (Unix socket)
+    std::string port;  ///< empty: the common port / default
+    kind type = kind::socket;
+    std::vector<std::string> addrs;  ///< resolved addresses (kind::name)
+};
+
+class conninfo {
+public:
+    /// Parses opts.url and applies password, application_name and extra.
+    /// Errors are errc::bad_config and never contain the password.
+    static result<conninfo> parse(const connect_options& opts);
+
+    /// The host entries to resolve: those of kind::name. Empty when hostaddr
+    /// was given or every host is numeric or a socket.
+    std::vector<host_entry>& hosts() noexcept { return hosts_; }
+    bool needs_dns() const noexcept;
+
+    /// Rewrites host/hostaddr/port from the resolved entries. Fails with
+    /// errc::connect_failed when no host could be resolved.
+    result<void> apply_resolved(const std::string& resolve_error);
+
+    /// NUL-terminated keyword and value arrays for PQconnectStartParams; valid
+    /// while this object lives and is not modified.
+    void arrays(std::vector<const char*>& keywords, std::vector<const char*>& values) const;
+
+    /// Where the first attempt goes, for messages before libpq knows more.
+    endpoint first_endpoint() const;
+
+private:
+    const std::string* get(std::string_view key) const noexcept;
+    void set(std::string_view key, std::string value);
+
+    std::vector<std::pair<std::string, std::string>> kv_;
+    std::vector<host_entry> hosts_;
+    bool expand_ = false;
+};
+
+}  // namespace uvdb::postgres::detail
