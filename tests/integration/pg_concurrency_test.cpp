@@ -60,6 +60,7 @@ void run_next(const std::shared_ptr<worker>& w) {
 struct swarm {
     std::vector<std::unique_ptr<uvdb::connection>> conns;
     std::vector<std::shared_ptr<worker>> workers;
+    std::shared_ptr<int> connected = std::make_shared<int>(0);
 
     // Opens `n` connections at once; each runs `queries` statements back to
     // back as soon as it is connected.
@@ -68,8 +69,9 @@ struct swarm {
         for (int i = 0; i < n; ++i) {
             auto w = std::make_shared<worker>();
             w->queries = queries;
-            conns.push_back(t::pg_driver()->connect(loop, opts, [w](uvdb::result<void> r) {
+            conns.push_back(t::pg_driver()->connect(loop, opts, [w, c = connected](uvdb::result<void> r) {
                 if (!r) return fail(*w, "connect: " + t::describe(r.err()));
+                ++*c;
                 run_next(w);
             }));
             w->conn = conns.back().get();
@@ -124,29 +126,34 @@ TEST_CASE("the loop never blocks while 50 connections connect and query", "[pg][
     {
         using clock_type = std::chrono::steady_clock;
         auto last = clock_type::now();
-        clock_type::duration largest_gap{0};
-        long firings = 0;
+        // [0]: while some connections were still connecting; [1]: after.
+        clock_type::duration largest_gap[2] = {};
+        const int* connected = nullptr;
         uvdb::timer tick(loop);
         tick.start(1ms, [&] {
             const auto now = clock_type::now();
-            largest_gap = std::max(largest_gap, now - last);
+            const int phase = connected != nullptr && *connected == 50 ? 1 : 0;
+            largest_gap[phase] = std::max(largest_gap[phase], now - last);
             last = now;
-            ++firings;
         }, 1ms);
         // Let the timer settle before the load starts.
         t::run_for(loop, 20ms);
-        largest_gap = {};
+        largest_gap[0] = largest_gap[1] = {};
         last = clock_type::now();
 
         swarm s(loop, 50, 100);
+        connected = s.connected.get();
         t::run_until(loop, [&] { return s.all_finished(); }, 120s, "50 connections to finish their queries");
         tick.stop();
-        const auto gap_ms = std::chrono::duration<double, std::milli>(largest_gap).count();
-        std::printf("loop responsiveness: largest gap between 1 ms timer firings = %.2f ms (%ld firings) "
-                    "while 50 connections connected (TLS + SCRAM) and ran 100 queries each\n",
-                    gap_ms, firings);
+        auto to_ms = [](clock_type::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+        const double connect_gap = to_ms(largest_gap[0]);
+        const double query_gap = to_ms(largest_gap[1]);
+        std::printf("loop responsiveness: largest gap between 1 ms timer firings = %.2f ms while 50 "
+                    "connections connected (TLS + SCRAM), %.2f ms once all were connected and querying\n",
+                    connect_gap, query_gap);
         s.check_results(100);
-        CHECK(gap_ms < 50.0);
+        CHECK(connect_gap < 50.0);
+        CHECK(query_gap < 50.0);
         s.close_all();
     }
     t::check_fds_return_to(loop, fds);
