@@ -6,8 +6,9 @@
 
 namespace uvdb::postgres::detail {
 
-void cancel_limiter::submit(cancel_ptr request, unique_function<bool()> still_wanted, done_fn done) {
-    waiting_.push_back(job{std::move(request), std::move(still_wanted), std::move(done)});
+std::uint64_t cancel_limiter::submit(cancel_ptr request, unique_function<bool()> still_wanted, done_fn done) {
+    const std::uint64_t id = ++last_id_;
+    waiting_.push_back(job{id, std::move(request), std::move(still_wanted), std::move(done)});
     // Starting from a deferred step keeps `still_wanted` and `done` out of the
     // caller's stack frame, where they could re-enter it.
     if (!scheduled_) {
@@ -17,6 +18,17 @@ void cancel_limiter::submit(cancel_ptr request, unique_function<bool()> still_wa
             self->start_ready();
         });
     }
+    return id;
+}
+
+bool cancel_limiter::withdraw(std::uint64_t id) noexcept {
+    for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+        if (it->id == id) {
+            waiting_.erase(it);
+            return true;
+        }
+    }
+    return false;
 }
 
 void cancel_limiter::start_ready() {

@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
@@ -39,13 +40,19 @@ public:
     /// before the request starts (it may have waited); when it says no, the
     /// request is dropped. `done` runs exactly once, on the loop thread, never
     /// inline from submit().
-    void submit(cancel_ptr request, unique_function<bool()> still_wanted, done_fn done);
+    /// Returns an id for withdraw().
+    std::uint64_t submit(cancel_ptr request, unique_function<bool()> still_wanted, done_fn done);
+
+    /// Drops a request that has not started yet; `done` is then never called.
+    /// Returns false when it already started (or finished): wait for `done`.
+    bool withdraw(std::uint64_t id) noexcept;
 
     std::size_t running() const noexcept { return running_; }
     std::size_t waiting() const noexcept { return waiting_.size(); }
 
 private:
     struct job {
+        std::uint64_t id = 0;
         cancel_ptr request;
         unique_function<bool()> still_wanted;
         done_fn done;
@@ -56,6 +63,7 @@ private:
     std::size_t max_running_;
     std::size_t running_ = 0;
     bool scheduled_ = false;
+    std::uint64_t last_id_ = 0;
     std::deque<job> waiting_;
 };
 

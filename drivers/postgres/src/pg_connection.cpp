@@ -436,6 +436,11 @@ void connection_impl::absorb(command& c, PGresult* r) {
 
 void connection_impl::finish_front() {
     command c = queue_.pop_front();
+    if (cancel_outstanding_ && cancels_->withdraw(cancel_job_)) {
+        // The statement ended before its cancel request left: drop the request,
+        // so the next statement need not wait for it.
+        cancel_outstanding_ = false;
+    }
     complete(c);
     if (phase_ != phase::ready) return;
     pump();
@@ -581,7 +586,7 @@ void connection_impl::start_cancel(cancel_reason why) {
     const std::uint64_t seq = f.seq;
     logger().debug("uvdb postgres: cancelling statement #{} on {} ({})", seq, describe(),
                    why == cancel_reason::timeout ? "timeout" : "on request");
-    cancels_->submit(
+    cancel_job_ = cancels_->submit(
         std::move(req),
         [self = impl_ref(this), seq] {
             // Still the same statement in flight? Otherwise the request must not go out.

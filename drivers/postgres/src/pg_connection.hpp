@@ -155,6 +155,7 @@ private:
     bool timer_armed_ = false;
     clock::time_point timer_due_{};
     clock::time_point cancel_outstanding_deadline_{};
+    std::uint64_t cancel_job_ = 0;  // id in cancels_ of the outstanding request
 
     // Connect state.
     connect_options opts_;
