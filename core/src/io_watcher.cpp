@@ -52,8 +52,11 @@ struct io_watcher::impl {
         int want = 0;
         if ((interest & io_readable) != 0) want |= UV_READABLE;
         if ((interest & io_writable) != 0) want |= UV_WRITABLE;
-        // Hang-up is reported with readable so the driver reads and learns why.
-        if (want != 0) want |= UV_DISCONNECT;
+        // A peer's hang-up is reported with readable, so the driver reads and
+        // learns why. Not asked for without readable interest: it is level
+        // triggered and would wake a writer over and over (a hard error or
+        // hang-up still arrives as writable, and the write then fails).
+        if ((want & UV_READABLE) != 0) want |= UV_DISCONNECT;
         if (want == applied) return;
         if (want == 0) {
             uv_poll_stop(handle);

@@ -115,6 +115,13 @@ void resolve_host(event_loop& loop, std::string host, resolve_callback done) {
         });
         return;
     }
+    if (bare.front() == '/') {
+        // Unix socket directories are the driver's business, not the resolver's.
+        loop.defer([d = std::move(done), h = std::move(bare)]() mutable {
+            d(error(errc::bad_input, "resolve_host: \"" + h + "\" is a Unix socket directory, not a host name"));
+        });
+        return;
+    }
     unsigned char buf[sizeof(struct in6_addr)];
     int family = 0;
     if (uv_inet_pton(AF_INET, bare.c_str(), buf) == 0) {

@@ -15,6 +15,8 @@
 #include <uvdb/offload.hpp>
 #include <uvdb/timer.hpp>
 
+#include "core_log_capture.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -174,6 +176,7 @@ TEST_CASE("an owned loop's destructor cleans up pending work and leftover handle
     std::atomic<bool> release{false};
     // A handle the application forgot to close; it must outlive the loop.
     static uv_timer_t leftover;
+    uvdb_test::log_capture log;
     {
         uvdb::event_loop loop;
         CHECK(loop.owns_loop());
@@ -191,6 +194,7 @@ TEST_CASE("an owned loop's destructor cleans up pending work and leftover handle
     }
     CHECK(destroyed == 3);
     CHECK_FALSE(done_ran);
+    CHECK(log.contains("closed 1 libuv handle(s) still open on the owned loop"));
 }
 
 TEST_CASE("now() follows steady_clock and update_time() refreshes it", "[unit][event_loop]") {

@@ -9,6 +9,8 @@
 #include <uvdb/event_loop.hpp>
 #include <uvdb/io_watcher.hpp>
 
+#include "core_log_capture.hpp"
+
 namespace {
 
 struct socket_pair {
@@ -214,8 +216,10 @@ TEST_CASE("a moved io_watcher keeps watching", "[unit][io_watcher]") {
 
 TEST_CASE("io_watcher on an invalid fd is not open", "[unit][io_watcher]") {
     uvdb::event_loop loop;
+    uvdb_test::log_capture log;
     uvdb::io_watcher w(loop, -1, [](unsigned) {});
     CHECK_FALSE(w.is_open());
+    CHECK(log.contains("cannot watch socket -1"));
     w.set_interest(uvdb::io_readable);  // harmless
     CHECK(w.fd() == -1);
 }

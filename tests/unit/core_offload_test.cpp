@@ -94,6 +94,10 @@ TEST_CASE("resolve_host fails with connect_failed naming the host", "[unit][offl
     CHECK(err.code() == uvdb::errc::connect_failed);
     CHECK_THAT(err.message(), Catch::Contains("no-such-host.invalid") && Catch::Contains("check the host name"));
 
+    uvdb::error dir_err;
+    CHECK(resolve(loop, "/var/run/postgresql", &dir_err).empty());
+    CHECK(dir_err.code() == uvdb::errc::bad_input);
+
     uvdb::error empty_err;
     auto none = resolve(loop, "", &empty_err);
     CHECK(none.empty());
