@@ -23,6 +23,11 @@ void connection_impl::start_connect() {
     info_ = std::move(*parsed);
     ep_ = info_.first_endpoint();
     connect_started_ = loop_.now();
+    // The URL's connect_timeout, when shorter, wins: libpq would have honoured it.
+    if (const auto url_timeout = info_.url_connect_timeout();
+        url_timeout.count() > 0 && (opts_.connect_timeout.count() <= 0 || url_timeout < opts_.connect_timeout)) {
+        opts_.connect_timeout = url_timeout;
+    }
     if (opts_.connect_timeout.count() > 0) {
         timer_.start(opts_.connect_timeout, [this] {
             impl_ref keep(this);

@@ -162,6 +162,17 @@ void conninfo::arrays(std::vector<const char*>& keywords, std::vector<const char
     values.push_back(nullptr);
 }
 
+std::chrono::milliseconds conninfo::url_connect_timeout() const noexcept {
+    const std::string* v = get("connect_timeout");
+    if (v == nullptr) return std::chrono::milliseconds{0};
+    long seconds = 0;
+    for (char ch : *v) {
+        if (ch < '0' || ch > '9' || seconds > 86'400) return std::chrono::milliseconds{0};
+        seconds = seconds * 10 + (ch - '0');
+    }
+    return std::chrono::seconds{seconds};
+}
+
 endpoint conninfo::first_endpoint() const {
     endpoint ep;
     if (!hosts_.empty()) {

@@ -6,6 +6,7 @@
 // `host` keeps the name (TLS verification, .pgpass), `hostaddr` carries the
 // address, `port` stays aligned.
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,10 @@ public:
     /// NUL-terminated keyword and value arrays for PQconnectStartParams; valid
     /// while this object lives and is not modified.
     void arrays(std::vector<const char*>& keywords, std::vector<const char*>& values) const;
+
+    /// The URL's connect_timeout (seconds, as libpq reads it), or 0. libpq
+    /// ignores it in non-blocking mode, so the connection's timer honours it.
+    std::chrono::milliseconds url_connect_timeout() const noexcept;
 
     /// Where the first attempt goes, for messages before libpq knows more.
     endpoint first_endpoint() const;
