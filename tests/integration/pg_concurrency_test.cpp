@@ -13,8 +13,8 @@
 
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
-#include <uvdb/timer.hpp>
 
+#include "integration/support/loop_gap_meter.hpp"
 #include "integration/support/test_env.hpp"
 
 using namespace std::chrono_literals;
@@ -124,36 +124,28 @@ TEST_CASE("the loop never blocks while 50 connections connect and query", "[pg][
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     {
-        using clock_type = std::chrono::steady_clock;
-        auto last = clock_type::now();
-        // [0]: while some connections were still connecting; [1]: after.
-        clock_type::duration largest_gap[2] = {};
         const int* connected = nullptr;
-        uvdb::timer tick(loop);
-        tick.start(1ms, [&] {
-            const auto now = clock_type::now();
-            const int phase = connected != nullptr && *connected == 50 ? 1 : 0;
-            largest_gap[phase] = std::max(largest_gap[phase], now - last);
-            last = now;
-        }, 1ms);
-        // Let the timer settle before the load starts.
-        t::run_for(loop, 20ms);
-        largest_gap[0] = largest_gap[1] = {};
-        last = clock_type::now();
+        // Phase 0: some connections still connecting (TLS + SCRAM); 1: all connected, querying.
+        t::loop_gap_meter meter(loop, [&] { return connected != nullptr && *connected == 50 ? 1 : 0; });
+        t::run_for(loop, 20ms);  // let the timer settle before the load starts
+        meter.reset();
 
         swarm s(loop, 50, 100);
         connected = s.connected.get();
         t::run_until(loop, [&] { return s.all_finished(); }, 120s, "50 connections to finish their queries");
-        tick.stop();
-        auto to_ms = [](clock_type::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
-        const double connect_gap = to_ms(largest_gap[0]);
-        const double query_gap = to_ms(largest_gap[1]);
-        std::printf("loop responsiveness: largest gap between 1 ms timer firings = %.2f ms while 50 "
-                    "connections connected (TLS + SCRAM), %.2f ms once all were connected and querying\n",
-                    connect_gap, query_gap);
+        meter.stop();
+        std::printf("loop responsiveness (1 ms timer): largest gap %.2f ms while 50 connections connected "
+                    "(TLS + SCRAM), %.2f ms once all were connected and querying; less the time the loop "
+                    "thread waited for a CPU: %.2f ms and %.2f ms%s\n",
+                    meter.largest_gap_ms(0), meter.largest_gap_ms(1), meter.largest_own_gap_ms(0),
+                    meter.largest_own_gap_ms(1),
+                    meter.has_run_queue_time() ? "" : " (run-queue time unknown here)");
         s.check_results(100);
-        CHECK(connect_gap < 50.0);
-        CHECK(query_gap < 50.0);
+        // What the loop itself spent, running or blocked. Waiting for a CPU
+        // taken by other processes (a busy 2-core machine) is not the loop
+        // blocking, so it is left out; the raw gap is printed above.
+        CHECK(meter.largest_own_gap_ms(0) < 50.0);
+        CHECK(meter.largest_own_gap_ms(1) < 50.0);
         s.close_all();
     }
     t::check_fds_return_to(loop, fds);
