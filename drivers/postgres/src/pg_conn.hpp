@@ -51,6 +51,9 @@ public:
     /// Owned by the caller (PQfreeCancel); usable from any thread, independent of this PGconn.
     PGcancel* get_cancel() const noexcept { return PQgetCancel(conn_); }
     bool ssl_in_use() const noexcept { return PQsslInUse(conn_) == 1; }
+    /// Decrypted bytes OpenSSL holds that libpq has not read yet (SSL_pending).
+    /// They do not make the socket readable; see connection_impl::on_readable.
+    bool tls_pending() const noexcept;
     const char* ssl_attribute(const char* name) const noexcept { return PQsslAttribute(conn_, name); }
 
     const char* host() const noexcept { return PQhost(conn_); }

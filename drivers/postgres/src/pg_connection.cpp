@@ -338,6 +338,17 @@ void connection_impl::on_readable() {
         return;
     }
     drain_results();
+    // libpq takes from a TLS record only what fits its input buffer; the rest
+    // stays decrypted inside OpenSSL and never makes the socket readable
+    // again. PostgreSQL's own records always fit, but proxies speaking its
+    // protocol send 16 kB records: read on while OpenSSL holds data.
+    while (phase_ == phase::ready && queue_.in_flight() && conn_.tls_pending()) {
+        if (!conn_.consume_input()) {
+            fail_connection(connection_lost(conn_.error_message(), ep_, fatal_notice_state_, fatal_notice_text_));
+            return;
+        }
+        drain_results();
+    }
     if (phase_ != phase::ready) return;
     if (!queue_.in_flight()) {
         // LISTEN is not supported yet; do not let notifications pile up.
