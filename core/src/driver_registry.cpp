@@ -1,9 +1,7 @@
-#include <uvdb/driver_registry.hpp>
-
 #include <algorithm>
 #include <string>
 #include <utility>
-
+#include <uvdb/driver_registry.hpp>
 #include <uvdb/url.hpp>
 
 namespace uvdb {
@@ -40,27 +38,31 @@ result<void> driver_registry::add(std::shared_ptr<driver> d) {
         std::string k = lower(s);
         if (k.empty()) {
             return error(errc::bad_input,
-                         "driver \"" + std::string(d->name()) + "\" declares an empty URL scheme; nothing registered");
+                         "driver \"" + std::string(d->name()) +
+                             "\" declares an empty URL scheme; nothing registered");
         }
-        if (std::find(wanted.begin(), wanted.end(), k) == wanted.end()) wanted.push_back(std::move(k));
+        if (std::find(wanted.begin(), wanted.end(), k) == wanted.end())
+            wanted.push_back(std::move(k));
     }
     if (wanted.empty()) {
-        return error(errc::bad_input,
-                     "driver \"" + std::string(d->name()) + "\" declares no URL scheme; nothing registered");
+        return error(errc::bad_input, "driver \"" + std::string(d->name()) +
+                                          "\" declares no URL scheme; nothing registered");
     }
     // Checked in full before anything is added, so a conflict registers nothing.
     for (const auto& k : wanted) {
         for (const auto& [scheme, holder] : entries_) {
             if (scheme == k && holder != d) {
-                return error(errc::bad_config, "URL scheme \"" + k + "\" is already registered by driver \"" +
-                                                   std::string(holder->name()) + "\"; driver \"" +
-                                                   std::string(d->name()) + "\" was not registered");
+                return error(errc::bad_config,
+                             "URL scheme \"" + k + "\" is already registered by driver \"" +
+                                 std::string(holder->name()) + "\"; driver \"" +
+                                 std::string(d->name()) + "\" was not registered");
             }
         }
     }
     entries_.reserve(entries_.size() + wanted.size());
     for (auto& k : wanted) {
-        bool present = std::any_of(entries_.begin(), entries_.end(), [&](const auto& e) { return e.first == k; });
+        bool present = std::any_of(entries_.begin(), entries_.end(),
+                                   [&](const auto& e) { return e.first == k; });
         if (!present) entries_.emplace_back(std::move(k), d);
     }
     return {};
@@ -74,20 +76,23 @@ result<std::shared_ptr<driver>> driver_registry::for_url(std::string_view url) c
         if (url.find('=') != std::string_view::npos) {
             if (auto d = find("postgresql")) return d;
             return error(errc::driver_not_found,
-                         "a key=value connection string needs the PostgreSQL driver, which is not registered "
+                         "a key=value connection string needs the PostgreSQL driver, which is not "
+                         "registered "
                          "(call uvdb::postgres::register_driver()); registered schemes: " +
                              join(schemes()));
         }
-        return error(errc::driver_not_found,
-                     "the connection string has no URL scheme (expected e.g. postgresql://…); registered "
-                     "schemes: " +
-                         join(schemes()));
+        return error(
+            errc::driver_not_found,
+            "the connection string has no URL scheme (expected e.g. postgresql://…); registered "
+            "schemes: " +
+                join(schemes()));
     }
     if (auto d = find(scheme)) return d;
-    return error(errc::driver_not_found, "no driver registered for URL scheme \"" + lower(scheme) +
-                                             "\"; registered schemes: " + join(schemes()) +
-                                             " (register the driver, e.g. uvdb::postgres::register_driver(), "
-                                             "or load its plugin)");
+    return error(errc::driver_not_found,
+                 "no driver registered for URL scheme \"" + lower(scheme) +
+                     "\"; registered schemes: " + join(schemes()) +
+                     " (register the driver, e.g. uvdb::postgres::register_driver(), "
+                     "or load its plugin)");
 }
 
 std::shared_ptr<driver> driver_registry::find(std::string_view scheme) const {

@@ -1,38 +1,57 @@
-#include <uvdb/error.hpp>
-
 #include <algorithm>
 #include <iterator>
 #include <utility>
+#include <uvdb/error.hpp>
 
 namespace uvdb {
 namespace {
 
 class uvdb_error_category final : public std::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "uvdb"; }
 
     std::string message(int code) const override {
         switch (static_cast<errc>(code)) {
-        case errc::connect_failed: return "could not connect to the database server";
-        case errc::auth_failed: return "authentication failed";
-        case errc::tls_failed: return "TLS negotiation or certificate verification failed";
-        case errc::too_many_connections: return "the server has too many connections";
-        case errc::server_starting: return "the server is starting up or shutting down";
-        case errc::connection_lost: return "the connection to the server was lost";
-        case errc::timeout: return "the operation timed out";
-        case errc::cancelled: return "the operation was cancelled";
-        case errc::server_error: return "the server rejected the statement";
-        case errc::protocol_error: return "protocol error";
-        case errc::bad_input: return "invalid argument";
-        case errc::conversion_error: return "value conversion failed";
-        case errc::bad_config: return "invalid configuration";
-        case errc::closed: return "the connection was closed";
-        case errc::pool_timeout: return "timed out waiting for a pool connection";
-        case errc::pool_closed: return "the pool is closed";
-        case errc::pool_full: return "the pool's wait queue is full";
-        case errc::driver_not_found: return "no driver for the URL scheme";
-        case errc::plugin_error: return "a driver plugin could not be loaded";
-        case errc::internal: return "internal error";
+            case errc::connect_failed:
+                return "could not connect to the database server";
+            case errc::auth_failed:
+                return "authentication failed";
+            case errc::tls_failed:
+                return "TLS negotiation or certificate verification failed";
+            case errc::too_many_connections:
+                return "the server has too many connections";
+            case errc::server_starting:
+                return "the server is starting up or shutting down";
+            case errc::connection_lost:
+                return "the connection to the server was lost";
+            case errc::timeout:
+                return "the operation timed out";
+            case errc::cancelled:
+                return "the operation was cancelled";
+            case errc::server_error:
+                return "the server rejected the statement";
+            case errc::protocol_error:
+                return "protocol error";
+            case errc::bad_input:
+                return "invalid argument";
+            case errc::conversion_error:
+                return "value conversion failed";
+            case errc::bad_config:
+                return "invalid configuration";
+            case errc::closed:
+                return "the connection was closed";
+            case errc::pool_timeout:
+                return "timed out waiting for a pool connection";
+            case errc::pool_closed:
+                return "the pool is closed";
+            case errc::pool_full:
+                return "the pool's wait queue is full";
+            case errc::driver_not_found:
+                return "no driver for the URL scheme";
+            case errc::plugin_error:
+                return "a driver plugin could not be loaded";
+            case errc::internal:
+                return "internal error";
         }
         return "unknown uvdb error";
     }
@@ -58,51 +77,72 @@ const std::error_category& uvdb_category() noexcept {
 
 std::string_view to_string(errc e) noexcept {
     switch (e) {
-    case errc::connect_failed: return "connect_failed";
-    case errc::auth_failed: return "auth_failed";
-    case errc::tls_failed: return "tls_failed";
-    case errc::too_many_connections: return "too_many_connections";
-    case errc::server_starting: return "server_starting";
-    case errc::connection_lost: return "connection_lost";
-    case errc::timeout: return "timeout";
-    case errc::cancelled: return "cancelled";
-    case errc::server_error: return "server_error";
-    case errc::protocol_error: return "protocol_error";
-    case errc::bad_input: return "bad_input";
-    case errc::conversion_error: return "conversion_error";
-    case errc::bad_config: return "bad_config";
-    case errc::closed: return "closed";
-    case errc::pool_timeout: return "pool_timeout";
-    case errc::pool_closed: return "pool_closed";
-    case errc::pool_full: return "pool_full";
-    case errc::driver_not_found: return "driver_not_found";
-    case errc::plugin_error: return "plugin_error";
-    case errc::internal: return "internal";
+        case errc::connect_failed:
+            return "connect_failed";
+        case errc::auth_failed:
+            return "auth_failed";
+        case errc::tls_failed:
+            return "tls_failed";
+        case errc::too_many_connections:
+            return "too_many_connections";
+        case errc::server_starting:
+            return "server_starting";
+        case errc::connection_lost:
+            return "connection_lost";
+        case errc::timeout:
+            return "timeout";
+        case errc::cancelled:
+            return "cancelled";
+        case errc::server_error:
+            return "server_error";
+        case errc::protocol_error:
+            return "protocol_error";
+        case errc::bad_input:
+            return "bad_input";
+        case errc::conversion_error:
+            return "conversion_error";
+        case errc::bad_config:
+            return "bad_config";
+        case errc::closed:
+            return "closed";
+        case errc::pool_timeout:
+            return "pool_timeout";
+        case errc::pool_closed:
+            return "pool_closed";
+        case errc::pool_full:
+            return "pool_full";
+        case errc::driver_not_found:
+            return "driver_not_found";
+        case errc::plugin_error:
+            return "plugin_error";
+        case errc::internal:
+            return "internal";
     }
     return "unknown";
 }
 
 bool fatal_by_default(errc code) noexcept {
     switch (code) {
-    case errc::connect_failed:
-    case errc::auth_failed:
-    case errc::tls_failed:
-    case errc::too_many_connections:
-    case errc::server_starting:
-    case errc::connection_lost:
-    case errc::protocol_error:
-    case errc::closed:
-        return true;
-    default:
-        return false;
+        case errc::connect_failed:
+        case errc::auth_failed:
+        case errc::tls_failed:
+        case errc::too_many_connections:
+        case errc::server_starting:
+        case errc::connection_lost:
+        case errc::protocol_error:
+        case errc::closed:
+            return true;
+        default:
+            return false;
     }
 }
 
 std::string_view sqlstate_name(std::string_view sqlstate) noexcept {
     const auto* first = std::begin(sqlstate_table);
     const auto* last = std::end(sqlstate_table);
-    const auto* it = std::lower_bound(first, last, sqlstate,
-                                      [](const sqlstate_entry& e, std::string_view s) { return e.code < s; });
+    const auto* it =
+        std::lower_bound(first, last, sqlstate,
+                         [](const sqlstate_entry& e, std::string_view s) { return e.code < s; });
     if (it != last && it->code == sqlstate) return it->name;
     return {};
 }
@@ -134,19 +174,19 @@ bool error::server_gone() const noexcept {
 
 bool error::retryable() const noexcept {
     switch (code_) {
-    case errc::connect_failed:
-    case errc::too_many_connections:
-    case errc::server_starting:
-    case errc::timeout:
-    case errc::pool_timeout:
-    case errc::connection_lost:
-        return true;
-    case errc::auth_failed:
-    case errc::tls_failed:
-    case errc::bad_config:
-        return false;
-    default:
-        break;
+        case errc::connect_failed:
+        case errc::too_many_connections:
+        case errc::server_starting:
+        case errc::timeout:
+        case errc::pool_timeout:
+        case errc::connection_lost:
+            return true;
+        case errc::auth_failed:
+        case errc::tls_failed:
+        case errc::bad_config:
+            return false;
+        default:
+            break;
     }
     std::string_view s = sqlstate();
     return s == "53300" || server_gone();

@@ -1,11 +1,9 @@
-#include <uvdb/event_loop.hpp>
+#include <spdlog/logger.h>
 
 #include <stdexcept>
 #include <string>
 #include <utility>
-
-#include <spdlog/logger.h>
-
+#include <uvdb/event_loop.hpp>
 #include <uvdb/log.hpp>
 
 #include "loop_state.hpp"
@@ -26,7 +24,8 @@ loop_state::loop_state(uv_loop_t* l) : loop(l) {
     epoch = std::chrono::steady_clock::now() - std::chrono::milliseconds(uv_now(loop));
 
     int rc = uv_async_init(loop, &async, &on_async);
-    if (rc != 0) throw std::runtime_error(std::string("uvdb: uv_async_init failed: ") + uv_strerror(rc));
+    if (rc != 0)
+        throw std::runtime_error(std::string("uvdb: uv_async_init failed: ") + uv_strerror(rc));
     uv_prepare_init(loop, &prepare);
     uv_check_init(loop, &check);
     uv_idle_init(loop, &idle);
@@ -122,8 +121,10 @@ void loop_state::link(pending_request* r) noexcept {
 }
 
 bool loop_state::finish(pending_request* r) noexcept {
-    if (r->prev != nullptr) r->prev->next = r->next;
-    else requests = r->next;
+    if (r->prev != nullptr)
+        r->prev->next = r->next;
+    else
+        requests = r->next;
     if (r->next != nullptr) r->next->prev = r->prev;
     r->prev = r->next = nullptr;
     --request_count;
@@ -182,7 +183,8 @@ void loop_state::on_handle_closed(uv_handle_t* h) {
 
 event_loop::event_loop() : owned_(std::make_unique<uv_loop_t>()) {
     int rc = uv_loop_init(owned_.get());
-    if (rc != 0) throw std::runtime_error(std::string("uvdb: uv_loop_init failed: ") + uv_strerror(rc));
+    if (rc != 0)
+        throw std::runtime_error(std::string("uvdb: uv_loop_init failed: ") + uv_strerror(rc));
     loop_ = owned_.get();
     try {
         state_ = new detail::loop_state(loop_);
@@ -193,7 +195,8 @@ event_loop::event_loop() : owned_(std::make_unique<uv_loop_t>()) {
 }
 
 event_loop::event_loop(uv_loop_t* borrowed) : loop_(borrowed) {
-    if (borrowed == nullptr) throw std::invalid_argument("uvdb::event_loop: the borrowed loop is null");
+    if (borrowed == nullptr)
+        throw std::invalid_argument("uvdb::event_loop: the borrowed loop is null");
     state_ = new detail::loop_state(loop_);
 }
 
@@ -226,7 +229,9 @@ event_loop::~event_loop() {
         int left = 0;
         uv_walk(loop_, &close_leftover, &left);
         if (left > 0) {
-            logger().warn("event_loop: closed {} libuv handle(s) still open on the owned loop at destruction", left);
+            logger().warn(
+                "event_loop: closed {} libuv handle(s) still open on the owned loop at destruction",
+                left);
         }
         uv_run(loop_, UV_RUN_DEFAULT);
     }

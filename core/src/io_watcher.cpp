@@ -1,11 +1,8 @@
-#include <uvdb/io_watcher.hpp>
-
+#include <spdlog/logger.h>
 #include <uv.h>
 
 #include <utility>
-
-#include <spdlog/logger.h>
-
+#include <uvdb/io_watcher.hpp>
 #include <uvdb/log.hpp>
 
 namespace uvdb {
@@ -22,7 +19,7 @@ struct io_watcher::impl {
     unsigned interest = io_none;  // what the user asked for
     int applied = 0;              // UV_* events the handle is started with
     int in_callback = 0;
-    bool closed = false;          // close() was called; freed when safe
+    bool closed = false;  // close() was called; freed when safe
     bool free_after_callback = false;
 
     static void on_poll(uv_poll_t* h, int status, int events);
@@ -135,7 +132,9 @@ void io_watcher::set_interest(unsigned events) {
     impl_->apply();
 }
 
-unsigned io_watcher::interest() const noexcept { return impl_ != nullptr ? impl_->interest : io_none; }
+unsigned io_watcher::interest() const noexcept {
+    return impl_ != nullptr ? impl_->interest : io_none;
+}
 
 void io_watcher::reset_socket(int fd) {
     if (impl_ == nullptr) return;

@@ -1,14 +1,13 @@
-#include <uvdb/log.hpp>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <string_view>
 #include <utility>
+#include <uvdb/log.hpp>
 #include <vector>
-
-#include <spdlog/logger.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace uvdb {
 namespace {

@@ -9,10 +9,9 @@
 #include <chrono>
 #include <cstddef>
 #include <mutex>
-#include <vector>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
+#include <vector>
 
 namespace uvdb::detail {
 
@@ -52,15 +51,15 @@ struct loop_state {
 
     // Cross-thread queue, the same double-buffer under a mutex.
     std::mutex post_mutex;
-    std::vector<task> posted;       // guarded by post_mutex
-    bool accepting_posts = true;    // guarded by post_mutex
+    std::vector<task> posted;     // guarded by post_mutex
+    bool accepting_posts = true;  // guarded by post_mutex
     std::vector<task> posted_running;
 
     pending_request* requests = nullptr;  // intrusive list of requests in flight
     std::size_t request_count = 0;
 
-    int open_handles = 0;  // uvdb handles not yet through their close callback
-    bool dead = false;     // the event_loop object is gone (or going)
+    int open_handles = 0;        // uvdb handles not yet through their close callback
+    bool dead = false;           // the event_loop object is gone (or going)
     bool* freed_flag = nullptr;  // set when the state frees itself (owned loops wait for it)
 
     /// Appends to the loop-thread queue; drops `fn` when the loop is shutting down.
@@ -84,7 +83,7 @@ struct loop_state {
     /// Frees the state when nothing refers to it any more. Returns true if freed.
     bool release_if_unused() noexcept;
 
-private:
+  private:
     void drain();
     void update_refs() noexcept;
     void run_posted();

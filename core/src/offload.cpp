@@ -1,14 +1,13 @@
-#include <uvdb/offload.hpp>
-
+#include <netdb.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
-#include <memory>
-#include <netdb.h>
-#include <sys/socket.h>
+#include <uvdb/offload.hpp>
 
 #include "loop_state.hpp"
 
@@ -40,8 +39,8 @@ struct work_request final : detail::pending_request {
 using resolve_callback = unique_function<void(result<std::vector<resolved_address>>)>;
 
 error resolve_error(const std::string& host, const char* why) {
-    return error(errc::connect_failed,
-                 "could not resolve host \"" + host + "\": " + why + "; check the host name and DNS");
+    return error(errc::connect_failed, "could not resolve host \"" + host + "\": " + why +
+                                           "; check the host name and DNS");
 }
 
 struct resolve_request final : detail::pending_request {
@@ -65,14 +64,17 @@ struct resolve_request final : detail::pending_request {
                 char name[INET6_ADDRSTRLEN] = {};
                 int rc = -1;
                 if (ai->ai_family == AF_INET) {
-                    rc = uv_ip4_name(reinterpret_cast<const sockaddr_in*>(ai->ai_addr), name, sizeof(name));
+                    rc = uv_ip4_name(reinterpret_cast<const sockaddr_in*>(ai->ai_addr), name,
+                                     sizeof(name));
                 } else if (ai->ai_family == AF_INET6) {
-                    rc = uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(ai->ai_addr), name, sizeof(name));
+                    rc = uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(ai->ai_addr), name,
+                                     sizeof(name));
                 }
                 if (rc != 0) continue;
                 // The resolver's order is kept: it already sorted by RFC 6724.
-                bool seen = std::any_of(out.begin(), out.end(),
-                                        [&](const resolved_address& a) { return a.address == name; });
+                bool seen = std::any_of(out.begin(), out.end(), [&](const resolved_address& a) {
+                    return a.address == name;
+                });
                 if (!seen) out.push_back(resolved_address{name, ai->ai_family});
             }
         }
@@ -100,25 +102,29 @@ void offload(event_loop& loop, unique_function<void()> work, unique_function<voi
     if (rc != 0) {
         // Only fails on invalid arguments; never run blocking work on the loop,
         // so the request is dropped loudly rather than run inline.
-        throw std::runtime_error(std::string("uvdb::offload: uv_queue_work failed: ") + uv_strerror(rc));
+        throw std::runtime_error(std::string("uvdb::offload: uv_queue_work failed: ") +
+                                 uv_strerror(rc));
     }
     loop.state().link(req.release());
 }
 
 void resolve_host(event_loop& loop, std::string host, resolve_callback done) {
     std::string bare = host;
-    if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']') bare = bare.substr(1, bare.size() - 2);
+    if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']')
+        bare = bare.substr(1, bare.size() - 2);
 
     if (bare.empty()) {
         loop.defer([d = std::move(done)]() mutable {
-            d(error(errc::connect_failed, "could not resolve an empty host name; set a host in the URL"));
+            d(error(errc::connect_failed,
+                    "could not resolve an empty host name; set a host in the URL"));
         });
         return;
     }
     if (bare.front() == '/') {
         // Unix socket directories are the driver's business, not the resolver's.
         loop.defer([d = std::move(done), h = std::move(bare)]() mutable {
-            d(error(errc::bad_input, "resolve_host: \"" + h + "\" is a Unix socket directory, not a host name"));
+            d(error(errc::bad_input,
+                    "resolve_host: \"" + h + "\" is a Unix socket directory, not a host name"));
         });
         return;
     }
@@ -144,12 +150,11 @@ void resolve_host(event_loop& loop, std::string host, resolve_callback done) {
     struct addrinfo hints {};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    int rc = uv_getaddrinfo(loop.native(), &req->req, &resolve_request::on_resolved, req->host.c_str(),
-                            nullptr, &hints);
+    int rc = uv_getaddrinfo(loop.native(), &req->req, &resolve_request::on_resolved,
+                            req->host.c_str(), nullptr, &hints);
     if (rc != 0) {
-        loop.defer([d = std::move(req->done), e = resolve_error(req->host, uv_strerror(rc))]() mutable {
-            d(std::move(e));
-        });
+        loop.defer([d = std::move(req->done),
+                    e = resolve_error(req->host, uv_strerror(rc))]() mutable { d(std::move(e)); });
         return;
     }
     loop.state().link(req.release());

@@ -1,13 +1,13 @@
-#include <uvdb/result_set.hpp>
-
 #include <stdexcept>
 #include <string>
+#include <uvdb/result_set.hpp>
 
 namespace uvdb {
 namespace {
 
 std::string quoted_column(const result_source& src, std::size_t col) {
-    return "column \"" + std::string(src.column_name(col)) + "\" (" + std::string(src.type_name(col)) + ")";
+    return "column \"" + std::string(src.column_name(col)) + "\" (" +
+           std::string(src.type_name(col)) + ")";
 }
 
 /// A cell's text for a message, cut short: it is user data and may be long.
@@ -32,8 +32,9 @@ int hex_digit(char c) noexcept {
 }
 
 [[noreturn]] void throw_bad_column(const result_set& rs, std::size_t col) {
-    throw std::out_of_range("column index " + std::to_string(col) + " is out of range; the result has " +
-                            std::to_string(rs.columns()) + " column(s)");
+    throw std::out_of_range("column index " + std::to_string(col) +
+                            " is out of range; the result has " + std::to_string(rs.columns()) +
+                            " column(s)");
 }
 
 }  // namespace
@@ -41,30 +42,36 @@ int hex_digit(char c) noexcept {
 namespace detail {
 
 error null_value_error(const result_source& src, std::size_t col, std::string_view cpp_name) {
-    return error(errc::conversion_error, quoted_column(src, col) + " is NULL; read it as std::optional<" +
+    return error(errc::conversion_error, quoted_column(src, col) +
+                                             " is NULL; read it as std::optional<" +
                                              std::string(cpp_name) + ">");
 }
 
-error invalid_value_error(const result_source& src, std::size_t row, std::size_t col, std::string_view target) {
+error invalid_value_error(const result_source& src, std::size_t row, std::size_t col,
+                          std::string_view target) {
     return error(errc::conversion_error, quoted_column(src, col) + " holds " +
-                                             shown_value(src.text(row, col), true) + ", which is not a valid " +
-                                             std::string(target));
+                                             shown_value(src.text(row, col), true) +
+                                             ", which is not a valid " + std::string(target));
 }
 
-error out_of_range_error(const result_source& src, std::size_t row, std::size_t col, std::string_view target) {
+error out_of_range_error(const result_source& src, std::size_t row, std::size_t col,
+                         std::string_view target) {
     return error(errc::conversion_error, quoted_column(src, col) + " holds " +
-                                             shown_value(src.text(row, col), false) + ", which does not fit " +
-                                             std::string(target));
+                                             shown_value(src.text(row, col), false) +
+                                             ", which does not fit " + std::string(target));
 }
 
 result<void> check_cell(const result_set* rs, std::size_t row, std::size_t col) {
-    if (rs == nullptr || rs->source() == nullptr) return error(errc::bad_input, "row: the result is empty");
+    if (rs == nullptr || rs->source() == nullptr)
+        return error(errc::bad_input, "row: the result is empty");
     if (row >= rs->size()) {
-        return error(errc::bad_input, "row index " + std::to_string(row) + " is out of range; the result has " +
+        return error(errc::bad_input, "row index " + std::to_string(row) +
+                                          " is out of range; the result has " +
                                           std::to_string(rs->size()) + " row(s)");
     }
     if (col >= rs->columns()) {
-        return error(errc::bad_input, "column index " + std::to_string(col) + " is out of range; the result has " +
+        return error(errc::bad_input, "column index " + std::to_string(col) +
+                                          " is out of range; the result has " +
                                           std::to_string(rs->columns()) + " column(s)");
     }
     return {};
@@ -76,21 +83,23 @@ result<bytes> result_source::binary(std::size_t row, std::size_t col) const {
     if (is_null(row, col)) return detail::null_value_error(*this, col, "uvdb::bytes");
     std::string_view t = text(row, col);
     if (t.size() < 2 || t[0] != '\\' || t[1] != 'x') {
-        return error(errc::conversion_error,
-                     quoted_column(*this, col) +
-                         " is not in PostgreSQL's hex bytea form (\\x…); read it as std::string, or select a "
-                         "bytea value");
+        return error(errc::conversion_error, quoted_column(*this, col) +
+                                                 " is not in PostgreSQL's hex bytea form (\\x…); "
+                                                 "read it as std::string, or select a "
+                                                 "bytea value");
     }
     t.remove_prefix(2);
     if (t.size() % 2 != 0) {
-        return error(errc::conversion_error, quoted_column(*this, col) + " holds hex data of odd length");
+        return error(errc::conversion_error,
+                     quoted_column(*this, col) + " holds hex data of odd length");
     }
     std::vector<std::byte> out(t.size() / 2);
     for (std::size_t i = 0; i < out.size(); ++i) {
         int hi = hex_digit(t[2 * i]);
         int lo = hex_digit(t[2 * i + 1]);
         if (hi < 0 || lo < 0) {
-            return error(errc::conversion_error, quoted_column(*this, col) + " holds a non-hex character at offset " +
+            return error(errc::conversion_error, quoted_column(*this, col) +
+                                                     " holds a non-hex character at offset " +
                                                      std::to_string(2 * i + 2));
         }
         out[i] = static_cast<std::byte>(hi * 16 + lo);
@@ -101,19 +110,22 @@ result<bytes> result_source::binary(std::size_t row, std::size_t col) const {
 std::size_t row::size() const noexcept { return rs_ != nullptr ? rs_->columns() : 0; }
 
 bool row::is_null(std::size_t col) const {
-    if (auto ok = detail::check_cell(rs_, index_, col); !ok) throw conversion_exception(std::move(ok).err());
+    if (auto ok = detail::check_cell(rs_, index_, col); !ok)
+        throw conversion_exception(std::move(ok).err());
     return rs_->source()->is_null(index_, col);
 }
 
 bool row::is_null(std::string_view column) const {
-    if (rs_ == nullptr) throw conversion_exception(error(errc::bad_input, "row: not attached to a result"));
+    if (rs_ == nullptr)
+        throw conversion_exception(error(errc::bad_input, "row: not attached to a result"));
     auto idx = rs_->column_index(column);
     if (!idx) throw conversion_exception(std::move(idx).err());
     return is_null(*idx);
 }
 
 std::string_view row::text(std::size_t col) const {
-    if (auto ok = detail::check_cell(rs_, index_, col); !ok) throw conversion_exception(std::move(ok).err());
+    if (auto ok = detail::check_cell(rs_, index_, col); !ok)
+        throw conversion_exception(std::move(ok).err());
     return rs_->source()->text(index_, col);
 }
 
@@ -153,8 +165,9 @@ result<std::size_t> result_set::column_index(std::string_view name) const {
 
 row result_set::at(std::size_t i) const {
     if (i >= size()) {
-        throw std::out_of_range("row index " + std::to_string(i) + " is out of range; the result has " +
-                                std::to_string(size()) + " row(s)");
+        throw std::out_of_range("row index " + std::to_string(i) +
+                                " is out of range; the result has " + std::to_string(size()) +
+                                " row(s)");
     }
     return {this, i};
 }

@@ -1,10 +1,9 @@
-#include <uvdb/timer.hpp>
-
 #include <uv.h>
 
 #include <cassert>
 #include <cstdint>
 #include <utility>
+#include <uvdb/timer.hpp>
 
 namespace uvdb {
 
@@ -66,7 +65,8 @@ void timer::stop() noexcept {
 }
 
 bool timer::active() const noexcept {
-    return impl_ != nullptr && uv_is_active(reinterpret_cast<const uv_handle_t*>(&impl_->handle)) != 0;
+    return impl_ != nullptr &&
+           uv_is_active(reinterpret_cast<const uv_handle_t*>(&impl_->handle)) != 0;
 }
 
 void timer::close() noexcept {

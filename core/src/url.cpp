@@ -4,11 +4,10 @@
 // input: a misplaced character may sit inside a password (an unencoded '/'
 // or '@' shifts every later part), so echoing input could leak it.
 
-#include <uvdb/url.hpp>
-
 #include <cstddef>
 #include <string>
 #include <utility>
+#include <uvdb/url.hpp>
 
 namespace uvdb {
 namespace {
@@ -39,13 +38,13 @@ std::string lower(std::string_view s) {
 }
 
 error url_error(std::size_t pos, std::string_view what) {
-    return error(errc::bad_config,
-                 "malformed connection URL at position " + std::to_string(pos) + ": " + std::string(what));
+    return error(errc::bad_config, "malformed connection URL at position " + std::to_string(pos) +
+                                       ": " + std::string(what));
 }
 
 error kv_error(std::size_t pos, std::string_view what) {
-    return error(errc::bad_config,
-                 "malformed connection string at position " + std::to_string(pos) + ": " + std::string(what));
+    return error(errc::bad_config, "malformed connection string at position " +
+                                       std::to_string(pos) + ": " + std::string(what));
 }
 
 /// Decodes %XX escapes of `s`, which starts at `pos` in the whole text.
@@ -60,7 +59,8 @@ result<std::string> percent_decode(std::string_view s, std::size_t pos) {
         int hi = i + 1 < s.size() ? hex_value(s[i + 1]) : -1;
         int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
-            return url_error(pos + i, "'%' must be followed by two hex digits (write a literal '%' as %25)");
+            return url_error(pos + i,
+                             "'%' must be followed by two hex digits (write a literal '%' as %25)");
         }
         char c = static_cast<char>(hi * 16 + lo);
         if (c == '\0') return url_error(pos + i, "%00 (a NUL byte) is not allowed");
@@ -71,18 +71,22 @@ result<std::string> percent_decode(std::string_view s, std::size_t pos) {
 }
 
 /// Validates a port: digits only, 1–65535.
-result<std::string> check_port(std::string_view port, std::size_t pos, std::size_t colon_pos, bool in_url) {
-    auto fail = [&](std::size_t at, std::string_view what) { return in_url ? url_error(at, what) : kv_error(at, what); };
+result<std::string> check_port(std::string_view port, std::size_t pos, std::size_t colon_pos,
+                               bool in_url) {
+    auto fail = [&](std::size_t at, std::string_view what) {
+        return in_url ? url_error(at, what) : kv_error(at, what);
+    };
     if (port.empty()) {
         return fail(colon_pos, "expected a port number after ':'");
     }
     unsigned long value = 0;
     for (std::size_t i = 0; i < port.size(); ++i) {
         if (!is_digit(port[i])) {
-            return fail(in_url ? colon_pos : pos + i,
-                        in_url ? "expected a port number after ':' (if the password contains '/', '?' or "
-                                 "'@', percent-encode them as %2F, %3F, %40)"
-                               : "a port must be a number");
+            return fail(
+                in_url ? colon_pos : pos + i,
+                in_url ? "expected a port number after ':' (if the password contains '/', '?' or "
+                         "'@', percent-encode them as %2F, %3F, %40)"
+                       : "a port must be a number");
         }
         value = value * 10 + static_cast<unsigned long>(port[i] - '0');
         if (value > 65535) break;
@@ -93,7 +97,8 @@ result<std::string> check_port(std::string_view port, std::size_t pos, std::size
 
 /// Splits a comma-separated list of ports and pairs it with `hosts` the way
 /// libpq does: one port for all hosts, or one per host.
-result<void> apply_ports(std::vector<url_host>& hosts, std::string_view ports, std::size_t pos, bool in_url) {
+result<void> apply_ports(std::vector<url_host>& hosts, std::string_view ports, std::size_t pos,
+                         bool in_url) {
     std::vector<std::string> list;
     std::size_t start = 0;
     while (true) {
@@ -118,7 +123,8 @@ result<void> apply_ports(std::vector<url_host>& hosts, std::string_view ports, s
         return {};
     }
     if (list.size() != hosts.size()) {
-        std::string what = std::to_string(list.size()) + " ports given for " + std::to_string(hosts.size()) +
+        std::string what = std::to_string(list.size()) + " ports given for " +
+                           std::to_string(hosts.size()) +
                            " hosts; give one port for all hosts or one per host";
         return in_url ? url_error(pos, what) : kv_error(pos, what);
     }
@@ -134,7 +140,8 @@ std::vector<url_host> split_host_param(std::string_view value) {
     while (true) {
         std::size_t comma = value.find(',', start);
         std::string_view item = value.substr(start, comma == npos ? npos : comma - start);
-        if (item.size() >= 2 && item.front() == '[' && item.back() == ']') item = item.substr(1, item.size() - 2);
+        if (item.size() >= 2 && item.front() == '[' && item.back() == ']')
+            item = item.substr(1, item.size() - 2);
         hosts.push_back(url_host{std::string(item), {}});
         if (comma == npos) break;
         start = comma + 1;
@@ -154,7 +161,8 @@ result<url_host> parse_host_item(std::string_view item, std::size_t pos) {
         if (!host) return std::move(host).err();
         h.host = std::move(*host);
         if (close + 1 < item.size()) {
-            if (item[close + 1] != ':') return url_error(pos + close + 1, "expected ':' or ',' after ']'");
+            if (item[close + 1] != ':')
+                return url_error(pos + close + 1, "expected ':' or ',' after ']'");
             colon = close + 1;
         }
     } else {
@@ -162,7 +170,8 @@ result<url_host> parse_host_item(std::string_view item, std::size_t pos) {
         std::string_view name = item.substr(0, colon);
         if (std::size_t at = name.find('@'); at != npos) {
             return url_error(pos + at,
-                             "unexpected '@' in the host; percent-encode '@' in the user name or password as %40");
+                             "unexpected '@' in the host; percent-encode '@' in the user name or "
+                             "password as %40");
         }
         auto host = percent_decode(name, pos);
         if (!host) return std::move(host).err();
@@ -178,8 +187,8 @@ result<url_host> parse_host_item(std::string_view item, std::size_t pos) {
 
 /// Applies a well-known key (URL query parameter or key=value pair) to `out`;
 /// other keys become params.
-result<void> apply_key(parsed_url& out, std::string key, std::string value, std::size_t pos, bool in_url,
-                       std::string* port_list, std::size_t* port_pos) {
+result<void> apply_key(parsed_url& out, std::string key, std::string value, std::size_t pos,
+                       bool in_url, std::string* port_list, std::size_t* port_pos) {
     if (key == "host") {
         out.hosts = split_host_param(value);
     } else if (key == "port") {
@@ -264,14 +273,15 @@ result<parsed_url> parse_uri(std::string_view t, std::size_t base) {
             std::string_view piece = t.substr(start, amp - start);
             if (!piece.empty()) {
                 std::size_t eq = piece.find('=');
-                if (eq == npos) return url_error(base + start, "expected key=value in the query string");
+                if (eq == npos)
+                    return url_error(base + start, "expected key=value in the query string");
                 auto key = percent_decode(piece.substr(0, eq), base + start);
                 if (!key) return std::move(key).err();
                 auto value = percent_decode(piece.substr(eq + 1), base + start + eq + 1);
                 if (!value) return std::move(value).err();
                 has_port_param = has_port_param || *key == "port";
-                auto r = apply_key(out, std::move(*key), std::move(*value), base + start, true, &port_list,
-                                   &port_pos);
+                auto r = apply_key(out, std::move(*key), std::move(*value), base + start, true,
+                                   &port_list, &port_pos);
                 if (!r) return std::move(r).err();
             }
             start = amp + 1;
@@ -319,7 +329,8 @@ result<parsed_url> parse_kv(std::string_view t, std::size_t base) {
                     value += t[i++];
                 }
             }
-            if (!closed) return kv_error(base + value_pos, "unterminated quoted value (missing closing ')");
+            if (!closed)
+                return kv_error(base + value_pos, "unterminated quoted value (missing closing ')");
         } else {
             while (i < n && !is_space(t[i])) {
                 if (t[i] == '\\') {
@@ -331,7 +342,8 @@ result<parsed_url> parse_kv(std::string_view t, std::size_t base) {
             }
         }
         has_port = has_port || key == "port";
-        auto r = apply_key(out, std::move(key), std::move(value), base + value_pos, false, &port_list, &port_pos);
+        auto r = apply_key(out, std::move(key), std::move(value), base + value_pos, false,
+                           &port_list, &port_pos);
         if (!r) return std::move(r).err();
     }
     if (has_port) {
@@ -367,21 +379,25 @@ result<parsed_url> parse_url(std::string_view text) {
     while (end > base && is_space(text[end - 1])) --end;
     std::string_view t = text.substr(base, end - base);
     if (t.empty()) {
-        return error(errc::bad_config,
-                     "empty connection string; expected a URL like postgresql://user@host:5432/db or "
-                     "key=value pairs like \"host=localhost dbname=app\"");
+        return error(
+            errc::bad_config,
+            "empty connection string; expected a URL like postgresql://user@host:5432/db or "
+            "key=value pairs like \"host=localhost dbname=app\"");
     }
     if (!url_scheme(t).empty()) return parse_uri(t, base);
     std::size_t sep = t.find("://");
     std::size_t eq = t.find('=');
     if (sep != npos && (eq == npos || sep < eq)) {
-        return url_error(base, "the scheme must start with a letter and contain only letters, digits, '+', "
-                               "'-' or '.' (e.g. postgresql://)");
+        return url_error(
+            base,
+            "the scheme must start with a letter and contain only letters, digits, '+', "
+            "'-' or '.' (e.g. postgresql://)");
     }
     if (eq != npos) return parse_kv(t, base);
-    return error(errc::bad_config,
-                 "connection string is neither a URL (scheme://…) nor key=value pairs; expected e.g. "
-                 "postgresql://user@host:5432/db");
+    return error(
+        errc::bad_config,
+        "connection string is neither a URL (scheme://…) nor key=value pairs; expected e.g. "
+        "postgresql://user@host:5432/db");
 }
 
 std::string url_encode(std::string_view component) {

@@ -5,10 +5,9 @@
 // ':' of the user info up to the LAST '@' of the text, and a malformed URL
 // without '@' loses everything after the first ':' of its authority.
 
-#include <uvdb/url.hpp>
-
 #include <cstddef>
 #include <string>
+#include <uvdb/url.hpp>
 
 namespace uvdb {
 namespace {
@@ -20,7 +19,9 @@ bool is_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char ascii_lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 /// Keys whose value is secret: "password", "sslpassword", "PASSWORD", and
 /// percent-encoded spellings of them.
@@ -164,7 +165,8 @@ std::string mask_password(std::string_view text) {
     try {
         std::size_t sep = text.find("://");
         std::size_t eq = text.find('=');
-        if (!url_scheme(text).empty() || (sep != npos && (eq == npos || sep < eq))) return mask_url(text);
+        if (!url_scheme(text).empty() || (sep != npos && (eq == npos || sep < eq)))
+            return mask_url(text);
         // "user:secret@host" without a scheme is still masked as a URL.
         std::size_t at = text.find('@');
         if (at != npos && (eq == npos || at < eq)) return mask_url(text);

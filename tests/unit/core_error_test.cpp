@@ -1,8 +1,6 @@
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <system_error>
-
 #include <uvdb/error.hpp>
 
 TEST_CASE("uvdb errors have their own category and names", "[unit][error]") {
@@ -13,17 +11,20 @@ TEST_CASE("uvdb errors have their own category and names", "[unit][error]") {
     CHECK_FALSE(ec.message().empty());
     CHECK(uvdb::to_string(uvdb::errc::connection_lost) == "connection_lost");
     CHECK(uvdb::to_string(uvdb::errc::pool_timeout) == "pool_timeout");
-    for (int i = static_cast<int>(uvdb::errc::connect_failed); i <= static_cast<int>(uvdb::errc::internal); ++i) {
+    for (int i = static_cast<int>(uvdb::errc::connect_failed);
+         i <= static_cast<int>(uvdb::errc::internal); ++i) {
         auto e = static_cast<uvdb::errc>(i);
         CHECK(uvdb::to_string(e) != "unknown");
         CHECK(uvdb::uvdb_category().message(i) != "unknown uvdb error");
     }
 }
 
-TEST_CASE("error carries code, SQLSTATE, our message and the server's text apart", "[unit][error]") {
+TEST_CASE("error carries code, SQLSTATE, our message and the server's text apart",
+          "[unit][error]") {
     uvdb::error e(uvdb::errc::server_error, "the statement failed");
-    e.with_sqlstate("23505").with_server_text("duplicate key value violates unique constraint \"t_pkey\"",
-                                              "Key (id)=(1) already exists.", "");
+    e.with_sqlstate("23505").with_server_text(
+        "duplicate key value violates unique constraint \"t_pkey\"", "Key (id)=(1) already exists.",
+        "");
     CHECK(e.code() == uvdb::errc::server_error);
     CHECK(e.value() == uvdb::errc::server_error);
     CHECK(e.sqlstate() == "23505");
@@ -31,7 +32,8 @@ TEST_CASE("error carries code, SQLSTATE, our message and the server's text apart
     CHECK(e.detail() == "Key (id)=(1) already exists.");
     CHECK(e.hint().empty());
     CHECK(e.to_string() ==
-          "server_error: the statement failed (SQLSTATE 23505: duplicate key value violates unique constraint "
+          "server_error: the statement failed (SQLSTATE 23505: duplicate key value violates unique "
+          "constraint "
           "\"t_pkey\"; detail: Key (id)=(1) already exists.)");
 
     uvdb::error plain(uvdb::errc::pool_timeout, "no connection became free within 30 s");
@@ -40,9 +42,11 @@ TEST_CASE("error carries code, SQLSTATE, our message and the server's text apart
 
 TEST_CASE("error::to_string shows SQLSTATE, detail and hint", "[unit][error]") {
     uvdb::error e(uvdb::errc::connection_lost, "the server closed the connection");
-    e.with_sqlstate("57P01").with_server_text("terminating connection due to administrator command", "d", "h");
-    CHECK(e.to_string() == "connection_lost: the server closed the connection (SQLSTATE 57P01: terminating "
-                           "connection due to administrator command; detail: d; hint: h)");
+    e.with_sqlstate("57P01").with_server_text("terminating connection due to administrator command",
+                                              "d", "h");
+    CHECK(e.to_string() ==
+          "connection_lost: the server closed the connection (SQLSTATE 57P01: terminating "
+          "connection due to administrator command; detail: d; hint: h)");
 }
 
 TEST_CASE("with_sqlstate keeps at most five characters", "[unit][error]") {
@@ -57,13 +61,15 @@ TEST_CASE("with_sqlstate keeps at most five characters", "[unit][error]") {
 
 TEST_CASE("fatal by default for connection-level errors only", "[unit][error]") {
     using uvdb::errc;
-    for (auto c : {errc::connect_failed, errc::auth_failed, errc::tls_failed, errc::too_many_connections,
-                   errc::server_starting, errc::connection_lost, errc::protocol_error, errc::closed}) {
+    for (auto c :
+         {errc::connect_failed, errc::auth_failed, errc::tls_failed, errc::too_many_connections,
+          errc::server_starting, errc::connection_lost, errc::protocol_error, errc::closed}) {
         CHECK(uvdb::fatal_by_default(c));
         CHECK(uvdb::error(c, "m").is_fatal());
     }
-    for (auto c : {errc::timeout, errc::cancelled, errc::server_error, errc::bad_input, errc::conversion_error,
-                   errc::bad_config, errc::pool_timeout, errc::pool_closed, errc::pool_full}) {
+    for (auto c : {errc::timeout, errc::cancelled, errc::server_error, errc::bad_input,
+                   errc::conversion_error, errc::bad_config, errc::pool_timeout, errc::pool_closed,
+                   errc::pool_full}) {
         CHECK_FALSE(uvdb::fatal_by_default(c));
         CHECK_FALSE(uvdb::error(c, "m").is_fatal());
     }
@@ -84,12 +90,12 @@ TEST_CASE("server_gone recognises restarts and lost connections", "[unit][error]
 
 TEST_CASE("retryable covers transient failures only", "[unit][error]") {
     using uvdb::errc;
-    for (auto c : {errc::connect_failed, errc::too_many_connections, errc::server_starting, errc::timeout,
-                   errc::pool_timeout, errc::connection_lost}) {
+    for (auto c : {errc::connect_failed, errc::too_many_connections, errc::server_starting,
+                   errc::timeout, errc::pool_timeout, errc::connection_lost}) {
         CHECK(uvdb::error(c, "m").retryable());
     }
-    for (auto c : {errc::auth_failed, errc::tls_failed, errc::bad_config, errc::server_error, errc::bad_input,
-                   errc::conversion_error}) {
+    for (auto c : {errc::auth_failed, errc::tls_failed, errc::bad_config, errc::server_error,
+                   errc::bad_input, errc::conversion_error}) {
         CHECK_FALSE(uvdb::error(c, "m").retryable());
     }
     CHECK(uvdb::error(errc::server_error, "m").with_sqlstate("57P01").retryable());

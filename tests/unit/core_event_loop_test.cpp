@@ -1,19 +1,17 @@
-#include <catch2/catch.hpp>
-
 #include <uv.h>
 
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <thread>
 #include <utility>
-#include <vector>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/offload.hpp>
 #include <uvdb/timer.hpp>
+#include <vector>
 
 #include "core_log_capture.hpp"
 
@@ -42,7 +40,8 @@ TEST_CASE("defer never runs inline and runs in order", "[unit][event_loop]") {
     CHECK(order == std::vector<int>{0, 1, 2, 3, 4});
 }
 
-TEST_CASE("work deferred from deferred work runs, after what was queued before it", "[unit][event_loop]") {
+TEST_CASE("work deferred from deferred work runs, after what was queued before it",
+          "[unit][event_loop]") {
     uvdb::event_loop loop;
     std::vector<int> order;
     loop.defer([&] {
@@ -69,7 +68,8 @@ TEST_CASE("a long chain of self-deferring work completes without blocking", "[un
     CHECK(remaining == 0);
 }
 
-TEST_CASE("work deferred from a timer callback runs before the loop blocks in poll", "[unit][event_loop]") {
+TEST_CASE("work deferred from a timer callback runs before the loop blocks in poll",
+          "[unit][event_loop]") {
     uvdb::event_loop loop;
     uvdb::timer keepalive(loop);
     keepalive.start(5s, [] {});
@@ -84,7 +84,8 @@ TEST_CASE("work deferred from a timer callback runs before the loop blocks in po
     CHECK(std::chrono::steady_clock::now() - started < 2s);
 }
 
-TEST_CASE("work deferred from an I/O-phase callback runs in the same iteration", "[unit][event_loop]") {
+TEST_CASE("work deferred from an I/O-phase callback runs in the same iteration",
+          "[unit][event_loop]") {
     uvdb::event_loop loop;
     uvdb::timer keepalive(loop);
     keepalive.start(5s, [] {});
@@ -101,7 +102,8 @@ TEST_CASE("work deferred from an I/O-phase callback runs in the same iteration",
     CHECK(std::chrono::steady_clock::now() - started < 2s);
 }
 
-TEST_CASE("post from four threads runs every item exactly once on the loop thread", "[unit][event_loop]") {
+TEST_CASE("post from four threads runs every item exactly once on the loop thread",
+          "[unit][event_loop]") {
     uvdb::event_loop loop;
     constexpr int threads = 4;
     constexpr int per_thread = 10000;
@@ -120,7 +122,8 @@ TEST_CASE("post from four threads runs every item exactly once on the loop threa
                 int id = t * per_thread + i;
                 loop.post([&, id] {
                     ++hits[static_cast<std::size_t>(id)];
-                    all_on_loop_thread = all_on_loop_thread && std::this_thread::get_id() == loop_thread;
+                    all_on_loop_thread =
+                        all_on_loop_thread && std::this_thread::get_id() == loop_thread;
                     if (++total == threads * per_thread) keepalive.close();
                 });
             }
@@ -150,7 +153,8 @@ TEST_CASE("uvdb's idle handles do not keep the loop running", "[unit][event_loop
     CHECK_FALSE(loop.run_once());
 }
 
-TEST_CASE("a borrowed loop works, and closes cleanly after the event_loop is gone", "[unit][event_loop]") {
+TEST_CASE("a borrowed loop works, and closes cleanly after the event_loop is gone",
+          "[unit][event_loop]") {
     uv_loop_t raw;
     REQUIRE(uv_loop_init(&raw) == 0);
     int ran = 0;
@@ -170,7 +174,8 @@ TEST_CASE("a borrowed loop works, and closes cleanly after the event_loop is gon
     CHECK(uv_loop_close(&raw) == 0);
 }
 
-TEST_CASE("an owned loop's destructor cleans up pending work and leftover handles", "[unit][event_loop]") {
+TEST_CASE("an owned loop's destructor cleans up pending work and leftover handles",
+          "[unit][event_loop]") {
     int destroyed = 0;
     bool done_ran = false;
     std::atomic<bool> release{false};
@@ -189,7 +194,8 @@ TEST_CASE("an owned loop's destructor cleans up pending work and leftover handle
             },
             [&done_ran, c = destroy_counter(&destroyed)] { done_ran = true; });
         uv_timer_init(loop.native(), &leftover);
-        uv_timer_start(&leftover, [](uv_timer_t*) {}, 3600 * 1000, 0);
+        uv_timer_start(
+            &leftover, [](uv_timer_t*) {}, 3600 * 1000, 0);
         release = true;
     }
     CHECK(destroyed == 3);

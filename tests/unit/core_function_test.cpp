@@ -1,9 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include <array>
+#include <catch2/catch.hpp>
 #include <memory>
 #include <string>
-
 #include <uvdb/function.hpp>
 
 namespace {

@@ -1,11 +1,9 @@
-#include <catch2/catch.hpp>
-
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
+#include <catch2/catch.hpp>
 #include <memory>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/io_watcher.hpp>
 
@@ -123,7 +121,7 @@ TEST_CASE("io_watcher follows a new socket after reset_socket", "[unit][io_watch
     w.reset_socket(second.a);
     CHECK(w.fd() == second.a);
     CHECK(w.interest() == uvdb::io_readable);  // kept across the reset
-    send_byte(first.b);   // the old socket is no longer watched
+    send_byte(first.b);                        // the old socket is no longer watched
     send_byte(second.b);
     loop.run();
     CHECK(events_on_second == 1);

@@ -1,19 +1,18 @@
 #pragma once
 // Captures what uvdb logs while in scope, then gives uvdb its own logger back.
 
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 
+#include <memory>
+#include <string>
 #include <uvdb/log.hpp>
+#include <vector>
 
 namespace uvdb_test {
 
 class log_capture {
-public:
+  public:
     log_capture() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256)) {
         auto l = std::make_shared<spdlog::logger>("uvdb-test", sink_);
         l->set_level(spdlog::level::trace);
@@ -33,7 +32,7 @@ public:
         return false;
     }
 
-private:
+  private:
     std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
 };
 

@@ -1,9 +1,7 @@
-#include <catch2/catch.hpp>
-
-#include <memory>
-
 #include <spdlog/spdlog.h>
 
+#include <catch2/catch.hpp>
+#include <memory>
 #include <uvdb/log.hpp>
 
 #include "core_log_capture.hpp"

@@ -1,7 +1,5 @@
 #include <catch2/catch.hpp>
-
 #include <string>
-
 #include <uvdb/url.hpp>
 
 using uvdb::mask_password;
@@ -21,8 +19,10 @@ TEST_CASE("mask_password hides password query parameters", "[unit][mask]") {
           "postgresql://db/app?password=***&sslmode=require");
     CHECK(mask_password("postgresql://db/app?sslmode=require&sslpassword=k3y") ==
           "postgresql://db/app?sslmode=require&sslpassword=***");
-    CHECK(mask_password("postgresql://u:a@db/app?PASSWORD=b") == "postgresql://u:***@db/app?PASSWORD=***");
-    CHECK(mask_password("postgresql://db/app?pass%77ord=s3cret") == "postgresql://db/app?pass%77ord=***");
+    CHECK(mask_password("postgresql://u:a@db/app?PASSWORD=b") ==
+          "postgresql://u:***@db/app?PASSWORD=***");
+    CHECK(mask_password("postgresql://db/app?pass%77ord=s3cret") ==
+          "postgresql://db/app?pass%77ord=***");
 }
 
 TEST_CASE("mask_password hides key=value passwords, quoted or not", "[unit][mask]") {

@@ -1,11 +1,9 @@
-#include <catch2/catch.hpp>
-
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <string>
 #include <thread>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/offload.hpp>
 
@@ -31,20 +29,24 @@ TEST_CASE("offload runs work off the loop thread and done on it", "[unit][offloa
 TEST_CASE("offload_result hands the work's value to done", "[unit][offload]") {
     uvdb::event_loop loop;
     std::string got;
-    uvdb::offload_result(loop, [] { return std::string("computed"); }, [&](std::string s) { got = std::move(s); });
+    uvdb::offload_result(
+        loop, [] { return std::string("computed"); }, [&](std::string s) { got = std::move(s); });
     loop.run();
     CHECK(got == "computed");
 }
 
 namespace {
 
-std::vector<uvdb::resolved_address> resolve(uvdb::event_loop& loop, const std::string& host, uvdb::error* err) {
+std::vector<uvdb::resolved_address> resolve(uvdb::event_loop& loop, const std::string& host,
+                                            uvdb::error* err) {
     std::vector<uvdb::resolved_address> out;
     bool called = false;
     uvdb::resolve_host(loop, host, [&](uvdb::result<std::vector<uvdb::resolved_address>> r) {
         called = true;
-        if (r) out = std::move(*r);
-        else *err = r.err();
+        if (r)
+            out = std::move(*r);
+        else
+            *err = r.err();
     });
     CHECK_FALSE(called);  // never inline
     loop.run();
@@ -82,7 +84,8 @@ TEST_CASE("resolve_host resolves localhost from the hosts file", "[unit][offload
     // Deduplicated: one entry per address even though getaddrinfo may list
     // several socket types.
     for (const auto& a : addrs) {
-        CHECK(std::count_if(addrs.begin(), addrs.end(), [&](const auto& b) { return b.address == a.address; }) == 1);
+        CHECK(std::count_if(addrs.begin(), addrs.end(),
+                            [&](const auto& b) { return b.address == a.address; }) == 1);
     }
 }
 
@@ -92,7 +95,8 @@ TEST_CASE("resolve_host fails with connect_failed naming the host", "[unit][offl
     auto addrs = resolve(loop, "no-such-host.invalid", &err);
     CHECK(addrs.empty());
     CHECK(err.code() == uvdb::errc::connect_failed);
-    CHECK_THAT(err.message(), Catch::Contains("no-such-host.invalid") && Catch::Contains("check the host name"));
+    CHECK_THAT(err.message(),
+               Catch::Contains("no-such-host.invalid") && Catch::Contains("check the host name"));
 
     uvdb::error dir_err;
     CHECK(resolve(loop, "/var/run/postgresql", &dir_err).empty());
@@ -104,7 +108,8 @@ TEST_CASE("resolve_host fails with connect_failed naming the host", "[unit][offl
     CHECK(empty_err.code() == uvdb::errc::connect_failed);
 }
 
-TEST_CASE("a resolve in flight when the event_loop is destroyed never calls back", "[unit][offload]") {
+TEST_CASE("a resolve in flight when the event_loop is destroyed never calls back",
+          "[unit][offload]") {
     bool called = false;
     {
         uvdb::event_loop loop;

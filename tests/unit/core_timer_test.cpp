@@ -1,8 +1,6 @@
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <memory>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/timer.hpp>
 
@@ -30,9 +28,12 @@ TEST_CASE("a repeating timer fires until stopped", "[unit][timer]") {
     uvdb::event_loop loop;
     uvdb::timer t(loop);
     int fired = 0;
-    t.start(1ms, [&] {
-        if (++fired == 5) t.stop();
-    }, 1ms);
+    t.start(
+        1ms,
+        [&] {
+            if (++fired == 5) t.stop();
+        },
+        1ms);
     loop.run();
     CHECK(fired == 5);
     CHECK_FALSE(t.active());
@@ -70,11 +71,14 @@ TEST_CASE("a timer may be destroyed inside its own callback", "[unit][timer]") {
     auto witness = std::make_shared<int>(0);
     std::weak_ptr<int> alive = witness;
     int fired = 0;
-    t->start(0ms, [&, w = std::move(witness)] {
-        ++fired;
-        t.reset();  // destroys the timer object while its callback runs
-        CHECK(*w == 0);  // the capture is still intact
-    }, 1ms);
+    t->start(
+        0ms,
+        [&, w = std::move(witness)] {
+            ++fired;
+            t.reset();       // destroys the timer object while its callback runs
+            CHECK(*w == 0);  // the capture is still intact
+        },
+        1ms);
     loop.run();
     CHECK(fired == 1);
     CHECK(alive.expired());  // the callback and its captures were released

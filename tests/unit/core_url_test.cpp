@@ -1,9 +1,7 @@
 #include <catch2/catch.hpp>
-
 #include <string>
-#include <vector>
-
 #include <uvdb/url.hpp>
+#include <vector>
 
 namespace {
 
@@ -25,7 +23,9 @@ std::string parse_error(const std::string& text) {
 }  // namespace
 
 TEST_CASE("parse_url reads a full PostgreSQL URL", "[unit][url]") {
-    auto u = parse_ok("postgresql://app_user:s3cret@db.example.com:6432/appdb?sslmode=verify-full&application_name=svc");
+    auto u = parse_ok(
+        "postgresql://app_user:s3cret@db.example.com:6432/"
+        "appdb?sslmode=verify-full&application_name=svc");
     CHECK(u.scheme == "postgresql");
     CHECK(u.user == "app_user");
     CHECK(u.password == "s3cret");
@@ -34,7 +34,8 @@ TEST_CASE("parse_url reads a full PostgreSQL URL", "[unit][url]") {
     CHECK(u.hosts[0].host == "db.example.com");
     CHECK(u.hosts[0].port == "6432");
     CHECK(u.database == "appdb");
-    CHECK(u.params == std::map<std::string, std::string>{{"application_name", "svc"}, {"sslmode", "verify-full"}});
+    CHECK(u.params == std::map<std::string, std::string>{{"application_name", "svc"},
+                                                         {"sslmode", "verify-full"}});
 }
 
 TEST_CASE("parse_url accepts other schemes and lower-cases them", "[unit][url]") {
@@ -117,7 +118,8 @@ TEST_CASE("query parameters override the URL's user, password and database", "[u
 }
 
 TEST_CASE("parse_url reads libpq key=value strings", "[unit][url]") {
-    auto kv = parse_ok("host=localhost port=5432 dbname=app user=me password=secret sslmode=require");
+    auto kv =
+        parse_ok("host=localhost port=5432 dbname=app user=me password=secret sslmode=require");
     CHECK(kv.scheme.empty());
     REQUIRE(kv.hosts.size() == 1);
     CHECK(kv.hosts[0].host == "localhost");
@@ -127,7 +129,8 @@ TEST_CASE("parse_url reads libpq key=value strings", "[unit][url]") {
     CHECK(kv.password == "secret");
     CHECK(kv.params == std::map<std::string, std::string>{{"sslmode", "require"}});
 
-    auto quoted = parse_ok(R"(  user='a b'  password = 'it\'s \\ here'  application_name =svc host=/var/run/postgresql )");
+    auto quoted = parse_ok(
+        R"(  user='a b'  password = 'it\'s \\ here'  application_name =svc host=/var/run/postgresql )");
     CHECK(quoted.user == "a b");
     CHECK(quoted.password == R"(it's \ here)");
     CHECK(quoted.params.at("application_name") == "svc");
@@ -152,7 +155,8 @@ TEST_CASE("malformed URLs are rejected with the position and what was expected",
     CHECK(parse_error("postgresql://host:/db") ==
           "malformed connection URL at position 17: expected a port number after ':'");
     CHECK_THAT(parse_error("postgresql://host:abc/db"),
-               Catch::StartsWith("malformed connection URL at position 17: expected a port number after ':'"));
+               Catch::StartsWith(
+                   "malformed connection URL at position 17: expected a port number after ':'"));
     CHECK(parse_error("postgresql://host:70000/db") ==
           "malformed connection URL at position 18: port number out of range (1-65535)");
     CHECK_THAT(parse_error("postgresql://host:0/db"), Catch::Contains("out of range"));
@@ -163,19 +167,25 @@ TEST_CASE("malformed URLs are rejected with the position and what was expected",
           "malformed connection URL at position 18: expected ':' or ',' after ']'");
     CHECK(parse_error("postgresql://h1,,h2/db") ==
           "malformed connection URL at position 16: empty entry in the host list");
-    CHECK_THAT(parse_error("postgresql://u:p@ss@host/db"),
-               Catch::StartsWith("malformed connection URL at position 19: unexpected '@' in the host") &&
-                   Catch::Contains("%40"));
+    CHECK_THAT(
+        parse_error("postgresql://u:p@ss@host/db"),
+        Catch::StartsWith("malformed connection URL at position 19: unexpected '@' in the host") &&
+            Catch::Contains("%40"));
     CHECK(parse_error("postgresql://h/db?sslmode") ==
           "malformed connection URL at position 18: expected key=value in the query string");
-    CHECK_THAT(parse_error("postgresql://h/db?a=1&=x"), Catch::Contains("position 22: empty parameter name"));
-    CHECK_THAT(parse_error("postgresql://h/d%zzb"),
-               Catch::StartsWith("malformed connection URL at position 16: '%' must be followed by two hex digits"));
+    CHECK_THAT(parse_error("postgresql://h/db?a=1&=x"),
+               Catch::Contains("position 22: empty parameter name"));
+    CHECK_THAT(
+        parse_error("postgresql://h/d%zzb"),
+        Catch::StartsWith(
+            "malformed connection URL at position 16: '%' must be followed by two hex digits"));
     CHECK_THAT(parse_error("postgresql://h/db%0"), Catch::Contains("position 17"));
     CHECK_THAT(parse_error("postgresql://h/db%00"), Catch::Contains("NUL"));
-    CHECK_THAT(parse_error("postgresql://h1,h2/db?port=1,2,3"), Catch::Contains("3 ports given for 2 hosts"));
+    CHECK_THAT(parse_error("postgresql://h1,h2/db?port=1,2,3"),
+               Catch::Contains("3 ports given for 2 hosts"));
     CHECK_THAT(parse_error("postgresql://h/db?port=x"), Catch::Contains("expected a port number"));
-    CHECK_THAT(parse_error("1pg://h/db"), Catch::Contains("position 0: the scheme must start with a letter"));
+    CHECK_THAT(parse_error("1pg://h/db"),
+               Catch::Contains("position 0: the scheme must start with a letter"));
     CHECK_THAT(parse_error(""), Catch::StartsWith("empty connection string"));
     CHECK_THAT(parse_error("   "), Catch::StartsWith("empty connection string"));
     CHECK_THAT(parse_error("db.example.com"), Catch::Contains("neither a URL"));
@@ -184,9 +194,11 @@ TEST_CASE("malformed URLs are rejected with the position and what was expected",
 TEST_CASE("malformed key=value strings are rejected with the position", "[unit][url]") {
     CHECK(parse_error("host=a port") ==
           "malformed connection string at position 11: expected '=' after a parameter name");
-    CHECK(parse_error("host=a =b") == "malformed connection string at position 7: expected a parameter name before '='");
+    CHECK(parse_error("host=a =b") ==
+          "malformed connection string at position 7: expected a parameter name before '='");
     CHECK(parse_error("host=a password='unterminated") ==
-          "malformed connection string at position 16: unterminated quoted value (missing closing ')");
+          "malformed connection string at position 16: unterminated quoted value (missing closing "
+          "')");
     CHECK_THAT(parse_error("port=abc"), Catch::Contains("a port must be a number"));
     CHECK_THAT(parse_error("port=99999"), Catch::Contains("out of range"));
 }

@@ -1,12 +1,10 @@
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <string>
-
 #include <uvdb/result_set.hpp>
 
 namespace {
@@ -14,7 +12,8 @@ namespace {
 using cell = std::optional<std::string>;
 
 /// One row; each column gets (name, type name, text or NULL).
-uvdb::result_set one_row(std::vector<std::pair<std::string, std::string>> cols, std::vector<cell> cells) {
+uvdb::result_set one_row(std::vector<std::pair<std::string, std::string>> cols,
+                         std::vector<cell> cells) {
     std::vector<uvdb::owned_result::column> defs;
     for (auto& [name, type] : cols) {
         uvdb::owned_result::column c;
@@ -43,15 +42,19 @@ std::string error_of(const uvdb::result_set& rs) {
 TEST_CASE("bool accepts PostgreSQL's and common spellings", "[unit][values]") {
     for (const char* t : {"t", "true", "1", "TRUE"}) CHECK(single("bool", t).value<bool>());
     for (const char* f : {"f", "false", "0", "FALSE"}) CHECK_FALSE(single("bool", f).value<bool>());
-    CHECK(error_of<bool>(single("text", "yes")) == "column \"v\" (text) holds \"yes\", which is not a valid bool");
+    CHECK(error_of<bool>(single("text", "yes")) ==
+          "column \"v\" (text) holds \"yes\", which is not a valid bool");
 }
 
 TEST_CASE("integers convert with range checks at every width", "[unit][values]") {
-    CHECK(single("int2", "-32768").value<std::int16_t>() == std::numeric_limits<std::int16_t>::min());
+    CHECK(single("int2", "-32768").value<std::int16_t>() ==
+          std::numeric_limits<std::int16_t>::min());
     CHECK(single("int2", "32767").value<std::int16_t>() == 32767);
     CHECK(single("int4", "-2147483648").value<int>() == std::numeric_limits<int>::min());
-    CHECK(single("int8", "9223372036854775807").value<std::int64_t>() == std::numeric_limits<std::int64_t>::max());
-    CHECK(single("int8", "-9223372036854775808").value<long long>() == std::numeric_limits<long long>::min());
+    CHECK(single("int8", "9223372036854775807").value<std::int64_t>() ==
+          std::numeric_limits<std::int64_t>::max());
+    CHECK(single("int8", "-9223372036854775808").value<long long>() ==
+          std::numeric_limits<long long>::min());
     CHECK(single("numeric", "18446744073709551615").value<std::uint64_t>() ==
           std::numeric_limits<std::uint64_t>::max());
     CHECK(single("int2", "255").value<std::uint8_t>() == 255);
@@ -66,14 +69,18 @@ TEST_CASE("integers convert with range checks at every width", "[unit][values]")
           "column \"v\" (int4) holds 32768, which does not fit int16");
     CHECK(error_of<std::int64_t>(single("numeric", "9223372036854775808")) ==
           "column \"v\" (numeric) holds 9223372036854775808, which does not fit int64");
-    CHECK(error_of<std::uint32_t>(single("int4", "-1")) == "column \"v\" (int4) holds -1, which does not fit uint32");
-    CHECK(error_of<std::uint8_t>(single("int4", "256")) == "column \"v\" (int4) holds 256, which does not fit uint8");
+    CHECK(error_of<std::uint32_t>(single("int4", "-1")) ==
+          "column \"v\" (int4) holds -1, which does not fit uint32");
+    CHECK(error_of<std::uint8_t>(single("int4", "256")) ==
+          "column \"v\" (int4) holds 256, which does not fit uint8");
     CHECK(error_of<std::uint64_t>(single("numeric", "18446744073709551616")) ==
           "column \"v\" (numeric) holds 18446744073709551616, which does not fit uint64");
     CHECK(error_of<int>(single("numeric", "1.5")) ==
           "column \"v\" (numeric) holds \"1.5\", which is not a valid int32");
-    CHECK(error_of<int>(single("text", "")) == "column \"v\" (text) holds \"\", which is not a valid int32");
-    CHECK(error_of<unsigned>(single("text", "-x")) == "column \"v\" (text) holds \"-x\", which is not a valid uint32");
+    CHECK(error_of<int>(single("text", "")) ==
+          "column \"v\" (text) holds \"\", which is not a valid int32");
+    CHECK(error_of<unsigned>(single("text", "-x")) ==
+          "column \"v\" (text) holds \"-x\", which is not a valid uint32");
     CHECK(error_of<int>(single("text", " 1")).find("not a valid int32") != std::string::npos);
 }
 
@@ -85,9 +92,12 @@ TEST_CASE("floating point values convert, including NaN and infinities", "[unit]
     CHECK(single("float8", "Infinity").value<double>() == std::numeric_limits<double>::infinity());
     CHECK(single("float4", "-Infinity").value<float>() == -std::numeric_limits<float>::infinity());
     CHECK(single("int4", "7").value<double>() == 7.0);
-    CHECK(error_of<float>(single("float8", "1e300")) == "column \"v\" (float8) holds 1e300, which does not fit float32");
-    CHECK(error_of<double>(single("text", "abc")) == "column \"v\" (text) holds \"abc\", which is not a valid float64");
-    CHECK(error_of<double>(single("text", "1.5x")).find("not a valid float64") != std::string::npos);
+    CHECK(error_of<float>(single("float8", "1e300")) ==
+          "column \"v\" (float8) holds 1e300, which does not fit float32");
+    CHECK(error_of<double>(single("text", "abc")) ==
+          "column \"v\" (text) holds \"abc\", which is not a valid float64");
+    CHECK(error_of<double>(single("text", "1.5x")).find("not a valid float64") !=
+          std::string::npos);
 }
 
 TEST_CASE("text converts to std::string and std::string_view", "[unit][values]") {
@@ -119,11 +129,14 @@ TEST_CASE("NULL needs std::optional", "[unit][values]") {
     CHECK_FALSE(rs.value<std::optional<int>>().has_value());
     CHECK_FALSE(rs.value<std::optional<std::string>>().has_value());
     CHECK(error_of<int>(rs) == "column \"x\" (int4) is NULL; read it as std::optional<int>");
-    CHECK(error_of<std::string>(rs) == "column \"x\" (int4) is NULL; read it as std::optional<std::string>");
-    CHECK(error_of<std::int64_t>(rs) == "column \"x\" (int4) is NULL; read it as std::optional<std::int64_t>");
+    CHECK(error_of<std::string>(rs) ==
+          "column \"x\" (int4) is NULL; read it as std::optional<std::string>");
+    CHECK(error_of<std::int64_t>(rs) ==
+          "column \"x\" (int4) is NULL; read it as std::optional<std::int64_t>");
     CHECK(error_of<double>(rs) == "column \"x\" (int4) is NULL; read it as std::optional<double>");
     CHECK(error_of<bool>(rs) == "column \"x\" (int4) is NULL; read it as std::optional<bool>");
-    CHECK(error_of<uvdb::bytes>(rs) == "column \"x\" (int4) is NULL; read it as std::optional<uvdb::bytes>");
+    CHECK(error_of<uvdb::bytes>(rs) ==
+          "column \"x\" (int4) is NULL; read it as std::optional<uvdb::bytes>");
 
     auto set = single("int4", "5");
     CHECK(set.value<std::optional<int>>() == 5);
@@ -144,7 +157,8 @@ TEST_CASE("get throws conversion_exception carrying the error", "[unit][values]"
 }
 
 TEST_CASE("columns are found by name; unknown names and indexes are explained", "[unit][values]") {
-    auto rs = one_row({{"id", "int8"}, {"name", "text"}, {"score", "float8"}}, {cell("7"), cell("ann"), cell("1.5")});
+    auto rs = one_row({{"id", "int8"}, {"name", "text"}, {"score", "float8"}},
+                      {cell("7"), cell("ann"), cell("1.5")});
     REQUIRE(rs.size() == 1);
     REQUIRE(rs.columns() == 3);
     CHECK(rs.column_name(1) == "name");
@@ -159,12 +173,14 @@ TEST_CASE("columns are found by name; unknown names and indexes are explained", 
     auto unknown = r.try_get<int>("nmae");
     REQUIRE_FALSE(unknown.ok());
     CHECK(unknown.err().code() == uvdb::errc::bad_input);
-    CHECK(unknown.err().message() == "no column named \"nmae\"; the result has columns: id, name, score");
+    CHECK(unknown.err().message() ==
+          "no column named \"nmae\"; the result has columns: id, name, score");
     CHECK_THROWS_AS(r.get<int>("nmae"), uvdb::conversion_exception);
 
     auto out_of_range = r.try_get<int>(3);
     REQUIRE_FALSE(out_of_range.ok());
-    CHECK(out_of_range.err().message() == "column index 3 is out of range; the result has 3 column(s)");
+    CHECK(out_of_range.err().message() ==
+          "column index 3 is out of range; the result has 3 column(s)");
     CHECK_THROWS_AS(r.text(5), uvdb::conversion_exception);
     CHECK_THROWS_AS(rs.column_name(3), std::out_of_range);
     CHECK_THROWS_AS(rs.at(1), std::out_of_range);
@@ -175,7 +191,8 @@ TEST_CASE("columns are found by name; unknown names and indexes are explained", 
 }
 
 TEST_CASE("result sets iterate rows and report affected rows", "[unit][values]") {
-    auto src = std::make_unique<uvdb::owned_result>(std::vector<uvdb::owned_result::column>{{"n", uvdb::column_kind::int32, 23, "int4"}});
+    auto src = std::make_unique<uvdb::owned_result>(
+        std::vector<uvdb::owned_result::column>{{"n", uvdb::column_kind::int32, 23, "int4"}});
     for (int i = 0; i < 4; ++i) src->add_row({std::to_string(i)});
     src->set_command_tag("SELECT 4");
     uvdb::result_set rs(std::move(src));

@@ -13,7 +13,6 @@
 #include <system_error>
 #include <type_traits>
 #include <utility>
-
 #include <uvdb/result_set.hpp>
 
 namespace uvdb {
@@ -24,9 +23,11 @@ namespace detail {
 /// "column \"x\" (int4) is NULL; read it as std::optional<int>"
 error null_value_error(const result_source& src, std::size_t col, std::string_view cpp_name);
 /// "column \"x\" (text) holds \"abc\", which is not a valid int32"
-error invalid_value_error(const result_source& src, std::size_t row, std::size_t col, std::string_view target);
+error invalid_value_error(const result_source& src, std::size_t row, std::size_t col,
+                          std::string_view target);
 /// "column \"n\" (int8) holds 99999999999, which does not fit int16"
-error out_of_range_error(const result_source& src, std::size_t row, std::size_t col, std::string_view target);
+error out_of_range_error(const result_source& src, std::size_t row, std::size_t col,
+                         std::string_view target);
 /// Checks that `rs`, `row` and `col` address a cell; the error names the counts.
 result<void> check_cell(const result_set* rs, std::size_t row, std::size_t col);
 
@@ -37,7 +38,8 @@ inline constexpr bool is_character_v =
 
 /// Integers read from a cell: every integral type but bool and the character types.
 template <class T>
-inline constexpr bool is_cell_integer_v = std::is_integral_v<T> && !std::is_same_v<T, bool> && !is_character_v<T>;
+inline constexpr bool is_cell_integer_v =
+    std::is_integral_v<T> && !std::is_same_v<T, bool> && !is_character_v<T>;
 
 /// Portable name of a target type, as in "does not fit int16".
 template <class T>
@@ -61,19 +63,29 @@ constexpr std::string_view value_type_name() noexcept {
 /// C++ spelling of a target type, as in "read it as std::optional<int>".
 template <class T>
 constexpr std::string_view cpp_type_name() noexcept {
-    if constexpr (std::is_same_v<T, bool>) return "bool";
-    else if constexpr (std::is_same_v<T, int>) return "int";
-    else if constexpr (std::is_same_v<T, float>) return "float";
-    else if constexpr (std::is_same_v<T, double>) return "double";
-    else if constexpr (std::is_same_v<T, std::string>) return "std::string";
-    else if constexpr (std::is_same_v<T, std::string_view>) return "std::string_view";
-    else if constexpr (std::is_same_v<T, bytes>) return "uvdb::bytes";
+    if constexpr (std::is_same_v<T, bool>)
+        return "bool";
+    else if constexpr (std::is_same_v<T, int>)
+        return "int";
+    else if constexpr (std::is_same_v<T, float>)
+        return "float";
+    else if constexpr (std::is_same_v<T, double>)
+        return "double";
+    else if constexpr (std::is_same_v<T, std::string>)
+        return "std::string";
+    else if constexpr (std::is_same_v<T, std::string_view>)
+        return "std::string_view";
+    else if constexpr (std::is_same_v<T, bytes>)
+        return "uvdb::bytes";
     else if constexpr (is_cell_integer_v<T>) {
-        constexpr std::string_view s[] = {"std::int8_t", "std::int16_t", "std::int32_t", "std::int64_t"};
-        constexpr std::string_view u[] = {"std::uint8_t", "std::uint16_t", "std::uint32_t", "std::uint64_t"};
+        constexpr std::string_view s[] = {"std::int8_t", "std::int16_t", "std::int32_t",
+                                          "std::int64_t"};
+        constexpr std::string_view u[] = {"std::uint8_t", "std::uint16_t", "std::uint32_t",
+                                          "std::uint64_t"};
         constexpr std::size_t i = sizeof(T) == 1 ? 0 : sizeof(T) == 2 ? 1 : sizeof(T) == 4 ? 2 : 3;
         return std::is_signed_v<T> ? s[i] : u[i];
-    } else return "T";
+    } else
+        return "T";
 }
 
 template <class T>
@@ -85,8 +97,10 @@ result<T> parse_integer(const result_source& src, std::size_t row, std::size_t c
     if constexpr (std::is_signed_v<T>) {
         long long v = 0;
         auto [ptr, ec] = std::from_chars(first, last, v);
-        if (ec == std::errc::invalid_argument || ptr != last) return invalid_value_error(src, row, col, target);
-        if (ec == std::errc::result_out_of_range || v < static_cast<long long>(std::numeric_limits<T>::min()) ||
+        if (ec == std::errc::invalid_argument || ptr != last)
+            return invalid_value_error(src, row, col, target);
+        if (ec == std::errc::result_out_of_range ||
+            v < static_cast<long long>(std::numeric_limits<T>::min()) ||
             v > static_cast<long long>(std::numeric_limits<T>::max())) {
             return out_of_range_error(src, row, col, target);
         }
@@ -104,8 +118,10 @@ result<T> parse_integer(const result_source& src, std::size_t row, std::size_t c
         }
         unsigned long long v = 0;
         auto [ptr, ec] = std::from_chars(first, last, v);
-        if (ec == std::errc::invalid_argument || ptr != last) return invalid_value_error(src, row, col, target);
-        if (ec == std::errc::result_out_of_range || v > static_cast<unsigned long long>(std::numeric_limits<T>::max())) {
+        if (ec == std::errc::invalid_argument || ptr != last)
+            return invalid_value_error(src, row, col, target);
+        if (ec == std::errc::result_out_of_range ||
+            v > static_cast<unsigned long long>(std::numeric_limits<T>::max())) {
             return out_of_range_error(src, row, col, target);
         }
         return static_cast<T>(v);
@@ -145,7 +161,8 @@ struct value_traits<bool> {
 template <class T>
 struct value_traits<T, std::enable_if_t<detail::is_cell_integer_v<T>>> {
     static result<T> convert(const result_source& src, std::size_t row, std::size_t col) {
-        if (src.is_null(row, col)) return detail::null_value_error(src, col, detail::cpp_type_name<T>());
+        if (src.is_null(row, col))
+            return detail::null_value_error(src, col, detail::cpp_type_name<T>());
         return detail::parse_integer<T>(src, row, col);
     }
 };
@@ -153,7 +170,8 @@ struct value_traits<T, std::enable_if_t<detail::is_cell_integer_v<T>>> {
 template <class T>
 struct value_traits<T, std::enable_if_t<std::is_same_v<T, float> || std::is_same_v<T, double>>> {
     static result<T> convert(const result_source& src, std::size_t row, std::size_t col) {
-        if (src.is_null(row, col)) return detail::null_value_error(src, col, detail::cpp_type_name<T>());
+        if (src.is_null(row, col))
+            return detail::null_value_error(src, col, detail::cpp_type_name<T>());
         return detail::parse_float<T>(src, row, col);
     }
 };
@@ -169,7 +187,8 @@ struct value_traits<std::string> {
 /// The view points into the result: valid while the result_set lives.
 template <>
 struct value_traits<std::string_view> {
-    static result<std::string_view> convert(const result_source& src, std::size_t row, std::size_t col) {
+    static result<std::string_view> convert(const result_source& src, std::size_t row,
+                                            std::size_t col) {
         if (src.is_null(row, col)) return detail::null_value_error(src, col, "std::string_view");
         return src.text(row, col);
     }
@@ -186,7 +205,8 @@ struct value_traits<bytes> {
 /// NULL becomes std::nullopt; anything else converts as T.
 template <class T>
 struct value_traits<std::optional<T>> {
-    static result<std::optional<T>> convert(const result_source& src, std::size_t row, std::size_t col) {
+    static result<std::optional<T>> convert(const result_source& src, std::size_t row,
+                                            std::size_t col) {
         if (src.is_null(row, col)) return std::optional<T>{};
         auto r = value_traits<T>::convert(src, row, col);
         if (!r) return std::move(r).err();
