@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -38,6 +39,7 @@ struct command {
     std::chrono::milliseconds timeout{0};  ///< 0: none
     clock::time_point deadline{};          ///< valid when timeout > 0
     clock::time_point cancel_deadline{};   ///< valid when cancel != none: give up on the server then
+    std::chrono::milliseconds cancel_grace{0};  ///< how long the server was given to confirm the cancel
 
     /// Owned only while the command waits; a command sent at once never copies its SQL.
     std::string sql;
@@ -88,5 +90,24 @@ private:
     std::size_t count_ = 0;
     std::uint64_t last_seq_ = 0;
 };
+
+/// Hands `e` to whichever callback the command carries.
+template <class Deliver>
+inline void with_error(command& c, const error& e, Deliver&& d) {
+    std::visit(
+        [&](auto& cb) {
+            using T = std::decay_t<decltype(cb)>;
+            if constexpr (std::is_same_v<T, connection::query_callback>) {
+                d(cb, result<result_set>(e));
+            } else if constexpr (std::is_same_v<T, connection::script_callback>) {
+                d(cb, result<std::vector<result_set>>(e));
+            } else if constexpr (std::is_same_v<T, connection::done_callback>) {
+                d(cb, result<void>(e));
+            }
+        },
+        c.callback);
+}
+
+inline std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
 }  // namespace uvdb::postgres::detail

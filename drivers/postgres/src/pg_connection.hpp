@@ -98,8 +98,6 @@ private:
         api_scope& operator=(const api_scope&) = delete;
         connection_impl& c_;
     };
-    template <class Fn>
-    void deliver(Fn&& fn);
     template <class Callback, class Value>
     void deliver_to(Callback& cb, Value&& v);
 
@@ -177,6 +175,17 @@ private:
     std::string fatal_notice_state_;  // SQLSTATE of a FATAL notice (session about to end)
     std::string fatal_notice_text_;
 };
+
+template <class Callback, class Value>
+void connection_impl::deliver_to(Callback& cb, Value&& v) {
+    Callback local = std::move(cb);
+    if (!local) return;
+    if (api_depth_ > 0) {
+        loop_.defer([cb = std::move(local), v = std::forward<Value>(v)]() mutable { cb(std::move(v)); });
+    } else {
+        local(std::forward<Value>(v));
+    }
+}
 
 /// The object the application holds.
 class connection_handle final : public uvdb::connection {

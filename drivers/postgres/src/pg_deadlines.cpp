@@ -1,0 +1,156 @@
+// connection_impl's deadlines and cancellation: one loop timer armed for the
+// earliest deadline of the queue, cancel requests through the per-loop
+// limiter, and the rules that keep a late cancel away from the next statement.
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include <uvdb/log.hpp>
+
+#include "pg_connection.hpp"
+
+namespace uvdb::postgres::detail {
+
+using std::chrono::milliseconds;
+
+void connection_impl::arm_deadlines() {
+    if (phase_ != phase::ready) return;  // the connect deadline owns the timer until then
+    bool any = false;
+    clock::time_point due = clock::time_point::max();
+    for (std::size_t i = 0; i < queue_.size(); ++i) {
+        const command& c = queue_[i];
+        if (c.sent && c.cancel != cancel_reason::none) {
+            due = std::min(due, c.cancel_deadline);
+            any = true;
+        } else if (c.has_deadline()) {
+            due = std::min(due, c.deadline);
+            any = true;
+        }
+    }
+    if (cancel_outstanding_ && !queue_.in_flight()) {
+        due = std::min(due, cancel_outstanding_deadline_);
+        any = true;
+    }
+    if (!any) {
+        if (timer_armed_) {
+            timer_.stop();
+            timer_armed_ = false;
+        }
+        return;
+    }
+    if (timer_armed_ && due == timer_due_) return;
+    const clock::time_point now = loop_.now();
+    const auto delay = due > now ? std::chrono::ceil<milliseconds>(due - now) : milliseconds{0};
+    timer_.start(delay, [this] {
+        impl_ref keep(this);
+        timer_armed_ = false;
+        on_deadline();
+    });
+    timer_armed_ = true;
+    timer_due_ = due;
+}
+
+void connection_impl::on_deadline() {
+    if (phase_ != phase::ready) return;
+    // libuv's clock and steady_clock round differently; a millisecond of slack
+    // keeps a timer that fires "just before" from re-arming for nothing.
+    const clock::time_point now = loop_.now() + milliseconds{1};
+
+    // Statements still waiting for their turn just fail; the server never saw them.
+    std::vector<command> expired;
+    for (std::size_t i = queue_.size(); i-- > 0;) {
+        const command& c = queue_[i];
+        if (!c.sent && c.has_deadline() && c.deadline <= now) expired.push_back(queue_.remove(i));
+    }
+    for (auto it = expired.rbegin(); it != expired.rend(); ++it) {
+        with_error(*it,
+                   error(errc::timeout, "the statement waited " + ms_text(it->timeout) +
+                                            " for its turn on the connection and was not run"),
+                   [this](auto& cb, auto&& r) { deliver_to(cb, std::move(r)); });
+        if (phase_ != phase::ready) return;
+    }
+
+    if (queue_.in_flight()) {
+        command& f = queue_.front();
+        if (f.cancel != cancel_reason::none && f.cancel_deadline <= now) {
+            std::string msg = f.cancel == cancel_reason::timeout
+                                  ? "the statement did not finish within " + ms_text(f.timeout)
+                                  : std::string("the statement was cancelled on request");
+            msg += ", and the server did not confirm the cancel within " + ms_text(f.cancel_grace) +
+                   "; the connection was closed (server unreachable or stalled?)";
+            fail_connection(error(f.cancel == cancel_reason::timeout ? errc::timeout : errc::cancelled,
+                                  std::move(msg))
+                                .with_fatal(true));
+            return;
+        }
+        if (f.cancel == cancel_reason::none && f.has_deadline() && f.deadline <= now) {
+            if (f.kind == command_kind::ping || f.kind == command_kind::reset) {
+                // A ping that does not come back means a dead or black-holed
+                // peer; a cancel would not get through either.
+                fail_connection(error(errc::timeout,
+                                      std::string(f.kind == command_kind::ping ? "the server did not answer a ping"
+                                                                               : "the ROLLBACK did not finish") +
+                                          " within " + ms_text(f.timeout) +
+                                          "; the connection was closed")
+                                    .with_fatal(true));
+                return;
+            }
+            start_cancel(cancel_reason::timeout);
+            if (phase_ != phase::ready) return;
+        }
+    } else if (cancel_outstanding_ && cancel_outstanding_deadline_ <= now) {
+        // The statement is done but its cancel request is still under way: a
+        // later statement sent now could be the one it cancels.
+        fail_connection(error(errc::connection_lost,
+                              "a cancel request to the server did not complete in time; the "
+                              "connection was closed so that it cannot cancel a later statement")
+                            .with_fatal(true));
+        return;
+    }
+    arm_deadlines();
+}
+
+void connection_impl::start_cancel(cancel_reason why) {
+    command& f = queue_.front();
+    f.cancel = why;
+    // The server normally answers a cancel within milliseconds; a longer
+    // silence means it or the network is stuck, and the connection must not
+    // be reused mid-statement.
+    f.cancel_grace = std::max(milliseconds{1000}, f.timeout);
+    f.cancel_deadline = loop_.now() + f.cancel_grace;
+    cancel_outstanding_deadline_ = f.cancel_deadline;
+    cancel_ptr req(conn_.get_cancel());
+    if (!req) {
+        fail_connection(error(errc::internal, "libpq could not prepare a cancel request; the connection was closed")
+                            .with_fatal(true));
+        return;
+    }
+    cancel_outstanding_ = true;
+    const std::uint64_t seq = f.seq;
+    logger().debug("uvdb postgres: cancelling statement #{} on {} ({})", seq, describe(),
+                   why == cancel_reason::timeout ? "timeout" : "on request");
+    cancel_job_ = cancels_->submit(
+        std::move(req),
+        [self = impl_ref(this), seq] {
+            // Still the same statement in flight? Otherwise the request must not go out.
+            return self->phase_ == phase::ready && self->queue_.in_flight() &&
+                   self->queue_.front().seq == seq;
+        },
+        [self = impl_ref(this), seq](bool sent, std::string failure) {
+            self->on_cancel_done(seq, sent, failure);
+        });
+    arm_deadlines();
+}
+
+void connection_impl::on_cancel_done(std::uint64_t seq, bool sent, const std::string& failure) {
+    cancel_outstanding_ = false;
+    if (phase_ != phase::ready) return;
+    if (!sent && !failure.empty()) {
+        logger().debug("uvdb postgres: cancel request for statement #{} on {} failed: {}", seq, describe(),
+                       failure);
+    }
+    pump();  // the next statement may go now: no cancel can reach it any more
+}
+
+}  // namespace uvdb::postgres::detail
