@@ -170,6 +170,7 @@ std::chrono::milliseconds conninfo::url_connect_timeout() const noexcept {
         if (ch < '0' || ch > '9' || seconds > 86'400) return std::chrono::milliseconds{0};
         seconds = seconds * 10 + (ch - '0');
     }
+    if (seconds == 1) seconds = 2;  // libpq's minimum, since a 1 s timeout fires early on whole-second clocks
     return std::chrono::seconds{seconds};
 }
 
