@@ -109,7 +109,7 @@ void offload(event_loop& loop, unique_function<void()> work, unique_function<voi
 }
 
 void resolve_host(event_loop& loop, std::string host, resolve_callback done) {
-    std::string bare = host;
+    std::string bare = std::move(host);
     if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']')
         bare = bare.substr(1, bare.size() - 2);
 

@@ -107,7 +107,7 @@ TEST_CASE("post from four threads runs every item exactly once on the loop threa
     uvdb::event_loop loop;
     constexpr int threads = 4;
     constexpr int per_thread = 10000;
-    std::vector<int> hits(threads * per_thread, 0);
+    std::vector<int> hits(static_cast<std::size_t>(threads) * per_thread, 0);
     int total = 0;
     bool all_on_loop_thread = true;
     auto loop_thread = std::this_thread::get_id();
@@ -195,7 +195,7 @@ TEST_CASE("an owned loop's destructor cleans up pending work and leftover handle
             [&done_ran, c = destroy_counter(&destroyed)] { done_ran = true; });
         uv_timer_init(loop.native(), &leftover);
         uv_timer_start(
-            &leftover, [](uv_timer_t*) {}, 3600 * 1000, 0);
+            &leftover, [](uv_timer_t*) {}, 3600ULL * 1000, 0);
         release = true;
     }
     CHECK(destroyed == 3);

@@ -12,7 +12,7 @@ namespace {
 using cell = std::optional<std::string>;
 
 /// One row; each column gets (name, type name, text or NULL).
-uvdb::result_set one_row(std::vector<std::pair<std::string, std::string>> cols,
+uvdb::result_set one_row(const std::vector<std::pair<std::string, std::string>>& cols,
                          std::vector<cell> cells) {
     std::vector<uvdb::owned_result::column> defs;
     for (auto& [name, type] : cols) {
