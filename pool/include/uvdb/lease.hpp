@@ -1,0 +1,99 @@
+#pragma once
+/// \file
+/// `uvdb::lease`: a connection borrowed from a pool, given back when the
+/// lease is dropped (RAII). Loop thread only.
+
+#include <chrono>
+#include <source_location>
+
+#include <uvdb/driver.hpp>
+#include <uvdb/error.hpp>
+
+namespace uvdb {
+
+namespace detail {
+class pool_core;
+struct conn_slot;
+}  // namespace detail
+
+/// A connection checked out of a uvdb::pool. Move-only. Dropping it (or
+/// calling release()) gives the connection back: it is reset (an open or
+/// failed transaction rolled back) and reused, or closed when it is broken,
+/// still running a query, too old, or the pool holds enough already.
+///
+/// A lease keeps the pool's shared state alive, so it may outlive the pool
+/// object; its connection is then closed when the lease is dropped. A lease
+/// belongs to the loop thread of its pool.
+class lease {
+public:
+    /// An empty lease (holds nothing).
+    lease() noexcept = default;
+    lease(lease&& other) noexcept
+        : core_(other.core_), slot_(other.slot_), conn_(other.conn_) {
+        other.core_ = nullptr;
+        other.slot_ = nullptr;
+        other.conn_ = nullptr;
+    }
+    lease& operator=(lease&& other) noexcept {
+        if (this != &other) {
+            release();
+            core_ = other.core_;
+            slot_ = other.slot_;
+            conn_ = other.conn_;
+            other.core_ = nullptr;
+            other.slot_ = nullptr;
+            other.conn_ = nullptr;
+        }
+        return *this;
+    }
+    lease(const lease&) = delete;
+    lease& operator=(const lease&) = delete;
+    ~lease() { release(); }
+
+    /// The connection; only while the lease holds one.
+    connection* operator->() const noexcept { return conn_; }
+    connection& operator*() const noexcept { return *conn_; }
+    connection& get() const noexcept { return *conn_; }
+    /// Whether the lease holds a connection.
+    explicit operator bool() const noexcept { return conn_ != nullptr; }
+
+    /// Gives the connection back now (reset on return applies). Idempotent.
+    void release() noexcept {
+        if (slot_ != nullptr) give_back(mode::normal, nullptr);
+    }
+    /// Gives the connection back without resetting it, e.g. when the caller
+    /// knows no transaction is open and wants no reset round trip. Broken,
+    /// busy and expired connections are still closed.
+    void release_without_reset() noexcept {
+        if (slot_ != nullptr) give_back(mode::no_reset, nullptr);
+    }
+    /// Discards the connection: it is closed, and the pool opens a new one
+    /// when needed.
+    void invalidate() noexcept {
+        if (slot_ != nullptr) give_back(mode::invalidate, nullptr);
+    }
+    /// Discards the connection because of `cause`. When the cause shows the
+    /// server went away (error::server_gone()), every connection the pool
+    /// opened before now is replaced as well, not only this one.
+    void invalidate(const error& cause) noexcept {
+        if (slot_ != nullptr) give_back(mode::invalidate, &cause);
+    }
+
+    /// How long this lease has held its connection (0 when empty).
+    std::chrono::milliseconds held_for() const noexcept;
+    /// Where the connection was acquired (the caller of pool::acquire).
+    std::source_location acquired_at() const noexcept;
+
+private:
+    friend class detail::pool_core;
+    enum class mode : unsigned char { normal, no_reset, invalidate };
+
+    lease(detail::pool_core* core, detail::conn_slot* slot, connection* conn) noexcept;
+    void give_back(mode m, const error* cause) noexcept;
+
+    detail::pool_core* core_ = nullptr;
+    detail::conn_slot* slot_ = nullptr;
+    connection* conn_ = nullptr;
+};
+
+}  // namespace uvdb

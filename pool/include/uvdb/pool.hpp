@@ -1,0 +1,138 @@
+#pragma once
+/// \file
+/// `uvdb::pool`: a backend-agnostic connection pool with SQLAlchemy QueuePool
+/// semantics (size, max_overflow, timeout, pre_ping, recycle) and more (see
+/// pool_options.hpp).
+///
+/// Threading: a pool, its leases and every callback belong to the thread that
+/// runs its event_loop. Other threads hand work to that thread with
+/// event_loop::post(). Callbacks never run inline from the call that started
+/// the operation.
+///
+/// ```cpp
+/// uvdb::pool db(loop, uvdb::postgres::make_driver(), opts);
+/// db.query("SELECT $1::int + 1", uvdb::make_params(41), [](uvdb::result<uvdb::result_set> r) {
+///     if (!r) return log(r.err().to_string());
+///     use(r->value<int>());
+/// });
+/// db.acquire([](uvdb::result<uvdb::lease> l) {
+///     if (!l) return log(l.err().to_string());
+///     (*l)->query("SELECT 1", …);   // the lease goes back when dropped
+/// });
+/// ```
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string_view>
+
+#include <uvdb/driver.hpp>
+#include <uvdb/driver_registry.hpp>
+#include <uvdb/error.hpp>
+#include <uvdb/event_loop.hpp>
+#include <uvdb/function.hpp>
+#include <uvdb/lease.hpp>
+#include <uvdb/param.hpp>
+#include <uvdb/pool_options.hpp>
+#include <uvdb/pool_stats.hpp>
+#include <uvdb/result.hpp>
+#include <uvdb/result_set.hpp>
+
+namespace uvdb {
+
+namespace detail {
+class pool_core;
+class timer_source;
+class acquire_awaitable;
+class query_awaitable;
+}  // namespace detail
+
+class pool {
+public:
+    using acquire_callback = unique_function<void(result<lease>)>;
+    using query_callback = unique_function<void(result<result_set>)>;
+    using done_callback = unique_function<void(result<void>)>;
+    /// The body of a transaction: runs its statements on the lease, then calls
+    /// `done` once with success (COMMIT) or an error (ROLLBACK).
+    using transaction_body = unique_function<void(lease&, done_callback done)>;
+
+    /// A pool on `loop` whose connections `drv` opens with opts.connection.
+    /// Logs the start-up line once and opens min_idle connections.
+    /// Throws std::invalid_argument when validate(opts) fails.
+    /// `timers` replaces the loop's clock and timers (tests); null = the loop's.
+    pool(event_loop& loop, std::shared_ptr<driver> drv, pool_options opts,
+         std::shared_ptr<detail::timer_source> timers = nullptr);
+
+    /// A pool whose driver is looked up in `registry` by the scheme of
+    /// opts.connection.url. Errors: errc::driver_not_found, errc::bad_config.
+    static result<pool> create(event_loop& loop, pool_options opts,
+                               const driver_registry& registry = driver_registry::global());
+
+    /// Closes the pool (see close()). Leases still out stay valid.
+    ~pool();
+    pool(pool&& other) noexcept;
+    pool& operator=(pool&& other) noexcept;
+    pool(const pool&) = delete;
+    pool& operator=(const pool&) = delete;
+
+    /// Borrows a connection: an idle one (pinged first when it sat idle
+    /// longer than pre_ping_idle_threshold), a new one while the pool holds
+    /// fewer than size + max_overflow, or the next one returned. Waiters are
+    /// served first come, first served. Errors: errc::pool_timeout after
+    /// options().timeout (the message says why and what to do),
+    /// errc::pool_full (max_waiters), errc::pool_closed, or the connect error
+    /// itself when connecting fails in a way retrying cannot fix
+    /// (authentication, TLS, configuration). `where` names the caller in
+    /// leak warnings and timeout messages; leave it defaulted.
+    void acquire(acquire_callback cb, std::source_location where = std::source_location::current());
+    /// Same, with its own timeout.
+    void acquire(std::chrono::milliseconds timeout, acquire_callback cb,
+                 std::source_location where = std::source_location::current());
+
+    /// A lease at once when a connection is ready to hand out (idle, fresh
+    /// enough to need no ping) and nobody waits; otherwise nullopt — use acquire.
+    std::optional<lease> try_acquire(std::source_location where = std::source_location::current());
+
+    /// acquire + one statement + release. On an error that breaks the
+    /// connection it is discarded instead of returned (and when the server
+    /// went away, every older connection is replaced too).
+    void query(std::string_view sql, params p, query_callback cb,
+               std::source_location where = std::source_location::current());
+    void query(std::string_view sql, query_callback cb,
+               std::source_location where = std::source_location::current());
+
+    /// Runs `body` inside BEGIN … COMMIT on one lease; ROLLBACK when the body
+    /// reports an error (which `cb` then receives). `cb` gets the first error
+    /// of BEGIN, the body or COMMIT.
+    void transaction(transaction_body body, done_callback cb,
+                     std::source_location where = std::source_location::current());
+
+    /// Closes the pool. Idempotent. Waiting acquires fail (deferred) with
+    /// errc::pool_closed, idle and connecting connections are closed, later
+    /// acquires fail with pool_closed, and leases still out close their
+    /// connection when dropped.
+    void close();
+    bool closed() const noexcept;
+
+    /// A snapshot of gauges and counters.
+    pool_stats stats() const;
+    /// How long the oldest lease still out has been held (0 when none).
+    std::chrono::milliseconds longest_held() const;
+    /// The most recent failed connect, if any connect failed.
+    std::optional<error> last_connect_error() const;
+    const pool_options& options() const noexcept;
+    event_loop& loop() const noexcept;
+
+    /// Coroutine forms; include <uvdb/coro.hpp> to use them.
+    detail::acquire_awaitable acquire_async(std::source_location where = std::source_location::current());
+    detail::acquire_awaitable acquire_async(std::chrono::milliseconds timeout,
+                                            std::source_location where = std::source_location::current());
+    detail::query_awaitable query_async(std::string_view sql, params p = {},
+                                        std::source_location where = std::source_location::current());
+
+private:
+    detail::pool_core* core_ = nullptr;  // counted reference
+};
+
+}  // namespace uvdb

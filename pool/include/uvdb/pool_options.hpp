@@ -1,0 +1,138 @@
+#pragma once
+/// \file
+/// `uvdb::pool_options`: the knobs of a connection pool, as plain data with
+/// named defaults. The semantics follow SQLAlchemy's QueuePool (size,
+/// max_overflow, timeout, pre_ping, recycle) with additions (min_idle,
+/// idle_timeout, recycle jitter, connect back-off, leak warnings, hooks).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <uvdb/driver.hpp>
+#include <uvdb/result.hpp>
+
+namespace uvdb {
+
+/// The defaults of pool_options, by name, for documentation and config code.
+namespace pool_defaults {
+inline constexpr std::size_t size = 20;
+inline constexpr std::size_t max_overflow = 40;
+inline constexpr std::size_t min_idle = 0;
+inline constexpr std::chrono::milliseconds timeout{30'000};
+inline constexpr std::size_t max_waiters = 0;  // unbounded
+inline constexpr bool pre_ping = true;
+inline constexpr std::chrono::milliseconds pre_ping_idle_threshold{500};
+inline constexpr std::chrono::milliseconds ping_timeout{5'000};
+inline constexpr std::chrono::milliseconds recycle{3'600'000};
+inline constexpr double recycle_jitter = 0.10;
+inline constexpr std::chrono::milliseconds idle_timeout{0};  // off
+inline constexpr bool reset_on_return = true;
+inline constexpr std::size_t max_connecting = 4;
+inline constexpr std::chrono::milliseconds connect_backoff_base{100};
+inline constexpr std::chrono::milliseconds connect_backoff_cap{5'000};
+inline constexpr std::chrono::milliseconds leak_threshold{0};  // off; 30 s is a good value
+}  // namespace pool_defaults
+
+/// Which idle connection acquire hands out first.
+enum class idle_order : std::uint8_t {
+    lifo,  ///< the most recently returned (default): few connections stay warm, the rest can time out
+    fifo,  ///< the least recently returned: spreads use over all connections
+};
+
+/// Configuration of a uvdb::pool. Plain data: fill it in code or let the
+/// config loader do it.
+struct pool_options {
+    /// How each connection is opened (URL, application_name, connect timeout…).
+    connect_options connection;
+
+    /// Persistent connections: opened on demand and kept when returned.
+    std::size_t size = pool_defaults::size;
+    /// Extra connections opened under load, closed when returned while the
+    /// pool already holds `size`. The pool never holds more than
+    /// size + max_overflow connections (idle, leased or connecting).
+    std::size_t max_overflow = pool_defaults::max_overflow;
+    /// Connections opened at start and kept idle (refilled when lost), at most `size`.
+    std::size_t min_idle = pool_defaults::min_idle;
+
+    /// How long acquire waits for a connection before errc::pool_timeout.
+    std::chrono::milliseconds timeout = pool_defaults::timeout;
+    /// Most callers allowed to wait at once; beyond it acquire fails at once
+    /// with errc::pool_full. 0 = unbounded.
+    std::size_t max_waiters = pool_defaults::max_waiters;
+
+    /// Ping a connection before handing it out when it sat idle for at least
+    /// pre_ping_idle_threshold. A failed ping replaces it silently.
+    bool pre_ping = pool_defaults::pre_ping;
+    /// A connection used more recently than this is handed out without a
+    /// ping, so busy pools pay no extra round trip. 0 = ping every checkout.
+    std::chrono::milliseconds pre_ping_idle_threshold = pool_defaults::pre_ping_idle_threshold;
+    /// Deadline of one pre-ping (further capped by the waiting caller's time left).
+    std::chrono::milliseconds ping_timeout = pool_defaults::ping_timeout;
+
+    /// Connections older than this are closed at checkout or checkin (never
+    /// while leased). 0 or negative = never.
+    std::chrono::milliseconds recycle = pool_defaults::recycle;
+    /// Each connection's lifetime is shortened by a random fraction up to
+    /// this (0.10 = up to 10 %), so connections opened together do not all
+    /// expire together.
+    double recycle_jitter = pool_defaults::recycle_jitter;
+    /// Idle connections above min_idle are closed after sitting idle this
+    /// long. 0 = never.
+    std::chrono::milliseconds idle_timeout = pool_defaults::idle_timeout;
+    idle_order order = idle_order::lifo;
+
+    /// On return, roll back a transaction the caller left open (or failed)
+    /// through connection::reset(). A connection whose transaction status is
+    /// idle needs no reset and costs nothing.
+    bool reset_on_return = pool_defaults::reset_on_return;
+
+    /// Most connects in flight at once.
+    std::size_t max_connecting = pool_defaults::max_connecting;
+    /// After a failed connect, the next one waits a jittered exponential
+    /// back-off: between half and all of base · 2^(failures−1), at most cap.
+    std::chrono::milliseconds connect_backoff_base = pool_defaults::connect_backoff_base;
+    std::chrono::milliseconds connect_backoff_cap = pool_defaults::connect_backoff_cap;
+
+    /// A lease held longer than this logs one warning naming where it was
+    /// acquired. 0 = off (30 s is a good value in production).
+    std::chrono::milliseconds leak_threshold = pool_defaults::leak_threshold;
+
+    /// Runs on every new connection before it is used (e.g. `SET search_path`).
+    /// Call `done` exactly once; an error discards the connection and counts
+    /// as a failed connect.
+    std::function<void(uvdb::connection&, uvdb::connection::done_callback done)> on_connect;
+    /// Runs when a connection is handed to a caller.
+    std::function<void(uvdb::connection&)> on_checkout;
+    /// Runs when a healthy connection comes back, before any reset.
+    std::function<void(uvdb::connection&)> on_checkin;
+
+    /// Extra `key=value` fields for the start-up log line (the config loader
+    /// adds e.g. preset=aws-rds).
+    std::vector<std::pair<std::string, std::string>> log_fields;
+
+    /// Seed of the pool's random numbers (recycle jitter, back-off jitter);
+    /// 0 = seeded from std::random_device. Tests fix it.
+    std::uint64_t random_seed = 0;
+
+    /// size + max_overflow.
+    std::size_t max_total() const noexcept { return size + max_overflow; }
+};
+
+/// Checks that the options make sense (size + max_overflow ≥ 1, min_idle ≤
+/// size, max_connecting ≥ 1, recycle_jitter in [0, 1), non-negative
+/// durations). The error (errc::bad_config) names the option and the value.
+result<void> validate(const pool_options& opts);
+
+/// The start-up log line the pool writes once when it is created:
+/// `database_engine_configured pool_size=20 max_overflow=40 pool_recycle=3600
+/// pool_pre_ping=true pool_timeout=30 total_connections=60
+/// url=postgresql://app:***@db:5432/app` followed by opts.log_fields. The
+/// password is masked.
+std::string engine_configured_line(const pool_options& opts);
+
+}  // namespace uvdb

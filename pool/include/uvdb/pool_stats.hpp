@@ -1,0 +1,79 @@
+#pragma once
+/// \file
+/// `uvdb::pool_stats`: a snapshot of a pool's gauges and counters, for
+/// monitoring and for tests.
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <source_location>
+
+namespace uvdb {
+
+/// How long acquires waited, in fixed log-scale buckets (1-2-5 steps from
+/// 10 µs to 50 s, and one open-ended bucket). Acquires served at once count
+/// in the first bucket.
+class wait_histogram {
+public:
+    static constexpr std::size_t bucket_count = 23;
+    /// Inclusive upper bound of each bucket in µs; the last bucket has none.
+    static constexpr std::array<std::uint64_t, bucket_count - 1> upper_bounds_us = {
+        10,        20,        50,        100,        200,        500,        1'000,     2'000,
+        5'000,     10'000,    20'000,    50'000,     100'000,    200'000,    500'000,   1'000'000,
+        2'000'000, 5'000'000, 10'000'000, 20'000'000, 50'000'000, 100'000'000};
+
+    /// Adds one observation.
+    void record(std::chrono::microseconds wait) noexcept;
+    /// Adds one observation of no wait at all (cheaper).
+    void record_immediate() noexcept { ++counts_[0]; }
+
+    std::uint64_t count(std::size_t bucket) const noexcept { return counts_[bucket]; }
+    std::uint64_t total() const noexcept;
+    /// The upper bound of the bucket holding quantile q (0 < q ≤ 1), or 0 when
+    /// empty; for the open bucket, the largest finite bound.
+    std::chrono::microseconds percentile(double q) const noexcept;
+
+private:
+    std::array<std::uint64_t, bucket_count> counts_{};
+};
+
+/// A snapshot of one pool. Gauges describe the moment of the call; counters
+/// count since the pool was created.
+struct pool_stats {
+    // Gauges. idle + checked_out + connecting + pending == total ≤ size + max_overflow.
+    std::size_t size = 0;          ///< configured persistent size
+    std::size_t max_overflow = 0;  ///< configured overflow
+    std::size_t checked_out = 0;   ///< leased to callers (== live leases)
+    std::size_t overflow = 0;      ///< connections above size right now
+    std::size_t idle = 0;          ///< ready in the pool
+    std::size_t waiting = 0;       ///< acquires waiting for a connection
+    std::size_t connecting = 0;    ///< connects in flight (including on_connect)
+    std::size_t pending = 0;       ///< being pinged before checkout or reset after return
+    std::size_t total = 0;         ///< every connection the pool holds
+    bool closed = false;
+
+    // Counters.
+    std::uint64_t acquires = 0;          ///< acquire calls (including those that failed)
+    std::uint64_t timeouts = 0;          ///< acquires that ended in errc::pool_timeout
+    std::uint64_t rejected = 0;          ///< acquires refused with pool_full or pool_closed
+    std::uint64_t connects = 0;          ///< connect attempts
+    std::uint64_t connect_failures = 0;  ///< failed connects (including on_connect failures)
+    std::uint64_t pings = 0;             ///< pre-pings sent
+    std::uint64_t ping_failures = 0;     ///< pre-pings that failed (connection replaced)
+    std::uint64_t recycled = 0;          ///< closed because older than recycle
+    std::uint64_t invalidated = 0;       ///< closed by invalidate(), a fatal error or pool-wide invalidation
+    std::uint64_t leaks_reported = 0;    ///< leases reported as held longer than leak_threshold
+    std::uint64_t closed_broken = 0;     ///< closed on return because broken or still busy, or failed reset
+    std::uint64_t idle_closed = 0;       ///< closed by idle_timeout
+
+    /// Waits of successful acquires.
+    wait_histogram wait_time;
+
+    /// How long the oldest lease still out has been held (0 when none), and
+    /// where it was acquired.
+    std::chrono::milliseconds longest_held{0};
+    std::source_location longest_held_at{};
+};
+
+}  // namespace uvdb

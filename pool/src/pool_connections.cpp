@@ -1,0 +1,252 @@
+// The life of one pooled connection: connect (with on_connect and back-off),
+// pre-ping, reset on return, and discarding.
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <utility>
+
+#include <spdlog/logger.h>
+
+#include <uvdb/log.hpp>
+
+#include "pool_core.hpp"
+
+namespace uvdb::detail {
+
+namespace {
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+}  // namespace
+
+conn_slot* pool_core::new_slot() {
+    if (free_slots_ != nullptr) {
+        conn_slot* s = free_slots_;
+        free_slots_ = s->next_free;
+        s->next_free = nullptr;
+        return s;
+    }
+    slot_store_.push_back(std::make_unique<conn_slot>());
+    return slot_store_.back().get();
+}
+
+// ---------------------------------------------------------------- connect
+
+void pool_core::start_connect() {
+    conn_slot* s = new_slot();
+    s->state = slot_state::connecting;
+    ++n_connecting_;
+    ++total_;
+    ++connects_;
+    try {
+        s->conn = driver_->connect(loop_, opts_.connection,
+                                   [ref = core_ref(this), s, epoch = s->epoch](result<void> r) {
+                                       ref->on_connected(s, epoch, std::move(r));
+                                   });
+    } catch (const std::exception& ex) {
+        // A driver should report failures through the callback; treat a
+        // throwing one as a failed connect rather than corrupt the counts.
+        connect_failed(*s, error(errc::internal, std::string("the driver threw from connect(): ") + ex.what()));
+    }
+}
+
+void pool_core::on_connected(conn_slot* s, std::uint32_t epoch, result<void> r) {
+    if (s->epoch != epoch || s->state != slot_state::connecting) return;  // discarded meanwhile
+    if (!r) {
+        connect_failed(*s, std::move(r).err());
+        return;
+    }
+    if (opts_.on_connect) {
+        opts_.on_connect(*s->conn, [ref = core_ref(this), s, epoch](result<void> hr) {
+            ref->on_initialized(s, epoch, std::move(hr));
+        });
+        return;
+    }
+    connected(*s);
+}
+
+void pool_core::on_initialized(conn_slot* s, std::uint32_t epoch, result<void> r) {
+    if (s->epoch != epoch || s->state != slot_state::connecting) return;
+    if (!r) {
+        error e = std::move(r).err();
+        e.with_message("the pool's on_connect hook failed: " + e.message());
+        connect_failed(*s, std::move(e));
+        return;
+    }
+    connected(*s);
+}
+
+void pool_core::connected(conn_slot& s) {
+    --n_connecting_;
+    s.state = slot_state::detached;
+    if (consecutive_failures_ != 0) {
+        logger().info("pool: connecting works again after {} failed attempt(s)", consecutive_failures_);
+    }
+    consecutive_failures_ = 0;
+    if (in_backoff_) {
+        timers_->cancel(backoff_timer_);
+        backoff_timer_ = 0;
+        in_backoff_ = false;
+    }
+    const time_point now = timers_->now();
+    s.generation = generation_;
+    s.created_at = now;
+    s.idle_since = now;
+    if (opts_.recycle.count() > 0) {
+        const double cut = opts_.recycle_jitter * std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+        const auto life = duration_cast<timer_source::clock::duration>(opts_.recycle * (1.0 - cut));
+        s.expires_at = now + life;
+    } else {
+        s.expires_at = time_point::max();
+    }
+    make_available(s, now);
+    dispatch();
+}
+
+void pool_core::connect_failed(conn_slot& s, error e) {
+    --n_connecting_;
+    s.state = slot_state::detached;
+    ++connect_failures_;
+    ++consecutive_failures_;
+    if (consecutive_failures_ == 1) {
+        logger().warn("pool: opening a connection failed: {}", e.to_string());
+    } else {
+        logger().debug("pool: opening a connection failed ({} in a row): {}", consecutive_failures_,
+                       e.to_string());
+    }
+    discard(s);
+    start_backoff(timers_->now());
+    const bool retryable = e.retryable();
+    last_connect_error_ = e;
+    if (!retryable) {
+        // Retrying cannot fix a wrong password, a bad certificate or a bad
+        // option: tell the waiters now instead of hammering the server.
+        error out = e;
+        out.with_message("the pool could not open a connection: " + e.message());
+        fail_all_waiters(out);
+    }
+    dispatch();
+}
+
+void pool_core::start_backoff(time_point now) {
+    const auto n = std::min<std::size_t>(consecutive_failures_, 30);
+    const double base = static_cast<double>(opts_.connect_backoff_base.count());
+    const double cap = static_cast<double>(opts_.connect_backoff_cap.count());
+    const double full = std::min(cap, base * std::ldexp(1.0, static_cast<int>(n) - 1));
+    // "Equal jitter": between half and all of the exponential delay, so
+    // clients that failed together do not retry together.
+    const double ms = full / 2 + std::uniform_real_distribution<double>(0.0, full / 2)(rng_);
+    const auto delay = milliseconds(static_cast<milliseconds::rep>(std::ceil(ms)));
+    timers_->cancel(backoff_timer_);
+    in_backoff_ = true;
+    backoff_timer_ = timers_->schedule(now + delay, [this] {
+        backoff_timer_ = 0;
+        in_backoff_ = false;
+        dispatch();
+    });
+}
+
+// ---------------------------------------------------------------- pre-ping
+
+void pool_core::start_ping(conn_slot& s, time_point now) {
+    s.state = slot_state::pinging;
+    ++n_pinging_;
+    ++pings_;
+    milliseconds deadline = opts_.ping_timeout;
+    if (!waiters_.empty()) {
+        // A ping never outlasts the caller it is for.
+        const auto left = std::chrono::ceil<milliseconds>(waiters_.front().deadline - now);
+        deadline = std::max(milliseconds{1}, std::min(deadline, left));
+    }
+    s.conn->ping(deadline, [ref = core_ref(this), p = &s, epoch = s.epoch](result<void> r) {
+        ref->on_ping_done(p, epoch, std::move(r));
+    });
+}
+
+void pool_core::on_ping_done(conn_slot* s, std::uint32_t epoch, result<void> r) {
+    if (s->epoch != epoch || s->state != slot_state::pinging) return;
+    --n_pinging_;
+    s->state = slot_state::detached;
+    if (!r) {
+        ++ping_failures_;
+        logger().debug("pool: pre-ping failed, replacing the connection: {}", r.err().to_string());
+        if (r.err().server_gone()) invalidate_all(r.err());
+        discard(*s);
+        dispatch();
+        return;
+    }
+    const time_point now = timers_->now();
+    s->idle_since = now;
+    make_available(*s, now);
+    dispatch();
+}
+
+// ---------------------------------------------------------------- reset
+
+void pool_core::start_reset(conn_slot& s) {
+    s.state = slot_state::resetting;
+    ++n_resetting_;
+    s.conn->reset([ref = core_ref(this), p = &s, epoch = s.epoch](result<void> r) {
+        ref->on_reset_done(p, epoch, std::move(r));
+    });
+}
+
+void pool_core::on_reset_done(conn_slot* s, std::uint32_t epoch, result<void> r) {
+    if (s->epoch != epoch || s->state != slot_state::resetting) return;
+    --n_resetting_;
+    s->state = slot_state::detached;
+    if (!r || s->conn->is_broken()) {
+        ++closed_broken_;
+        if (!r && r.err().server_gone()) invalidate_all(r.err());
+        discard(*s);
+        dispatch();
+        return;
+    }
+    const time_point now = timers_->now();
+    s->idle_since = now;
+    make_available(*s, now);
+    dispatch();
+}
+
+// ---------------------------------------------------------------- discard
+
+void pool_core::discard(conn_slot& s) noexcept {
+    switch (s.state) {
+        case slot_state::idle: idle_.erase(s); break;
+        case slot_state::connecting: --n_connecting_; break;
+        case slot_state::pinging: --n_pinging_; break;
+        case slot_state::resetting: --n_resetting_; break;
+        case slot_state::leased: unlink_leased(s); break;
+        case slot_state::detached:
+        case slot_state::free: break;
+    }
+    --total_;
+    if (s.conn) {
+        s.conn->close();
+        graveyard_.push_back(std::move(s.conn));
+        if (!flush_scheduled_) {
+            flush_scheduled_ = true;
+            loop_.defer([ref = core_ref(this)] { ref->flush_graveyard(); });
+        }
+    }
+    ++s.epoch;
+    s.state = slot_state::free;
+    s.next_free = free_slots_;
+    free_slots_ = &s;
+}
+
+void pool_core::flush_graveyard() noexcept {
+    flush_scheduled_ = false;
+    std::vector<std::unique_ptr<connection>> doomed;
+    doomed.swap(graveyard_);
+    doomed.clear();
+}
+
+void pool_core::invalidate_all(const error& cause) {
+    ++generation_;
+    logger().info(
+        "pool: the server went away ({}); every connection opened before now will be replaced",
+        to_string(cause.value()));
+}
+
+}  // namespace uvdb::detail

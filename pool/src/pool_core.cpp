@@ -1,0 +1,384 @@
+// The pool's acquire / hand-out / return logic. Connections' own life
+// (connect, ping, reset, discard) is in pool_connections.cpp.
+
+#include "pool_core.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+
+namespace uvdb::detail {
+
+namespace {
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+using std::chrono::microseconds;
+
+std::uint64_t seed_from(std::uint64_t configured) {
+    if (configured != 0) return configured;
+    std::random_device rd;
+    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+}  // namespace
+
+pool_core::pool_core(event_loop& loop, std::shared_ptr<driver> drv, pool_options opts,
+                     std::shared_ptr<timer_source> timers)
+    : loop_(loop),
+      driver_(std::move(drv)),
+      opts_(std::move(opts)),
+      timers_(std::move(timers)),
+      ping_threshold_(opts_.pre_ping ? timer_source::clock::duration(opts_.pre_ping_idle_threshold)
+                                     : timer_source::clock::duration::max()),
+      max_total_(opts_.max_total()),
+      rng_(seed_from(opts_.random_seed)) {
+    if (!timers_) timers_ = make_loop_timer_source(loop_);
+}
+
+pool_core::~pool_core() {
+    // Normally close() ran long ago; this only guards against timers that a
+    // shared (test) timer source would otherwise fire into freed memory.
+    timers_->cancel(backoff_timer_);
+    timers_->cancel(sweep_timer_);
+    timers_->cancel(leak_timer_);
+    waiters_.for_each([this](waiter& w) { timers_->cancel(w.timer); });
+}
+
+void pool_core::start() { dispatch(); }
+
+// ---------------------------------------------------------------- records
+
+waiter* pool_core::new_waiter() {
+    if (free_waiters_ != nullptr) {
+        waiter* w = free_waiters_;
+        free_waiters_ = w->next_free;
+        w->next_free = nullptr;
+        return w;
+    }
+    waiter_store_.push_back(std::make_unique<waiter>());
+    return waiter_store_.back().get();
+}
+
+void pool_core::free_waiter(waiter* w) noexcept {
+    w->slot = nullptr;
+    w->timer = 0;
+    w->next_free = free_waiters_;
+    free_waiters_ = w;
+}
+
+// ---------------------------------------------------------------- acquire
+
+conn_slot* pool_core::try_checkout(std::source_location where) {
+    if (closed_ || !waiters_.empty() || idle_.empty()) return nullptr;
+    conn_slot* s = opts_.order == idle_order::lifo ? &idle_.back() : &idle_.front();
+    const time_point now = timers_->now();
+    // Anything unusual (ping due, too old, invalidated, broken) goes the slow
+    // way through dispatch(), which knows how to deal with it.
+    if (needs_ping(*s, now) || expired(*s, now) || s->generation != generation_ || s->conn->is_broken()) {
+        return nullptr;
+    }
+    idle_.erase(*s);
+    s->state = slot_state::detached;
+    ++acquires_;
+    wait_time_.record_immediate();
+    checkout(*s, now, where);
+    return s;
+}
+
+void pool_core::acquire(acquire_callback cb, milliseconds timeout, std::source_location where) {
+    if (conn_slot* s = try_checkout(where)) {
+        waiter* w = new_waiter();
+        w->cb = std::move(cb);
+        w->slot = s;
+        deliver(w);
+        return;
+    }
+    ++acquires_;
+    if (closed_) {
+        reject(std::move(cb), error(errc::pool_closed, "the pool is closed; acquire after close() is not possible"));
+        return;
+    }
+    if (opts_.max_waiters != 0 && waiters_.size() >= opts_.max_waiters) {
+        reject(std::move(cb), full_error());
+        return;
+    }
+    enqueue(std::move(cb), timeout, where, timers_->now());
+    dispatch();
+}
+
+void pool_core::enqueue(acquire_callback cb, milliseconds timeout, std::source_location where,
+                        time_point now) {
+    waiter* w = new_waiter();
+    w->cb = std::move(cb);
+    w->where = where;
+    w->enqueued_at = now;
+    w->deadline = now + std::max(timeout, milliseconds{0});
+    w->timer = timers_->schedule(w->deadline, [this, w] {
+        w->timer = 0;
+        on_waiter_timeout(w);
+    });
+    waiters_.push_back(*w);
+}
+
+void pool_core::reject(acquire_callback cb, error e) {
+    ++rejected_;
+    waiter* w = new_waiter();
+    w->cb = std::move(cb);
+    w->err = std::move(e);
+    deliver(w);
+}
+
+void pool_core::deliver(waiter* w) {
+    // Two pointers: fits unique_function's inline buffer, so no allocation.
+    loop_.defer([ref = core_ref(this), w] { ref->complete(w); });
+}
+
+void pool_core::complete(waiter* w) {
+    acquire_callback cb = std::move(w->cb);
+    conn_slot* s = w->slot;
+    if (s == nullptr) {
+        error e = std::move(w->err);
+        free_waiter(w);
+        cb(std::move(e));
+        return;
+    }
+    free_waiter(w);
+    if (closed_) {
+        // Closed between hand-out and delivery: no lease after close.
+        checkin(s, lease::mode::normal, nullptr);
+        cb(error(errc::pool_closed, "the pool was closed while this acquire was being served"));
+        return;
+    }
+    cb(make_lease(s));
+}
+
+void pool_core::checkout(conn_slot& s, time_point now, std::source_location where) {
+    s.state = slot_state::leased;
+    s.checked_out_at = now;
+    s.acquired_at = where;
+    s.leak_reported = false;
+    leased_.push_back(s);
+    if (opts_.leak_threshold.count() > 0 && leak_timer_ == 0) {
+        leak_timer_ = timers_->schedule(now + opts_.leak_threshold, [this] {
+            leak_timer_ = 0;
+            on_leak_check();
+        });
+    }
+    if (opts_.on_checkout) opts_.on_checkout(*s.conn);
+}
+
+void pool_core::give(conn_slot& s, waiter& w, time_point now) {
+    waiters_.erase(w);
+    timers_->cancel(w.timer);
+    w.timer = 0;
+    wait_time_.record(duration_cast<microseconds>(now - w.enqueued_at));
+    checkout(s, now, w.where);
+    w.slot = &s;
+    deliver(&w);
+}
+
+conn_slot* pool_core::take_idle(time_point now) {
+    while (!idle_.empty()) {
+        conn_slot* s = opts_.order == idle_order::lifo ? &idle_.back() : &idle_.front();
+        idle_.erase(*s);
+        s->state = slot_state::detached;
+        if (s->generation != generation_) {
+            // Opened before the server went away: replace it without a ping.
+            ++invalidated_;
+            discard(*s);
+        } else if (expired(*s, now)) {
+            ++recycled_;
+            discard(*s);
+        } else if (s->conn->is_broken()) {
+            ++closed_broken_;
+            discard(*s);
+        } else {
+            return s;
+        }
+    }
+    return nullptr;
+}
+
+void pool_core::make_available(conn_slot& s, time_point now) {
+    if (!waiters_.empty()) {
+        give(s, waiters_.front(), now);
+        return;
+    }
+    if (total_ > opts_.size) {
+        discard(s);  // overflow connections do not stay
+        return;
+    }
+    s.state = slot_state::idle;
+    idle_.push_back(s);
+    if (opts_.idle_timeout.count() > 0) maybe_schedule_sweep();
+}
+
+void pool_core::dispatch() {
+    if (closed_) return;
+    if (!waiters_.empty()) {
+        const time_point now = timers_->now();
+        // Waiters not yet covered by a connection on its way (connecting or
+        // being pinged) take idle connections, pinging those that need it.
+        while (waiters_.size() > n_connecting_ + n_pinging_) {
+            conn_slot* s = take_idle(now);
+            if (s == nullptr) break;
+            if (needs_ping(*s, now)) {
+                start_ping(*s, now);
+            } else {
+                give(*s, waiters_.front(), now);
+            }
+        }
+    }
+    for (;;) {
+        const bool for_waiters = waiters_.size() > n_connecting_ + n_pinging_;
+        const bool for_min_idle = idle_.size() + n_connecting_ < opts_.min_idle && total_ < opts_.size;
+        if (!for_waiters && !for_min_idle) break;
+        if (total_ >= max_total_ || n_connecting_ >= opts_.max_connecting || in_backoff_) break;
+        start_connect();
+    }
+}
+
+void pool_core::on_waiter_timeout(waiter* w) {
+    const time_point now = timers_->now();
+    w->err = timeout_error(*w, now);
+    waiters_.erase(*w);
+    ++timeouts_;
+    deliver(w);
+    dispatch();
+}
+
+void pool_core::fail_all_waiters(const error& e) {
+    while (!waiters_.empty()) {
+        waiter& w = waiters_.front();
+        waiters_.erase(w);
+        timers_->cancel(w.timer);
+        w.timer = 0;
+        w.err = e;
+        deliver(&w);
+    }
+}
+
+// ---------------------------------------------------------------- return
+
+void pool_core::unlink_leased(conn_slot& s) noexcept {
+    if (s.leak_reported) {
+        leaked_.erase(s);
+    } else {
+        leased_.erase(s);
+    }
+}
+
+void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcept {
+    assert(s->state == slot_state::leased);
+    unlink_leased(*s);
+    s->state = slot_state::detached;
+    if (closed_) {
+        discard(*s);
+        return;
+    }
+    connection& c = *s->conn;
+    if (m == lease::mode::invalidate) {
+        ++invalidated_;
+        if (cause != nullptr && cause->server_gone()) invalidate_all(*cause);
+        discard(*s);
+        dispatch();
+        return;
+    }
+    if (c.is_broken() || !c.is_idle()) {
+        // Broken, or returned with a statement still running: never reuse.
+        ++closed_broken_;
+        discard(*s);
+        dispatch();
+        return;
+    }
+    if (opts_.on_checkin) opts_.on_checkin(c);
+    const time_point now = timers_->now();
+    if (s->generation != generation_) {
+        ++invalidated_;
+        discard(*s);
+    } else if (expired(*s, now)) {
+        ++recycled_;
+        discard(*s);
+    } else if (m == lease::mode::normal && opts_.reset_on_return &&
+               c.transaction_status() != tx_status::idle) {
+        start_reset(*s);
+        return;
+    } else {
+        s->idle_since = now;
+        make_available(*s, now);
+    }
+    dispatch();
+}
+
+// ---------------------------------------------------------------- close
+
+void pool_core::close() noexcept {
+    if (closed_) return;
+    closed_ = true;
+    timers_->cancel(backoff_timer_);
+    timers_->cancel(sweep_timer_);
+    timers_->cancel(leak_timer_);
+    backoff_timer_ = sweep_timer_ = leak_timer_ = 0;
+    fail_all_waiters(error(errc::pool_closed, "the pool was closed while waiting for a connection"));
+    // Leased connections close when their lease is dropped; every other one now.
+    for (auto& slot : slot_store_) {
+        switch (slot->state) {
+            case slot_state::idle:
+            case slot_state::connecting:
+            case slot_state::pinging:
+            case slot_state::resetting:
+                discard(*slot);
+                break;
+            default:
+                break;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- stats
+
+std::chrono::milliseconds pool_core::longest_held() const {
+    const conn_slot* oldest = nullptr;
+    if (!leaked_.empty()) {
+        oldest = &leaked_.front();
+    } else if (!leased_.empty()) {
+        oldest = &leased_.front();
+    }
+    if (oldest == nullptr) return milliseconds{0};
+    return duration_cast<milliseconds>(timers_->now() - oldest->checked_out_at);
+}
+
+pool_stats pool_core::stats() const {
+    pool_stats st;
+    st.size = opts_.size;
+    st.max_overflow = opts_.max_overflow;
+    st.checked_out = leased_.size() + leaked_.size();
+    st.idle = idle_.size();
+    st.waiting = waiters_.size();
+    st.connecting = n_connecting_;
+    st.pending = n_pinging_ + n_resetting_;
+    st.total = total_;
+    st.overflow = total_ > opts_.size ? total_ - opts_.size : 0;
+    st.closed = closed_;
+    st.acquires = acquires_;
+    st.timeouts = timeouts_;
+    st.rejected = rejected_;
+    st.connects = connects_;
+    st.connect_failures = connect_failures_;
+    st.pings = pings_;
+    st.ping_failures = ping_failures_;
+    st.recycled = recycled_;
+    st.invalidated = invalidated_;
+    st.leaks_reported = leaks_reported_;
+    st.closed_broken = closed_broken_;
+    st.idle_closed = idle_closed_;
+    st.wait_time = wait_time_;
+    st.longest_held = longest_held();
+    if (!leaked_.empty()) {
+        st.longest_held_at = leaked_.front().acquired_at;
+    } else if (!leased_.empty()) {
+        st.longest_held_at = leased_.front().acquired_at;
+    }
+    return st;
+}
+
+}  // namespace uvdb::detail

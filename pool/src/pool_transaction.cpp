@@ -1,0 +1,110 @@
+// pool::transaction: BEGIN, the caller's body, then COMMIT or ROLLBACK, all
+// on one lease. Not a hot path: its state lives in one heap object passed
+// from step to step.
+
+#include <memory>
+#include <utility>
+
+#include <uvdb/pool.hpp>
+
+namespace uvdb {
+
+namespace {
+
+struct tx_state {
+    lease conn;
+    pool::transaction_body body;
+    pool::done_callback cb;
+};
+using tx_ptr = std::unique_ptr<tx_state>;
+
+/// Gives the connection back (or throws it away after a fatal error) and
+/// reports `outcome`.
+void finish(tx_ptr st, result<void> outcome, const error* fatal) {
+    if (fatal != nullptr) {
+        st->conn.invalidate(*fatal);
+    } else {
+        st->conn.release();
+    }
+    pool::done_callback cb = std::move(st->cb);
+    st.reset();
+    cb(std::move(outcome));
+}
+
+void roll_back(tx_ptr st, error cause) {
+    if (cause.is_fatal() || st->conn->is_broken()) {
+        finish(std::move(st), cause, &cause);
+        return;
+    }
+    connection& c = *st->conn;
+    c.query("ROLLBACK", [st = std::move(st), cause = std::move(cause)](result<result_set> r) mutable {
+        if (!r) {
+            // The transaction may still be open: never hand this connection out again.
+            error broken = r.err();
+            finish(std::move(st), cause, &broken);
+            return;
+        }
+        finish(std::move(st), cause, nullptr);
+    });
+}
+
+void commit(tx_ptr st) {
+    connection& c = *st->conn;
+    c.query("COMMIT", [st = std::move(st)](result<result_set> r) mutable {
+        if (!r) {
+            error e = std::move(r).err();
+            if (e.is_fatal()) {
+                finish(std::move(st), e, &e);
+            } else {
+                // reset on return rolls back whatever COMMIT left open.
+                finish(std::move(st), std::move(e), nullptr);
+            }
+            return;
+        }
+        finish(std::move(st), {}, nullptr);
+    });
+}
+
+void run_body(tx_ptr st) {
+    tx_state& s = *st;
+    pool::transaction_body body = std::move(s.body);
+    body(s.conn, [st = std::move(st)](result<void> r) mutable {
+        if (!st) return;  // done called twice: ignore the second call
+        tx_ptr mine = std::move(st);
+        if (r) {
+            commit(std::move(mine));
+        } else {
+            roll_back(std::move(mine), std::move(r).err());
+        }
+    });
+}
+
+}  // namespace
+
+void pool::transaction(transaction_body body, done_callback cb, std::source_location where) {
+    auto st = std::make_unique<tx_state>();
+    st->body = std::move(body);
+    st->cb = std::move(cb);
+    acquire(
+        [st = std::move(st)](result<lease> l) mutable {
+            if (!l) {
+                done_callback cb = std::move(st->cb);
+                cb(std::move(l).err());
+                return;
+            }
+            st->conn = std::move(l).value();
+            connection& c = *st->conn;
+            c.query("BEGIN", [st = std::move(st)](result<result_set> r) mutable {
+                if (!r) {
+                    error e = std::move(r).err();
+                    const bool fatal = e.is_fatal();
+                    finish(std::move(st), e, fatal ? &e : nullptr);
+                    return;
+                }
+                run_body(std::move(st));
+            });
+        },
+        where);
+}
+
+}  // namespace uvdb

@@ -1,0 +1,152 @@
+#pragma once
+/// \file
+/// An in-process driver for pool tests: connections that connect, query,
+/// ping and reset after programmable latencies (on a timer_source, usually a
+/// manual clock) and fail by script or predicate, with counters of what the
+/// pool did to them. It honours the driver contract (callbacks exactly once,
+/// never inline, in order; close completes pending callbacks with
+/// errc::closed) so that the pool is tested against the same rules as a
+/// real driver.
+///
+/// SQL understood: "BEGIN", "COMMIT", "ROLLBACK" (transaction status),
+/// "SLEEP <ms>" (runs that long), "FAIL" (a non-fatal server error), anything
+/// else returns one row with one column "?column?" = "1".
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <uvdb/detail/timer_source.hpp>
+#include <uvdb/driver.hpp>
+
+namespace uvdb::test {
+
+class fake_connection;
+
+/// Behaviour and counters shared by a fake_driver and its connections.
+struct fake_state {
+    std::shared_ptr<detail::timer_source> timers;  // null: complete on the next loop turn
+
+    // Behaviour.
+    std::chrono::milliseconds connect_latency{0};
+    std::chrono::milliseconds query_latency{0};
+    std::chrono::milliseconds ping_latency{0};
+    std::chrono::milliseconds reset_latency{0};
+    /// Outcomes of the next connects in order (nullopt = success); consulted first.
+    std::deque<std::optional<error>> connect_script;
+    /// For connects the script does not cover: an error fails the attempt.
+    std::function<std::optional<error>(std::size_t attempt)> connect_fault;
+    std::function<std::optional<error>(fake_connection&, std::string_view sql)> query_fault;
+    std::function<std::optional<error>(fake_connection&)> ping_fault;
+    std::function<std::optional<error>(fake_connection&)> reset_fault;
+    /// Pings never answer; they fail with errc::timeout at their deadline.
+    bool ping_hangs = false;
+
+    // Counters.
+    std::size_t connect_attempts = 0;
+    std::size_t connected = 0;  // successful connects
+    std::size_t closes = 0;
+    std::size_t pings = 0;
+    std::size_t resets = 0;
+    std::size_t queries = 0;
+    std::vector<fake_connection*> live;  // created and not closed
+    std::vector<std::chrono::milliseconds> ping_deadlines;  // as the pool passed them
+};
+
+/// The usual errors.
+error lost_error();            ///< connection_lost, 57P01, fatal
+error refused_error();         ///< connect_failed (retryable)
+error auth_error();            ///< auth_failed (not retryable)
+error too_many_error();        ///< too_many_connections, 53300 (retryable)
+
+class fake_driver final : public driver {
+public:
+    explicit fake_driver(std::shared_ptr<detail::timer_source> timers = nullptr);
+
+    /// Behaviour knobs and counters.
+    fake_state& state() noexcept { return *st_; }
+    fake_state* operator->() noexcept { return st_.get(); }
+
+    /// Connections created and not yet closed.
+    std::size_t live() const noexcept { return st_->live.size(); }
+    /// The server "restarts": every open connection is dead; its next
+    /// operation fails with connection_lost (SQLSTATE 57P01).
+    void kill_all();
+
+    std::string_view name() const noexcept override { return "fake"; }
+    std::vector<std::string> schemes() const override { return {"fake"}; }
+    std::unique_ptr<connection> connect(event_loop& loop, const connect_options& opts,
+                                        connect_callback on_connected) override;
+
+private:
+    std::shared_ptr<fake_state> st_;
+    std::uint64_t next_id_ = 1;
+};
+
+class fake_connection final : public connection {
+public:
+    fake_connection(event_loop& loop, std::shared_ptr<fake_state> st, std::uint64_t id,
+                     driver::connect_callback on_connected);
+    ~fake_connection() override;
+
+    void query(std::string_view sql, params p, const query_options& opts, query_callback cb) override;
+    void execute(std::string_view script, const query_options& opts, script_callback cb) override;
+    void ping(std::chrono::milliseconds deadline, done_callback cb) override;
+    void reset(done_callback cb) override;
+    void cancel() override;
+    void close() override;
+
+    bool is_ready() const noexcept override { return connected_ && !broken_; }
+    bool is_broken() const noexcept override { return broken_; }
+    bool is_idle() const noexcept override { return ops_.empty(); }
+    tx_status transaction_status() const noexcept override { return tx_; }
+    std::int64_t server_pid() const noexcept override { return static_cast<std::int64_t>(id_); }
+    std::string describe() const override { return "fake#" + std::to_string(id_); }
+
+    std::uint64_t id() const noexcept { return id_; }
+    /// This one connection's server side goes away.
+    void kill() noexcept { dead_ = true; }
+    bool dead() const noexcept { return dead_; }
+
+private:
+    enum class kind : std::uint8_t { connect, query, execute, ping, reset };
+    struct op {
+        kind k;
+        std::string sql;
+        std::chrono::milliseconds deadline{0};
+        driver::connect_callback connect_cb;
+        query_callback query_cb;
+        script_callback script_cb;
+        done_callback done_cb;
+    };
+
+    void push(op o);
+    void start_front();
+    void finish_front();
+    void complete(op& o, std::optional<error> failure);
+    void mark_closed() noexcept;
+
+    event_loop& loop_;
+    std::shared_ptr<fake_state> st_;
+    std::uint64_t id_;
+    std::deque<op> ops_;
+    bool running_ = false;
+    bool connected_ = false;
+    bool broken_ = false;
+    bool closed_ = false;
+    bool dead_ = false;
+    bool cancel_requested_ = false;
+    tx_status tx_ = tx_status::idle;
+    std::optional<error> pending_failure_;  // outcome of the running op
+    detail::timer_source::handle timer_ = 0;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+}  // namespace uvdb::test
