@@ -267,7 +267,8 @@ void connection_impl::on_notice(void* self, const PGresult* notice) {
         const char* state = PQresultErrorField(notice, PG_DIAG_SQLSTATE);
         c->fatal_notice_state_ = state != nullptr ? state : "";
         c->fatal_notice_text_ = msg != nullptr ? msg : "";
-        c->broken_reason_ = error(errc::connection_lost, "the server announced the end of the session");
+        c->broken_reason_ = error(errc::connection_lost,
+                                  "the server announced the end of the session; open a new connection");
         c->broken_reason_.with_sqlstate(c->fatal_notice_state_).with_fatal(true);
     }
 }

@@ -148,8 +148,8 @@ std::string connection_impl::describe() const {
 void connection_impl::enqueue(command&& c, std::string_view sql) {
     if (closed_ || broken_) {
         error e = closed_ ? error(errc::closed, "the connection is closed")
-                          : error(errc::connection_lost, "the connection is broken after an earlier error (" +
-                                                             broken_reason_.message() + "); open a new one")
+                          : error(errc::connection_lost, "the statement was not run: the connection broke earlier: " +
+                                                             broken_reason_.message())
                                 .with_fatal(true);
         if (!closed_ && !broken_reason_.sqlstate().empty()) e.with_sqlstate(broken_reason_.sqlstate());
         with_error(c, e, [this](auto& cb, auto&& r) { deliver_to(cb, std::move(r)); });

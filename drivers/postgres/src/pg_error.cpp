@@ -255,8 +255,9 @@ error connect_error(std::string_view m, const endpoint& ep) {
                contains(m, "remaining connection slots are reserved")) {
         e = error(errc::too_many_connections,
                   "the server at " + where +
-                      " has no free connection slot (max_connections reached): use fewer "
-                      "connections or raise max_connections; retry later");
+                      " refused a new connection: its connection limit is reached (max_connections, "
+                      "or the role's or database's CONNECTION LIMIT); use fewer connections or raise "
+                      "the limit, and retry later");
     } else if (st == "57P03" || contains(m, "the database system is starting up") ||
                contains(m, "the database system is shutting down") ||
                contains(m, "the database system is in recovery mode") ||
