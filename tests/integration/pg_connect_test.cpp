@@ -4,10 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
+#include <uvdb/url.hpp>
 
 #include "integration/support/test_env.hpp"
 
@@ -234,5 +237,78 @@ TEST_CASE("destroying a connection while it connects completes the callback with
     t::run_until(loop, [&] { return got->has_value(); }, 2s, "the aborted connect's callback");
     REQUIRE_FALSE(got->value().ok());
     CHECK(got->value().err().value() == errc::closed);
+    t::check_fds_return_to(loop, fds);
+}
+
+TEST_CASE("connect by host name (localhost) with verify-full", "[pg][connect][dns]") {
+    uvdb::event_loop loop;
+    // The test certificate names DNS:localhost, so verify-full checks the name too.
+    auto opts = t::test_options();
+    opts.url = t::make_url({.host = "localhost"});
+    auto conn = t::connect_or_fail(loop, opts);
+    CHECK(t::scalar<bool>(loop, *conn, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"));
+
+    auto bad = t::test_options();
+    bad.url = t::make_url({.host = "uvdb-no-such-host.invalid"});
+    const uvdb::error e = expect_connect_error(loop, bad, errc::connect_failed);
+    CHECK(contains(e.to_string(), "uvdb-no-such-host.invalid"));
+}
+
+TEST_CASE("multi-host URL: a dead first host is skipped", "[pg][connect]") {
+    uvdb::event_loop loop;
+    const auto& e = t::env();
+    auto opts = t::test_options();
+    opts.url = "postgresql://" + uvdb::url_encode(e.user) + ":" + uvdb::url_encode(e.password) + "@" + e.host +
+               ":" + std::to_string(t::free_port()) + "," + e.host + ":" + e.port + "/" + e.db +
+               "?sslmode=verify-full&sslrootcert=" + uvdb::url_encode(e.ca);
+    auto conn = t::connect_or_fail(loop, opts);
+    CHECK(t::scalar<int>(loop, *conn, "SELECT 1") == 1);
+    CHECK(contains(conn->describe(), e.port));
+
+    // target_session_attrs passes through: the server is a primary.
+    auto rw = t::test_options();
+    rw.url += "&target_session_attrs=read-write";
+    auto conn2 = t::connect_or_fail(loop, rw);
+    CHECK_FALSE(t::scalar<bool>(loop, *conn2, "SELECT pg_is_in_recovery()"));
+}
+
+TEST_CASE("the URL's connect_timeout is honoured when shorter", "[pg][connect][timeout]") {
+    uvdb::event_loop loop;
+    t::silent_listener listener;
+    auto opts = t::test_options();
+    // libpq's unit is seconds and its minimum 2.
+    opts.url = t::make_url({.port = std::to_string(listener.port())}) + "&connect_timeout=2";
+    opts.connect_timeout = 30s;
+    const auto start = clock_type::now();
+    (void)expect_connect_error(loop, opts, errc::timeout);
+    const auto took = ms_since(start);
+    INFO("took " << took << " ms");
+    CHECK(took >= 900);
+    CHECK(took < 4000);
+}
+
+TEST_CASE("statements queued on a connection that fails to connect fail too", "[pg][connect][lifecycle]") {
+    uvdb::event_loop loop;
+    const auto fds = t::open_fd_count();
+    auto opts = t::test_options();
+    opts.url = t::make_url({.password = "wrong-password-queued"});
+    auto connected = std::make_shared<std::optional<uvdb::result<void>>>();
+    auto queried = std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
+    auto pinged = std::make_shared<std::optional<uvdb::result<void>>>();
+    {
+        auto conn = t::pg_driver()->connect(loop, opts,
+                                            [connected](uvdb::result<void> r) { connected->emplace(std::move(r)); });
+        conn->query("SELECT 1", [queried](uvdb::result<uvdb::result_set> r) { queried->emplace(std::move(r)); });
+        conn->ping(1s, [pinged](uvdb::result<void> r) { pinged->emplace(std::move(r)); });
+        t::run_until(loop, [&] { return connected->has_value() && queried->has_value() && pinged->has_value(); },
+                     10s, "the connect callback and the queued statement's");
+        REQUIRE_FALSE(connected->value().ok());
+        CHECK(connected->value().err().value() == errc::auth_failed);
+        REQUIRE_FALSE(queried->value().ok());
+        INFO(t::describe(queried->value().err()));
+        CHECK(queried->value().err().is_fatal());
+        CHECK_FALSE(pinged->value().ok());
+        CHECK(conn->is_broken());
+    }
     t::check_fds_return_to(loop, fds);
 }
