@@ -14,11 +14,13 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <uvdb/log.hpp>
+#include <uvdb/timer.hpp>
 
 #include "integration/support/test_env.hpp"
 
@@ -231,4 +233,31 @@ TEST_CASE("smoke: execute() returns each statement's result; errors carry server
     auto b = (*bytes)[0].get<uvdb::bytes>(0);
     REQUIRE(b.data.size() == 3);
     CHECK(b.data[1] == std::byte{0xff});
+}
+
+TEST_CASE("smoke: a 32 MiB parameter to a stalled backend waits for writable, then completes",
+          "[pg][smoke][large]") {
+    uvdb::event_loop loop;
+    auto conn = t::connect_or_fail(loop, t::test_options());
+    REQUIRE(t::query_sync(loop, *conn, "SET client_min_messages = debug5").ok());
+    std::vector<std::byte> blob(32u << 20);
+    for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<std::byte>(i * 7);
+    auto got = std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
+    {
+        stopped_backend stall(conn->server_pid());
+        conn->query("SELECT length($1::bytea)", uvdb::make_params(uvdb::bytes(blob)),
+                    [got](uvdb::result<uvdb::result_set> r) { got->emplace(std::move(r)); });
+        // The socket buffers fill up; the loop keeps running meanwhile.
+        int ticks = 0;
+        uvdb::timer tick(loop);
+        tick.start(5ms, [&] { ++ticks; }, 5ms);
+        t::run_for(loop, 300ms);
+        tick.stop();
+        CHECK(ticks > 20);
+        CHECK_FALSE(got->has_value());
+    }
+    t::run_until(loop, [&] { return got->has_value(); }, 30s, "the 32 MiB statement");
+    REQUIRE(got->value().ok());
+    CHECK((*got->value())[0].get<std::int64_t>(0) == static_cast<std::int64_t>(blob.size()));
+    CHECK(t::scalar<int>(loop, *conn, "SELECT 1") == 1);
 }
