@@ -184,16 +184,16 @@ void connection_impl::on_connected() {
     if (logger().should_log(spdlog::level::debug)) {
         const char* proto = conn_.ssl_in_use() ? conn_.ssl_attribute("protocol") : nullptr;
         logger().debug("uvdb postgres: connected to {} in {} ms ({})", describe(),
-                       std::chrono::duration_cast<std::chrono::milliseconds>(loop_.update_time() - connect_started_).count(),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(loop_.now() - connect_started_).count(),
                        proto != nullptr ? proto : "no TLS");
     }
     if (on_connected_) {
         auto cb = std::move(on_connected_);
         on_connected_ = nullptr;
         deliver_to(cb, result<void>());
-        if (closed_ || broken_) return;
+        if (phase_ != phase::ready) return;  // closed from inside the callback
     }
-    pump();
+    pump();  // statements issued while connecting (or fails them if a notice broke us)
 }
 
 void connection_impl::on_connect_timeout() {

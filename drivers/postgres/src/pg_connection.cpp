@@ -161,15 +161,9 @@ void connection_impl::enqueue(command&& c, std::string_view sql) {
     if (queue_.empty() && can_send()) {
         // The common case sends at once, straight from the caller's SQL: the
         // queue entry never owns a copy of it.
-        command& f = queue_.push_back(std::move(c));
-        const char* text = "";
-        if (f.kind == command_kind::ping) {
-            text = "";
-        } else {
-            sql_buf_.assign(sql);  // libpq needs NUL termination; the buffer keeps its capacity
-            text = sql_buf_.c_str();
-        }
-        if (!send_front(text)) return;
+        queue_.push_back(std::move(c));
+        sql_buf_.assign(sql);  // libpq needs NUL termination; the buffer keeps its capacity
+        if (!send_front(sql_buf_.c_str())) return;
     } else {
         c.sql.assign(sql);
         queue_.push_back(std::move(c));
@@ -250,7 +244,7 @@ void connection_impl::pump() {
             continue;
         }
         const std::string sql = std::move(f.sql);  // the text must outlive the send call only
-        if (!send_front(f.kind == command_kind::ping ? "" : sql.c_str())) return;
+        if (!send_front(sql.c_str())) return;
         break;  // one statement in flight at a time (pipeline mode will relax this)
     }
     arm_deadlines();
