@@ -81,6 +81,7 @@ conn_slot* pool_core::try_checkout(std::source_location where) {
     ++acquires_;
     wait_time_.record_immediate();
     checkout(*s, now, where);
+    if (idle_.size() < opts_.min_idle) dispatch();  // keep min_idle connections ready
     return s;
 }
 

@@ -92,6 +92,7 @@ void fake_connection::start_front() {
             ++st.queries;
             latency = st.query_latency;
             std::string_view sql = o.sql;
+            if (st.record_sql) st.sql_log.push_back(o.sql);
             if (sql.substr(0, 6) == "SLEEP ") {
                 long long ms = 0;
                 std::from_chars(sql.data() + 6, sql.data() + sql.size(), ms);
@@ -108,7 +109,7 @@ void fake_connection::start_front() {
         }
         case kind::ping:
             ++st.pings;
-            st.ping_deadlines.push_back(o.deadline);
+            if (st.record_sql) st.ping_deadlines.push_back(o.deadline);
             latency = st.ping_latency;
             if (dead_) {
                 failure = lost_error();

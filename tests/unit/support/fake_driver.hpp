@@ -58,6 +58,9 @@ struct fake_state {
     std::size_t queries = 0;
     std::vector<fake_connection*> live;  // created and not closed
     std::vector<std::chrono::milliseconds> ping_deadlines;  // as the pool passed them
+    /// Every statement run, in order, when record_sql is on.
+    bool record_sql = true;
+    std::vector<std::string> sql_log;
 };
 
 /// The usual errors.
