@@ -41,6 +41,10 @@ void connection_impl::query(std::string_view sql, params p, const query_options&
         deliver_to(cb, result<result_set>(too_many_params(p.size())));
         return;
     }
+    if (auto bad = nul_in_text(p)) {
+        deliver_to(cb, result<result_set>(std::move(*bad)));
+        return;
+    }
     command c;
     c.kind = command_kind::query;
     c.timeout = opts.timeout.count() >= 0 ? opts.timeout : opts_.query_timeout;

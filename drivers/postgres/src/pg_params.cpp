@@ -14,6 +14,17 @@ error too_many_params(std::size_t n) {
                                       "statement; split it or pass an array parameter");
 }
 
+std::optional<error> nul_in_text(const params& p) {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        if (p[i].type() == param::kind::text && p[i].as_text().find('\0') != std::string::npos) {
+            return error(errc::bad_input, "parameter $" + std::to_string(i + 1) +
+                                              " is text with a NUL byte, which PostgreSQL text cannot "
+                                              "store; bind it as uvdb::bytes (bytea) instead");
+        }
+    }
+    return std::nullopt;
+}
+
 namespace {
 
 void put_be(std::array<unsigned char, 8>& out, std::uint64_t v, int n) noexcept {

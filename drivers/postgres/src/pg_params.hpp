@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include <uvdb/error.hpp>
@@ -19,6 +20,11 @@ inline constexpr std::size_t max_params = 65535;
 
 /// An error for a statement with more parameters than the protocol allows.
 error too_many_params(std::size_t n);
+
+/// The first text parameter holding a NUL byte, as an error, or nullopt.
+/// libpq sends text parameters NUL-terminated, so such a value would arrive
+/// cut short; PostgreSQL's text cannot hold NUL anyway.
+std::optional<error> nul_in_text(const params& p);
 
 /// Reusable buffers: one per connection, so after the first statements a
 /// query binds without allocating. Pointers stay valid until the next bind().
