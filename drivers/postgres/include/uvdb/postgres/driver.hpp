@@ -4,6 +4,36 @@
 /// io_watcher and timers. Never blocks the loop: host names are resolved on
 /// the threadpool, connect and query deadlines are loop timers, and
 /// cancellation (blocking in libpq 15) runs on the threadpool.
+///
+/// What to expect from its connections, beyond the uvdb::connection contract:
+///  - The URL is parsed by libpq (URLs and key=value strings, multi-host
+///    lists, target_session_attrs, sslmode/sslrootcert/sslcert/sslkey/
+///    channel_binding…); connect_options::extra overrides its keys. A
+///    `service` whose host is a name is the one case libpq would resolve
+///    itself (blocking): give host names in the URL instead.
+///  - Host names are resolved off the loop and each address is tried in turn
+///    (`host` keeps the name, for verify-full and .pgpass). The whole connect
+///    (DNS, TCP, TLS, authentication) has one deadline, the shorter of
+///    connect_options::connect_timeout and the URL's connect_timeout; the TLS
+///    handshake and SCRAM run on the threadpool.
+///  - query() uses the extended protocol with bound parameters: integers,
+///    floats and bools are sent in binary with their exact type (int2/int4/
+///    int8, float4/float8, bool), bytes as bytea, text untyped so the server
+///    infers it from the statement (write `$1::int` where it cannot). A text
+///    parameter holding a NUL byte is errc::bad_input. Results are text. If a
+///    statement yields several results, the last one is returned.
+///  - execute() uses the simple protocol and returns every statement's
+///    result; on an error the error is returned (the server stops there).
+///  - A statement past its deadline is cancelled on the server; the caller
+///    gets errc::timeout when the server confirms (57014), and the connection
+///    stays usable. The next statement is never sent while a cancel request
+///    is still under way, so a late cancel cannot hit it. If the server does
+///    not confirm within max(1 s, timeout), the connection is closed and the
+///    error is fatal. A ping past its deadline always closes the connection.
+///  - Server notices go to uvdb's logger at debug level; a FATAL notice (e.g.
+///    57P01 from pg_terminate_backend) marks the connection broken at once.
+///  - COPY and LISTEN/NOTIFY are not supported yet (COPY fails with
+///    errc::bad_input, notifications are dropped).
 
 #include <cstddef>
 #include <memory>
