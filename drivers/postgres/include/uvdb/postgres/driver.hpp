@@ -29,7 +29,7 @@
 ///    stays usable. The next statement is never sent while a cancel request
 ///    is still under way, so a late cancel cannot hit it. If the server does
 ///    not confirm within max(1 s, timeout), the connection is closed and the
-///    error is fatal. A ping past its deadline always closes the connection.
+///    error is fatal. A ping unanswered by its deadline closes the connection.
 ///  - Server notices go to uvdb's logger at debug level; a FATAL notice (e.g.
 ///    57P01 from pg_terminate_backend) marks the connection broken at once.
 ///  - COPY and LISTEN/NOTIFY are not supported yet (COPY fails with
