@@ -1,0 +1,37 @@
+#pragma once
+/// \file
+/// uvdb-bench's command line (and BENCH_MAX_SECONDS), parsed into plain data.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace uvdb::bench {
+
+struct bench_options {
+    std::optional<std::string> url;          ///< --url (may hold a password: never print it)
+    std::optional<std::string> config_file;  ///< --config FILE
+    std::vector<std::string> scenarios;      ///< --scenario NAME… or one positional; empty: all
+    std::optional<std::size_t> concurrency;  ///< W of the concurrent scenarios
+    std::optional<std::size_t> ops;          ///< N of every selected scenario
+    std::optional<std::size_t> pool_size;
+    std::optional<std::size_t> max_overflow;
+    std::optional<double> timeout_s;         ///< pool acquire timeout
+    std::optional<double> recycle_s;         ///< 0: never
+    std::optional<bool> pre_ping;
+    bool json = false;
+    bool quiet = false;
+    std::string svg_file;                    ///< empty: no chart
+    double max_seconds = 30;                 ///< BENCH_MAX_SECONDS: no op starts later
+    bool help = false;
+};
+
+/// Parses argv (and BENCH_MAX_SECONDS from the environment). On a mistake
+/// returns nullopt and puts a one-line reason into `error`.
+std::optional<bench_options> parse_options(int argc, const char* const* argv, std::string& error);
+
+/// The --help text.
+std::string usage_text(const char* program);
+
+}  // namespace uvdb::bench

@@ -1,0 +1,152 @@
+// uvdb-bench: measures what users pick a pool for (BENCHMARKS.md) against
+// PostgreSQL: a new TLS + SCRAM connection per query against a pool, one at
+// a time and with 100 concurrent callers, and a 10-query "RAG" request.
+//
+//   uvdb-bench                           all five scenarios, tables on stdout
+//   uvdb-bench --json conc_pooled        one JSON line per scenario, nothing else on stdout
+//   uvdb-bench --url postgresql://… --scenario seq_pooled --scenario rag --svg latency.svg
+//
+// Everything runs on one libuv loop: W workers are W chains of callbacks.
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include <uvdb/event_loop.hpp>
+#include <uvdb/log.hpp>
+#include <uvdb/postgres/driver.hpp>
+
+#include "bench_options.hpp"
+#include "progress_bar.hpp"
+#include "report_json.hpp"
+#include "report_table.hpp"
+#include "runner.hpp"
+#include "scenario.hpp"
+#include "svg_chart.hpp"
+#include "target.hpp"
+
+namespace {
+
+using namespace uvdb::bench;
+
+/// The scenarios to run, with --ops and --concurrency applied.
+std::vector<scenario_spec> selected_scenarios(const bench_options& o) {
+    std::vector<scenario_spec> out;
+    auto add = [&](scenario_spec s) {
+        if (o.ops) {
+            s.ops = *o.ops;
+            s.warmup_ops = std::min(s.warmup_ops, s.ops);  // a short run gets a short warm-up
+        }
+        if (o.concurrency && s.concurrent) s.workers = *o.concurrency;
+        out.push_back(s);
+    };
+    if (o.scenarios.empty()) {
+        for (const auto& s : all_scenarios()) add(s);
+    } else {
+        for (const auto& name : o.scenarios) add(*find_scenario(name));
+    }
+    return out;
+}
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(ms.count()) / 1000.0);
+    return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string problem;
+    auto opts = parse_options(argc, argv, problem);
+    if (!opts) {
+        std::fprintf(stderr, "uvdb-bench: %s\n", problem.c_str());
+        return 2;
+    }
+    if (opts->help) {
+        std::fputs(usage_text(argv[0]).c_str(), stdout);
+        return 0;
+    }
+    // stdout carries only results; uvdb's own lines (stderr) only when they
+    // matter, unless the user asked for more with UVDB_LOG_LEVEL.
+    if (std::getenv("UVDB_LOG_LEVEL") == nullptr) uvdb::logger().set_level(spdlog::level::warn);
+
+    auto tgt = resolve_target(*opts);
+    if (!tgt) {
+        std::fprintf(stderr, "uvdb-bench: %s\n", tgt.err().to_string().c_str());
+        return 2;
+    }
+
+    uvdb::event_loop loop;
+    std::shared_ptr<uvdb::driver> drv = uvdb::postgres::make_driver();
+
+    // Once, before any timing: is this a TLS connection, as in production?
+    auto facts = probe_server(loop, *drv, tgt->pool.connection);
+    if (!facts) {
+        std::fprintf(stderr, "uvdb-bench: cannot connect to %s (from %s): %s\n", tgt->described.c_str(),
+                     tgt->source.c_str(), facts.err().to_string().c_str());
+        return 1;
+    }
+    std::string tls_note = facts->ssl ? facts->tls_version : std::string("NO TLS");
+    if (!facts->ssl && !opts->quiet) {
+        std::fprintf(stderr, "uvdb-bench: warning: the connection does not use TLS; BENCHMARKS.md "
+                             "measures TLS + SCRAM connections (sslmode=require or verify-full)\n");
+    }
+
+    const std::vector<scenario_spec> specs = selected_scenarios(*opts);
+    for (const auto& s : specs) {
+        if (s.kind == uvdb::bench::op_kind::unpooled && facts->max_connections > 0 &&
+            s.workers + 3 > static_cast<std::size_t>(facts->max_connections) && !opts->quiet) {
+            std::fprintf(stderr,
+                         "uvdb-bench: warning: %s opens %zu connections at once but the server allows "
+                         "max_connections=%d (3 reserved for superusers): expect too_many_connections\n",
+                         std::string(s.name).c_str(), s.workers, facts->max_connections);
+        }
+    }
+
+    run_settings settings;
+    settings.pool = tgt->pool;
+    settings.max_seconds = opts->max_seconds;
+    settings.progress = !opts->json && !opts->quiet && progress_bar::stderr_is_terminal();
+    settings.tls_note = tls_note;
+    scenario_runner runner(loop, drv, settings);
+
+    std::vector<scenario_result> results;
+    for (const auto& spec : specs) {
+        if (!opts->quiet && !settings.progress) {
+            std::fprintf(stderr, "uvdb-bench: %s: %zu workers, %zu %s…\n", std::string(spec.name).c_str(),
+                         spec.workers, spec.ops, spec.kind == uvdb::bench::op_kind::rag ? "requests" : "ops");
+        }
+        scenario_result r = runner.run(spec);
+        if (opts->json) {
+            std::printf("%s\n", json_line(r).c_str());
+            std::fflush(stdout);  // a reader sees each scenario as soon as it is done
+        }
+        results.push_back(std::move(r));
+    }
+
+    const std::string server = "PostgreSQL " + facts->server_version + ", " + tls_note +
+                               ", max_connections=" + std::to_string(facts->max_connections);
+    if (!opts->json) {
+        run_header h;
+        h.target = tgt->described;
+        h.source = tgt->source;
+        h.server = server;
+        h.pool = runner.pool_note() + ", timeout " + seconds_text(tgt->pool.timeout) +
+                 ", BENCH_MAX_SECONDS=" + std::to_string(static_cast<long>(opts->max_seconds));
+        print_report(stdout, h, results);
+    }
+    if (!opts->svg_file.empty()) {
+        std::string why;
+        if (!write_latency_chart(opts->svg_file, results, server + "; " + runner.pool_note(), why)) {
+            std::fprintf(stderr, "uvdb-bench: %s\n", why.c_str());
+            return 1;
+        }
+        if (!opts->quiet) std::fprintf(stderr, "uvdb-bench: latency chart written to %s\n", opts->svg_file.c_str());
+    }
+    return 0;
+}

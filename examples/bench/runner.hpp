@@ -1,0 +1,56 @@
+#pragma once
+/// \file
+/// Runs the scenarios: W workers as W chains of callbacks on one loop, a
+/// warm-up, then a timed phase whose every op's latency is recorded.
+
+#include <memory>
+#include <string>
+
+#include <uvdb/driver.hpp>
+#include <uvdb/event_loop.hpp>
+#include <uvdb/pool_options.hpp>
+
+#include "scenario.hpp"
+#include "workers.hpp"
+
+namespace uvdb::bench {
+
+/// Where to connect, the pool's settings and what to say in notes.
+struct run_settings {
+    /// Pool settings; pool.connection is also how unpooled ops connect.
+    pool_options pool;
+    /// No op starts later than this into a timed phase.
+    double max_seconds = 30;
+    /// Draw a progress bar on stderr.
+    bool progress = false;
+    /// Put at the start of every scenario's notes (e.g. "TLSv1.3").
+    std::string tls_note;
+};
+
+/// Runs scenarios one after another. Each pooled scenario creates its own
+/// pool before its warm-up and closes it (and lets the server's backends go)
+/// before the next scenario starts, so that an unpooled scenario is not
+/// short of server connections because of a pool that is no longer used.
+class scenario_runner {
+public:
+    scenario_runner(event_loop& loop, std::shared_ptr<driver> drv, run_settings settings);
+
+    /// Runs one scenario (spec already adjusted for --ops/--concurrency).
+    scenario_result run(const scenario_spec& spec);
+
+    /// "pool(20,40,pre_ping,recycle=3600)".
+    std::string pool_note() const;
+
+private:
+    /// Runs `ops` ops split over spec.workers workers until every worker is done.
+    void run_phase(phase& ph, const scenario_spec& spec, std::size_t ops);
+    /// Runs the loop for `ms` without work of ours (lets closed backends exit).
+    void settle(std::chrono::milliseconds ms);
+    std::string round_trip_note(const scenario_result& r) const;
+
+    event_loop& loop_;
+    std::shared_ptr<driver> driver_;
+    run_settings settings_;
+};
+
+}  // namespace uvdb::bench
