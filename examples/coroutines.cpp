@@ -2,7 +2,8 @@
 // what failure looks like when errors are values: a statement the server
 // rejects, and a pool that has no connection to spare.
 //
-//   coroutines 'postgresql://user:password@localhost:5432/db?sslmode=verify-full&sslrootcert=ca.crt'
+//   coroutines
+//   'postgresql://user:password@localhost:5432/db?sslmode=verify-full&sslrootcert=ca.crt'
 //   DATABASE_URL=... coroutines
 //
 // Every co_await resumes on the loop thread, from the operation's callback:
@@ -13,7 +14,6 @@
 #include <cstdlib>
 #include <exception>
 #include <string>
-
 #include <uvdb/coro.hpp>
 #include <uvdb/postgres/driver.hpp>
 #include <uvdb/uvdb.hpp>
@@ -34,8 +34,8 @@ uvdb::task<int> run(uvdb::pool& db) {
     for (const uvdb::row row : *r) {
         // get<T> throws conversion_exception on a type mismatch; inside a task
         // that exception reaches spawn's on_done (see main) instead of the loop.
-        std::printf("n=%d greeting=%s at=%s\n", row.get<int>("n"), row.get<std::string>("greeting").c_str(),
-                    std::string(row.text(2)).c_str());
+        std::printf("n=%d greeting=%s at=%s\n", row.get<int>("n"),
+                    row.get<std::string>("greeting").c_str(), std::string(row.text(2)).c_str());
     }
 
     // 2. The server rejects a statement: no exception, a result holding an
@@ -72,8 +72,8 @@ uvdb::task<int> run(uvdb::pool& db) {
     //    try again" here rather than crash.
     const auto started = std::chrono::steady_clock::now();
     auto second = co_await db.acquire_async(300ms);
-    const auto waited =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
     if (second || second.err().value() != uvdb::errc::pool_timeout) {
         std::fprintf(stderr, "error: expected a pool timeout\n");
         co_return 1;
@@ -95,7 +95,8 @@ uvdb::task<void> main_task(uvdb::pool& db, int& exit_code) {
 int main(int argc, char** argv) {
     const char* url = argc > 1 ? argv[1] : std::getenv("DATABASE_URL");
     if (url == nullptr || *url == '\0') {
-        std::fprintf(stderr, "usage: %s postgresql://user:password@host:port/db  (or set DATABASE_URL)\n",
+        std::fprintf(stderr,
+                     "usage: %s postgresql://user:password@host:port/db  (or set DATABASE_URL)\n",
                      argv[0]);
         return 2;
     }

@@ -4,9 +4,13 @@
 // Each line a client sends is answered with the result of SELECT upper($1).
 //
 //   embedded_loop [--port P] 'postgresql://user:password@host:5432/db?...'   serve until Ctrl-C
-//   embedded_loop --self-test 5 ...   also connect 5 clients on the same loop, check their answers, stop
+//   embedded_loop --self-test 5 ...   also connect 5 clients on the same loop, check their answers,
+//   stop
 //
 // Try it: `nc 127.0.0.1 P`, type a line, get it back in capitals.
+
+#include <arpa/inet.h>
+#include <uv.h>
 
 #include <csignal>
 #include <cstdio>
@@ -17,13 +21,9 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <vector>
-
-#include <arpa/inet.h>
-#include <uv.h>
-
 #include <uvdb/postgres/driver.hpp>
 #include <uvdb/uvdb.hpp>
+#include <vector>
 
 struct app;
 
@@ -68,7 +68,10 @@ void alloc_in_owner(uv_handle_t* h, size_t, uv_buf_t* out) {
 }
 
 void write_text(uv_tcp_t& tcp, std::string text) {
-    struct write_req { uv_write_t req; std::string data; };
+    struct write_req {
+        uv_write_t req;
+        std::string data;
+    };
     auto* w = new write_req{{}, std::move(text)};
     w->req.data = w;
     uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
@@ -82,7 +85,8 @@ void close_session(session& s) {
     s.closing = true;
     s.a->sessions.erase(&s);
     uv_close(reinterpret_cast<uv_handle_t*>(&s.tcp), [](uv_handle_t* h) {
-        auto keep = std::move(static_cast<session*>(h->data)->self);  // freed at the end of this scope
+        auto keep =
+            std::move(static_cast<session*>(h->data)->self);  // freed at the end of this scope
     });
 }
 
@@ -92,12 +96,14 @@ void answer_next(const std::shared_ptr<session>& s) {
     s->busy = true;
     std::string line = std::move(s->lines.front());
     s->lines.pop_front();
-    s->a->db->query("SELECT upper($1)", uvdb::make_params(line), [s](uvdb::result<uvdb::result_set> r) {
-        s->busy = false;
-        if (s->closing) return;  // the client left (or we are shutting down): nobody to answer
-        write_text(s->tcp, (r ? std::string((*r)[0].text(0)) : "error: " + r.err().to_string()) + "\n");
-        answer_next(s);
-    });
+    s->a->db->query(
+        "SELECT upper($1)", uvdb::make_params(line), [s](uvdb::result<uvdb::result_set> r) {
+            s->busy = false;
+            if (s->closing) return;  // the client left (or we are shutting down): nobody to answer
+            write_text(s->tcp,
+                       (r ? std::string((*r)[0].text(0)) : "error: " + r.err().to_string()) + "\n");
+            answer_next(s);
+        });
 }
 
 void shut_down(app& a, int exit_code);
@@ -132,8 +138,10 @@ void probe_done(probe& p, bool ok) {
     p.closing = true;
     app& a = *p.a;
     a.correct += ok ? 1 : 0;
-    std::printf("client: sent \"%s\", got \"%s\"%s\n", p.line.c_str(), p.received.c_str(), ok ? "" : "  WRONG");
-    uv_close(reinterpret_cast<uv_handle_t*>(&p.tcp), nullptr);  // freed with a.probes after the loop
+    std::printf("client: sent \"%s\", got \"%s\"%s\n", p.line.c_str(), p.received.c_str(),
+                ok ? "" : "  WRONG");
+    uv_close(reinterpret_cast<uv_handle_t*>(&p.tcp),
+             nullptr);  // freed with a.probes after the loop
     if (++a.answers == static_cast<int>(a.probes.size())) {
         std::printf("%d/%d answers correct\n", a.correct, a.answers);
         shut_down(a, a.correct == a.answers ? 0 : 1);
@@ -147,20 +155,23 @@ void start_probe(app& a, const sockaddr_in& addr, int id) {
     p.expected = "HELLO FROM CLIENT " + std::to_string(id);
     uv_tcp_init(a.loop, &p.tcp);
     p.tcp.data = p.connect_req.data = &p;
-    uv_tcp_connect(&p.connect_req, &p.tcp, reinterpret_cast<const sockaddr*>(&addr), [](uv_connect_t* req, int status) {
-        auto& p = *static_cast<probe*>(req->data);
-        if (status < 0) return probe_done(p, false);
-        write_text(p.tcp, p.line + "\n");
-        uv_read_start(reinterpret_cast<uv_stream_t*>(&p.tcp), alloc_in_owner<probe>, [](uv_stream_t* st, ssize_t n, const uv_buf_t*) {
-            auto& p = *static_cast<probe*>(st->data);
-            if (n < 0) return probe_done(p, false);
-            p.received.append(p.buf, static_cast<size_t>(n));
-            if (auto eol = p.received.find('\n'); eol != std::string::npos) {
-                p.received.resize(eol);
-                probe_done(p, p.received == p.expected);
-            }
-        });
-    });
+    uv_tcp_connect(&p.connect_req, &p.tcp, reinterpret_cast<const sockaddr*>(&addr),
+                   [](uv_connect_t* req, int status) {
+                       auto& p = *static_cast<probe*>(req->data);
+                       if (status < 0) return probe_done(p, false);
+                       write_text(p.tcp, p.line + "\n");
+                       uv_read_start(reinterpret_cast<uv_stream_t*>(&p.tcp), alloc_in_owner<probe>,
+                                     [](uv_stream_t* st, ssize_t n, const uv_buf_t*) {
+                                         auto& p = *static_cast<probe*>(st->data);
+                                         if (n < 0) return probe_done(p, false);
+                                         p.received.append(p.buf, static_cast<size_t>(n));
+                                         if (auto eol = p.received.find('\n');
+                                             eol != std::string::npos) {
+                                             p.received.resize(eol);
+                                             probe_done(p, p.received == p.expected);
+                                         }
+                                     });
+                   });
 }
 
 // Step 1 and 2 of a clean shutdown, from inside a callback: close the pool
@@ -192,8 +203,10 @@ int main(int argc, char** argv) {
         }
     }
     if (url == nullptr || *url == '\0' || port < 0 || port > 65535 || self_test < 0) {
-        std::fprintf(stderr, "usage: %s [--port P] [--self-test N] postgresql://user:password@host:port/db"
-                     "  (or set DATABASE_URL)\n", argv[0]);
+        std::fprintf(stderr,
+                     "usage: %s [--port P] [--self-test N] postgresql://user:password@host:port/db"
+                     "  (or set DATABASE_URL)\n",
+                     argv[0]);
         return 2;
     }
     std::printf("connecting to %s\n", uvdb::mask_password(url).c_str());
@@ -237,17 +250,21 @@ int main(int argc, char** argv) {
 
     uv_signal_init(&loop, &a.sigint);
     a.sigint.data = &a;
-    uv_signal_start(&a.sigint, [](uv_signal_t* h, int) { shut_down(*static_cast<app*>(h->data), 0); }, SIGINT);
+    uv_signal_start(
+        &a.sigint, [](uv_signal_t* h, int) { shut_down(*static_cast<app*>(h->data), 0); }, SIGINT);
     uv_timer_init(&loop, &a.watchdog);
     a.watchdog.data = &a;
     if (rc != 0) {
         shut_down(a, 1);
     } else if (self_test > 0) {
         // A self-test that hangs fails instead of serving forever.
-        uv_timer_start(&a.watchdog, [](uv_timer_t* t) {
-            std::fprintf(stderr, "error: the self-test took longer than 30 s\n");
-            shut_down(*static_cast<app*>(t->data), 1);
-        }, 30'000, 0);
+        uv_timer_start(
+            &a.watchdog,
+            [](uv_timer_t* t) {
+                std::fprintf(stderr, "error: the self-test took longer than 30 s\n");
+                shut_down(*static_cast<app*>(t->data), 1);
+            },
+            30'000, 0);
         for (int i = 1; i <= self_test; ++i) start_probe(a, addr, i);
     }
 

@@ -17,7 +17,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-
 #include <uvdb/coro.hpp>
 #include <uvdb/postgres/driver.hpp>
 #include <uvdb/uvdb.hpp>
@@ -40,18 +39,20 @@ std::string ms(std::chrono::microseconds us) {
 
 void print_stats(const char* label, const uvdb::pool_stats& st) {
     // wait_time percentiles are bucket upper bounds, hence "<=".
-    std::printf("[%s] size=%zu total=%zu checked_out=%zu idle=%zu waiting=%zu connecting=%zu overflow=%zu "
-                "acquires=%llu timeouts=%llu wait p50<=%s p99<=%s\n",
-                label, st.size, st.total, st.checked_out, st.idle, st.waiting, st.connecting, st.overflow,
-                static_cast<unsigned long long>(st.acquires), static_cast<unsigned long long>(st.timeouts),
-                ms(st.wait_time.percentile(0.50)).c_str(), ms(st.wait_time.percentile(0.99)).c_str());
+    std::printf(
+        "[%s] size=%zu total=%zu checked_out=%zu idle=%zu waiting=%zu connecting=%zu overflow=%zu "
+        "acquires=%llu timeouts=%llu wait p50<=%s p99<=%s\n",
+        label, st.size, st.total, st.checked_out, st.idle, st.waiting, st.connecting, st.overflow,
+        static_cast<unsigned long long>(st.acquires), static_cast<unsigned long long>(st.timeouts),
+        ms(st.wait_time.percentile(0.50)).c_str(), ms(st.wait_time.percentile(0.99)).c_str());
     std::fflush(stdout);  // show each line as it happens, even through a pipe
 }
 
 // One caller: a short statement (1–5 ms on the server) again and again until told to stop.
 uvdb::task<void> caller(uvdb::pool& db, monitor_state& s, int id) {
     for (int n = 0; !s.stop; ++n) {
-        auto r = co_await db.query_async("SELECT pg_sleep($1)", uvdb::make_params(0.001 * (1 + (id + n) % 5)));
+        auto r = co_await db.query_async("SELECT pg_sleep($1)",
+                                         uvdb::make_params(0.001 * (1 + (id + n) % 5)));
         if (!r) {
             if (s.failures++ == 0) s.first_error = r.err().to_string();
             s.stop = true;  // e.g. a wrong password: every caller would fail the same way
@@ -64,22 +65,27 @@ uvdb::task<void> report(uvdb::pool& db, monitor_state& s) {
     print_stats("after load", db.stats());
     auto r = co_await db.query_async(
         "SELECT coalesce(application_name, '') AS application_name, count(*) AS connections, "
-        "count(*) FILTER (WHERE state = 'active') AS active, count(*) FILTER (WHERE state = 'idle') AS idle "
+        "count(*) FILTER (WHERE state = 'active') AS active, count(*) FILTER (WHERE state = "
+        "'idle') AS idle "
         "FROM pg_stat_activity WHERE backend_type = 'client backend' "
         "GROUP BY application_name ORDER BY connections DESC");
     if (!r) {
         std::fprintf(stderr, "error: %s\n", r.err().to_string().c_str());
     } else {
-        std::printf("pg_stat_activity:\n %-24s | connections | active | idle\n", "application_name");
+        std::printf("pg_stat_activity:\n %-24s | connections | active | idle\n",
+                    "application_name");
         for (const uvdb::row row : *r) {
             std::printf(" %-24s | %11s | %6s | %4s\n", std::string(row.text(0)).c_str(),
                         std::string(row.text(1)).c_str(), std::string(row.text(2)).c_str(),
                         std::string(row.text(3)).c_str());
         }
         // The report's own query holds one of them, hence the one "active".
-        std::printf("the pool holds %zu connections, shown above as uvdb-pool-monitor\n", db.stats().total);
+        std::printf("the pool holds %zu connections, shown above as uvdb-pool-monitor\n",
+                    db.stats().total);
     }
-    if (s.failures > 0) std::fprintf(stderr, "error: %d queries failed, first: %s\n", s.failures, s.first_error.c_str());
+    if (s.failures > 0)
+        std::fprintf(stderr, "error: %d queries failed, first: %s\n", s.failures,
+                     s.first_error.c_str());
     s.exit_code = r && s.failures == 0 ? 0 : 1;
     s.ticker->close();  // idempotent: the load may have ended early
     db.close();
@@ -98,11 +104,14 @@ int main(int argc, char** argv) {
         }
     }
     if (url == nullptr || *url == '\0' || s.seconds < 1 || s.callers < 1) {
-        std::fprintf(stderr, "usage: %s [--seconds S] [--callers N] postgresql://user:password@host:port/db"
-                     "  (or set DATABASE_URL)\n", argv[0]);
+        std::fprintf(stderr,
+                     "usage: %s [--seconds S] [--callers N] postgresql://user:password@host:port/db"
+                     "  (or set DATABASE_URL)\n",
+                     argv[0]);
         return 2;
     }
-    std::printf("connecting to %s; %d callers for %d s\n", uvdb::mask_password(url).c_str(), s.callers, s.seconds);
+    std::printf("connecting to %s; %d callers for %d s\n", uvdb::mask_password(url).c_str(),
+                s.callers, s.seconds);
 
     uvdb::event_loop loop;
     uvdb::pool_options opts;
@@ -117,14 +126,17 @@ int main(int argc, char** argv) {
         // The stats timer: a snapshot is cheap (no I/O), so once a second is nothing.
         uvdb::timer ticker(loop);
         s.ticker = &ticker;
-        ticker.start(1s, [&] {
-            ++s.ticks;
-            print_stats((std::to_string(s.ticks) + "s").c_str(), db.stats());
-            if (s.ticks >= s.seconds) {
-                s.stop = true;  // callers finish their statement in flight, then end
-                ticker.close();
-            }
-        }, 1s);
+        ticker.start(
+            1s,
+            [&] {
+                ++s.ticks;
+                print_stats((std::to_string(s.ticks) + "s").c_str(), db.stats());
+                if (s.ticks >= s.seconds) {
+                    s.stop = true;  // callers finish their statement in flight, then end
+                    ticker.close();
+                }
+            },
+            1s);
 
         s.running = s.callers;
         for (int i = 0; i < s.callers; ++i) {

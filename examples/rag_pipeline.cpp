@@ -9,18 +9,18 @@
 // It creates a schema of its own (uvdb_rag_<pid>) with a few hundred rows and
 // drops it at the end.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <unistd.h>
-#include <vector>
-
 #include <uvdb/coro.hpp>
 #include <uvdb/postgres/driver.hpp>
 #include <uvdb/uvdb.hpp>
+#include <vector>
 
 using clock_type = std::chrono::steady_clock;
 
@@ -41,33 +41,45 @@ uvdb::task<uvdb::result<int>> handle_request(uvdb::pool& db, int doc) {
     if (!l) co_return std::move(l).err();
     uvdb::connection& conn = l->get();
 
-    auto document = co_await uvdb::query_async(conn, "SELECT title, topic FROM documents WHERE id = $1", uvdb::make_params(doc));
+    auto document = co_await uvdb::query_async(
+        conn, "SELECT title, topic FROM documents WHERE id = $1", uvdb::make_params(doc));
     if (!document) co_return std::move(document).err();
-    if (document->empty()) co_return uvdb::error(uvdb::errc::bad_input, "no document " + std::to_string(doc));
-    auto prompt = co_await uvdb::query_async(conn, "SELECT value FROM settings WHERE key = 'prompt_template'");
+    if (document->empty())
+        co_return uvdb::error(uvdb::errc::bad_input, "no document " + std::to_string(doc));
+    auto prompt = co_await uvdb::query_async(
+        conn, "SELECT value FROM settings WHERE key = 'prompt_template'");
     if (!prompt) co_return std::move(prompt).err();
     auto chunks = co_await uvdb::query_async(
-        conn, "SELECT id, content, tokens FROM chunks WHERE doc_id = $1 ORDER BY ord LIMIT 8", uvdb::make_params(doc));
+        conn, "SELECT id, content, tokens FROM chunks WHERE doc_id = $1 ORDER BY ord LIMIT 8",
+        uvdb::make_params(doc));
     if (!chunks) co_return std::move(chunks).err();
     auto embeddings = co_await uvdb::query_async(
-        conn, "SELECT e.chunk_id, e.model, e.dims FROM embeddings e JOIN chunks c ON c.id = e.chunk_id "
-              "WHERE c.doc_id = $1", uvdb::make_params(doc));
+        conn,
+        "SELECT e.chunk_id, e.model, e.dims FROM embeddings e JOIN chunks c ON c.id = e.chunk_id "
+        "WHERE c.doc_id = $1",
+        uvdb::make_params(doc));
     if (!embeddings) co_return std::move(embeddings).err();
-    auto budget = co_await uvdb::query_async(conn, "SELECT sum(tokens) FROM chunks WHERE doc_id = $1", uvdb::make_params(doc));
+    auto budget = co_await uvdb::query_async(
+        conn, "SELECT sum(tokens) FROM chunks WHERE doc_id = $1", uvdb::make_params(doc));
     if (!budget) co_return std::move(budget).err();
     auto related = co_await uvdb::query_async(
-        conn, "SELECT id, title FROM documents WHERE topic = $1 AND id <> $2 ORDER BY hits DESC LIMIT 3",
+        conn,
+        "SELECT id, title FROM documents WHERE topic = $1 AND id <> $2 ORDER BY hits DESC LIMIT 3",
         uvdb::make_params((*document)[0].text(1), doc));
     if (!related) co_return std::move(related).err();
     auto logged = co_await uvdb::query_async(
-        conn, "INSERT INTO request_log (doc_id, started_at) VALUES ($1, now()) RETURNING id", uvdb::make_params(doc));
+        conn, "INSERT INTO request_log (doc_id, started_at) VALUES ($1, now()) RETURNING id",
+        uvdb::make_params(doc));
     if (!logged) co_return std::move(logged).err();
-    auto hit = co_await uvdb::query_async(conn, "UPDATE documents SET hits = hits + 1 WHERE id = $1", uvdb::make_params(doc));
+    auto hit = co_await uvdb::query_async(
+        conn, "UPDATE documents SET hits = hits + 1 WHERE id = $1", uvdb::make_params(doc));
     if (!hit) co_return std::move(hit).err();
-    auto usage = co_await uvdb::query_async(conn, "SELECT count(*) FROM request_log WHERE doc_id = $1", uvdb::make_params(doc));
+    auto usage = co_await uvdb::query_async(
+        conn, "SELECT count(*) FROM request_log WHERE doc_id = $1", uvdb::make_params(doc));
     if (!usage) co_return std::move(usage).err();
     auto done = co_await uvdb::query_async(
-        conn, "UPDATE request_log SET chunks_used = $2, tokens = $3, finished_at = now() WHERE id = $1",
+        conn,
+        "UPDATE request_log SET chunks_used = $2, tokens = $3, finished_at = now() WHERE id = $1",
         uvdb::make_params((*logged)[0].text(0), chunks->size(), (*budget)[0].text(0)));
     if (!done) co_return std::move(done).err();
     co_return static_cast<int>(chunks->size());
@@ -78,20 +90,26 @@ uvdb::task<uvdb::result<int>> handle_request(uvdb::pool& db, int doc) {
 uvdb::task<uvdb::result<void>> create_schema(uvdb::pool& db, const std::string& schema) {
     const std::vector<std::string> setup = {
         "CREATE SCHEMA " + schema,
-        "CREATE TABLE documents (id int PRIMARY KEY, title text NOT NULL, topic int NOT NULL, hits int NOT NULL)",
-        "CREATE TABLE chunks (id serial PRIMARY KEY, doc_id int NOT NULL REFERENCES documents, ord int NOT NULL, "
+        "CREATE TABLE documents (id int PRIMARY KEY, title text NOT NULL, topic int NOT NULL, hits "
+        "int NOT NULL)",
+        "CREATE TABLE chunks (id serial PRIMARY KEY, doc_id int NOT NULL REFERENCES documents, ord "
+        "int NOT NULL, "
         "content text NOT NULL, tokens int NOT NULL)",
         "CREATE INDEX ON chunks (doc_id, ord)",
-        "CREATE TABLE embeddings (chunk_id int PRIMARY KEY REFERENCES chunks, model text NOT NULL, dims int NOT NULL)",
+        "CREATE TABLE embeddings (chunk_id int PRIMARY KEY REFERENCES chunks, model text NOT NULL, "
+        "dims int NOT NULL)",
         "CREATE TABLE settings (key text PRIMARY KEY, value text NOT NULL)",
-        "CREATE TABLE request_log (id bigserial PRIMARY KEY, doc_id int NOT NULL, started_at timestamptz NOT NULL, "
+        "CREATE TABLE request_log (id bigserial PRIMARY KEY, doc_id int NOT NULL, started_at "
+        "timestamptz NOT NULL, "
         "finished_at timestamptz, chunks_used int, tokens int)",
         "CREATE INDEX ON request_log (doc_id)",
         "INSERT INTO documents SELECT g, 'document ' || g, g % 5, 0 FROM generate_series(1, 50) g",
-        "INSERT INTO chunks (doc_id, ord, content, tokens) SELECT d, o, repeat('lorem ipsum ', 20), 60 + o "
+        "INSERT INTO chunks (doc_id, ord, content, tokens) SELECT d, o, repeat('lorem ipsum ', "
+        "20), 60 + o "
         "FROM generate_series(1, 50) d, generate_series(1, 12) o",
         "INSERT INTO embeddings SELECT id, 'text-embedding-3-small', 1536 FROM chunks",
-        "INSERT INTO settings VALUES ('prompt_template', 'Answer from these passages only: {chunks}')",
+        "INSERT INTO settings VALUES ('prompt_template', 'Answer from these passages only: "
+        "{chunks}')",
     };
     for (const std::string& sql : setup) {
         auto r = co_await db.query_async(sql);
@@ -105,19 +123,27 @@ uvdb::task<void> report_and_drop(uvdb::pool& db, load_state& s) {
     if (!s.latencies_ms.empty()) {
         const double seconds = std::chrono::duration<double>(clock_type::now() - s.started).count();
         std::sort(s.latencies_ms.begin(), s.latencies_ms.end());
-        auto pct = [&s](double q) { return s.latencies_ms[static_cast<std::size_t>(q * double(s.latencies_ms.size() - 1))]; };
-        std::printf("%zu requests (10 statements each) in %.2f s: %.0f requests/s, %.0f statements/s\n",
-                    s.latencies_ms.size(), seconds, double(s.latencies_ms.size()) / seconds,
-                    10.0 * double(s.latencies_ms.size()) / seconds);
-        std::printf("latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", pct(0.50), pct(0.99), s.latencies_ms.back());
+        auto pct = [&s](double q) {
+            return s.latencies_ms[static_cast<std::size_t>(q * double(s.latencies_ms.size() - 1))];
+        };
+        std::printf(
+            "%zu requests (10 statements each) in %.2f s: %.0f requests/s, %.0f statements/s\n",
+            s.latencies_ms.size(), seconds, double(s.latencies_ms.size()) / seconds,
+            10.0 * double(s.latencies_ms.size()) / seconds);
+        std::printf("latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", pct(0.50), pct(0.99),
+                    s.latencies_ms.back());
         const uvdb::pool_stats st = db.stats();
         std::printf("pool: %llu connections opened, acquire wait p99 <= %lld us\n",
                     static_cast<unsigned long long>(st.connects),
                     static_cast<long long>(st.wait_time.percentile(0.99).count()));
     }
-    if (s.failures > 0) std::fprintf(stderr, "error: %d requests failed, first: %s\n", s.failures, s.first_error.c_str());
+    if (s.failures > 0)
+        std::fprintf(stderr, "error: %d requests failed, first: %s\n", s.failures,
+                     s.first_error.c_str());
     auto dropped = co_await db.query_async("DROP SCHEMA IF EXISTS " + s.schema + " CASCADE");
-    if (!dropped) std::fprintf(stderr, "warning: could not drop schema: %s\n", dropped.err().to_string().c_str());
+    if (!dropped)
+        std::fprintf(stderr, "warning: could not drop schema: %s\n",
+                     dropped.err().to_string().c_str());
     s.exit_code = s.failures == 0 && !s.latencies_ms.empty() ? 0 : 1;
     db.close();
 }
@@ -129,7 +155,8 @@ uvdb::task<void> worker(uvdb::pool& db, load_state& s) {
         const auto t0 = clock_type::now();
         auto r = co_await handle_request(db, 1 + request % 50);
         if (r) {
-            s.latencies_ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+            s.latencies_ms.push_back(
+                std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
         } else if (s.failures++ == 0) {
             s.first_error = r.err().to_string();
         }
@@ -168,8 +195,11 @@ int main(int argc, char** argv) {
         }
     }
     if (url == nullptr || *url == '\0' || s.requests < 1 || s.concurrency < 1) {
-        std::fprintf(stderr, "usage: %s [--requests N] [--concurrency C] postgresql://user:password@host:port/db"
-                     "  (or set DATABASE_URL)\n", argv[0]);
+        std::fprintf(
+            stderr,
+            "usage: %s [--requests N] [--concurrency C] postgresql://user:password@host:port/db"
+            "  (or set DATABASE_URL)\n",
+            argv[0]);
         return 2;
     }
     std::printf("connecting to %s\n", uvdb::mask_password(url).c_str());
@@ -181,10 +211,12 @@ int main(int argc, char** argv) {
     opts.connection.application_name = "uvdb-rag-pipeline";
     opts.size = static_cast<std::size_t>(s.concurrency);  // one connection per request in flight
     // Runs once per new connection, before anyone uses it.
-    opts.on_connect = [schema = s.schema](uvdb::connection& c, uvdb::connection::done_callback done) {
-        c.query("SET search_path TO " + schema, [done = std::move(done)](uvdb::result<uvdb::result_set> r) mutable {
-            done(r ? uvdb::result<void>{} : uvdb::result<void>(std::move(r).err()));
-        });
+    opts.on_connect = [schema = s.schema](uvdb::connection& c,
+                                          uvdb::connection::done_callback done) {
+        c.query("SET search_path TO " + schema,
+                [done = std::move(done)](uvdb::result<uvdb::result_set> r) mutable {
+                    done(r ? uvdb::result<void>{} : uvdb::result<void>(std::move(r).err()));
+                });
     };
     try {
         uvdb::pool db(loop, uvdb::postgres::make_driver(), opts);
