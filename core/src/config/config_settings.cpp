@@ -1,0 +1,305 @@
+// The keys a configuration file may hold, how each is converted and stored,
+// and how each is shown. One table serves the file, the environment, the
+// presets, describe() and the detection of what code changed.
+
+#include <array>
+#include <chrono>
+#include <string>
+#include <uvdb/url.hpp>
+
+#include "config/config_detail.hpp"
+
+namespace uvdb::detail::cfg {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Each helper converts, stores on success and returns the refusal's reason.
+template <class T, class Store>
+std::string store(converted<T> r, Store&& s) {
+    if (!r.value) return std::move(r.reason);
+    s(std::move(*r.value));
+    return {};
+}
+
+std::string count_text(std::size_t n) { return std::to_string(n); }
+std::string bool_text(bool b) { return b ? "true" : "false"; }
+std::string duration_text(milliseconds d) { return quote(format_duration(d)); }
+
+bool has_control(std::string_view s) {
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) return true;
+    }
+    return false;
+}
+
+std::string set_url(draft& d, const raw_value& v) {
+    auto s = to_string_value(v);
+    if (!s.value) return s.reason;
+    if (s.value->empty()) return "is empty; expected postgresql://user@host:port/database";
+    auto parsed = parse_url(*s.value);
+    if (!parsed) return parsed.err().message();  // names a position, never the text
+    d.cfg.pool.connection.url = std::move(*s.value);
+    return {};
+}
+
+std::string set_path(std::string& out, const raw_value& v, std::string_view what) {
+    auto s = to_string_value(v);
+    if (!s.value) return s.reason;
+    if (s.value->empty()) return "is empty; expected " + std::string(what);
+    if (has_control(*s.value) || s.value->find('\0') != std::string::npos) {
+        return "contains control characters";
+    }
+    out = std::move(*s.value);
+    return {};
+}
+
+std::string set_env_name(std::string& out, const raw_value& v) {
+    auto s = to_string_value(v);
+    if (!s.value) return s.reason;
+    if (s.value->empty()) return "is empty; expected the name of an environment variable";
+    for (char c : *s.value) {
+        const bool ok =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        if (!ok) return "expected the name of an environment variable (letters, digits, _)";
+    }
+    out = std::move(*s.value);
+    return {};
+}
+
+std::string set_application_name(draft& d, const raw_value& v) {
+    auto s = to_string_value(v);
+    if (!s.value) return s.reason;
+    if (has_control(*s.value)) return "contains control characters";
+    d.cfg.pool.connection.application_name = std::move(*s.value);
+    return {};
+}
+
+std::string set_preset(draft& d, const raw_value& v) {
+    auto s = to_string_value(v);
+    if (!s.value) return s.reason;
+    if (find_preset(*s.value) == nullptr) {
+        return "unknown preset " + quote(printable(*s.value)) +
+               did_you_mean(*s.value, preset_names()) + " (presets: " +
+               [] {
+                   std::string all;
+                   for (auto n : preset_names()) all += (all.empty() ? "" : ", ") + std::string(n);
+                   return all;
+               }() +
+               ")";
+    }
+    d.cfg.preset = std::move(*s.value);
+    return {};
+}
+
+std::string set_order(draft& d, const raw_value& v) {
+    auto s = to_string_value(v);
+    if (!s.value) return s.reason;
+    if (*s.value == "lifo") {
+        d.cfg.pool.order = idle_order::lifo;
+    } else if (*s.value == "fifo") {
+        d.cfg.pool.order = idle_order::fifo;
+    } else {
+        return "expected \"lifo\" or \"fifo\"" + did_you_mean(*s.value, {"lifo", "fifo"});
+    }
+    return {};
+}
+
+const std::vector<std::string_view>& log_levels() {
+    static const std::vector<std::string_view> levels = {"trace", "debug",    "info", "warn",
+                                                         "error", "critical", "off"};
+    return levels;
+}
+
+std::string set_log_level(draft& d, const raw_value& v) {
+    auto s = to_string_value(v);
+    if (!s.value) return s.reason;
+    std::string level = *s.value == "warning" ? std::string("warn") : *s.value;
+    for (auto l : log_levels()) {
+        if (l == level) {
+            d.cfg.log_level = std::move(level);
+            return {};
+        }
+    }
+    return "expected one of trace, debug, info, warn, error, critical, off" +
+           did_you_mean(*s.value, log_levels());
+}
+
+// Setters and getters of pool_options members, by member pointer, so that
+// one table line declares a key.
+template <std::size_t pool_options::*member, std::size_t min>
+std::string set_count(draft& d, const raw_value& v) {
+    return store(to_count(v, min), [&](std::size_t n) { d.cfg.pool.*member = n; });
+}
+template <std::size_t pool_options::*member>
+std::string get_count(const config& c) {
+    return count_text(c.pool.*member);
+}
+template <milliseconds pool_options::*member, int min_ms>
+std::string set_duration(draft& d, const raw_value& v) {
+    return store(to_duration(v, milliseconds(min_ms)),
+                 [&](milliseconds x) { d.cfg.pool.*member = x; });
+}
+template <milliseconds pool_options::*member>
+std::string get_duration(const config& c) {
+    return duration_text(c.pool.*member);
+}
+template <milliseconds connect_options::*member>
+std::string set_connect_duration(draft& d, const raw_value& v) {
+    // Zero is allowed: it means "no deadline" for both connection timeouts.
+    return store(to_duration(v, milliseconds(0)),
+                 [&](milliseconds x) { d.cfg.pool.connection.*member = x; });
+}
+template <milliseconds connect_options::*member>
+std::string get_connect_duration(const config& c) {
+    return duration_text(c.pool.connection.*member);
+}
+template <bool pool_options::*member>
+std::string set_flag(draft& d, const raw_value& v) {
+    return store(to_bool(v), [&](bool b) { d.cfg.pool.*member = b; });
+}
+template <bool pool_options::*member>
+std::string get_flag(const config& c) {
+    return bool_text(c.pool.*member);
+}
+
+const std::vector<setting>& table() {
+    static const std::vector<setting> t = {
+        {"database", "url", "DATABASE_URL", set_url,
+         [](const config& c) { return quote(mask_password(c.pool.connection.url)); }},
+        {"database", "password_file", "",
+         [](draft& d, const raw_value& v) {
+             return set_path(d.password_file, v, "the path of a file");
+         },
+         [](const config&) { return std::string(); }},
+        {"database", "password_env", "",
+         [](draft& d, const raw_value& v) { return set_env_name(d.password_env, v); },
+         [](const config&) { return std::string(); }},
+        {"database", "application_name", "", set_application_name,
+         [](const config& c) { return quote(c.pool.connection.application_name); }},
+        {"database", "connect_timeout", "", set_connect_duration<&connect_options::connect_timeout>,
+         get_connect_duration<&connect_options::connect_timeout>},
+        {"database", "query_timeout", "", set_connect_duration<&connect_options::query_timeout>,
+         get_connect_duration<&connect_options::query_timeout>},
+        {"pool", "preset", "", set_preset, [](const config& c) { return quote(c.preset); }},
+        {"pool", "size", "DB_POOL_SIZE", set_count<&pool_options::size, 1>,
+         get_count<&pool_options::size>},
+        {"pool", "max_overflow", "DB_MAX_OVERFLOW", set_count<&pool_options::max_overflow, 0>,
+         get_count<&pool_options::max_overflow>},
+        {"pool", "timeout", "DB_POOL_TIMEOUT", set_duration<&pool_options::timeout, 1>,
+         get_duration<&pool_options::timeout>},
+        {"pool", "recycle", "DB_POOL_RECYCLE", set_duration<&pool_options::recycle, 1>,
+         get_duration<&pool_options::recycle>},
+        {"pool", "pre_ping", "DB_POOL_PRE_PING", set_flag<&pool_options::pre_ping>,
+         get_flag<&pool_options::pre_ping>},
+        {"pool", "min_idle", "", set_count<&pool_options::min_idle, 0>,
+         get_count<&pool_options::min_idle>},
+        {"pool", "max_waiters", "", set_count<&pool_options::max_waiters, 0>,
+         get_count<&pool_options::max_waiters>},
+        {"pool", "pre_ping_idle_threshold", "",
+         set_duration<&pool_options::pre_ping_idle_threshold, 0>,
+         get_duration<&pool_options::pre_ping_idle_threshold>},
+        {"pool", "ping_timeout", "", set_duration<&pool_options::ping_timeout, 1>,
+         get_duration<&pool_options::ping_timeout>},
+        {"pool", "recycle_jitter", "",
+         [](draft& d, const raw_value& v) {
+             return store(to_fraction(v), [&](double x) { d.cfg.pool.recycle_jitter = x; });
+         },
+         [](const config& c) {
+             std::string s = std::to_string(c.pool.recycle_jitter);
+             while (s.size() > 3 && s.back() == '0') s.pop_back();
+             return s;
+         }},
+        {"pool", "idle_timeout", "", set_duration<&pool_options::idle_timeout, 0>,
+         get_duration<&pool_options::idle_timeout>},
+        {"pool", "order", "", set_order,
+         [](const config& c) {
+             return std::string(c.pool.order == idle_order::fifo ? "\"fifo\"" : "\"lifo\"");
+         }},
+        {"pool", "reset_on_return", "", set_flag<&pool_options::reset_on_return>,
+         get_flag<&pool_options::reset_on_return>},
+        {"pool", "max_connecting", "", set_count<&pool_options::max_connecting, 1>,
+         get_count<&pool_options::max_connecting>},
+        {"pool", "connect_backoff_base", "", set_duration<&pool_options::connect_backoff_base, 0>,
+         get_duration<&pool_options::connect_backoff_base>},
+        {"pool", "connect_backoff_cap", "", set_duration<&pool_options::connect_backoff_cap, 0>,
+         get_duration<&pool_options::connect_backoff_cap>},
+        {"pool", "leak_threshold", "", set_duration<&pool_options::leak_threshold, 0>,
+         get_duration<&pool_options::leak_threshold>},
+        {"log", "level", "UVDB_LOG_LEVEL", set_log_level,
+         [](const config& c) { return quote(c.log_level); }},
+    };
+    return t;
+}
+
+}  // namespace
+
+const std::vector<setting>& settings() { return table(); }
+
+const setting* find_setting(std::string_view section, std::string_view key) {
+    for (const auto& s : table()) {
+        if (s.section == section && s.key == key) return &s;
+    }
+    return nullptr;
+}
+
+std::string dotted(const setting& s) {
+    std::string out(s.section);
+    out += '.';
+    out += s.key;
+    return out;
+}
+
+const std::vector<std::string_view>& section_names() {
+    static const std::vector<std::string_view> names = {"database", "pool", "log"};
+    return names;
+}
+
+std::vector<std::string_view> keys_of(std::string_view section) {
+    std::vector<std::string_view> keys;
+    for (const auto& s : table()) {
+        if (s.section == section) keys.push_back(s.key);
+    }
+    if (section == "database") keys.push_back("extra");
+    return keys;
+}
+
+bool secret_extra(std::string_view key) {
+    std::string lower;
+    for (char c : key) lower += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return lower.find("password") != std::string::npos || lower.find("secret") != std::string::npos;
+}
+
+std::string set_extra(config& c, std::string_view key, const raw_value& v) {
+    if (key.empty()) return "the key is empty";
+    if (key == "password") {
+        return "a password does not belong in [database.extra]: use [database] password_file or "
+               "password_env";
+    }
+    if (key == "application_name" || key == "connect_timeout") {
+        return "use [database] " + std::string(key) + " instead";
+    }
+    std::string text;
+    switch (v.t) {
+        case raw_value::type::string:
+            text = v.text;
+            break;
+        case raw_value::type::integer:
+            text = std::to_string(v.integer);
+            break;
+        case raw_value::type::boolean:
+            text = v.boolean ? "1" : "0";
+            break;
+        case raw_value::type::floating:
+            text = describe_type(v);
+            break;
+        default:
+            return "expected a string, a number or a boolean, got " + describe_type(v);
+    }
+    if (text.find('\0') != std::string::npos) return "contains a NUL character";
+    c.pool.connection.extra[std::string(key)] = std::move(text);
+    return {};
+}
+
+}  // namespace uvdb::detail::cfg
