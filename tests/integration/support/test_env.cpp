@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -200,6 +201,27 @@ std::string describe(const error& e) {
     return s;
 }
 
+std::size_t fd_baseline() {
+    { event_loop warm_up; }
+    return open_fd_count();
+}
+
+std::string describe_open_fds() {
+    std::string out;
+    DIR* d = ::opendir("/proc/self/fd");
+    if (d == nullptr) return "(cannot open /proc/self/fd)";
+    const int own = ::dirfd(d);
+    while (const dirent* ent = ::readdir(d)) {
+        if (ent->d_name[0] == '.' || std::atoi(ent->d_name) == own) continue;
+        char target[256] = {};
+        const std::string link = std::string("/proc/self/fd/") + ent->d_name;
+        const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+        out += std::string(ent->d_name) + " -> " + (n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?") + "\n";
+    }
+    ::closedir(d);
+    return out;
+}
+
 std::size_t open_fd_count() {
     std::size_t n = 0;
     DIR* d = ::opendir("/proc/self/fd");
@@ -215,6 +237,18 @@ void check_fds_return_to(event_loop& loop, std::size_t expected, std::chrono::mi
     (void)wait_until(loop, [&] { return open_fd_count() <= expected; }, timeout);
     const std::size_t now = open_fd_count();
     INFO("open fds: " << now << ", expected " << expected);
+    if (now != expected) UNSCOPED_INFO("open now:\n" << describe_open_fds());
+    CHECK(now == expected);
+}
+
+void check_fds_return_to(std::size_t expected, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (open_fd_count() > expected && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(10ms);
+    }
+    const std::size_t now = open_fd_count();
+    INFO("open fds: " << now << ", expected " << expected);
+    if (now != expected) UNSCOPED_INFO("open now:\n" << describe_open_fds());
     CHECK(now == expected);
 }
 

@@ -119,12 +119,21 @@ std::string describe(const error& e);
 
 /// Number of open file descriptors of this process (/proc/self/fd).
 std::size_t open_fd_count();
+/// open_fd_count() for a test that measures before it makes any loop: libuv
+/// opens a few process-wide descriptors (its signal pipe) with the first loop
+/// and keeps them, so one loop is made and destroyed first.
+std::size_t fd_baseline();
+
+/// One line per open descriptor ("7 -> socket:[1234]"), for failure messages.
+std::string describe_open_fds();
 
 /// Waits (running the loop, up to `timeout`) for the fd count to come back
 /// to `expected` (sockets close after handle close callbacks and off-loop
 /// cancels finish), then CHECKs it, printing both numbers.
 void check_fds_return_to(event_loop& loop, std::size_t expected,
                          std::chrono::milliseconds timeout = 3s);
+/// The same without a loop (after every loop is gone): polls with short sleeps.
+void check_fds_return_to(std::size_t expected, std::chrono::milliseconds timeout = 3s);
 
 /// A TCP port on 127.0.0.1 where nothing listens (bound, read, closed).
 int free_port();
