@@ -1,9 +1,8 @@
 // make_pool: configuration → pool, with the configuration's log level and,
 // at debug level, where each value came from.
 
-#include <uvdb/pool_from_config.hpp>
-
 #include <utility>
+#include <uvdb/pool_from_config.hpp>
 
 namespace uvdb {
 
@@ -16,7 +15,8 @@ result<pool> make_pool(event_loop& loop, const config& cfg, const driver_registr
     return p;
 }
 
-result<pool> make_pool(event_loop& loop, const load_options& opts, const driver_registry& registry) {
+result<pool> make_pool(event_loop& loop, const load_options& opts,
+                       const driver_registry& registry) {
     auto cfg = load_config(opts);
     if (!cfg) return std::move(cfg).err();
     return make_pool(loop, *cfg, registry);

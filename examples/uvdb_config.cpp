@@ -1,0 +1,115 @@
+// uvdb-config: prints the configuration uvdb would apply, with where each
+// value came from, or the reasons it would be refused.
+//
+//   uvdb-config [--file PATH] [--preset NAME] [--no-env] [--presets] [--quiet]
+//
+// Reads the same sources as load_config(): --file (else UVDB_CONFIG), the
+// environment (DATABASE_URL, DB_POOL_SIZE, …) and the preset. Exit status:
+// 0 valid, 1 refused (the reasons on stderr, one per line), 2 bad usage.
+// It opens no connection.
+
+#include <spdlog/logger.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <uvdb/config.hpp>
+#include <uvdb/log.hpp>
+#include <uvdb/pool_options.hpp>
+
+namespace {
+
+void usage(std::FILE* out) {
+    std::fputs(
+        "usage: uvdb-config [--file PATH] [--preset NAME] [--no-env] [--presets] [--quiet]\n"
+        "\n"
+        "Prints the effective uvdb configuration (password hidden) with the source of\n"
+        "each value: default < preset < file < environment. Exits 1 with the reasons\n"
+        "when the file or a value is refused.\n"
+        "\n"
+        "  --file PATH    TOML file to read (default: $UVDB_CONFIG, else none)\n"
+        "  --preset NAME  choose the preset, as code would (beats $UVDB_PRESET)\n"
+        "  --no-env       ignore the environment (DATABASE_URL, DB_POOL_*, UVDB_*)\n"
+        "  --presets      list the presets and the values each sets, then exit\n"
+        "  --quiet        print nothing when the configuration is valid\n"
+        "\n"
+        "Environment: DATABASE_URL, DB_POOL_SIZE, DB_MAX_OVERFLOW, DB_POOL_RECYCLE,\n"
+        "DB_POOL_PRE_PING, DB_POOL_TIMEOUT, UVDB_LOG_LEVEL, UVDB_CONFIG, UVDB_PRESET.\n",
+        out);
+}
+
+void print_presets() {
+    for (const auto& p : uvdb::presets()) {
+        std::cout << p.name << ": " << p.summary << '\n';
+        for (const auto& [key, value] : p.values)
+            std::cout << "    " << key << " = " << value << '\n';
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    uvdb::load_options opts;
+    bool quiet = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        auto value = [&](const char* name) -> const char* {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "uvdb-config: %s needs a value\n", name);
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (arg == "--file") {
+            opts.file = std::string(value("--file"));
+        } else if (arg == "--preset") {
+            opts.preset = std::string(value("--preset"));
+        } else if (arg == "--no-env") {
+            opts.env = uvdb::environment_from({});
+        } else if (arg == "--presets") {
+            print_presets();
+            return 0;
+        } else if (arg == "--quiet" || arg == "-q") {
+            quiet = true;
+        } else if (arg == "--help" || arg == "-h") {
+            usage(stdout);
+            return 0;
+        } else {
+            std::fprintf(stderr, "uvdb-config: unknown argument \"%s\"\n\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    // Warnings (e.g. a password file others can read) go to stderr as plain lines.
+    auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
+    auto log = std::make_shared<spdlog::logger>("uvdb-config", sink);
+    log->set_pattern("uvdb-config: %l: %v");
+    uvdb::set_logger(log);
+
+    auto cfg = uvdb::load_config(opts);
+    if (!cfg) {
+        const std::string& msg = cfg.err().message();
+        std::size_t start = 0;
+        while (start <= msg.size()) {
+            const std::size_t end = std::min(msg.find('\n', start), msg.size());
+            std::fprintf(stderr, "uvdb-config: %.*s\n", static_cast<int>(end - start),
+                         msg.data() + start);
+            start = end + 1;
+        }
+        return 1;
+    }
+    if (!quiet) {
+        std::cout << uvdb::describe(*cfg);
+        // Exactly what the pool will log when it starts (password masked).
+        std::cout << "\n# start-up log line:\n# " << uvdb::engine_configured_line(cfg->pool)
+                  << '\n';
+    }
+    return 0;
+}
