@@ -57,7 +57,7 @@ std::string json_line(const scenario_result& r) {
     s += "\"peer\": \"uvdb\"";
     s += ", \"scenario\": " + json_string(r.spec.name);
     s += ", \"ops\": " + std::to_string(r.ops);
-    s += ", \"seconds\": " + number_or_null(r.seconds, 4, r.seconds > 0);
+    s += ", \"seconds\": " + number_or_null(r.seconds, 6, r.seconds > 0);
     s += ", \"ops_per_s\": " + number_or_null(r.ops_per_s(), 1);
     s += ", \"mean_ms\": " + number_or_null(r.latency.mean_ms, 4, have_latency);
     s += ", \"p50_ms\": " + number_or_null(r.latency.p50_ms, 4, have_latency);

@@ -79,7 +79,7 @@ std::string latency_chart_svg(const std::vector<scenario_result>& results, const
     s += fmt("<text x=\"%g\" y=\"24\" font-size=\"16\" font-weight=\"bold\">uvdb-bench: latency "
              "distribution per scenario (cumulative)</text>\n",
              left);
-    s += fmt("<text x=\"%g\" y=\"42\" fill=\"#555\">%s</text>\n", left, xml_escape(subtitle).c_str());
+    s += fmt("<text x=\"%g\" y=\"42\" fill=\"#555\">", left) + xml_escape(subtitle) + "</text>\n";
 
     // Grid and axes: a vertical line per 1-2-5 step, horizontal every 10 %.
     for (double d = dec_lo; d <= dec_hi; d += 1) {
@@ -131,8 +131,11 @@ std::string latency_chart_svg(const std::vector<scenario_result>& results, const
             }
             const double x_max = x_of(static_cast<double>(v.back()) / 1e6);
             pts += fmt("%.1f,%.1f %.1f,%.1f", x_max, prev_y, x_max, y_of(100));
-            s += fmt("<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"%s\"/>\n", colour,
-                     unpooled ? " stroke-dasharray=\"6 4\"" : "", pts.c_str());
+            // Not through fmt: the points list is longer than its buffer.
+            s += fmt("<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", colour,
+                     unpooled ? " stroke-dasharray=\"6 4\"" : "");
+            s += pts;
+            s += "\"/>\n";
         }
         // Legend entry with the figures people look for.
         const double lx = left + plot_w + 16;

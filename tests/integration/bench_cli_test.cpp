@@ -1,0 +1,345 @@
+// uvdb-bench as users run it: against the test server, each scenario with a
+// few ops, --json. Checks the JSON lines BENCHMARKS.md promises (required
+// keys, null only where allowed, figures consistent with each other) and
+// that no op failed. Prints nothing about speed: benchmarks are not timed tests.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "integration/support/test_env.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct bench_run {
+    int exit_code = -1;  // -1: killed (deadline) or signalled
+    std::string out, err;
+};
+
+/// Runs uvdb-bench with `args`; stdout and stderr captured apart. The
+/// child's environment is ours without DATABASE_URL, plus `extra_env`.
+bench_run run_bench(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {},
+                    std::chrono::seconds deadline = 120s) {
+#ifndef UVDB_BENCH_EXE
+    FAIL("uvdb-bench was not built with the pg tests (configure with UVDB_BUILD_EXAMPLES=ON)");
+    return {};
+#else
+    const std::string exe = UVDB_BENCH_EXE;
+    REQUIRE(::access(exe.c_str(), X_OK) == 0);
+    std::vector<std::string> argv_s{exe};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_s;
+    for (char** e = environ; *e != nullptr; ++e) {
+        if (std::strncmp(*e, "DATABASE_URL=", 13) != 0) env_s.emplace_back(*e);
+    }
+    env_s.insert(env_s.end(), extra_env.begin(), extra_env.end());
+    std::vector<char*> envp;
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    int out_p[2], err_p[2];
+    REQUIRE(::pipe2(out_p, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(err_p, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_p[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err_p[1], 2);
+    pid_t pid = 0;
+    const int rc = ::posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out_p[1]);
+    ::close(err_p[1]);
+    REQUIRE(rc == 0);
+
+    bench_run r;
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    pollfd fds[2] = {{out_p[0], POLLIN, 0}, {err_p[0], POLLIN, 0}};
+    std::string* sinks[2] = {&r.out, &r.err};
+    int open_fds = 2;
+    bool killed = false;
+    while (open_fds > 0) {
+        if (std::chrono::steady_clock::now() > until && !killed) {
+            ::kill(pid, SIGKILL);
+            killed = true;
+        }
+        if (::poll(fds, 2, 200) < 0) break;
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+            char buf[4096];
+            const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+            if (n > 0) {
+                sinks[i]->append(buf, static_cast<std::size_t>(n));
+            } else {
+                ::close(fds[i].fd);
+                fds[i].fd = -1;
+                --open_fds;
+            }
+        }
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.exit_code = !killed && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+#endif
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+/// A flat JSON object: key → raw value text (strings unescaped, nested
+/// objects kept as text). Fails the test on anything that is not JSON.
+class json_object {
+public:
+    explicit json_object(const std::string& text) : s_(text) {
+        ws();
+        expect('{');
+        ws();
+        if (peek() == '}') {
+            ++i_;
+        } else {
+            for (;;) {
+                ws();
+                std::string key = string_value();
+                ws();
+                expect(':');
+                ws();
+                const bool is_string = peek() == '"';
+                std::string v = is_string ? string_value() : raw_value();
+                if (is_string) strings_.insert(key);
+                INFO("duplicate key " << key);
+                REQUIRE(values_.emplace(key, v).second);
+                ws();
+                if (peek() == ',') {
+                    ++i_;
+                    continue;
+                }
+                expect('}');
+                break;
+            }
+        }
+        ws();
+        REQUIRE(i_ == s_.size());
+    }
+
+    bool has(const std::string& k) const { return values_.count(k) != 0; }
+    bool is_string(const std::string& k) const { return strings_.count(k) != 0; }
+    bool is_null(const std::string& k) const { return !is_string(k) && at(k) == "null"; }
+    const std::string& at(const std::string& k) const {
+        INFO("key " << k);
+        REQUIRE(has(k));
+        return values_.at(k);
+    }
+    double number(const std::string& k) const {
+        const std::string& v = at(k);
+        char* end = nullptr;
+        const double d = std::strtod(v.c_str(), &end);
+        INFO("key " << k << " = " << v);
+        REQUIRE((!v.empty() && end == v.c_str() + v.size()));
+        return d;
+    }
+
+private:
+    char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
+    void ws() {
+        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) ++i_;
+    }
+    void expect(char c) {
+        INFO("at offset " << i_ << " of " << s_);
+        REQUIRE(peek() == c);
+        ++i_;
+    }
+    std::string string_value() {
+        expect('"');
+        std::string out;
+        while (i_ < s_.size() && s_[i_] != '"') {
+            if (s_[i_] == '\\') {
+                ++i_;
+                REQUIRE(i_ < s_.size());
+                out += s_[i_] == 'n' ? '\n' : s_[i_];  // enough for notes and names
+            } else {
+                REQUIRE(static_cast<unsigned char>(s_[i_]) >= 0x20);
+                out += s_[i_];
+            }
+            ++i_;
+        }
+        expect('"');
+        return out;
+    }
+    std::string raw_value() {
+        const std::size_t start = i_;
+        int depth = 0;
+        while (i_ < s_.size()) {
+            const char c = s_[i_];
+            if (c == '"') {
+                string_value();
+                continue;
+            }
+            if (c == '{' || c == '[') ++depth;
+            if (c == '}' || c == ']') {
+                if (depth == 0) break;
+                --depth;
+            }
+            if (c == ',' && depth == 0) break;
+            ++i_;
+        }
+        std::string v = s_.substr(start, i_ - start);
+        while (!v.empty() && v.back() == ' ') v.pop_back();
+        REQUIRE(!v.empty());
+        return v;
+    }
+
+    std::string s_;
+    std::size_t i_ = 0;
+    std::map<std::string, std::string> values_;
+    std::set<std::string> strings_;
+};
+
+/// Checks one scenario's JSON line against BENCHMARKS.md and returns it.
+json_object check_line(const std::string& line, const std::string& scenario, std::size_t ops) {
+    INFO("line: " << line);
+    json_object j(line);
+    for (const char* key : {"peer", "scenario", "ops", "seconds", "ops_per_s", "p50_ms", "p99_ms", "failures",
+                            "client_cpu_s", "notes", "mean_ms", "p95_ms", "max_ms", "workers",
+                            "queries_per_op", "failures_by_category"}) {
+        INFO("key " << key);
+        CHECK(j.has(key));
+    }
+    CHECK(j.at("peer") == "uvdb");
+    CHECK(j.at("scenario") == scenario);
+    CHECK(j.number("ops") == static_cast<double>(ops));
+    CHECK(j.number("failures") == 0);
+    CHECK(j.at("failures_by_category") == "{}");
+    CHECK(j.number("queries_per_op") == (scenario == "rag" ? 10 : 1));
+    // Every figure was measurable in a run without failures.
+    for (const char* key : {"seconds", "ops_per_s", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms",
+                            "client_cpu_s"}) {
+        INFO("key " << key);
+        CHECK_FALSE(j.is_null(key));
+    }
+    const double seconds = j.number("seconds");
+    CHECK(seconds > 0);
+    CHECK(j.number("ops_per_s") == Approx(static_cast<double>(ops) / seconds).epsilon(0.01));
+    CHECK(j.number("p50_ms") > 0);
+    CHECK(j.number("p50_ms") <= j.number("p95_ms"));
+    CHECK(j.number("p95_ms") <= j.number("p99_ms"));
+    CHECK(j.number("p99_ms") <= j.number("max_ms"));
+    CHECK(j.number("mean_ms") <= j.number("max_ms"));
+    CHECK(j.number("client_cpu_s") >= 0);
+    // Notes say the TLS version and what an op costs in round trips.
+    const std::string& notes = j.at("notes");
+    CHECK(notes.find("TLSv1.") != std::string::npos);
+    CHECK(notes.find("TIME-CAPPED") == std::string::npos);
+    if (scenario.find("unpooled") != std::string::npos) {
+        CHECK(notes.find("new connection per op") != std::string::npos);
+    } else {
+        CHECK(notes.find("pool(20,40,pre_ping,recycle=3600)") != std::string::npos);
+        CHECK(notes.find("round trips per") != std::string::npos);
+    }
+    return j;
+}
+
+}  // namespace
+
+TEST_CASE("uvdb-bench --json runs each scenario against the server without a failure", "[pg][bench]") {
+    const auto& e = uvdb::test::env();
+    const std::string scenario =
+        GENERATE(as<std::string>{}, "seq_unpooled", "seq_pooled", "conc_pooled", "conc_unpooled", "rag");
+    // The single positional scenario form, as `uvdb-bench --json conc_pooled`.
+    const bench_run r = run_bench({"--json", "--ops", "30", "--url", e.url, scenario});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto lines = lines_of(r.out);
+    REQUIRE(lines.size() == 1);  // nothing else on stdout
+    check_line(lines[0], scenario, 30);
+    CHECK(r.out.find(e.password) == std::string::npos);
+    CHECK(r.err.find(e.password) == std::string::npos);
+}
+
+TEST_CASE("uvdb-bench runs repeated --scenario options in order and finds the server in DATABASE_URL",
+          "[pg][bench]") {
+    const auto& e = uvdb::test::env();
+    const bench_run r = run_bench({"--json", "--ops", "20", "--concurrency", "5", "--scenario", "rag",
+                                   "--scenario", "seq_pooled"},
+                                  {"DATABASE_URL=" + e.url});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto lines = lines_of(r.out);
+    REQUIRE(lines.size() == 2);
+    const json_object rag = check_line(lines[0], "rag", 20);
+    CHECK(rag.number("workers") == 5);
+    const json_object seq = check_line(lines[1], "seq_pooled", 20);
+    CHECK(seq.number("workers") == 1);  // --concurrency leaves the sequential scenarios alone
+}
+
+TEST_CASE("uvdb-bench without --json prints the pooling tables and writes an SVG chart", "[pg][bench]") {
+    const auto& e = uvdb::test::env();
+    const std::string svg = "/tmp/uvdb-bench-test-" + std::to_string(::getpid()) + ".svg";
+    const bench_run r = run_bench({"--ops", "20", "--url", e.url, "--svg", svg, "--scenario", "seq_unpooled",
+                                   "--scenario", "seq_pooled"});
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("| Metric") != std::string::npos);
+    CHECK(r.out.find("Without pooling") != std::string::npos);
+    CHECK(r.out.find("Connection overhead") != std::string::npos);
+    CHECK(r.out.find("Failed requests") != std::string::npos);
+    CHECK(r.out.find(e.password) == std::string::npos);
+    CHECK(r.out.find("{\"peer\"") == std::string::npos);
+
+    std::FILE* f = std::fopen(svg.c_str(), "r");
+    REQUIRE(f != nullptr);
+    std::string text;
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+    std::fclose(f);
+    std::remove(svg.c_str());
+    CHECK(text.rfind("<svg", 0) == 0);
+    CHECK(text.find("</svg>") != std::string::npos);
+    CHECK(text.find("<polyline") != std::string::npos);
+    CHECK(text.find("seq_unpooled") != std::string::npos);
+    CHECK(text.find("seq_pooled") != std::string::npos);
+}
+
+TEST_CASE("uvdb-bench fails clearly, with nothing on stdout, when the server rejects the password",
+          "[pg][bench]") {
+    const auto& e = uvdb::test::env();
+    const std::string wrong = "not-the-password-42";
+    const bench_run r =
+        run_bench({"--json", "--ops", "5", "--url", uvdb::test::make_url({.password = wrong}), "seq_pooled"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("auth_failed") != std::string::npos);
+    CHECK(r.err.find(wrong) == std::string::npos);
+    (void)e;
+}
+
+TEST_CASE("uvdb-bench rejects an unknown scenario before connecting", "[pg][bench]") {
+    const bench_run r = run_bench({"--json", "no_such_scenario"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("seq_unpooled, seq_pooled, conc_pooled, conc_unpooled, rag") != std::string::npos);
+}
