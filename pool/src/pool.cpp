@@ -16,40 +16,7 @@ namespace uvdb {
 
 namespace {
 using std::chrono::milliseconds;
-
-error bad_option(std::string what) { return error(errc::bad_config, "invalid pool option: " + std::move(what)); }
 }  // namespace
-
-result<void> validate(const pool_options& o) {
-    if (o.size + o.max_overflow == 0) return bad_option("size + max_overflow must be at least 1 (both are 0)");
-    if (o.min_idle > o.size) {
-        return bad_option("min_idle " + std::to_string(o.min_idle) + " is larger than size " +
-                          std::to_string(o.size));
-    }
-    if (o.max_connecting == 0) return bad_option("max_connecting must be at least 1");
-    if (!(o.recycle_jitter >= 0.0 && o.recycle_jitter < 1.0)) {
-        return bad_option("recycle_jitter must be in [0, 1), e.g. 0.1 for up to 10 %");
-    }
-    const std::pair<const char*, milliseconds> durations[] = {
-        {"timeout", o.timeout},
-        {"pre_ping_idle_threshold", o.pre_ping_idle_threshold},
-        {"ping_timeout", o.ping_timeout},
-        {"idle_timeout", o.idle_timeout},
-        {"connect_backoff_base", o.connect_backoff_base},
-        {"connect_backoff_cap", o.connect_backoff_cap},
-        {"leak_threshold", o.leak_threshold},
-    };
-    for (const auto& [name, value] : durations) {
-        if (value.count() < 0) {
-            return bad_option(std::string(name) + " must not be negative (it is " +
-                              std::to_string(value.count()) + " ms)");
-        }
-    }
-    if (o.ping_timeout.count() == 0 && o.pre_ping) {
-        return bad_option("ping_timeout must be positive when pre_ping is on");
-    }
-    return {};
-}
 
 pool::pool(event_loop& loop, std::shared_ptr<driver> drv, pool_options opts,
            std::shared_ptr<detail::timer_source> timers) {

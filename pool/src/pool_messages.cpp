@@ -15,36 +15,7 @@ namespace uvdb {
 
 namespace {
 using std::chrono::milliseconds;
-
-/// Seconds as the start-up line shows them: "30", "0.5".
-std::string seconds_text(milliseconds d) {
-    if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(d.count()) / 1000.0);
-    std::string s(buf);
-    while (!s.empty() && s.back() == '0') s.pop_back();
-    return s;
-}
 }  // namespace
-
-std::string engine_configured_line(const pool_options& opts) {
-    std::string line = "database_engine_configured";
-    auto field = [&line](std::string_view key, const std::string& value) {
-        line += ' ';
-        line += key;
-        line += '=';
-        line += value;
-    };
-    field("pool_size", std::to_string(opts.size));
-    field("max_overflow", std::to_string(opts.max_overflow));
-    field("pool_recycle", seconds_text(opts.recycle));
-    field("pool_pre_ping", opts.pre_ping ? "true" : "false");
-    field("pool_timeout", seconds_text(opts.timeout));
-    field("total_connections", std::to_string(opts.max_total()));
-    field("url", mask_password(opts.connection.url));
-    for (const auto& [key, value] : opts.log_fields) field(key, value);
-    return line;
-}
 
 namespace detail {
 

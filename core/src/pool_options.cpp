@@ -1,0 +1,83 @@
+// pool_options checks and the start-up line. They live in core, next to the
+// configuration loader that fills pool_options, so core does not depend on
+// the pool library; the pool calls them when it is created.
+
+#include <uvdb/pool_options.hpp>
+
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include <uvdb/url.hpp>
+
+namespace uvdb {
+
+namespace {
+using std::chrono::milliseconds;
+
+error bad_option(std::string what) { return error(errc::bad_config, "invalid pool option: " + std::move(what)); }
+}  // namespace
+
+result<void> validate(const pool_options& o) {
+    if (o.size + o.max_overflow == 0) return bad_option("size + max_overflow must be at least 1 (both are 0)");
+    if (o.min_idle > o.size) {
+        return bad_option("min_idle " + std::to_string(o.min_idle) + " is larger than size " +
+                          std::to_string(o.size));
+    }
+    if (o.max_connecting == 0) return bad_option("max_connecting must be at least 1");
+    if (!(o.recycle_jitter >= 0.0 && o.recycle_jitter < 1.0)) {
+        return bad_option("recycle_jitter must be in [0, 1), e.g. 0.1 for up to 10 %");
+    }
+    const std::pair<const char*, milliseconds> durations[] = {
+        {"timeout", o.timeout},
+        {"pre_ping_idle_threshold", o.pre_ping_idle_threshold},
+        {"ping_timeout", o.ping_timeout},
+        {"idle_timeout", o.idle_timeout},
+        {"connect_backoff_base", o.connect_backoff_base},
+        {"connect_backoff_cap", o.connect_backoff_cap},
+        {"leak_threshold", o.leak_threshold},
+    };
+    for (const auto& [name, value] : durations) {
+        if (value.count() < 0) {
+            return bad_option(std::string(name) + " must not be negative (it is " +
+                              std::to_string(value.count()) + " ms)");
+        }
+    }
+    if (o.ping_timeout.count() == 0 && o.pre_ping) {
+        return bad_option("ping_timeout must be positive when pre_ping is on");
+    }
+    return {};
+}
+
+namespace {
+/// Seconds as the start-up line shows them: "30", "0.5".
+std::string seconds_text(milliseconds d) {
+    if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(d.count()) / 1000.0);
+    std::string s(buf);
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    return s;
+}
+}  // namespace
+
+std::string engine_configured_line(const pool_options& opts) {
+    std::string line = "database_engine_configured";
+    auto field = [&line](std::string_view key, const std::string& value) {
+        line += ' ';
+        line += key;
+        line += '=';
+        line += value;
+    };
+    field("pool_size", std::to_string(opts.size));
+    field("max_overflow", std::to_string(opts.max_overflow));
+    field("pool_recycle", seconds_text(opts.recycle));
+    field("pool_pre_ping", opts.pre_ping ? "true" : "false");
+    field("pool_timeout", seconds_text(opts.timeout));
+    field("total_connections", std::to_string(opts.max_total()));
+    field("url", mask_password(opts.connection.url));
+    for (const auto& [key, value] : opts.log_fields) field(key, value);
+    return line;
+}
+
+}  // namespace uvdb
