@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds uvdb and runs the main job against DATABASE_URL, or, when it is
+# Builds uvdb and runs the main job, uvdb-bench (the scenarios of
+# shared BENCHMARKS.md: pooled vs unpooled), against DATABASE_URL, or, when it is
 # unset, against a throwaway local PostgreSQL (TLS + SCRAM) that it starts
 # and stops. Extra arguments go to the program.
 set -euo pipefail
@@ -12,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
     cmake --build build -j"$(nproc)"
 } >&2
 
-program=build/examples/quickstart
+program=build/examples/uvdb-bench
 [[ -x $program ]] || { echo "run.sh: $program was not built" >&2; exit 1; }
 
 if [[ -z ${DATABASE_URL:-} ]]; then
@@ -28,5 +29,6 @@ if [[ -z ${DATABASE_URL:-} ]]; then
 fi
 
 status=0
-"$program" "$DATABASE_URL" "$@" || status=$?
+# uvdb-bench reads DATABASE_URL; arguments choose scenarios and output (--json, --svg FILE…).
+"$program" "$@" || status=$?
 exit "$status"
