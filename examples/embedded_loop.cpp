@@ -140,12 +140,29 @@ void probe_done(probe& p, bool ok) {
     a.correct += ok ? 1 : 0;
     std::printf("client: sent \"%s\", got \"%s\"%s\n", p.line.c_str(), p.received.c_str(),
                 ok ? "" : "  WRONG");
-    uv_close(reinterpret_cast<uv_handle_t*>(&p.tcp),
-             nullptr);  // freed with a.probes after the loop
+    // No close callback needed: the probe is freed with a.probes, after the loop ended.
+    uv_close(reinterpret_cast<uv_handle_t*>(&p.tcp), nullptr);
     if (++a.answers == static_cast<int>(a.probes.size())) {
         std::printf("%d/%d answers correct\n", a.correct, a.answers);
         shut_down(a, a.correct == a.answers ? 0 : 1);
     }
+}
+
+void on_probe_read(uv_stream_t* stream, ssize_t n, const uv_buf_t*) {
+    auto& p = *static_cast<probe*>(stream->data);
+    if (n < 0) return probe_done(p, false);
+    p.received.append(p.buf, static_cast<size_t>(n));
+    if (auto eol = p.received.find('\n'); eol != std::string::npos) {
+        p.received.resize(eol);
+        probe_done(p, p.received == p.expected);
+    }
+}
+
+void on_probe_connected(uv_connect_t* req, int status) {
+    auto& p = *static_cast<probe*>(req->data);
+    if (status < 0) return probe_done(p, false);
+    write_text(p.tcp, p.line + "\n");
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&p.tcp), alloc_in_owner<probe>, on_probe_read);
 }
 
 void start_probe(app& a, const sockaddr_in& addr, int id) {
@@ -156,22 +173,7 @@ void start_probe(app& a, const sockaddr_in& addr, int id) {
     uv_tcp_init(a.loop, &p.tcp);
     p.tcp.data = p.connect_req.data = &p;
     uv_tcp_connect(&p.connect_req, &p.tcp, reinterpret_cast<const sockaddr*>(&addr),
-                   [](uv_connect_t* req, int status) {
-                       auto& p = *static_cast<probe*>(req->data);
-                       if (status < 0) return probe_done(p, false);
-                       write_text(p.tcp, p.line + "\n");
-                       uv_read_start(reinterpret_cast<uv_stream_t*>(&p.tcp), alloc_in_owner<probe>,
-                                     [](uv_stream_t* st, ssize_t n, const uv_buf_t*) {
-                                         auto& p = *static_cast<probe*>(st->data);
-                                         if (n < 0) return probe_done(p, false);
-                                         p.received.append(p.buf, static_cast<size_t>(n));
-                                         if (auto eol = p.received.find('\n');
-                                             eol != std::string::npos) {
-                                             p.received.resize(eol);
-                                             probe_done(p, p.received == p.expected);
-                                         }
-                                     });
-                   });
+                   on_probe_connected);
 }
 
 // Step 1 and 2 of a clean shutdown, from inside a callback: close the pool

@@ -1,0 +1,283 @@
+// The examples a user copies from, run as built against the test server:
+// each must exit 0, print what it promises, clean up after itself, and never
+// print the password.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <uvdb/event_loop.hpp>
+#include <vector>
+
+#include "integration/support/test_env.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct run_result {
+    int exit_code = -1;  ///< -1 when killed by a signal or the deadline
+    bool timed_out = false;
+    pid_t pid = 0;
+    std::string out, err;
+};
+
+std::string example_path(const std::string& name) {
+#ifdef UVDB_EXAMPLES_DIR
+    return std::string(UVDB_EXAMPLES_DIR) + "/" + name;
+#else
+    return {};
+#endif
+}
+
+/// Runs an example binary with `args`, its stdout and stderr captured apart,
+/// stdin from /dev/null. DATABASE_URL is removed from the child's environment
+/// and set to `database_url` when that is non-empty. Killed after `deadline`
+/// so a hang fails the test instead of blocking CI.
+run_result run_example(const std::string& name, const std::vector<std::string>& args,
+                       const std::string& database_url = {}, std::chrono::seconds deadline = 60s) {
+    run_result res;
+    const std::string path = example_path(name);
+    if (path.empty() || ::access(path.c_str(), X_OK) != 0) {
+        FAIL("example binary "
+             << name << " not found at '" << path
+             << "': build the examples (UVDB_BUILD_EXAMPLES=ON) with the pg tests");
+    }
+
+    std::vector<std::string> argv_s{path};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    std::vector<std::string> env_s;
+    for (char** e = environ; *e != nullptr; ++e) {
+        if (std::strncmp(*e, "DATABASE_URL=", 13) != 0) env_s.emplace_back(*e);
+    }
+    if (!database_url.empty()) env_s.push_back("DATABASE_URL=" + database_url);
+    std::vector<char*> envp;
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    int out_pipe[2], err_pipe[2];
+    REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(err_pipe, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+    const int rc =
+        ::posix_spawn(&res.pid, path.c_str(), &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    if (rc != 0) {
+        ::close(out_pipe[0]);
+        ::close(err_pipe[0]);
+        FAIL("posix_spawn " << name << ": " << std::strerror(rc));
+    }
+
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    std::string* sinks[2] = {&res.out, &res.err};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        if (left <= 0ms) {
+            res.timed_out = true;
+            ::kill(res.pid, SIGKILL);
+            break;
+        }
+        const int n = ::poll(fds, 2, static_cast<int>(left.count()));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+            char buf[4096];
+            const ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
+            if (got > 0) {
+                sinks[i]->append(buf, static_cast<std::size_t>(got));
+            } else if (got == 0 || errno != EINTR) {
+                ::close(fds[i].fd);
+                fds[i].fd = -1;
+                --open_fds;
+            }
+        }
+    }
+    for (auto& f : fds) {
+        if (f.fd >= 0) ::close(f.fd);
+    }
+    int status = 0;
+    while (::waitpid(res.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!res.timed_out && WIFEXITED(status)) res.exit_code = WEXITSTATUS(status);
+    return res;
+}
+
+/// The output for the test log, with the password masked should an example
+/// have leaked it (the leak itself is asserted separately).
+std::string shown(const run_result& r) {
+    std::string text = "exit " + std::to_string(r.exit_code) + (r.timed_out ? " (timed out)" : "") +
+                       "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
+    const std::string& pw = uvdb::test::env().password;
+    for (std::size_t at; !pw.empty() && (at = text.find(pw)) != std::string::npos;)
+        text.replace(at, pw.size(), "***");
+    return text;
+}
+
+bool contains(const std::string& text, const std::string& what) {
+    return text.find(what) != std::string::npos;
+}
+
+void check_no_secret(const run_result& r, const std::string& password) {
+    INFO(shown(r));
+    REQUIRE_FALSE(password.empty());
+    CHECK_FALSE(contains(r.out, password));
+    CHECK_FALSE(contains(r.err, password));
+}
+
+/// Runs `sql` on a fresh connection of the test role and returns its single value.
+long long server_count(const std::string& sql) {
+    uvdb::event_loop loop;
+    auto conn = uvdb::test::connect_or_fail(loop, uvdb::test::test_options());
+    const auto n = uvdb::test::scalar<long long>(loop, *conn, sql);
+    conn.reset();
+    uvdb::test::run_for(loop, 50ms);
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("examples: without a URL each prints its usage and exits 2", "[pg][examples]") {
+    for (const char* name : {"quickstart", "coroutines", "transaction", "rag_pipeline",
+                             "pool_monitor", "embedded_loop"}) {
+        const run_result r = run_example(name, {});
+        INFO(name << ": " << shown(r));
+        CHECK(r.exit_code == 2);
+        CHECK(contains(r.err, "usage:"));
+        CHECK(contains(r.err, "DATABASE_URL"));
+    }
+}
+
+TEST_CASE("examples: quickstart connects and prints its row", "[pg][examples]") {
+    const auto& env = uvdb::test::env();
+    const run_result r = run_example("quickstart", {env.url});
+    INFO(shown(r));
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, "connected: "));
+    CHECK(contains(r.out, "42 | hello | "));
+    check_no_secret(r, env.password);
+}
+
+TEST_CASE("examples: coroutines runs the query, a failing query and a pool timeout",
+          "[pg][examples]") {
+    const auto& env = uvdb::test::env();
+    SECTION("URL from DATABASE_URL") {
+        const run_result r = run_example("coroutines", {}, env.url);
+        INFO(shown(r));
+        CHECK(r.exit_code == 0);
+        CHECK(contains(r.out, "n=42 greeting=hello at="));
+        CHECK(contains(r.out, "expected failure: SQLSTATE 42P01 (undefined_table)"));
+        CHECK(contains(r.out, "connection kept after the error: yes"));
+        CHECK(contains(r.out, "holding the pool's only connection (server pid "));
+        CHECK(contains(r.out, "pool_timeout: "));
+        CHECK(contains(r.out, "done"));
+        CHECK(contains(r.out, "connecting to postgresql://" + env.user + ":***@"));
+        check_no_secret(r, env.password);
+    }
+    SECTION(
+        "a wrong password fails with the error, exit 1, and does not print the password tried") {
+        const std::string wrong = "wrong-Secret-4711";
+        const run_result r = run_example("coroutines", {uvdb::test::make_url({.password = wrong})});
+        INFO(shown(r));
+        CHECK(r.exit_code == 1);
+        CHECK(contains(r.err, "error: auth_failed: "));
+        check_no_secret(r, wrong);
+        check_no_secret(r, env.password);
+    }
+}
+
+TEST_CASE("examples: transaction commits one transfer and rolls back the other", "[pg][examples]") {
+    const auto& env = uvdb::test::env();
+    const run_result r = run_example("transaction", {env.url});
+    INFO(shown(r));
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, "committed\nafter commit: account 1 = 70, account 2 = 130\n"));
+    CHECK(contains(r.out, "account 2 credited, balance 630 inside the transaction"));
+    CHECK(contains(r.out, "rolled back: SQLSTATE 23514 (check_violation)"));
+    CHECK(contains(r.out, "after rollback: account 1 = 70, account 2 = 130\n"));
+    CHECK(contains(r.out, "balances unchanged by the rolled-back transfer"));
+    check_no_secret(r, env.password);
+    const std::string table = "uvdb_example_accounts_" + std::to_string(r.pid);
+    CHECK(server_count("SELECT count(*) FROM pg_class WHERE relname = '" + table + "'") == 0);
+}
+
+TEST_CASE("examples: rag_pipeline serves 200 requests of ten statements and prints its percentiles",
+          "[pg][examples]") {
+    const auto& env = uvdb::test::env();
+    const run_result r =
+        run_example("rag_pipeline", {"--requests", "200", "--concurrency", "20", env.url});
+    INFO(shown(r));
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, "serving 200 requests, 20 at a time"));
+    CHECK(contains(r.out, "200 requests (10 statements each) in "));
+    CHECK(contains(r.out, " requests/s, "));
+    CHECK(contains(r.out, "latency p50 "));
+    CHECK(contains(r.out, ", p99 "));
+    check_no_secret(r, env.password);
+    const std::string schema = "uvdb_rag_" + std::to_string(r.pid);
+    CHECK(server_count("SELECT count(*) FROM pg_namespace WHERE nspname = '" + schema + "'") == 0);
+}
+
+TEST_CASE("examples: pool_monitor prints stats every second, then pg_stat_activity",
+          "[pg][examples]") {
+    const auto& env = uvdb::test::env();
+    const run_result r = run_example("pool_monitor", {"--seconds", "2", env.url});
+    INFO(shown(r));
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, "[1s] size=10 total="));
+    CHECK(contains(r.out, "[2s] size=10 total="));
+    CHECK(contains(r.out, "[after load] size=10 "));
+    CHECK(contains(r.out, " timeouts=0 wait p50<="));
+    CHECK(contains(r.out, "pg_stat_activity:"));
+    CHECK(contains(r.out, " uvdb-pool-monitor "));
+    check_no_secret(r, env.password);
+}
+
+TEST_CASE("examples: pool_monitor shows each stats line while the load runs", "[pg][examples]") {
+    // Killed at the deadline, long before its 60 s are up: what it printed by
+    // then must already have reached the pipe, as it would reach a log.
+    const auto& env = uvdb::test::env();
+    const run_result r = run_example("pool_monitor", {"--seconds", "60", env.url}, {}, 5s);
+    INFO(shown(r));
+    CHECK(r.timed_out);
+    CHECK(contains(r.out, "[1s] size=10 "));
+    CHECK(contains(r.out, "[2s] size=10 "));
+    CHECK_FALSE(contains(r.out, "pg_stat_activity:"));
+    check_no_secret(r, env.password);
+}
+
+TEST_CASE("examples: embedded_loop answers its clients through the pool on the application's loop",
+          "[pg][examples]") {
+    const auto& env = uvdb::test::env();
+    const run_result r = run_example("embedded_loop", {"--self-test", "5", env.url});
+    INFO(shown(r));
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, "listening on 127.0.0.1:"));
+    CHECK(contains(r.out, "client: sent \"hello from client 3\", got \"HELLO FROM CLIENT 3\"\n"));
+    CHECK(contains(r.out, "5/5 answers correct"));
+    CHECK(contains(r.out, "uv_loop_close: 0"));
+    check_no_secret(r, env.password);
+}
