@@ -141,3 +141,19 @@ TEST_CASE("destroying the loop right after its connections, with threadpool work
     // loop is gone; their sockets must still be closed.
     t::check_fds_return_to(fds, 5s);
 }
+
+TEST_CASE("destroying the loop right after a connection it was still opening", "[pg][connect][race]") {
+    const auto fds = t::fd_baseline();
+    const auto opts = t::test_options();
+    for (int delay = 0; delay < 30; ++delay) {
+        INFO("destroyed after " << delay << " ms");
+        auto loop = std::make_unique<uvdb::event_loop>();
+        auto conn = t::pg_driver()->connect(*loop, opts, [](uvdb::result<void>) {});
+        t::run_for(*loop, std::chrono::milliseconds(delay));  // TLS and SCRAM steps run on the threadpool
+        conn.reset();
+        loop.reset();
+    }
+    // A libpq connection whose poll was on the threadpool when its loop went
+    // away must still be finished: its socket closed.
+    t::check_fds_return_to(fds, 5s);
+}
