@@ -1,10 +1,21 @@
 #include "bench_config.hpp"
 
+#include <optional>
+
+#include <uvdb/config.hpp>
+
 namespace uvdb::bench {
 
-// The configuration loader is not in this build yet.
-result<pool_options> load_config_file(const std::string& /*path*/) {
-    return error(errc::bad_config, "--config is not available: this build of uvdb has no configuration loader");
+result<pool_options> load_config_file(const std::string& path) {
+    load_options lo;
+    std::optional<std::string> file(path);
+    lo.file.swap(file);  // (plain assignment trips GCC 12's -Wmaybe-uninitialized)
+    auto cfg = load_config(lo);
+    if (!cfg) return std::move(cfg).err();
+    // A log level the file or the environment chose is the user's wish;
+    // otherwise uvdb-bench keeps uvdb's logger at warn (set by main).
+    if (cfg->origin("log.level").source != config_source::default_value) apply_log_level(*cfg);
+    return std::move(cfg->pool);
 }
 
 }  // namespace uvdb::bench
