@@ -457,6 +457,11 @@ void connection_impl::fail_all(std::vector<command> cmds, const error& first, co
 }
 
 void connection_impl::teardown_io() noexcept {
+    // A cancel request still waiting for a slot holds a reference to us while
+    // we hold its limiter: drop it, or a loop destroyed before the request
+    // starts would leave both alive forever. (Callers hold a reference, so
+    // the job's release cannot free us here.)
+    if (cancel_outstanding_ && cancels_->withdraw(cancel_job_)) cancel_outstanding_ = false;
     // libuv must stop polling the descriptor before libpq closes it.
     watcher_.close();
     timer_.close();
