@@ -64,6 +64,9 @@ TEST_CASE("connect over TLS with the default application_name", "[pg][connect]")
         INFO("describe(): " << desc);
         CHECK_FALSE(desc.empty());
         CHECK_FALSE(contains(desc, t::env().password));
+        // Enough to find the session in the server's views and logs.
+        CHECK(contains(desc, t::env().port));
+        CHECK(contains(desc, std::to_string(conn->server_pid())));
         conn->close();
         CHECK(conn->is_broken());
         CHECK_FALSE(conn->is_ready());

@@ -143,3 +143,32 @@ TEST_CASE("SQL given as a string_view that is not NUL-terminated is sent exactly
     const std::string_view param = std::string_view(buffer).substr(7, 1);  // "7"
     CHECK(t::scalar<std::string>(loop, *conn, "SELECT $1::text", uvdb::make_params(param)) == "7");
 }
+
+TEST_CASE("COPY is refused as bad_input and leaves the connection consistent", "[pg][edge]") {
+    uvdb::event_loop loop;
+    auto conn = t::connect_or_fail(loop, t::test_options());
+    REQUIRE(t::query_sync(loop, *conn, "CREATE TEMP TABLE c (v int)").ok());
+    for (const char* sql : {"COPY (SELECT g FROM generate_series(1, 100000) g) TO STDOUT", "COPY c FROM STDIN"}) {
+        INFO(sql);
+        auto r = t::query_sync(loop, *conn, sql, {}, {}, 10s);
+        REQUIRE_FALSE(r.ok());
+        INFO(t::describe(r.err()));
+        CHECK(r.err().value() == errc::bad_input);
+        // Whatever the driver chose, it must say so truly.
+        CHECK(conn->is_broken() == r.err().is_fatal());
+        if (conn->is_broken()) {
+            conn = t::connect_or_fail(loop, t::test_options());
+            REQUIRE(t::query_sync(loop, *conn, "CREATE TEMP TABLE c (v int)").ok());
+        } else {
+            CHECK(t::scalar<int>(loop, *conn, "SELECT 1") == 1);
+            CHECK(conn->transaction_status() == uvdb::tx_status::idle);
+        }
+    }
+    // Through execute() too.
+    auto s = t::execute_sync(loop, *conn, "SELECT 1; COPY c FROM STDIN; SELECT 2", {}, 10s);
+    REQUIRE_FALSE(s.ok());
+    INFO(t::describe(s.err()));
+    CHECK(s.err().value() == errc::bad_input);
+    CHECK(conn->is_broken() == s.err().is_fatal());
+    if (!conn->is_broken()) CHECK(t::scalar<int>(loop, *conn, "SELECT 3") == 3);
+}
