@@ -276,3 +276,36 @@ TEST_CASE("config: a file named by load_options or UVDB_CONFIG is read from disk
                                                  "/missing.toml\" (named by UVDB_CONFIG): "
                                                  "No such file or directory"));
 }
+
+TEST_CASE("config: non-ASCII text is fine in strings and comments, refused elsewhere",
+          "[unit][config]") {
+    auto ok = load(
+        "# Café, 東京、ありがとう\n[database]\nurl = \"postgresql://app@db/app\"\n"
+        "application_name = \"café-東京、\"\n");
+    REQUIRE(ok.ok());
+    CHECK(ok->connection().application_name == "café-東京、");
+    // toml++ 3.3 would reach __builtin_unreachable() on these (upstream #190, #295).
+    CHECK(error_of_text(url_only + "[pool]\nsize = 20\u3001\n") ==
+          "uvdb.toml:4:10: character U+3001 outside a string or comment (TOML allows it only in "
+          "those)");
+    CHECK_THAT(error_of_text("\xcc\xaa"),
+               Contains("uvdb.toml:1:1: character U+032A outside a string or comment"));
+    CHECK_THAT(
+        error_of_text(url_only + "application_name = \"\"\"\\\n  \u00e9\"\"\"\n"),
+        Contains("uvdb.toml:4:3: character U+00E9 cannot follow a line-ending backslash here"));
+    auto escaped = load(url_only + "application_name = \"\"\"\\\n  \\u00e9 caf\u00e9\"\"\"\n");
+    REQUIRE(escaped.ok());
+    CHECK(escaped->connection().application_name == "\u00e9 caf\u00e9");
+}
+
+TEST_CASE("config: a quote inside a bare value does not hide what follows", "[unit][config]") {
+    // toml++ reads `1e3'x` as one bare value, so the é after it is outside any string.
+    CHECK_THAT(error_of_text(url_only + "[pool]\ntimeout = 1e3'x\u00e9'\n"),
+               Contains("uvdb.toml:4:16: character U+00E9 outside a string or comment"));
+    CHECK_THAT(error_of_text(url_only + "[pool]\ntimeout = [1.'\u00e9']\n"),
+               Contains("uvdb.toml:4:15: character U+00E9 outside a string or comment"));
+    CHECK_THAT(error_of_text(url_only + "application_name = \"a\\\u00e9\"\n"),
+               Contains("uvdb.toml:3:23: character U+00E9 after a backslash"));
+    auto dotted = load(url_only + "[database.extra]\n\"x\".'\u00e9' = 1\n");
+    CHECK_THAT(config_test::error_of(dotted), Contains("uvdb.toml:4:"));  // a valid TOML key, but not one of ours
+}

@@ -5,6 +5,8 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 #include <string>
 
 #include "config/config_detail.hpp"
@@ -83,6 +85,159 @@ void add_entries(file_doc& doc, const std::string& section, const toml::table& t
     }
 }
 
+/// The code point starting at s[i] (lenient: a malformed sequence yields its first byte).
+std::uint32_t code_point_at(std::string_view s, std::size_t i) {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char c = b(i);
+    const std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (n == 1 || i + n > s.size()) return c;
+    std::uint32_t cp = c & (0x3F >> (n - 1));
+    for (std::size_t k = 1; k < n; ++k) {
+        if ((b(i + k) & 0xC0) != 0x80) return c;
+        cp = (cp << 6) | (b(i + k) & 0x3F);
+    }
+    return cp;
+}
+
+/// Finds a non-ASCII character where TOML allows none: outside strings and
+/// comments, after a backslash in a basic string, and (a case TOML allows)
+/// first after a line-ending backslash in a multi-line string. toml++ 3.3
+/// checks such characters against a whitespace table that reaches
+/// __builtin_unreachable() for many of them (U+00E9 among them; upstream
+/// marzer/tomlplusplus#190 and #295), so they must not reach it.
+///
+/// A quote opens a string only where toml++ would parse one: at the start
+/// of a line, after '=', '[', '{' or ',', or after '.' in a key (before the
+/// line's '='). Elsewhere (inside a bare value such as `1e3'x`) toml++ reads
+/// it as part of the value, and so does this scan.
+std::optional<problem> unsupported_character(std::string_view s, const std::string& name) {
+    enum class state { normal, comment, basic, literal, ml_basic, ml_literal };
+    state st = state::normal;
+    bool trimming = false;     // after a line-ending backslash in a multi-line basic string
+    char last = '\n';          // last byte that was not a space or tab, outside strings
+    bool seen_equals = false;  // an '=' outside strings on this line: now in a value
+    std::uint32_t line = 1;
+    std::uint32_t column = 1;
+    // `ahead`: the character is that many past the current one (on the same line).
+    auto refuse = [&](std::size_t i, const char* where, std::uint32_t ahead = 0) {
+        char hex[16];
+        std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(code_point_at(s, i)));
+        const text_pos p{line, column + ahead};
+        return problem{p, at(name, p) + "character " + hex + " " + where};
+    };
+    auto starts = [&](std::size_t i, std::string_view t) { return s.substr(i, t.size()) == t; };
+    auto opens_string = [&] {
+        return last == '\n' || last == '=' || last == '[' || last == '{' || last == ',' ||
+               (last == '.' && !seen_equals);
+    };
+    // Consumes the closing quotes of a multi-line string (up to two more belong to it).
+    auto close_multi_line = [&](std::size_t i, char q) {
+        std::size_t skip = 2;
+        while (skip < 4 && i + skip + 1 < s.size() && s[i + skip + 1] == q) ++skip;
+        st = state::normal;
+        last = q;
+        return skip;
+    };
+    constexpr const char* escape_help = "after a backslash (TOML escapes are ASCII)";
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        const auto next_non_ascii = [&] {
+            return i + 1 < s.size() && (static_cast<unsigned char>(s[i + 1]) & 0x80) != 0;
+        };
+        const bool non_ascii = (static_cast<unsigned char>(c) & 0x80) != 0;
+        std::size_t skip = 0;  // further bytes consumed with this one
+        switch (st) {
+            case state::normal:
+                if (non_ascii) {
+                    return refuse(i, "outside a string or comment (TOML allows it only in those)");
+                }
+                if (c == '\n') {
+                    last = '\n';
+                    seen_equals = false;
+                } else if (c == '#') {
+                    st = state::comment;
+                } else if ((c == '"' || c == '\'') && opens_string()) {
+                    const bool multi = starts(i, c == '"' ? "\"\"\"" : "'''");
+                    st = c == '"' ? (multi ? state::ml_basic : state::basic)
+                                  : (multi ? state::ml_literal : state::literal);
+                    if (multi) skip = 2;
+                } else if (c != ' ' && c != '\t' && c != '\r') {
+                    if (c == '=') seen_equals = true;
+                    last = c;
+                }
+                break;
+            case state::comment:
+                if (c == '\n') {
+                    st = state::normal;
+                    last = '\n';
+                    seen_equals = false;
+                }
+                break;
+            case state::basic:
+                if (c == '\\') {
+                    if (next_non_ascii()) return refuse(i + 1, escape_help, 1);
+                    skip = 1;
+                } else if (c == '"') {
+                    st = state::normal;
+                    last = '"';
+                } else if (c == '\n') {
+                    st = state::normal;
+                    last = '\n';
+                    seen_equals = false;
+                }
+                break;
+            case state::literal:
+                if (c == '\'') {
+                    st = state::normal;
+                    last = '\'';
+                } else if (c == '\n') {
+                    st = state::normal;
+                    last = '\n';
+                    seen_equals = false;
+                }
+                break;
+            case state::ml_basic:
+                if (trimming) {
+                    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') break;
+                    trimming = false;
+                    if (non_ascii) {
+                        return refuse(i,
+                                      "cannot follow a line-ending backslash here; write it as an "
+                                      "escape (\\uXXXX)");
+                    }
+                }
+                if (c == '\\') {
+                    std::size_t j = i + 1;
+                    while (j < s.size() && (s[j] == ' ' || s[j] == '\t' || s[j] == '\r')) ++j;
+                    if (j < s.size() && s[j] == '\n') {
+                        trimming = true;
+                    } else if (next_non_ascii()) {
+                        return refuse(i + 1, escape_help, 1);
+                    } else {
+                        skip = 1;
+                    }
+                } else if (starts(i, "\"\"\"")) {
+                    skip = close_multi_line(i, '"');
+                }
+                break;
+            case state::ml_literal:
+                if (starts(i, "'''")) skip = close_multi_line(i, '\'');
+                break;
+        }
+        for (std::size_t k = 0; k <= skip && i + k < s.size(); ++k) {
+            const char b = s[i + k];
+            if (b == '\n') {
+                ++line;
+                column = 1;
+            } else if ((static_cast<unsigned char>(b) & 0xC0) != 0x80) {
+                ++column;  // toml++ counts code points, not bytes
+            }
+        }
+        i += skip;
+    }
+    return std::nullopt;
+}
+
 bool before(text_pos a, text_pos b) {
     return a.line != b.line ? a.line < b.line : a.column < b.column;
 }
@@ -96,6 +251,10 @@ std::string at(const std::string& name, text_pos pos) {
 
 file_doc parse_toml(std::string_view text, const std::string& name) {
     file_doc doc;
+    if (auto bad = unsupported_character(text, name)) {
+        doc.problems.push_back(std::move(*bad));
+        return doc;
+    }
     toml::table root;
     try {
         root = toml::parse(text, std::string_view(name));
