@@ -242,3 +242,25 @@ TEST_CASE("pool::create finds the driver by URL scheme", "[unit][pool]") {
     REQUIRE_FALSE(q.ok());
     CHECK(q.err().value() == errc::driver_not_found);
 }
+
+TEST_CASE("pool_options defaults are the documented ones", "[unit][pool]") {
+    const pool_options o;
+    CHECK(o.size == 20);
+    CHECK(o.max_overflow == 40);
+    CHECK(o.max_total() == 60);
+    CHECK(o.min_idle == 0);
+    CHECK(o.timeout == 30s);
+    CHECK(o.max_waiters == 0);
+    CHECK(o.pre_ping);
+    CHECK(o.pre_ping_idle_threshold == 500ms);
+    CHECK(o.ping_timeout == 5s);
+    CHECK(o.recycle == 3600s);
+    CHECK(o.recycle_jitter == Approx(0.10));
+    CHECK(o.idle_timeout == 0ms);
+    CHECK(o.order == idle_order::lifo);
+    CHECK(o.reset_on_return);
+    CHECK(o.max_connecting == 4);
+    CHECK(o.connect_backoff_base == 100ms);
+    CHECK(o.connect_backoff_cap == 5s);
+    CHECK(o.leak_threshold == 0ms);
+}

@@ -423,3 +423,23 @@ TEST_CASE("a fatal error in pool.query invalidates the connection and the older 
     CHECK(q2->ok());  // the other dead one was replaced, not used
     CHECK(h.stats().invalidated == 2);
 }
+
+TEST_CASE("a failed reset with server-gone invalidates the whole pool", "[unit][pool]") {
+    pool_harness h;
+    h.make(test_pool_options(3, 0));
+    {
+        std::vector<lease> all;
+        for (int i = 0; i < 3; ++i) all.push_back(h.acquire_now());
+        all[1].release();
+        all[2].release();
+        h.settle();
+        CHECK(run(h, all[0], "BEGIN").ok());
+        h.fake().reset_fault = [](fake_connection&) { return std::optional<error>(lost_error()); };
+    }  // the reset on return fails: the server went away
+    h.settle();
+    CHECK(h.stats().closed_broken == 1);
+    const auto connects = h.fake().connect_attempts;
+    lease l = h.acquire_now();
+    CHECK(h.fake().connect_attempts == connects + 1);  // the idle ones were not reused
+    CHECK(h.stats().invalidated == 2);
+}
