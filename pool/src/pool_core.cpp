@@ -112,7 +112,9 @@ void pool_core::enqueue(acquire_callback cb, milliseconds timeout, std::source_l
     w->cb = std::move(cb);
     w->where = where;
     w->enqueued_at = now;
-    w->deadline = now + std::max(timeout, milliseconds{0});
+    // Clamped so that "wait forever" (milliseconds::max()) cannot overflow the clock.
+    constexpr milliseconds longest = std::chrono::hours(24 * 365 * 100);
+    w->deadline = now + std::clamp(timeout, milliseconds{0}, longest);
     w->timer = timers_->schedule(w->deadline, [this, w] {
         w->timer = 0;
         on_waiter_timeout(w);

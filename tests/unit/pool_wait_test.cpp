@@ -209,3 +209,15 @@ TEST_CASE("many waiters timing out leave the queue consistent", "[unit][pool]") 
         if (i % 3 == 0) CHECK(probes[i]->calls == 0);
     }
 }
+
+TEST_CASE("a timeout of milliseconds::max() waits without overflowing the clock", "[unit][pool]") {
+    pool_harness h;
+    h.make(test_pool_options(1, 0));
+    lease held = h.acquire_now();
+    auto p = h.acquire(std::chrono::milliseconds::max());
+    h.advance(std::chrono::hours(24 * 365));
+    CHECK(p->calls == 0);
+    held.release();
+    h.settle();
+    CHECK(p->ok());
+}
