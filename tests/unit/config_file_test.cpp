@@ -309,3 +309,15 @@ TEST_CASE("config: a quote inside a bare value does not hide what follows", "[un
     auto dotted = load(url_only + "[database.extra]\n\"x\".'\u00e9' = 1\n");
     CHECK_THAT(config_test::error_of(dotted), Contains("uvdb.toml:4:"));  // a valid TOML key, but not one of ours
 }
+
+TEST_CASE("config: quotes inside bare values and inline tables are scanned as toml++ reads them", "[unit][config]") {
+    // Both found by the fuzzer: the quote belongs to a bare value, so é is outside any string.
+    CHECK_THAT(error_of_text("s = +1e618=\"\u00a7\"\n"), Contains("uvdb.toml:1:13: character U+00A7 outside a string"));
+    CHECK_THAT(error_of_text(url_only + "[pool]\nx = [\n  1.'\u00e9',\n]\n"),
+               Contains("uvdb.toml:5:6: character U+00E9 outside a string"));
+    // Strings in arrays and inline tables keep their Unicode (the keys are simply not ours).
+    CHECK_THAT(error_of_text(url_only + "[database.extra]\nx = [\"\u00e9\", '\u00e9']\n"),
+               Contains("[database.extra] \"x\": expected a string, a number or a boolean, got a array"));
+    CHECK_THAT(error_of_text(url_only + "[database.extra]\nx = {a=\"\u00e9\", \"\u00e9\" = 1}\n"),
+               Contains("got a table"));
+}

@@ -2,6 +2,7 @@
 // with the preset, the debug lines with each value's source, the log level.
 
 #include <spdlog/logger.h>
+#include <spdlog/spdlog.h>
 
 #include <memory>
 #include <string>
@@ -101,5 +102,34 @@ TEST_CASE("config: make_pool applies a log level the configuration chose, and on
         REQUIRE(db.ok());
         CHECK(uvdb::logger().level() == spdlog::level::warn);
     }
+    f.loop.run();
+}
+
+TEST_CASE("config: a refused configuration changes nothing, not even the log level",
+          "[unit][config]") {
+    fixture f;
+    uvdb::logger().set_level(spdlog::level::info);
+    auto db = uvdb::make_pool(
+        f.loop,
+        options(
+            "[database]\nurl = \"fake://db/app\"\n[log]\nlevel = \"error\"\n[pool]\nrecycle = 0\n"),
+        f.registry);
+    REQUIRE_FALSE(db.ok());
+    CHECK(uvdb::logger().level() == spdlog::level::info);
+}
+
+TEST_CASE("config: make_pool logs through uvdb's logger and leaves spdlog's default alone",
+          "[unit][config]") {
+    auto default_before = spdlog::default_logger();
+    const auto level_before = default_before->level();
+    fixture f;
+    auto db = uvdb::make_pool(
+        f.loop, options("[database]\nurl = \"fake://db/app\"\n[log]\nlevel = \"debug\"\n"),
+        f.registry);
+    REQUIRE(db.ok());
+    CHECK(f.logs.contains("database_engine_configured"));
+    CHECK(spdlog::default_logger() == default_before);
+    CHECK(spdlog::default_logger()->level() == level_before);
+    db->close();
     f.loop.run();
 }

@@ -74,6 +74,10 @@ struct file_doc {
 /// Parses TOML text. `name` prefixes messages ("uvdb.toml:3:1: …").
 file_doc parse_toml(std::string_view text, const std::string& name);
 
+/// The first non-ASCII character toml++ 3.3 must not see (config_scan.cpp
+/// says which and why), as a problem; nullopt when there is none.
+std::optional<problem> unsupported_character(std::string_view text, const std::string& name);
+
 // ---- values (config_values.cpp) -------------------------------------------
 
 /// Converted value or the reason it was refused. Reasons complete the
