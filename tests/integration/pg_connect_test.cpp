@@ -22,10 +22,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-long long ms_since(clock_type::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start).count();
-}
-
 // Expects a failed connect with `expected` and returns the error.
 uvdb::error expect_connect_error(uvdb::event_loop& loop, const uvdb::connect_options& opts,
                                  errc expected) {
@@ -35,10 +31,6 @@ uvdb::error expect_connect_error(uvdb::event_loop& loop, const uvdb::connect_opt
     CHECK(r.err().value() == expected);
     CHECK(r.err().is_fatal());
     return r.err();
-}
-
-bool contains(const std::string& hay, std::string_view needle) {
-    return hay.find(needle) != std::string::npos;
 }
 
 }  // namespace
@@ -63,10 +55,10 @@ TEST_CASE("connect over TLS with the default application_name", "[pg][connect]")
         const std::string desc = conn->describe();
         INFO("describe(): " << desc);
         CHECK_FALSE(desc.empty());
-        CHECK_FALSE(contains(desc, t::env().password));
+        CHECK_FALSE(t::contains(desc, t::env().password));
         // Enough to find the session in the server's views and logs.
-        CHECK(contains(desc, t::env().port));
-        CHECK(contains(desc, std::to_string(conn->server_pid())));
+        CHECK(t::contains(desc, t::env().port));
+        CHECK(t::contains(desc, std::to_string(conn->server_pid())));
         conn->close();
         CHECK(conn->is_broken());
         CHECK_FALSE(conn->is_ready());
@@ -99,23 +91,23 @@ TEST_CASE("wrong password: auth_failed, fatal, and no secret in the message", "[
 
     const auto start = clock_type::now();
     const uvdb::error e = expect_connect_error(loop, opts, errc::auth_failed);
-    CHECK(ms_since(start) < 5000);
+    CHECK(t::ms_since(start) < 5000);
     CHECK(e.sqlstate() == "28P01");
     for (const std::string& text : {e.message(), e.to_string(), e.server_message(), e.detail()}) {
         INFO("text: " << text);
-        CHECK_FALSE(contains(text, wrong_pw));
-        CHECK_FALSE(contains(text, t::env().password));
-        CHECK_FALSE(contains(text, opts.url));
+        CHECK_FALSE(t::contains(text, wrong_pw));
+        CHECK_FALSE(t::contains(text, t::env().password));
+        CHECK_FALSE(t::contains(text, opts.url));
     }
     // The user must learn whom the server rejected.
-    CHECK(contains(e.to_string(), t::env().user));
+    CHECK(t::contains(e.to_string(), t::env().user));
 
     // The same through connect_options::password, which overrides the URL's.
     auto opts2 = t::test_options();
     opts2.password = wrong_pw;
     const uvdb::error e2 = expect_connect_error(loop, opts2, errc::auth_failed);
-    CHECK_FALSE(contains(e2.to_string(), wrong_pw));
-    CHECK_FALSE(contains(e2.to_string(), t::env().password));
+    CHECK_FALSE(t::contains(e2.to_string(), wrong_pw));
+    CHECK_FALSE(t::contains(e2.to_string(), t::env().password));
 
     t::check_fds_return_to(loop, fds);
 }
@@ -135,8 +127,8 @@ TEST_CASE("a database that does not exist: auth_failed naming the database", "[p
     opts.url = t::make_url({.db = "uvdb_no_such_db"});
     const uvdb::error e = expect_connect_error(loop, opts, errc::auth_failed);
     CHECK(e.sqlstate() == "3D000");
-    CHECK(contains(e.to_string(), "uvdb_no_such_db"));
-    CHECK_FALSE(contains(e.to_string(), t::env().password));
+    CHECK(t::contains(e.to_string(), "uvdb_no_such_db"));
+    CHECK_FALSE(t::contains(e.to_string(), t::env().password));
 }
 
 TEST_CASE("nothing listening on the port: connect_failed, quickly", "[pg][connect]") {
@@ -148,12 +140,12 @@ TEST_CASE("nothing listening on the port: connect_failed, quickly", "[pg][connec
 
     const auto start = clock_type::now();
     const uvdb::error e = expect_connect_error(loop, opts, errc::connect_failed);
-    const auto took = ms_since(start);
+    const auto took = t::ms_since(start);
     INFO("took " << took << " ms");
     CHECK(took < 2000);
     CHECK(e.retryable());
-    CHECK(contains(e.to_string(), std::to_string(port)));
-    CHECK_FALSE(contains(e.to_string(), t::env().password));
+    CHECK(t::contains(e.to_string(), std::to_string(port)));
+    CHECK_FALSE(t::contains(e.to_string(), t::env().password));
     t::check_fds_return_to(loop, fds);
 }
 
@@ -180,7 +172,7 @@ TEST_CASE("TLS verify-full against an unrelated CA: tls_failed", "[pg][connect][
     auto opts = t::test_options();
     opts.url = t::make_url({.sslmode = "verify-full", .sslrootcert = t::env().other_ca});
     const uvdb::error e = expect_connect_error(loop, opts, errc::tls_failed);
-    CHECK_FALSE(contains(e.to_string(), t::env().password));
+    CHECK_FALSE(t::contains(e.to_string(), t::env().password));
 
     // extra overrides the URL's (good) CA with the unrelated one.
     auto via_extra = t::test_options();
@@ -201,8 +193,8 @@ TEST_CASE("sslmode=disable is refused by the server, saying why", "[pg][connect]
     CHECK(e.is_fatal());
     // pg_hba's reject line: "no pg_hba.conf entry for host …, no encryption".
     const std::string text = e.to_string();
-    CHECK((contains(text, "no encryption") || contains(text, "pg_hba")));
-    CHECK_FALSE(contains(text, t::env().password));
+    CHECK((t::contains(text, "no encryption") || t::contains(text, "pg_hba")));
+    CHECK_FALSE(t::contains(text, t::env().password));
 }
 
 TEST_CASE("connect timeout on a server that accepts TCP but never answers", "[pg][connect][timeout]") {
@@ -215,12 +207,12 @@ TEST_CASE("connect timeout on a server that accepts TCP but never answers", "[pg
 
     const auto start = clock_type::now();
     const uvdb::error e = expect_connect_error(loop, opts, errc::timeout);
-    const auto took = ms_since(start);
+    const auto took = t::ms_since(start);
     INFO("took " << took << " ms");
     CHECK(took >= 400);
     CHECK(took < 2000);
     CHECK(e.retryable());
-    CHECK_FALSE(contains(e.to_string(), t::env().password));
+    CHECK_FALSE(t::contains(e.to_string(), t::env().password));
     t::check_fds_return_to(loop, fds);
 }
 
@@ -254,7 +246,7 @@ TEST_CASE("connect by host name (localhost) with verify-full", "[pg][connect][dn
     auto bad = t::test_options();
     bad.url = t::make_url({.host = "uvdb-no-such-host.invalid"});
     const uvdb::error e = expect_connect_error(loop, bad, errc::connect_failed);
-    CHECK(contains(e.to_string(), "uvdb-no-such-host.invalid"));
+    CHECK(t::contains(e.to_string(), "uvdb-no-such-host.invalid"));
 }
 
 TEST_CASE("multi-host URL: a dead first host is skipped", "[pg][connect]") {
@@ -266,7 +258,7 @@ TEST_CASE("multi-host URL: a dead first host is skipped", "[pg][connect]") {
                "?sslmode=verify-full&sslrootcert=" + uvdb::url_encode(e.ca);
     auto conn = t::connect_or_fail(loop, opts);
     CHECK(t::scalar<int>(loop, *conn, "SELECT 1") == 1);
-    CHECK(contains(conn->describe(), e.port));
+    CHECK(t::contains(conn->describe(), e.port));
 
     // target_session_attrs passes through: the server is a primary.
     auto rw = t::test_options();
@@ -284,7 +276,7 @@ TEST_CASE("the URL's connect_timeout is honoured when shorter", "[pg][connect][t
     opts.connect_timeout = 30s;
     const auto start = clock_type::now();
     (void)expect_connect_error(loop, opts, errc::timeout);
-    const auto took = ms_since(start);
+    const auto took = t::ms_since(start);
     INFO("took " << took << " ms");
     CHECK(took >= 900);
     CHECK(took < 4000);
@@ -296,12 +288,12 @@ TEST_CASE("statements queued on a connection that fails to connect fail too", "[
     auto opts = t::test_options();
     opts.url = t::make_url({.password = "wrong-password-queued"});
     auto connected = std::make_shared<std::optional<uvdb::result<void>>>();
-    auto queried = std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
+    auto queried = t::make_query_slot();
     auto pinged = std::make_shared<std::optional<uvdb::result<void>>>();
     {
         auto conn = t::pg_driver()->connect(loop, opts,
                                             [connected](uvdb::result<void> r) { connected->emplace(std::move(r)); });
-        conn->query("SELECT 1", [queried](uvdb::result<uvdb::result_set> r) { queried->emplace(std::move(r)); });
+        conn->query("SELECT 1", t::store_in(queried));
         conn->ping(1s, [pinged](uvdb::result<void> r) { pinged->emplace(std::move(r)); });
         t::run_until(loop, [&] { return connected->has_value() && queried->has_value() && pinged->has_value(); },
                      10s, "the connect callback and the queued statement's");

@@ -16,10 +16,6 @@ namespace t = uvdb::test;
 
 namespace {
 
-bool contains(const std::string& hay, std::string_view needle) {
-    return hay.find(needle) != std::string::npos;
-}
-
 void check_usable(uvdb::event_loop& loop, uvdb::connection& conn) {
     CHECK(conn.is_ready());
     CHECK_FALSE(conn.is_broken());
@@ -39,9 +35,9 @@ TEST_CASE("undefined table: SQLSTATE 42P01, server_error, not fatal", "[pg][erro
     CHECK(e.code() == errc::server_error);
     CHECK(e.sqlstate() == "42P01");
     CHECK(uvdb::sqlstate_name(e.sqlstate()) == "undefined_table");
-    CHECK(contains(e.server_message(), "does not exist"));
-    CHECK(contains(e.server_message(), "uvdb_no_such_table"));
-    CHECK(contains(e.to_string(), "42P01"));
+    CHECK(t::contains(e.server_message(), "does not exist"));
+    CHECK(t::contains(e.server_message(), "uvdb_no_such_table"));
+    CHECK(t::contains(e.to_string(), "42P01"));
     CHECK_FALSE(e.is_fatal());
     CHECK_FALSE(e.server_gone());
     check_usable(loop, *conn);
@@ -59,8 +55,8 @@ TEST_CASE("unique violation: SQLSTATE 23505 with the server's detail", "[pg][err
     CHECK(e.value() == errc::server_error);
     CHECK(e.sqlstate() == "23505");
     CHECK(uvdb::sqlstate_name(e.sqlstate()) == "unique_violation");
-    CHECK(contains(e.server_message(), "duplicate key"));
-    CHECK(contains(e.detail(), "(id)=(1)"));
+    CHECK(t::contains(e.server_message(), "duplicate key"));
+    CHECK(t::contains(e.detail(), "(id)=(1)"));
     CHECK_FALSE(e.is_fatal());
     CHECK_FALSE(e.retryable());
     CHECK(conn->transaction_status() == uvdb::tx_status::idle);

@@ -20,17 +20,7 @@ namespace t = uvdb::test;
 
 namespace {
 
-using query_slot = std::shared_ptr<std::optional<uvdb::result<uvdb::result_set>>>;
-
-query_slot make_query_slot() {
-    return std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
-}
-
-uvdb::connection::query_callback store_in(const query_slot& s) {
-    return [s](uvdb::result<uvdb::result_set> r) { s->emplace(std::move(r)); };
-}
-
-void expect_closed(const query_slot& s) {
+void expect_closed(const t::query_slot& s) {
     REQUIRE(s->has_value());
     REQUIRE_FALSE(s->value().ok());
     INFO(t::describe(s->value().err()));
@@ -85,11 +75,11 @@ TEST_CASE("queued statements run in order", "[pg][lifecycle]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     std::vector<int> order;
-    std::vector<query_slot> slots;
+    std::vector<t::query_slot> slots;
     // The first is the slowest: a driver that reorders would answer it last.
     const char* sqls[] = {"SELECT 1 FROM pg_sleep(0.2)", "SELECT 2", "SELECT 3 FROM pg_sleep(0.05)"};
     for (int i = 0; i < 3; ++i) {
-        auto s = make_query_slot();
+        auto s = t::make_query_slot();
         slots.push_back(s);
         conn->query(sqls[i], [s, i, &order](uvdb::result<uvdb::result_set> r) {
             order.push_back(i);
@@ -112,8 +102,8 @@ TEST_CASE("statements issued before the connect completes are queued", "[pg][lif
     auto connected = std::make_shared<std::optional<uvdb::result<void>>>();
     auto conn = t::pg_driver()->connect(loop, t::test_options(),
                                         [connected](uvdb::result<void> r) { connected->emplace(std::move(r)); });
-    auto q = make_query_slot();
-    conn->query("SELECT $1::text", uvdb::make_params("early"), store_in(q));
+    auto q = t::make_query_slot();
+    conn->query("SELECT $1::text", uvdb::make_params("early"), t::store_in(q));
     t::run_until(loop, [&] { return q->has_value(); }, 30s, "a statement issued while connecting");
     REQUIRE(connected->has_value());
     REQUIRE(connected->value().ok());
@@ -127,9 +117,9 @@ TEST_CASE("close() from inside a query callback: queued statements complete with
     {
         auto conn = t::connect_or_fail(loop, t::test_options());
         uvdb::connection* c = conn.get();
-        auto first = make_query_slot();
-        auto second = make_query_slot();
-        auto third = make_query_slot();
+        auto first = t::make_query_slot();
+        auto second = t::make_query_slot();
+        auto third = t::make_query_slot();
         int calls = 0;
         conn->query("SELECT 1", [c, first, &calls](uvdb::result<uvdb::result_set> r) {
             ++calls;
@@ -154,8 +144,8 @@ TEST_CASE("close() from inside a query callback: queued statements complete with
         CHECK_FALSE(conn->is_ready());
 
         // After close, a new statement fails with closed, and not inline.
-        auto late = make_query_slot();
-        conn->query("SELECT 4", store_in(late));
+        auto late = t::make_query_slot();
+        conn->query("SELECT 4", t::store_in(late));
         CHECK_FALSE(late->has_value());
         t::run_until(loop, [&] { return late->has_value(); }, 5s, "a statement on a closed connection");
         expect_closed(late);
@@ -169,13 +159,13 @@ TEST_CASE("destroying a connection from inside its own callback", "[pg][lifecycl
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     auto conn = t::connect_or_fail(loop, t::test_options());
-    auto first = make_query_slot();
-    auto second = make_query_slot();
+    auto first = t::make_query_slot();
+    auto second = t::make_query_slot();
     conn->query("SELECT 1", [&conn, first](uvdb::result<uvdb::result_set> r) {
         first->emplace(std::move(r));
         conn.reset();
     });
-    conn->query("SELECT 2", store_in(second));
+    conn->query("SELECT 2", t::store_in(second));
     t::run_until(loop, [&] { return second->has_value(); }, 10s, "both callbacks");
     CHECK(conn == nullptr);
     REQUIRE(first->value().ok());
@@ -188,10 +178,10 @@ TEST_CASE("destroying a connection while a query runs completes it with closed",
     const auto fds = t::open_fd_count();
     auto conn = t::connect_or_fail(loop, t::test_options());
     const auto pid = conn->server_pid();
-    auto running = make_query_slot();
-    auto queued = make_query_slot();
-    conn->query("SELECT pg_sleep(3)", store_in(running));
-    conn->query("SELECT 1", store_in(queued));
+    auto running = t::make_query_slot();
+    auto queued = t::make_query_slot();
+    conn->query("SELECT pg_sleep(3)", t::store_in(running));
+    conn->query("SELECT 1", t::store_in(queued));
     t::run_for(loop, 200ms);
     REQUIRE_FALSE(running->has_value());
 

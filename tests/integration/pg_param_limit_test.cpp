@@ -59,8 +59,8 @@ TEST_CASE("65,536 parameters: bad_input with a clear message, connection unharme
     auto conn = t::connect_or_fail(loop, t::test_options());
     auto [sql, ps] = many_params(65536);
 
-    auto got = std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
-    conn->query(sql, std::move(ps), [got](uvdb::result<uvdb::result_set> r) { got->emplace(std::move(r)); });
+    auto got = t::make_query_slot();
+    conn->query(sql, std::move(ps), t::store_in(got));
     CHECK_FALSE(got->has_value());  // never inline from query()
     t::run_until(loop, [&] { return got->has_value(); }, 30s, "the refused statement's callback");
     REQUIRE_FALSE(got->value().ok());

@@ -20,27 +20,6 @@ using namespace std::chrono_literals;
 using uvdb::errc;
 namespace t = uvdb::test;
 
-namespace {
-
-using query_slot = std::shared_ptr<std::optional<uvdb::result<uvdb::result_set>>>;
-
-query_slot make_query_slot() {
-    return std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
-}
-
-uvdb::connection::query_callback store_in(const query_slot& s) {
-    return [s](uvdb::result<uvdb::result_set> r) {
-        if (s->has_value()) {
-            // A second call: record it as a failure the test will see.
-            s->emplace(uvdb::error(errc::internal, "callback called twice"));
-            return;
-        }
-        s->emplace(std::move(r));
-    };
-}
-
-}  // namespace
-
 TEST_CASE("deadlines that meet the statement's completion never cancel the next statement", "[pg][timeout][race]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
@@ -53,12 +32,12 @@ TEST_CASE("deadlines that meet the statement's completion never cancel the next 
             // Sleeps around the deadline, so either may win.
             uvdb::query_options o;
             o.timeout = 40ms;
-            auto first = make_query_slot();
-            auto next = make_query_slot();
+            auto first = t::make_query_slot();
+            auto next = t::make_query_slot();
             const double sleep_s = 0.030 + 0.0005 * k;  // 30 … 49.5 ms
-            conn->query("SELECT 1 FROM pg_sleep($1::float8)", uvdb::make_params(sleep_s), o, store_in(first));
+            conn->query("SELECT 1 FROM pg_sleep($1::float8)", uvdb::make_params(sleep_s), o, t::store_in(first));
             // Queued behind it: must always succeed, with its own answer.
-            conn->query("SELECT $1::int FROM pg_sleep(0.06)", uvdb::make_params(k), store_in(next));
+            conn->query("SELECT $1::int FROM pg_sleep(0.06)", uvdb::make_params(k), t::store_in(next));
             t::run_until(loop, [&] { return first->has_value() && next->has_value(); }, 10s, "both statements");
             if (first->value().ok()) {
                 ++completions;
@@ -83,10 +62,10 @@ TEST_CASE("cancel() at every moment of a short statement never hits the next one
         auto conn = t::connect_or_fail(loop, t::test_options());
         for (int k = 0; k < 30; ++k) {
             INFO("round " << k);
-            auto first = make_query_slot();
-            auto next = make_query_slot();
-            conn->query("SELECT 1 FROM pg_sleep(0.02)", store_in(first));
-            conn->query("SELECT $1::int FROM pg_sleep(0.05)", uvdb::make_params(k), store_in(next));
+            auto first = t::make_query_slot();
+            auto next = t::make_query_slot();
+            conn->query("SELECT 1 FROM pg_sleep(0.02)", t::store_in(first));
+            conn->query("SELECT $1::int FROM pg_sleep(0.05)", uvdb::make_params(k), t::store_in(next));
             t::run_for(loop, std::chrono::milliseconds(k));  // 0 … 29 ms into the first
             // Only while the first is still in flight from the caller's view:
             // once its callback ran, the second is "the statement in flight"

@@ -18,10 +18,6 @@ namespace oid = uvdb::postgres::oid;
 
 namespace {
 
-bool contains(const std::string& hay, std::string_view needle) {
-    return hay.find(needle) != std::string::npos;
-}
-
 // The error row::get throws when the conversion to T is impossible.
 template <class T>
 uvdb::error conversion_error_of(const uvdb::row& r, std::string_view column) {
@@ -103,8 +99,8 @@ TEST_CASE("column names, type ids and kinds", "[pg][results]") {
     auto missing = rs.column_index("no_such_column");
     REQUIRE_FALSE(missing.ok());
     INFO(missing.err().to_string());
-    CHECK(contains(missing.err().to_string(), "no_such_column"));
-    CHECK(contains(missing.err().to_string(), "c_int8"));
+    CHECK(t::contains(missing.err().to_string(), "no_such_column"));
+    CHECK(t::contains(missing.err().to_string(), "c_int8"));
 }
 
 TEST_CASE("rows are iterated in order", "[pg][results]") {
@@ -168,32 +164,32 @@ TEST_CASE("conversion errors name the column and the types", "[pg][results]") {
         const uvdb::error e = conversion_error_of<int>(row, "word");
         INFO(e.to_string());
         CHECK(e.value() == errc::conversion_error);
-        CHECK(contains(e.message(), "word"));
-        CHECK(contains(e.message(), "text"));
-        CHECK(contains(e.message(), "int"));
+        CHECK(t::contains(e.message(), "word"));
+        CHECK(t::contains(e.message(), "text"));
+        CHECK(t::contains(e.message(), "int"));
     }
     SECTION("NULL as a non-optional") {
         const uvdb::error e = conversion_error_of<int>(row, "nothing");
         INFO(e.to_string());
         CHECK(e.value() == errc::conversion_error);
-        CHECK(contains(e.message(), "nothing"));
-        CHECK((contains(e.message(), "NULL") || contains(e.message(), "null")));
+        CHECK(t::contains(e.message(), "nothing"));
+        CHECK((t::contains(e.message(), "NULL") || t::contains(e.message(), "null")));
         CHECK(row.get<std::optional<int>>("nothing") == std::nullopt);
     }
     SECTION("int8 too big for int16") {
         const uvdb::error e = conversion_error_of<std::int16_t>(row, "big");
         INFO(e.to_string());
         CHECK(e.value() == errc::conversion_error);
-        CHECK(contains(e.message(), "big"));
-        CHECK(contains(e.message(), "int8"));
-        CHECK((contains(e.message(), "16") || contains(e.message(), "short")));
+        CHECK(t::contains(e.message(), "big"));
+        CHECK(t::contains(e.message(), "int8"));
+        CHECK((t::contains(e.message(), "16") || t::contains(e.message(), "short")));
         CHECK(row.get<std::int32_t>("big") == 100000);
     }
     SECTION("a fraction as an integer") {
         const uvdb::error e = conversion_error_of<int>(row, "frac");
         INFO(e.to_string());
-        CHECK(contains(e.message(), "frac"));
-        CHECK(contains(e.message(), "float8"));
+        CHECK(t::contains(e.message(), "frac"));
+        CHECK(t::contains(e.message(), "float8"));
     }
     // The connection is unaffected by a client-side conversion error.
     CHECK(t::scalar<int>(loop, *conn, "SELECT 1") == 1);

@@ -60,10 +60,10 @@ TEST_CASE("backend terminated during pg_sleep(10): that query fails with connect
     const auto fds = t::open_fd_count();
     {
         auto conn = t::connect_or_fail(loop, t::test_options());
-        auto got = std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
-        auto queued = std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
-        conn->query("SELECT pg_sleep(10)", [got](uvdb::result<uvdb::result_set> r) { got->emplace(std::move(r)); });
-        conn->query("SELECT 1", [queued](uvdb::result<uvdb::result_set> r) { queued->emplace(std::move(r)); });
+        auto got = t::make_query_slot();
+        auto queued = t::make_query_slot();
+        conn->query("SELECT pg_sleep(10)", t::store_in(got));
+        conn->query("SELECT 1", t::store_in(queued));
         t::run_for(loop, 300ms);
         REQUIRE_FALSE(got->has_value());
 

@@ -23,10 +23,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-long long ms_since(clock_type::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start).count();
-}
-
 uvdb::query_options with_timeout(std::chrono::milliseconds d) {
     uvdb::query_options o;
     o.timeout = d;
@@ -51,7 +47,7 @@ TEST_CASE("query timeout: pg_sleep(30) with 500 ms, then the same connection ans
 
         const auto start = clock_type::now();
         auto r = t::query_sync(loop, *conn, "SELECT pg_sleep(30)", {}, with_timeout(500ms), 10s);
-        const auto took = ms_since(start);
+        const auto took = t::ms_since(start);
         std::printf("query timeout: pg_sleep(30) with a 500 ms timeout failed after %lld ms\n", took);
         expect_timeout(r);
         CHECK(took >= 450);
@@ -78,7 +74,7 @@ TEST_CASE("query timeout from connect_options, and a per-call override", "[pg][t
     const auto start = clock_type::now();
     auto r = t::query_sync(loop, *conn, "SELECT pg_sleep(30)", {}, {}, 10s);
     expect_timeout(r);
-    CHECK(ms_since(start) < 2000);
+    CHECK(t::ms_since(start) < 2000);
 
     // 0 = no deadline for this call, although the connection's default is 300 ms.
     auto slow = t::query_sync(loop, *conn, "SELECT 4 FROM pg_sleep(0.6)", {}, with_timeout(0ms), 10s);
@@ -96,13 +92,13 @@ TEST_CASE("timeouts in a row with queued statements behind them", "[pg][timeout]
     auto conn = t::connect_or_fail(loop, t::test_options());
     for (int round = 0; round < 3; ++round) {
         INFO("round " << round);
-        auto slow = std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
-        auto next = std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
+        auto slow = t::make_query_slot();
+        auto next = t::make_query_slot();
         conn->query("SELECT pg_sleep(30)", {}, with_timeout(300ms),
-                    [slow](uvdb::result<uvdb::result_set> r) { slow->emplace(std::move(r)); });
+                    t::store_in(slow));
         // Queued behind the slow one: must run, and must not be cancelled.
         conn->query("SELECT $1::int * 2 FROM pg_sleep(0.3)", uvdb::make_params(round + 10),
-                    [next](uvdb::result<uvdb::result_set> r) { next->emplace(std::move(r)); });
+                    t::store_in(next));
         t::run_until(loop, [&] { return slow->has_value() && next->has_value(); }, 10s,
                      "the timed-out query and the one queued behind it");
         expect_timeout(**slow);
@@ -117,9 +113,9 @@ TEST_CASE("cancel() on a running pg_sleep completes it with cancelled", "[pg][ti
     const auto fds = t::open_fd_count();
     {
         auto conn = t::connect_or_fail(loop, t::test_options());
-        auto got = std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
+        auto got = t::make_query_slot();
         conn->query("SELECT pg_sleep(30)",
-                    [got](uvdb::result<uvdb::result_set> r) { got->emplace(std::move(r)); });
+                    t::store_in(got));
         t::run_for(loop, 300ms);
         REQUIRE_FALSE(got->has_value());
         CHECK_FALSE(conn->is_idle());
@@ -127,7 +123,7 @@ TEST_CASE("cancel() on a running pg_sleep completes it with cancelled", "[pg][ti
         const auto start = clock_type::now();
         conn->cancel();
         t::run_until(loop, [&] { return got->has_value(); }, 5s, "the cancelled query's callback");
-        const auto took = ms_since(start);
+        const auto took = t::ms_since(start);
         INFO("cancel took " << took << " ms");
         CHECK(took < 2000);
         REQUIRE_FALSE(got->value().ok());
@@ -151,12 +147,12 @@ TEST_CASE("cancel() with nothing running has no effect on later statements", "[p
     CHECK(t::scalar<int>(loop, *conn, "SELECT 5 FROM pg_sleep(0.5)") == 5);
 
     // cancel() from inside a completion callback, before the next statement.
-    auto second = std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
+    auto second = t::make_query_slot();
     uvdb::connection* c = conn.get();
     conn->query("SELECT 1", [c, second](uvdb::result<uvdb::result_set>) {
         c->cancel();
         c->query("SELECT 6 FROM pg_sleep(0.5)",
-                 [second](uvdb::result<uvdb::result_set> r) { second->emplace(std::move(r)); });
+                 t::store_in(second));
     });
     t::run_until(loop, [&] { return second->has_value(); }, 5s, "the statement after a stray cancel");
     REQUIRE(second->value().ok());

@@ -194,6 +194,24 @@ void terminate_backend(event_loop& loop, std::int64_t pid) {
     REQUIRE(r->value<bool>());
 }
 
+query_slot make_query_slot() {
+    return std::make_shared<std::optional<result<result_set>>>();
+}
+
+connection::query_callback store_in(const query_slot& slot) {
+    return [slot](result<result_set> r) {
+        if (slot->has_value()) {
+            slot->emplace(error(errc::internal, "callback called twice"));
+            return;
+        }
+        slot->emplace(std::move(r));
+    };
+}
+
+long long ms_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+}
+
 std::string describe(const error& e) {
     std::string s = e.to_string();
     if (!e.sqlstate().empty()) s += " [sqlstate " + std::string(e.sqlstate()) + "]";

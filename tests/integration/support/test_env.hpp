@@ -114,6 +114,22 @@ T scalar(event_loop& loop, connection& conn, std::string_view sql, params p = {}
 /// `loop` for the occasion; fails the test if that is not possible.
 void terminate_backend(event_loop& loop, std::int64_t pid);
 
+/// Where a statement's callback leaves its result, shared with the callback
+/// so that a late completion (after the test gave up) writes into live memory.
+using query_slot = std::shared_ptr<std::optional<result<result_set>>>;
+query_slot make_query_slot();
+/// A callback that fills `slot`; a second call replaces the result with an
+/// errc::internal error "callback called twice", so tests see it.
+connection::query_callback store_in(const query_slot& slot);
+
+/// Whether `hay` contains `needle` (for checks on messages).
+inline bool contains(std::string_view hay, std::string_view needle) {
+    return hay.find(needle) != std::string_view::npos;
+}
+
+/// Milliseconds since `start` on the steady clock.
+long long ms_since(std::chrono::steady_clock::time_point start);
+
 /// Text of an error for test output: to_string() plus the SQLSTATE.
 std::string describe(const error& e);
 
