@@ -115,6 +115,8 @@ std::optional<bench_options> parse_options(int argc, const char* const* argv, st
             ok = count(o.concurrency, 1);
         } else if (name == "--ops") {
             ok = count(o.ops, 1);
+        } else if (name == "--warmup") {
+            ok = count(o.warmup, 0);
         } else if (name == "--pool-size") {
             ok = count(o.pool_size, 0);
         } else if (name == "--max-overflow") {
@@ -169,6 +171,9 @@ Options:
                          scenario name works too: uvdb-bench --json conc_pooled
   --concurrency W        workers of the concurrent scenarios (conc_*, rag)
   --ops N                ops (rag: requests) of every selected scenario
+  --warmup N             untimed ops before the timed phase of the pooled scenarios
+                         (default 100 seq_pooled, 1000 conc_pooled, 100 rag; with --ops,
+                         at most N)
   --pool-size N          persistent connections (default 20)
   --max-overflow N       extra connections under load (default 40)
   --timeout S            seconds an acquire may wait (default 30)

@@ -15,6 +15,7 @@ struct bench_options {
     std::vector<std::string> scenarios;      ///< --scenario NAME… or one positional; empty: all
     std::optional<std::size_t> concurrency;  ///< W of the concurrent scenarios
     std::optional<std::size_t> ops;          ///< N of every selected scenario
+    std::optional<std::size_t> warmup;       ///< warm-up ops of the pooled scenarios
     std::optional<std::size_t> pool_size;
     std::optional<std::size_t> max_overflow;
     std::optional<double> timeout_s;         ///< pool acquire timeout

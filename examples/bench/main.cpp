@@ -41,6 +41,7 @@ std::vector<scenario_spec> selected_scenarios(const bench_options& o) {
             s.ops = *o.ops;
             s.warmup_ops = std::min(s.warmup_ops, s.ops);  // a short run gets a short warm-up
         }
+        if (o.warmup && s.kind != uvdb::bench::op_kind::unpooled) s.warmup_ops = *o.warmup;
         if (o.concurrency && s.concurrent) s.workers = *o.concurrency;
         out.push_back(s);
     };

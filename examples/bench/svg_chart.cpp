@@ -45,8 +45,8 @@ std::string tick_label(double ms) {
 }
 
 // Plot geometry.
-constexpr double width = 960, height = 560;
-constexpr double left = 70, right = 250, top = 60, bottom = 60;
+constexpr double width = 1000, height = 560;
+constexpr double left = 70, right = 290, top = 60, bottom = 60;
 constexpr double plot_w = width - left - right, plot_h = height - top - bottom;
 constexpr std::size_t max_points = 400;
 

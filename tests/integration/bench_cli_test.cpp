@@ -343,3 +343,22 @@ TEST_CASE("uvdb-bench rejects an unknown scenario before connecting", "[pg][benc
     CHECK(r.out.empty());
     CHECK(r.err.find("seq_unpooled, seq_pooled, conc_pooled, conc_unpooled, rag") != std::string::npos);
 }
+
+TEST_CASE("uvdb-bench stops starting ops after BENCH_MAX_SECONDS and says TIME-CAPPED", "[pg][bench]") {
+    const auto& e = uvdb::test::env();
+    // 1000 new TLS + SCRAM connections take far longer than 0.3 s.
+    const bench_run r =
+        run_bench({"--json", "--url", e.url, "seq_unpooled"}, {"BENCH_MAX_SECONDS=0.3"});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto lines = lines_of(r.out);
+    REQUIRE(lines.size() == 1);
+    json_object j(lines[0]);
+    CHECK(j.at("notes").rfind("TIME-CAPPED", 0) == 0);
+    CHECK(j.number("ops") >= 1);
+    CHECK(j.number("ops") < 1000);
+    CHECK(j.number("failures") == 0);
+    // No op starts after the cap, so the phase ends within one op of it.
+    CHECK(j.number("seconds") >= 0.3);
+    CHECK(j.number("seconds") < 0.3 + j.number("max_ms") / 1000.0 + 0.05);
+}
