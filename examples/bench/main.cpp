@@ -119,8 +119,9 @@ int main(int argc, char** argv) {
     std::vector<scenario_result> results;
     for (const auto& spec : specs) {
         if (!opts->quiet && !settings.progress) {
-            std::fprintf(stderr, "uvdb-bench: %s: %zu workers, %zu %s…\n", std::string(spec.name).c_str(),
-                         spec.workers, spec.ops, spec.kind == uvdb::bench::op_kind::rag ? "requests" : "ops");
+            std::fprintf(stderr, "uvdb-bench: %s: %zu worker%s, %zu %s…\n", std::string(spec.name).c_str(),
+                         spec.workers, spec.workers == 1 ? "" : "s", spec.ops,
+                         spec.kind == uvdb::bench::op_kind::rag ? "requests" : "ops");
         }
         scenario_result r = runner.run(spec);
         if (opts->json) {
