@@ -59,6 +59,23 @@ std::string seconds_text(milliseconds d) {
     while (!s.empty() && s.back() == '0') s.pop_back();
     return s;
 }
+
+/// The URL as the start-up line shows it: the password masked, and shown as
+/// masked too when it comes from elsewhere (password_file, password_env, code),
+/// so the line tells the operator that a password is in use.
+std::string url_for_log(const connect_options& c) {
+    std::string url = mask_password(c.url);
+    if (c.password.empty()) return url;
+    const auto scheme_end = url.find("://");
+    if (scheme_end == std::string::npos) return url;  // key=value string: no user info to mark
+    const auto authority = scheme_end + 3;
+    const auto at = url.find('@', authority);
+    const auto slash = url.find_first_of("/?", authority);
+    if (at == std::string::npos || (slash != std::string::npos && slash < at)) return url;  // no user
+    if (url.find(':', authority) < at) return url;  // the URL's own password, already masked
+    url.insert(at, ":***");
+    return url;
+}
 }  // namespace
 
 std::string engine_configured_line(const pool_options& opts) {
@@ -75,8 +92,10 @@ std::string engine_configured_line(const pool_options& opts) {
     field("pool_pre_ping", opts.pre_ping ? "true" : "false");
     field("pool_timeout", seconds_text(opts.timeout));
     field("total_connections", std::to_string(opts.max_total()));
-    field("url", mask_password(opts.connection.url));
+    // Extra fields (preset=…) before the URL, as operators read the line left
+    // to right: the sizing, where it came from, then the (long) URL last.
     for (const auto& [key, value] : opts.log_fields) field(key, value);
+    field("url", url_for_log(opts.connection));
     return line;
 }
 

@@ -2,6 +2,7 @@
 /// \file
 /// Umbrella header: everything in uvdb's core (and the pool when installed).
 
+#include <uvdb/config.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/error.hpp>
@@ -11,6 +12,7 @@
 #include <uvdb/log.hpp>
 #include <uvdb/offload.hpp>
 #include <uvdb/param.hpp>
+#include <uvdb/pool_options.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
 #include <uvdb/timer.hpp>
@@ -18,4 +20,5 @@
 
 #if __has_include(<uvdb/pool.hpp>)
 #include <uvdb/pool.hpp>
+#include <uvdb/pool_from_config.hpp>
 #endif
