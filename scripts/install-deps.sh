@@ -8,6 +8,7 @@ packages=(
     build-essential cmake pkg-config
     libuv1-dev libpq-dev libssl-dev libtomlplusplus-dev catch2 libspdlog-dev libsqlite3-dev
     postgresql postgresql-contrib openssl
+    clang libclang-rt-14-dev
 )
 
 command -v dpkg-query >/dev/null ||

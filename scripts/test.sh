@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds uvdb and runs every test (CTest) against a throwaway PostgreSQL that
-# it starts and stops, unless UVDB_TEST_URL already names a server.
+# it starts and stops, unless UVDB_TEST_URL already names a server; then runs
+# the libFuzzer targets for a bounded time (scripts/fuzz.sh).
 # Extra arguments go to ctest, e.g. scripts/test.sh -R unit
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,4 +23,10 @@ fi
 
 status=0
 ctest --test-dir build --output-on-failure "$@" || status=$?
+
+# The libFuzzer targets (clang) run for a bounded time from their seed corpus
+# in the repository; skipped when ctest arguments select a subset.
+if [[ $# -eq 0 ]]; then
+    UVDB_FUZZ_REQUIRED=1 UVDB_FUZZ_SECONDS=${UVDB_FUZZ_SECONDS:-20} scripts/fuzz.sh || status=$?
+fi
 exit "$status"
