@@ -4,10 +4,6 @@
 // that no op failed. Prints nothing about speed: benchmarks are not timed tests.
 
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -20,18 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "integration/support/run_program.hpp"
 #include "integration/support/test_env.hpp"
 
-extern char** environ;
 
 namespace {
 
 using namespace std::chrono_literals;
 
-struct bench_run {
-    int exit_code = -1;  // -1: killed (deadline) or signalled
-    std::string out, err;
-};
+using bench_run = uvdb::test::program_run;
 
 /// Runs uvdb-bench with `args`; stdout and stderr captured apart. The
 /// child's environment is ours without DATABASE_URL, plus `extra_env`.
@@ -41,66 +34,7 @@ bench_run run_bench(const std::vector<std::string>& args, const std::vector<std:
     FAIL("uvdb-bench was not built with the pg tests (configure with UVDB_BUILD_EXAMPLES=ON)");
     return {};
 #else
-    const std::string exe = UVDB_BENCH_EXE;
-    REQUIRE(::access(exe.c_str(), X_OK) == 0);
-    std::vector<std::string> argv_s{exe};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_s;
-    for (char** e = environ; *e != nullptr; ++e) {
-        if (std::strncmp(*e, "DATABASE_URL=", 13) != 0) env_s.emplace_back(*e);
-    }
-    env_s.insert(env_s.end(), extra_env.begin(), extra_env.end());
-    std::vector<char*> envp;
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    int out_p[2], err_p[2];
-    REQUIRE(::pipe2(out_p, O_CLOEXEC) == 0);
-    REQUIRE(::pipe2(err_p, O_CLOEXEC) == 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err_p[1], 2);
-    pid_t pid = 0;
-    const int rc = ::posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out_p[1]);
-    ::close(err_p[1]);
-    REQUIRE(rc == 0);
-
-    bench_run r;
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    pollfd fds[2] = {{out_p[0], POLLIN, 0}, {err_p[0], POLLIN, 0}};
-    std::string* sinks[2] = {&r.out, &r.err};
-    int open_fds = 2;
-    bool killed = false;
-    while (open_fds > 0) {
-        if (std::chrono::steady_clock::now() > until && !killed) {
-            ::kill(pid, SIGKILL);
-            killed = true;
-        }
-        if (::poll(fds, 2, 200) < 0) break;
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-            char buf[4096];
-            const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-            if (n > 0) {
-                sinks[i]->append(buf, static_cast<std::size_t>(n));
-            } else {
-                ::close(fds[i].fd);
-                fds[i].fd = -1;
-                --open_fds;
-            }
-        }
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    r.exit_code = !killed && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return uvdb::test::run_program(UVDB_BENCH_EXE, args, extra_env, deadline);
 #endif
 }
 
