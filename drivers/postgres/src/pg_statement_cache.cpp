@@ -1,0 +1,69 @@
+#include "pg_statement_cache.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+namespace uvdb::postgres::detail {
+
+namespace {
+bool same_types(const std::vector<Oid>& a, const Oid* b, int n) {
+    return a.size() == static_cast<std::size_t>(n) && (n == 0 || std::equal(a.begin(), a.end(), b));
+}
+}  // namespace
+
+const statement_cache::entry* statement_cache::find(std::string_view sql, const Oid* types, int n) {
+    auto it = by_sql_.find(sql);
+    if (it == by_sql_.end()) return nullptr;
+    if (!same_types(it->second->types, types, n)) {
+        forget(it->second->name, true);
+        return nullptr;
+    }
+    lru_.splice(lru_.begin(), lru_, it->second);  // no allocation
+    return &*it->second;
+}
+
+const statement_cache::entry& statement_cache::insert(std::string_view sql, const Oid* types, int n) {
+    if (lru_.size() >= capacity_) {
+        entry& victim = lru_.back();
+        to_close_.push_back(std::move(victim.name));
+        by_sql_.erase(victim.sql);
+        lru_.pop_back();
+    }
+    entry e;
+    e.sql.assign(sql);
+    e.name = "uvdb_s" + std::to_string(++next_id_);
+    e.types.assign(types, types + n);
+    lru_.push_front(std::move(e));
+    by_sql_.emplace(lru_.front().sql, lru_.begin());
+    return lru_.front();
+}
+
+void statement_cache::forget(std::string_view name, bool on_server) {
+    auto it = std::find_if(lru_.begin(), lru_.end(), [&](const entry& e) { return e.name == name; });
+    if (it == lru_.end()) return;
+    if (on_server) to_close_.push_back(std::move(it->name));
+    by_sql_.erase(it->sql);
+    lru_.erase(it);
+}
+
+void statement_cache::clear() noexcept {
+    by_sql_.clear();
+    lru_.clear();
+    to_close_.clear();
+}
+
+bool uncacheable(std::string_view sql) noexcept {
+    std::size_t i = 0;
+    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i])) != 0) ++i;
+    if (sql.size() - i < 4) return false;
+    auto lower = [&](std::size_t k) { return static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i + k]))); };
+    return lower(0) == 'c' && lower(1) == 'o' && lower(2) == 'p' && lower(3) == 'y';
+}
+
+bool drops_prepared_statements(const char* tag) noexcept {
+    return tag != nullptr && tag[0] == 'D' &&
+           (std::strcmp(tag, "DISCARD ALL") == 0 || std::strcmp(tag, "DEALLOCATE ALL") == 0);
+}
+
+}  // namespace uvdb::postgres::detail
