@@ -88,6 +88,17 @@ void io_watcher::impl::on_poll(uv_poll_t* h, int status, int events) {
         // libuv stopped the handle; everything is reported so the driver asks
         // its library, which then sees the socket error.
         ev = io_error | io_readable | io_writable;
+        // On POLLERR libuv 1.44 (src/unix/poll.c, uv__poll_io) stops the
+        // watcher but leaves the fd in the epoll set; the level-triggered
+        // error then wakes the loop again and libuv removes it with
+        // epoll_ctl(DEL) in a later iteration. By then the driver may have
+        // handed the socket to a threadpool thread (PQconnectPoll) that
+        // closes it, so that late epoll_ctl races with close() and may even
+        // hit a new socket that reused the number (ThreadSanitizer saw it in
+        // "multi-host URL: a dead first host is skipped"). uv_poll_stop
+        // removes the fd from epoll now, on the loop thread, before the
+        // callback lets anyone else touch the socket.
+        uv_poll_stop(h);
         self->applied = 0;
     } else {
         if ((events & UV_READABLE) != 0) ev |= io_readable;
