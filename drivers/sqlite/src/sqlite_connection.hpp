@@ -1,0 +1,160 @@
+#pragma once
+// One SQLite connection, loop side: the command queue, deadlines, cancel and
+// close. Each command runs as one uvdb::offload job (sqlite_exec.*); at most
+// one job per connection is in flight, so the sqlite3 handle is never used by
+// two threads at once.
+//
+// Lifetime: like the PostgreSQL driver, the state lives in a reference-counted
+// `connection_impl` (loop thread only, so a plain int). The application's
+// handle holds one reference and every job's completion holds one, so the
+// db_state a running job uses outlives it even when the application has
+// dropped the connection. The handle itself is closed by a last job on the
+// threadpool once no statement job is running.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <uvdb/driver.hpp>
+#include <uvdb/event_loop.hpp>
+#include <uvdb/timer.hpp>
+
+#include "sqlite_exec.hpp"
+#include "sqlite_url.hpp"
+
+namespace uvdb::sqlite::detail {
+
+class connection_impl;
+
+/// An owning reference to a connection_impl (loop thread only).
+class impl_ref {
+public:
+    impl_ref() noexcept = default;
+    explicit impl_ref(connection_impl* p) noexcept;
+    impl_ref(const impl_ref& o) noexcept : impl_ref(o.p_) {}
+    impl_ref(impl_ref&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+    impl_ref& operator=(impl_ref o) noexcept {
+        std::swap(p_, o.p_);
+        return *this;
+    }
+    ~impl_ref();
+    connection_impl* operator->() const noexcept { return p_; }
+
+private:
+    connection_impl* p_ = nullptr;
+};
+
+enum class command_kind : std::uint8_t { query, execute, ping, reset };
+enum class stop_reason : std::uint8_t { none, user, deadline };
+
+struct command {
+    command_kind kind = command_kind::query;
+    stop_reason stop = stop_reason::none;
+    std::string sql;
+    params args;
+    std::chrono::milliseconds timeout{0};  ///< 0: none
+    event_loop::clock::time_point deadline{};
+    std::variant<std::monostate, connection::query_callback, connection::script_callback,
+                 connection::done_callback>
+        callback;
+};
+
+class connection_impl {
+public:
+    connection_impl(event_loop& loop, open_settings settings, const connect_options& opts,
+                    driver::connect_callback on_connected);
+    ~connection_impl();
+    connection_impl(const connection_impl&) = delete;
+    connection_impl& operator=(const connection_impl&) = delete;
+
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0) delete this;
+    }
+
+    void start_connect();
+    void query(std::string_view sql, params p, const query_options& opts, connection::query_callback cb);
+    void execute(std::string_view script, const query_options& opts, connection::script_callback cb);
+    void ping(std::chrono::milliseconds deadline, connection::done_callback cb);
+    void reset(connection::done_callback cb);
+    void cancel();
+    void close();
+
+    bool is_ready() const noexcept { return phase_ == phase::ready && !broken_; }
+    bool is_broken() const noexcept { return broken_; }
+    bool is_idle() const noexcept { return queue_.empty() && !running_; }
+    tx_status transaction_status() const noexcept;
+    std::string describe() const;
+
+private:
+    enum class phase : std::uint8_t { opening, ready, failed, closed };
+
+    void on_opened(result<void> r);
+    void on_connect_deadline();
+    void enqueue(command&& c);
+    void pump();
+    void start_job(command& c);
+    template <class T>
+    void on_job_done(job_outcome<T> out);
+    void on_deadline();
+    void interrupt(stop_reason why);
+    void break_connection(const error& e);
+    void close_handle();
+    void fail_queue(const error& e);
+    template <class Value>
+    void deliver(command& c, Value&& v);
+
+    event_loop& loop_;
+    timer timer_;
+    open_settings settings_;
+    std::chrono::milliseconds connect_timeout_;
+    std::chrono::milliseconds query_timeout_;
+    driver::connect_callback on_connected_;
+    std::unique_ptr<db_state> db_ = std::make_unique<db_state>();
+
+    int refs_ = 0;
+    phase phase_ = phase::opening;
+    bool broken_ = false;
+    bool closed_ = false;
+    bool job_running_ = false;     // a job (open, statement or close) uses db_
+    bool in_transaction_ = false;  // from sqlite3_get_autocommit after the last job
+    std::optional<command> running_;  // the statement whose job is in flight
+    std::deque<command> queue_;       // waiting statements, in order
+    error broken_reason_;
+};
+
+/// The object the application holds.
+class connection_handle final : public uvdb::connection {
+public:
+    explicit connection_handle(impl_ref impl) noexcept : impl_(std::move(impl)) {}
+    ~connection_handle() override { impl_->close(); }
+
+    void query(std::string_view sql, params p, const query_options& opts, query_callback cb) override {
+        impl_->query(sql, std::move(p), opts, std::move(cb));
+    }
+    void execute(std::string_view script, const query_options& opts, script_callback cb) override {
+        impl_->execute(script, opts, std::move(cb));
+    }
+    void ping(std::chrono::milliseconds deadline, done_callback cb) override {
+        impl_->ping(deadline, std::move(cb));
+    }
+    void reset(done_callback cb) override { impl_->reset(std::move(cb)); }
+    void cancel() override { impl_->cancel(); }
+    void close() override { impl_->close(); }
+    bool is_ready() const noexcept override { return impl_->is_ready(); }
+    bool is_broken() const noexcept override { return impl_->is_broken(); }
+    bool is_idle() const noexcept override { return impl_->is_idle(); }
+    tx_status transaction_status() const noexcept override { return impl_->transaction_status(); }
+    std::string describe() const override { return impl_->describe(); }
+
+private:
+    impl_ref impl_;
+};
+
+}  // namespace uvdb::sqlite::detail
