@@ -99,6 +99,13 @@ std::string mask_url(std::string_view text) {
         }
     }
 
+    // The last '@' may sit inside the query string ("?host=a@b&password=x");
+    // then the rest is still query: mask it as such, or a password
+    // parameter after that '@' would be shown.
+    if (text.substr(start, rest - start).find('?') != npos) {
+        mask_query(text.substr(rest), out);
+        return out;
+    }
     std::size_t q = text.find('?', rest);
     if (q == npos) {
         out += text.substr(rest);
