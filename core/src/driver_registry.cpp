@@ -32,24 +32,41 @@ driver_registry& driver_registry::global() {
 }
 
 result<void> driver_registry::add(std::shared_ptr<driver> d) {
-    if (!d) return error(errc::bad_input, "driver_registry::add: the driver is null");
-    std::vector<std::string> wanted;
-    for (const auto& s : d->schemes()) {
-        std::string k = lower(s);
-        if (k.empty()) {
-            return error(errc::bad_input,
-                         "driver \"" + std::string(d->name()) +
-                             "\" declares an empty URL scheme; nothing registered");
+    return add_all({std::move(d)});
+}
+
+result<void> driver_registry::add_all(const std::vector<std::shared_ptr<driver>>& ds) {
+    // Every scheme of every driver is checked before anything is added, so a
+    // conflict (with the registry or between the drivers themselves)
+    // registers nothing.
+    std::vector<std::pair<std::string, std::shared_ptr<driver>>> wanted;
+    for (const auto& d : ds) {
+        if (!d) return error(errc::bad_input, "driver_registry::add: the driver is null");
+        std::size_t before = wanted.size();
+        for (const auto& s : d->schemes()) {
+            std::string k = lower(s);
+            if (k.empty()) {
+                return error(errc::bad_input,
+                             "driver \"" + std::string(d->name()) +
+                                 "\" declares an empty URL scheme; nothing registered");
+            }
+            auto same = std::find_if(wanted.begin(), wanted.end(),
+                                     [&](const auto& w) { return w.first == k; });
+            if (same == wanted.end()) {
+                wanted.emplace_back(std::move(k), d);
+            } else if (same->second != d) {
+                return error(errc::bad_config,
+                             "URL scheme \"" + k + "\" is claimed by both driver \"" +
+                                 std::string(same->second->name()) + "\" and driver \"" +
+                                 std::string(d->name()) + "\"; nothing registered");
+            }
         }
-        if (std::find(wanted.begin(), wanted.end(), k) == wanted.end())
-            wanted.push_back(std::move(k));
+        if (wanted.size() == before) {
+            return error(errc::bad_input, "driver \"" + std::string(d->name()) +
+                                              "\" declares no URL scheme; nothing registered");
+        }
     }
-    if (wanted.empty()) {
-        return error(errc::bad_input, "driver \"" + std::string(d->name()) +
-                                          "\" declares no URL scheme; nothing registered");
-    }
-    // Checked in full before anything is added, so a conflict registers nothing.
-    for (const auto& k : wanted) {
+    for (const auto& [k, d] : wanted) {
         for (const auto& [scheme, holder] : entries_) {
             if (scheme == k && holder != d) {
                 return error(errc::bad_config,
@@ -60,10 +77,10 @@ result<void> driver_registry::add(std::shared_ptr<driver> d) {
         }
     }
     entries_.reserve(entries_.size() + wanted.size());
-    for (auto& k : wanted) {
+    for (auto& w : wanted) {
         bool present = std::any_of(entries_.begin(), entries_.end(),
-                                   [&](const auto& e) { return e.first == k; });
-        if (!present) entries_.emplace_back(std::move(k), d);
+                                   [&](const auto& e) { return e.first == w.first; });
+        if (!present) entries_.push_back(std::move(w));
     }
     return {};
 }
