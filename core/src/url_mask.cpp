@@ -1,9 +1,12 @@
 // Masking of passwords in connection strings for logs and messages.
 //
-// The rule is "when unsure, mask": a password with an unencoded '@', '/' or
-// '?' makes a URL ambiguous, so the URL form masks everything from the first
-// ':' of the user info up to the LAST '@' of the text, and a malformed URL
-// without '@' loses everything after the first ':' of its authority.
+// A string parse_url accepts is masked along the same lines the parser
+// reads it, so what it takes for the password is what gets masked (the url
+// fuzz target checks this). Otherwise the rule is "when unsure, mask": a
+// password with an unencoded '@', '/' or '?' makes a URL ambiguous, so a
+// malformed URL is masked from the first ':' of the user info up to the LAST
+// '@' of the text, and one without '@' loses everything after the first ':'
+// of its authority.
 
 #include <cstddef>
 #include <string>
@@ -74,7 +77,18 @@ std::string mask_url(std::string_view text) {
     std::string out(text.substr(0, start));
     std::size_t rest = start;
 
-    std::size_t at = text.rfind('@');
+    // A URL the parser accepts is masked the way it was parsed: user info
+    // up to the first '@' before any '/' or '?'. Only a malformed one gets
+    // the "up to the last '@'" rule, which would take an '@' inside the
+    // query for the end of the user info and print the password after it.
+    const bool parses = parse_url(text).ok();
+    std::size_t at = npos;
+    if (parses) {
+        const std::size_t end = text.find_first_of("@/?", start);
+        if (end != npos && text[end] == '@') at = end;
+    } else {
+        at = text.rfind('@');
+    }
     if (at != npos && at >= start) {
         std::string_view info = text.substr(start, at - start);
         std::size_t colon = info.find(':');
@@ -86,7 +100,7 @@ std::string mask_url(std::string_view text) {
         }
         out += '@';
         rest = at + 1;
-    } else if (!parse_url(text).ok()) {
+    } else if (!parses) {
         // No '@', and not a URL we understand: "scheme://user:secret" looks
         // like a host and a bad port; mask what could be a password.
         std::size_t auth_end = text.find_first_of("/?", start);
@@ -174,10 +188,18 @@ std::string mask_password(std::string_view text) {
         std::size_t eq = text.find('=');
         if (!url_scheme(text).empty() || (sep != npos && (eq == npos || sep < eq)))
             return mask_url(text);
-        // "user:secret@host" without a scheme is still masked as a URL.
+        // A key=value string the parser accepts is masked the way it was
+        // parsed, even when an '@' comes before the first '=' ("a@b=c
+        // password=x"): masking it as a URL would miss the password key.
+        if (eq != npos && parse_url(text).ok()) return mask_kv(text, false);
+        // "user:secret@host" without a scheme is still masked as a URL; when
+        // an '=' follows it may be key=value after all, so mask that too.
         std::size_t at = text.find('@');
-        if (at != npos && (eq == npos || at < eq)) return mask_url(text);
-        if (eq != npos) return mask_kv(text, !parse_url(text).ok());
+        if (at != npos && (eq == npos || at < eq)) {
+            std::string out = mask_url(text);
+            return eq == npos ? out : mask_kv(out, true);
+        }
+        if (eq != npos) return mask_kv(text, true);
         // Free text that names a password ("password s3cret"): drop what follows.
         std::string folded;
         for (char c : text) folded += ascii_lower(c);
