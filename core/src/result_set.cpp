@@ -15,7 +15,11 @@ std::string shown_value(std::string_view text, bool quote) {
     constexpr std::size_t limit = 40;
     std::string out = quote ? "\"" : "";
     if (text.size() > limit) {
-        out += text.substr(0, limit);
+        // Cut at a character boundary: half a UTF-8 sequence would make the
+        // message invalid UTF-8, which breaks JSON log sinks and terminals.
+        std::size_t cut = limit;
+        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+        out += text.substr(0, cut);
         out += "…";
     } else {
         out += text;

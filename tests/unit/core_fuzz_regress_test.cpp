@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
+#include <uvdb/result_set.hpp>
 #include <uvdb/url.hpp>
 
 using Catch::Matchers::Contains;
@@ -56,4 +58,44 @@ TEST_CASE("fuzz url: an '@' inside a password query parameter does not end the m
     REQUIRE(parsed.ok());
     REQUIRE(parsed->password == "=ret@q/x");
     CHECK(uvdb::mask_password(text) == "postgresql:///db?pass%77ord=***&sslmode=require");
+}
+
+namespace {
+
+/// Whether every multi-byte UTF-8 sequence in `s` is complete.
+bool whole_utf8(const std::string& s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (len == 0 || i + len > s.size()) return false;
+        for (std::size_t k = 1; k < len; ++k) {
+            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+        }
+        i += len;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("fuzz value: a long cell is cut at a character boundary in conversion errors",
+          "[unit][values][fuzz]") {
+    // The message shows the first 40 bytes of the cell; 16 two-byte 'é', a
+    // '<' and more 'é' put byte 40 in the middle of a character, and the
+    // message was invalid UTF-8 (corpus/value/regress-utf8-cut).
+    std::string cell;
+    for (int i = 0; i < 16; ++i) cell += "\xc3\xa9";
+    cell += "<";
+    for (int i = 0; i < 6; ++i) cell += "\xc3\xa9";
+    auto src = std::make_unique<uvdb::owned_result>(
+        std::vector<uvdb::owned_result::column>{{"c", uvdb::column_kind::text, 25, "text"}});
+    src->add_row({cell});
+    uvdb::result_set rs(std::move(src));
+    auto r = rs[0].try_get<int>(0);
+    REQUIRE_FALSE(r.ok());
+    const std::string& m = r.err().message();
+    INFO(m);
+    CHECK(whole_utf8(m));
+    CHECK_THAT(m, Contains("…"));
+    CHECK_THAT(m, Contains("is not a valid int32"));
 }
