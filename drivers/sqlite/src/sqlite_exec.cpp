@@ -47,6 +47,15 @@ int on_busy(void* arg, int attempts) {
     return 1;
 }
 
+/// Called every few hundred virtual-machine steps. sqlite3_interrupt() alone
+/// can be lost: SQLite clears its flag when a statement starts while none is
+/// active, so an interrupt that lands while the job still waits for a pool
+/// thread, or between two statements of a script, would be forgotten. Our
+/// flag is only cleared by the loop before it starts the next job.
+int on_progress(void* arg) {
+    return static_cast<db_state*>(arg)->interrupted.load(std::memory_order_acquire) ? 1 : 0;
+}
+
 std::string upper_ascii(std::string_view s) {
     std::string out(s);
     std::transform(out.begin(), out.end(), out.begin(),
@@ -263,6 +272,7 @@ result<void> open_db(const open_settings& s, db_state& state) {
     state.db = db;
     state.busy_timeout = s.busy_timeout;
     sqlite3_busy_handler(db, &on_busy, &state);
+    sqlite3_progress_handler(db, 500, &on_progress, &state);
 
     // Settings, then a read of the schema: sqlite3_open_v2 is lazy, so a file
     // that is not a database is only noticed here, and should fail the connect.
