@@ -63,7 +63,9 @@ public:
     }
     /// Gives the connection back without resetting it, e.g. when the caller
     /// knows no transaction is open and wants no reset round trip. Broken,
-    /// busy and expired connections are still closed.
+    /// busy and expired connections are still closed, and one that is inside
+    /// a transaction after all is reset anyway (discarded when the pool's
+    /// reset_on_return is off): the next caller never inherits a transaction.
     void release_without_reset() noexcept {
         if (slot_ != nullptr) give_back(mode::no_reset, nullptr);
     }
