@@ -194,6 +194,7 @@ struct sample {
 
 /// The load: `clients` callers, each running one statement after another.
 struct load {
+    load(uvdb::pool& p, uvdb::event_loop& l) : pool(p), loop(l) {}
     uvdb::pool& pool;
     uvdb::event_loop& loop;
     bool stopping = false;
@@ -325,7 +326,7 @@ int main(int argc, char** argv) {
         po.max_overflow = o.overflow;
         po.timeout = 5s;
         uvdb::pool pool(loop, uvdb::postgres::make_driver(), po);
-        load l{pool, loop};
+        load l(pool, loop);
         for (int c = 0; c < o.clients; ++c) l.backoff.push_back(std::make_unique<uvdb::timer>(loop));
         for (int c = 0; c < o.clients; ++c) l.next(c, 0);
 
