@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <stdexcept>
+
 #include <uvdb/sqlite/driver.hpp>
 
 #include "sqlite_connection.hpp"

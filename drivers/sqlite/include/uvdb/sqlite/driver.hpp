@@ -94,6 +94,7 @@
 /// with DNS and other offloaded work): raise UV_THREADPOOL_SIZE for many
 /// concurrent SQLite connections.
 
+#include <cstdint>
 #include <memory>
 
 #include <uvdb/driver.hpp>
