@@ -50,6 +50,22 @@ public:
         if (running_ && sleep_.active()) finish_running(uvdb::error(uvdb::errc::cancelled, "kv: statement cancelled"));
     }
 
+    // reset() while a statement is queued or runs: the contract makes that
+    // fatal (the pool must not reuse a connection whose state is unknown).
+    void fail_reset(uvdb::connection::done_callback cb) {
+        close();
+        loop_.defer([self = shared_from_this(), cb = std::move(cb)]() mutable {
+            uvdb::error e(uvdb::errc::bad_input,
+                          "kv: reset() while a statement is still running; the connection was closed");
+            cb(std::move(e.with_fatal(true)));
+        });
+    }
+
+    uvdb::tx_status tx_status() const noexcept {
+        if (!tx_) return uvdb::tx_status::idle;
+        return tx_->failed ? uvdb::tx_status::failed_transaction : uvdb::tx_status::in_transaction;
+    }
+
     void close() {
         if (closed_) return;
         closed_ = true;
@@ -80,14 +96,16 @@ private:
         op& o = queue_.front();
         switch (o.k) {
             case kind::ping:
+                return finish_running(uvdb::result_set{});
             case kind::reset:
+                tx_.reset();  // roll back whatever the last user left open
                 return finish_running(uvdb::result_set{});
             case kind::script:
                 return finish_running(run_script(o.sql));
             case kind::query:
                 break;
         }
-        outcome out = run_statement(*store_, o.sql, o.p);
+        outcome out = run_statement(*store_, tx_, o.sql, o.p);
         if (out.sleep.count() < 0) return finish_running(std::move(out.answer));
         auto timeout = o.timeout.count() >= 0 ? o.timeout : default_timeout_;
         if (timeout.count() > 0 && timeout < out.sleep) {
@@ -109,7 +127,7 @@ private:
             auto stmt = rest.substr(0, semi);
             rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
             if (stmt.find_first_not_of(" \t\r\n") == std::string_view::npos) continue;
-            outcome out = run_statement(*store_, stmt, {});
+            outcome out = run_statement(*store_, tx_, stmt, {});
             if (!out.answer) return std::move(out.answer).err();
             if (out.sleep.count() >= 0) {
                 return uvdb::error(uvdb::errc::bad_input, "kv: SLEEP is not allowed in a script");
@@ -167,6 +185,7 @@ private:
     std::string name_;
     std::chrono::milliseconds default_timeout_;
     std::shared_ptr<store> store_;  // set once connected
+    std::optional<transaction> tx_;  // the open transaction, if any
     std::deque<op> queue_;          // front() is the running one while running_
     std::vector<uvdb::result_set> script_results_;
     uvdb::timer sleep_;
@@ -223,6 +242,7 @@ void kv_connection::ping(std::chrono::milliseconds, done_callback cb) {
 }
 
 void kv_connection::reset(done_callback cb) {
+    if (!s_->idle()) return s_->fail_reset(std::move(cb));
     s_->push({session::kind::reset, {}, {}, {}, {}, {}, std::move(cb)});
 }
 
@@ -231,6 +251,7 @@ void kv_connection::close() { s_->close(); }
 bool kv_connection::is_ready() const noexcept { return s_->ready(); }
 bool kv_connection::is_broken() const noexcept { return s_->closed(); }
 bool kv_connection::is_idle() const noexcept { return s_->idle(); }
+uvdb::tx_status kv_connection::transaction_status() const noexcept { return s_->tx_status(); }
 std::string kv_connection::describe() const { return "kv://" + s_->name(); }
 
 }  // namespace kv

@@ -34,7 +34,7 @@ public:
     bool is_ready() const noexcept override;
     bool is_broken() const noexcept override;
     bool is_idle() const noexcept override;
-    uvdb::tx_status transaction_status() const noexcept override { return uvdb::tx_status::idle; }
+    uvdb::tx_status transaction_status() const noexcept override;
     std::string describe() const override;
 
 private:

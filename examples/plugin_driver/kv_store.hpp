@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,13 @@ struct store {
 /// The store called `name`, made on first use; it lives as long as the plugin.
 std::shared_ptr<store> open_store(const std::string& name);
 
+/// One connection's open transaction: its writes (a nullopt value is a
+/// delete), applied to the store at COMMIT. Reads inside it see them.
+struct transaction {
+    std::map<std::string, std::optional<std::string>> writes;
+    bool failed = false;  ///< a statement failed: only ROLLBACK/COMMIT (which rolls back) are accepted
+};
+
 /// What a statement asks for: an answer now, or a pause of `sleep` first.
 struct outcome {
     uvdb::result<uvdb::result_set> answer = uvdb::result_set{};
@@ -37,9 +45,13 @@ struct outcome {
 
 /// Runs one statement against `s`:
 ///   PUT key value | GET key | DELETE key | SCAN [prefix] | COUNT | SLEEP ms
+///   ECHO arg… (one row: the arguments, parameters keeping their kind)
+///   BEGIN | COMMIT | ROLLBACK (`tx` holds the connection's open transaction)
 /// Words are case-insensitive; an argument is a bare word or $n (parameter n).
 /// Anything else fails with errc::server_error and SQLSTATE 42601, the way a
 /// server rejects a statement it cannot parse; the connection stays usable.
-outcome run_statement(store& s, std::string_view sql, const uvdb::params& p);
+/// A failed statement inside a transaction marks it failed (SQLSTATE 25P02
+/// for what follows, until ROLLBACK), as PostgreSQL does.
+outcome run_statement(store& s, std::optional<transaction>& tx, std::string_view sql, const uvdb::params& p);
 
 }  // namespace kv
