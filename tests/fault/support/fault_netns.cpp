@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <dirent.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace uvdb::test {
 
@@ -29,12 +32,32 @@ void must(const std::string& cmd) {
 
 std::atomic<int> counter{0};
 
+// Namespaces left by an earlier run that died before its destructors ran
+// (a crash, a kill): their names carry the pid, so those of dead processes go.
+// Deleting a namespace deletes the veth pair with it.
+void remove_leftovers() {
+    DIR* d = ::opendir("/run/netns");
+    if (d == nullptr) return;
+    std::vector<std::string> stale;
+    while (const dirent* ent = ::readdir(d)) {
+        int pid = 0;
+        int n = 0;
+        if (std::sscanf(ent->d_name, "uvdbf%dn%d", &pid, &n) == 2 && pid > 0 && ::kill(pid, 0) != 0 &&
+            errno == ESRCH) {
+            stale.emplace_back(ent->d_name);
+        }
+    }
+    ::closedir(d);
+    for (const auto& name : stale) sh("ip netns del " + name);
+}
+
 }  // namespace
 
 const std::string& fault_netns::unavailable_reason() {
     static const std::string reason = []() -> std::string {
         if (::geteuid() != 0) return "network namespaces need root (running as uid " + std::to_string(::geteuid()) + ")";
         if (sh("ip -V") != 0) return "iproute2's `ip` is not installed";
+        remove_leftovers();
         try {
             fault_netns probe;
         } catch (const std::exception& e) {
@@ -49,7 +72,7 @@ fault_netns::fault_netns() {
     const int pid = static_cast<int>(::getpid());
     const int n = counter.fetch_add(1) % 64;
     const std::string tag = std::to_string(pid % 100000) + "n" + std::to_string(n);
-    ns_ = "uvdbf" + tag;
+    ns_ = "uvdbf" + std::to_string(pid) + "n" + std::to_string(n);
     outside_dev_ = "uvf" + tag + "a";  // at most 15 characters
     inside_dev_ = "uvf" + tag + "b";
     // A /30 of 10.64.0.0/10 picked by pid and counter, so parallel runs differ.

@@ -15,7 +15,8 @@
 /// Needs root and iproute2's `ip`; unavailable_reason() says why not, so
 /// tests can skip with a printed reason. Every name carries the process id
 /// and a counter; the destructor removes the namespace and the veth pair
-/// even when the test failed.
+/// even when the test failed, and namespaces left by a process that died
+/// (crash, kill) are removed the first time a later run checks availability.
 
 #include <string>
 
