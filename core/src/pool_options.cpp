@@ -33,6 +33,7 @@ result<void> validate(const pool_options& o) {
         {"pre_ping_idle_threshold", o.pre_ping_idle_threshold},
         {"ping_timeout", o.ping_timeout},
         {"idle_timeout", o.idle_timeout},
+        {"overflow_linger", o.overflow_linger},
         {"connect_backoff_base", o.connect_backoff_base},
         {"connect_backoff_cap", o.connect_backoff_cap},
         {"leak_threshold", o.leak_threshold},

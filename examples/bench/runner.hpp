@@ -46,6 +46,9 @@ private:
     void run_phase(phase& ph, const scenario_spec& spec, std::size_t ops);
     /// Runs the loop for `ms` without work of ours (lets closed backends exit).
     void settle(std::chrono::milliseconds ms);
+    /// Runs the loop until the pool has no connect, ping or reset in flight
+    /// (at most 10 s); returns how many connects were in flight at the start.
+    std::size_t wait_for_connects(pool& db);
     std::string round_trip_note(const scenario_result& r) const;
 
     event_loop& loop_;

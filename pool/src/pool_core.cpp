@@ -206,13 +206,16 @@ void pool_core::make_available(conn_slot& s, time_point now) {
         give(s, waiters_.front(), now);
         return;
     }
-    if (total_ > opts_.size) {
-        discard(s);  // overflow connections do not stay
+    const bool overflow = total_ > opts_.size;
+    if (overflow && opts_.overflow_linger.count() == 0) {
+        discard(s);  // QueuePool: overflow connections do not stay
         return;
     }
     s.state = slot_state::idle;
     idle_.push_back(s);
-    if (opts_.idle_timeout.count() > 0) maybe_schedule_sweep();
+    // An overflow connection lingers: the sweep closes it once it has sat
+    // idle for overflow_linger (the oldest idle ones go first).
+    if (overflow || opts_.idle_timeout.count() > 0) maybe_schedule_sweep();
 }
 
 void pool_core::dispatch() {
@@ -374,6 +377,7 @@ pool_stats pool_core::stats() const {
     st.leaks_reported = leaks_reported_;
     st.closed_broken = closed_broken_;
     st.idle_closed = idle_closed_;
+    st.overflow_closed = overflow_closed_;
     st.wait_time = wait_time_;
     st.longest_held = longest_held();
     if (!leaked_.empty()) {

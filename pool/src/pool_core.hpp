@@ -172,6 +172,7 @@ private:
     void invalidate_all(const error& cause);
 
     // Timers: idle sweep and leak check (pool_maintenance.cpp).
+    time_point sweep_due() const noexcept;
     void maybe_schedule_sweep();
     void on_sweep();
     void on_leak_check();
@@ -224,13 +225,15 @@ private:
     bool in_backoff_ = false;
     timer_source::handle backoff_timer_ = 0;
     timer_source::handle sweep_timer_ = 0;
+    time_point sweep_at_{};  // when sweep_timer_ fires
     timer_source::handle leak_timer_ = 0;
     std::mt19937_64 rng_;
 
     // Counters (see pool_stats).
     std::uint64_t acquires_ = 0, timeouts_ = 0, rejected_ = 0, connects_ = 0, connect_failures_ = 0,
                   pings_ = 0, ping_failures_ = 0, recycled_ = 0, invalidated_ = 0,
-                  leaks_reported_ = 0, closed_broken_ = 0, idle_closed_ = 0;
+                  leaks_reported_ = 0, closed_broken_ = 0, idle_closed_ = 0,
+                  overflow_closed_ = 0;
     wait_histogram wait_time_;
 };
 

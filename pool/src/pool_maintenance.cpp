@@ -1,14 +1,34 @@
 // Timers that run only while there is something to do: the idle sweep
-// (idle_timeout) and the leak check (leak_threshold).
+// (idle_timeout, overflow_linger) and the leak check (leak_threshold).
+
+#include <algorithm>
 
 #include "pool_core.hpp"
 
 namespace uvdb::detail {
 
+time_point pool_core::sweep_due() const noexcept {
+    if (closed_ || idle_.empty()) return time_point::max();
+    // The idle list is ordered by idle_since, so its front is due first.
+    const time_point since = idle_.front().idle_since;
+    time_point due = time_point::max();
+    if (opts_.idle_timeout.count() > 0 && idle_.size() > opts_.min_idle) due = since + opts_.idle_timeout;
+    if (opts_.overflow_linger.count() > 0 && total_ > opts_.size) {
+        due = std::min(due, since + opts_.overflow_linger);
+    }
+    return due;
+}
+
 void pool_core::maybe_schedule_sweep() {
-    if (sweep_timer_ != 0 || closed_ || idle_.size() <= opts_.min_idle) return;
-    // The idle list is ordered by idle_since, so its front expires first.
-    sweep_timer_ = timers_->schedule(idle_.front().idle_since + opts_.idle_timeout, [this] {
+    const time_point due = sweep_due();
+    if (sweep_timer_ != 0) {
+        if (due >= sweep_at_) return;  // the timer already fires early enough; it re-checks then
+        timers_->cancel(sweep_timer_);
+        sweep_timer_ = 0;
+    }
+    if (due == time_point::max()) return;
+    sweep_at_ = due;
+    sweep_timer_ = timers_->schedule(due, [this] {
         sweep_timer_ = 0;
         on_sweep();
     });
@@ -16,8 +36,16 @@ void pool_core::maybe_schedule_sweep() {
 
 void pool_core::on_sweep() {
     const time_point now = timers_->now();
-    while (idle_.size() > opts_.min_idle && now - idle_.front().idle_since >= opts_.idle_timeout) {
-        ++idle_closed_;
+    while (!idle_.empty()) {
+        const auto idle_for = now - idle_.front().idle_since;
+        if (opts_.idle_timeout.count() > 0 && idle_.size() > opts_.min_idle && idle_for >= opts_.idle_timeout) {
+            ++idle_closed_;
+        } else if (opts_.overflow_linger.count() > 0 && total_ > opts_.size &&
+                   idle_for >= opts_.overflow_linger) {
+            ++overflow_closed_;
+        } else {
+            break;
+        }
         discard(idle_.front());
     }
     maybe_schedule_sweep();

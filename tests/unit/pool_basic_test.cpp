@@ -257,6 +257,7 @@ TEST_CASE("pool_options defaults are the documented ones", "[unit][pool]") {
     CHECK(o.recycle == 3600s);
     CHECK(o.recycle_jitter == Approx(0.10));
     CHECK(o.idle_timeout == 0ms);
+    CHECK(o.overflow_linger == 5s);
     CHECK(o.order == idle_order::lifo);
     CHECK(o.reset_on_return);
     CHECK(o.max_connecting == 4);

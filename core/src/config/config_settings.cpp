@@ -213,6 +213,8 @@ const std::vector<setting>& table() {
          }},
         {"pool", "idle_timeout", "", set_duration<&pool_options::idle_timeout, 0>,
          get_duration<&pool_options::idle_timeout>},
+        {"pool", "overflow_linger", "", set_duration<&pool_options::overflow_linger, 0>,
+         get_duration<&pool_options::overflow_linger>},
         {"pool", "order", "", set_order,
          [](const config& c) {
              return std::string(c.pool.order == idle_order::fifo ? "\"fifo\"" : "\"lifo\"");

@@ -66,6 +66,7 @@ struct pool_stats {
     std::uint64_t leaks_reported = 0;    ///< leases reported as held longer than leak_threshold
     std::uint64_t closed_broken = 0;     ///< closed on return because broken or still busy, or failed reset
     std::uint64_t idle_closed = 0;       ///< closed by idle_timeout
+    std::uint64_t overflow_closed = 0;   ///< overflow connections closed after overflow_linger idle
 
     /// Waits of successful acquires.
     wait_histogram wait_time;

@@ -40,6 +40,7 @@ pool_options test_pool_options(std::size_t size, std::size_t max_overflow) {
     o.connection.url = "fake://app:s3cret@db.internal:5432/app";
     o.size = size;
     o.max_overflow = max_overflow;
+    o.overflow_linger = std::chrono::milliseconds{0};  // QueuePool's behaviour; linger tests set it
     o.random_seed = 42;
     return o;
 }
