@@ -309,7 +309,7 @@ int main(int argc, char** argv) {
                 o.fault_every);
     std::fflush(stdout);
 
-    const long fds_before = fd_count();
+    long fds_before = 0;
     std::vector<sample> samples;
     std::optional<sample> after_warmup;
     fault_log faults;
@@ -317,6 +317,8 @@ int main(int argc, char** argv) {
     std::size_t pool_total_end = 0;
     {
         uvdb::event_loop loop;
+        loop.run_nowait();
+        fds_before = fd_count();  // the loop's own descriptors included
         uvdb::pool_options po;
         po.connection.url = o.url;
         po.connection.application_name = o.app;
