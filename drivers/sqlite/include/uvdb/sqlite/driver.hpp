@@ -19,6 +19,12 @@
 ///    connections does not share data (use a file in a temporary directory).
 ///  - Percent-escapes in the path are decoded (`%20` → space). A host, user
 ///    or password (`sqlite://host/…`) is refused with errc::bad_config.
+///    SQLite's own `file:` URIs are not interpreted (SQLITE_OPEN_URI is off):
+///    the path is always a plain file name.
+///  - connect_options::password and application_name have no meaning for
+///    SQLite and are ignored; connect_timeout bounds the open (which waits
+///    for a threadpool thread), query_timeout is each statement's default
+///    deadline.
 ///
 /// Query parameters (and connect_options::extra, which overrides them); an
 /// unknown key or a bad value is errc::bad_config naming it:
