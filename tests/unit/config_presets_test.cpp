@@ -92,6 +92,8 @@ TEST_CASE("config: the pgbouncer preset resets every connection on return", "[un
     CHECK(c.pool.reset_on_return);
     CHECK(c.pool.pre_ping);
     CHECK(to_string(c.origin("pool.reset_on_return")) == "preset pgbouncer");
+    // Named prepared statements do not survive PgBouncer's transaction pooling.
+    CHECK(c.connection().extra.at("statement_cache_size") == "0");
 }
 
 TEST_CASE("config: a backend parameter in the URL or the file beats the preset's",

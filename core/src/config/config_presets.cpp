@@ -58,8 +58,10 @@ const std::vector<preset_info>& presets() {
          with_keepalives({})},
         {"pgbouncer",
          "behind PgBouncer in transaction mode: every lease starts clean (open transactions rolled "
-         "back)",
-         {{"pool.reset_on_return", "true"}, {"pool.pre_ping", "true"}}},
+         "back), no prepared-statement cache",
+         {{"pool.reset_on_return", "true"},
+          {"pool.pre_ping", "true"},
+          {"database.extra.statement_cache_size", "0"}}},
     };
     return all;
 }

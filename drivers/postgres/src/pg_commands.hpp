@@ -43,6 +43,15 @@ struct command {
 
     /// Owned only while the command waits; a command sent at once never copies its SQL.
     std::string sql;
+    /// The prepared statement it ran as (empty: unnamed). Names are short:
+    /// the string stays in its inline buffer.
+    std::string stmt;
+    /// A cache miss: sent in pipeline mode as Parse + Bind/Execute + Sync,
+    /// then one DEALLOCATE + Sync per statement the cache gave up on.
+    /// `syncs_left` counts the Sync results still to come; `part` says whose
+    /// results arrive: 0 the Parse, 1 the caller's statement, 2+ DEALLOCATEs.
+    std::uint8_t syncs_left = 0;
+    std::uint8_t part = 0;
     params args;
 
     std::variant<std::monostate, connection::query_callback, connection::script_callback,

@@ -35,6 +35,17 @@ public:
         return PQsendQueryParams(conn_, sql, n, types, values, lengths, formats, 0) == 1;
     }
     bool send_query(const char* sql) noexcept { return PQsendQuery(conn_, sql) == 1; }
+    bool send_prepare(const char* name, const char* sql, int n, const Oid* types) noexcept {
+        return PQsendPrepare(conn_, name, sql, n, types) == 1;
+    }
+    bool send_query_prepared(const char* name, int n, const char* const* values, const int* lengths,
+                             const int* formats) noexcept {
+        return PQsendQueryPrepared(conn_, name, n, values, lengths, formats, 0) == 1;
+    }
+    /// Pipeline mode: only while nothing is in flight (enter) or left to read (exit).
+    bool enter_pipeline() noexcept { return PQenterPipelineMode(conn_) == 1; }
+    bool exit_pipeline() noexcept { return PQexitPipelineMode(conn_) == 1; }
+    bool pipeline_sync() noexcept { return PQpipelineSync(conn_) == 1; }
     /// 0: all sent, 1: more to send (wait for writable), -1: failed.
     int flush() noexcept { return PQflush(conn_); }
     bool consume_input() noexcept { return PQconsumeInput(conn_) == 1; }

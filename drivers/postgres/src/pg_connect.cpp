@@ -21,6 +21,7 @@ void connection_impl::start_connect() {
         return;
     }
     info_ = std::move(*parsed);
+    stmts_ = statement_cache(info_.statement_cache_size());
     ep_ = info_.first_endpoint();
     connect_started_ = loop_.now();
     // The URL's connect_timeout, when shorter, wins: libpq would have honoured it.

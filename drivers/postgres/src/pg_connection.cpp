@@ -167,7 +167,7 @@ void connection_impl::enqueue(command&& c, std::string_view sql) {
         // queue entry never owns a copy of it.
         queue_.push_back(std::move(c));
         sql_buf_.assign(sql);  // libpq needs NUL termination; the buffer keeps its capacity
-        if (!send_front(sql_buf_.c_str())) return;
+        if (!send_front(sql_buf_)) return;
     } else {
         c.sql.assign(sql);
         queue_.push_back(std::move(c));
@@ -179,16 +179,28 @@ bool connection_impl::can_send() const noexcept {
     return phase_ == phase::ready && !broken_ && !cancel_outstanding_ && !queue_.in_flight();
 }
 
-bool connection_impl::send_front(const char* sql) {
+bool connection_impl::send_front(const std::string& sql) {
     command& c = queue_.front();
     c.sent = true;
     bool ok = false;
     if (c.kind == command_kind::query) {
         binds_.bind(c.args);  // the count was checked in query()
-        ok = conn_.send_query_params(sql, binds_.count(), binds_.types(), binds_.values(),
-                                     binds_.lengths(), binds_.formats());
+        // A statement in a failed transaction would fail its Parse too: no
+        // point preparing it then.
+        if (stmts_.enabled() && conn_.transaction_status() != PQTRANS_INERROR && !uncacheable(sql)) {
+            if (const statement_cache::entry* e = stmts_.find(sql, binds_.types(), binds_.count())) {
+                c.stmt = e->name;  // Bind + Execute only: no Parse, no planning
+                ok = conn_.send_query_prepared(e->name.c_str(), binds_.count(), binds_.values(),
+                                               binds_.lengths(), binds_.formats());
+            } else {
+                ok = send_with_prepare(c, sql);
+            }
+        } else {
+            ok = conn_.send_query_params(sql.c_str(), binds_.count(), binds_.types(), binds_.values(),
+                                         binds_.lengths(), binds_.formats());
+        }
     } else {
-        ok = conn_.send_query(sql);
+        ok = conn_.send_query(sql.c_str());
     }
     if (!ok) {
         send_failed();
@@ -196,6 +208,33 @@ bool connection_impl::send_front(const char* sql) {
     }
     after_send();
     return phase_ == phase::ready;
+}
+
+bool connection_impl::send_with_prepare(command& c, const std::string& sql) {
+    // Outside pipeline mode libpq sends one command and waits for its
+    // results; inside it, Parse and Bind/Execute leave in one write and the
+    // miss costs no extra round trip. Statements the cache gave up on are
+    // deallocated behind it, each after its own Sync so that a failure there
+    // (a name the server dropped already) touches nothing else.
+    const statement_cache::entry& e = stmts_.insert(sql, binds_.types(), binds_.count());
+    c.stmt = e.name;
+    c.part = 0;
+    c.syncs_left = 1;
+    if (!conn_.enter_pipeline()) return false;
+    bool ok = conn_.send_prepare(e.name.c_str(), sql.c_str(), binds_.count(), binds_.types()) &&
+              conn_.send_query_prepared(e.name.c_str(), binds_.count(), binds_.values(), binds_.lengths(),
+                                        binds_.formats()) &&
+              conn_.pipeline_sync();
+    auto& closing = stmts_.to_close();
+    while (ok && !closing.empty() && c.syncs_left < 9) {
+        deallocate_sql_.assign("DEALLOCATE ");
+        deallocate_sql_ += closing.back();  // our own name: nothing to quote
+        closing.pop_back();
+        ok = conn_.send_query_params(deallocate_sql_.c_str(), 0, nullptr, nullptr, nullptr, nullptr) &&
+             conn_.pipeline_sync();
+        ++c.syncs_left;
+    }
+    return ok;
 }
 
 void connection_impl::send_failed() {
@@ -248,7 +287,7 @@ void connection_impl::pump() {
             continue;
         }
         const std::string sql = std::move(f.sql);  // the text must outlive the send call only
-        if (!send_front(sql.c_str())) return;
+        if (!send_front(sql)) return;
         break;  // one statement in flight at a time (pipeline mode will relax this)
     }
     arm_deadlines();
@@ -326,6 +365,37 @@ void connection_impl::drain_results() {
         // Never PQgetResult while busy: libpq would block for the rest.
         if (conn_.is_busy()) break;
         PGresult* r = conn_.get_result();
+        if (f.syncs_left > 0) {
+            // Pipeline mode (a cache miss): a null result ends one statement's
+            // results, and the command ends with its last Sync.
+            if (r == nullptr) {
+                if (conn_.status() == CONNECTION_BAD) {
+                    if (!f.failed) {
+                        f.failed = true;
+                        f.err = connection_lost(conn_.error_message(), ep_, fatal_notice_state_, fatal_notice_text_);
+                    }
+                    f.syncs_left = 0;
+                    finish_front();
+                    continue;
+                }
+                ++f.part;
+                continue;
+            }
+            if (PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+                absorb_pipelined(f, r);
+                continue;
+            }
+            PQclear(r);
+            if (--f.syncs_left != 0) continue;
+            if (!conn_.exit_pipeline()) {
+                fail_connection(error(errc::internal, "libpq did not leave pipeline mode after a prepared "
+                                                      "statement (" + libpq_reason(conn_.error_message()) + ")")
+                                    .with_fatal(true));
+                return;
+            }
+            finish_front();
+            continue;
+        }
         if (r == nullptr) {
             finish_front();
             continue;
@@ -341,6 +411,9 @@ void connection_impl::absorb(command& c, PGresult* r) {
     case PGRES_COMMAND_OK:
     case PGRES_SINGLE_TUPLE:
     case PGRES_EMPTY_QUERY:
+        // DISCARD ALL and DEALLOCATE ALL drop every prepared statement on the
+        // server, ours included.
+        if (st == PGRES_COMMAND_OK && drops_prepared_statements(PQcmdStatus(r))) stmts_.clear();
         if (c.failed) {
             PQclear(r);
         } else if (c.kind == command_kind::execute) {
@@ -385,6 +458,13 @@ void connection_impl::absorb(command& c, PGresult* r) {
         c.results.clear();
         PQclear(r);
         break;
+    case PGRES_PIPELINE_ABORTED:  // an earlier part of its pipeline failed; that error is the answer
+        PQclear(r);
+        if (!c.failed) {
+            c.failed = true;
+            c.err = error(errc::internal, "the statement was not run: the server refused to prepare it");
+        }
+        break;
     default:  // COPY_BOTH (replication) and pipeline states: not ours to handle
         PQclear(r);
         if (!c.failed) {
@@ -399,8 +479,39 @@ void connection_impl::absorb(command& c, PGresult* r) {
     }
 }
 
+void connection_impl::absorb_pipelined(command& c, PGresult* r) {
+    if (c.part == 1) {
+        absorb(c, r);  // the caller's statement
+        return;
+    }
+    const ExecStatusType st = PQresultStatus(r);
+    if (c.part == 0 && (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE)) {
+        // The Parse failed (a syntax error, a missing table…): nothing was
+        // prepared, and the caller learns why from the server's own error.
+        stmts_.forget(c.stmt, false);
+        absorb(c, r);
+        return;
+    }
+    // The Parse's own success, and a DEALLOCATE's outcome either way.
+    PQclear(r);
+}
+
+void connection_impl::forget_stale_statement(const command& c) {
+    // A prepared statement the server cannot run any more: the table under
+    // it changed its columns (0A000, "cached plan must not change result
+    // type"), or someone deallocated it behind our back (26000). Forget it, so
+    // that the next run prepares it afresh.
+    const std::string_view state = c.err.sqlstate();
+    if (state == "0A000") {
+        stmts_.forget(c.stmt, true);
+    } else if (state == "26000") {
+        stmts_.forget(c.stmt, false);
+    }
+}
+
 void connection_impl::finish_front() {
     command c = queue_.pop_front();
+    if (c.failed && !c.stmt.empty()) forget_stale_statement(c);
     if (cancel_outstanding_ && cancels_->withdraw(cancel_job_)) {
         // The statement ended before its cancel request left: drop the request,
         // so the next statement need not wait for it.

@@ -32,6 +32,7 @@
 #include "pg_conninfo.hpp"
 #include "pg_error.hpp"
 #include "pg_params.hpp"
+#include "pg_statement_cache.hpp"
 
 namespace uvdb::postgres::detail {
 
@@ -118,13 +119,16 @@ private:
     void enqueue(command&& c, std::string_view sql);
     bool can_send() const noexcept;
     void pump();
-    bool send_front(const char* sql);
+    bool send_front(const std::string& sql);
+    bool send_with_prepare(command& c, const std::string& sql);
     void send_failed();
     void after_send();
     void on_readable();
     void on_writable();
     void drain_results();
     void absorb(command& c, PGresult* r);
+    void absorb_pipelined(command& c, PGresult* r);
+    void forget_stale_statement(const command& c);
     void finish_front();
     void complete(command& c);
     void arm_deadlines();
@@ -168,6 +172,8 @@ private:
     // Session state.
     command_queue queue_;
     param_arrays binds_;
+    statement_cache stmts_{0};  // sized from the URL once it is parsed
+    std::string deallocate_sql_;  // "DEALLOCATE uvdb_sN"; keeps its capacity
     std::string sql_buf_;  // NUL-terminated copy of the SQL sent at once; keeps its capacity
     endpoint ep_;
     std::int64_t pid_ = 0;

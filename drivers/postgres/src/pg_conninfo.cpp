@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 namespace uvdb::postgres::detail {
 
@@ -36,6 +38,53 @@ struct free_options {
     void operator()(PQconninfoOption* o) const noexcept { PQconninfoFree(o); }
 };
 
+/// Removes uvdb's own `key=value` from a URL's query or a key=value string
+/// (libpq would refuse a key it does not know) and returns the value.
+std::optional<std::string> take_own_param(std::string& conn, std::string_view key) {
+    const bool is_url = conn.find("://") != std::string::npos;
+    const std::size_t start = is_url ? conn.find('?') : 0;
+    if (start == std::string::npos) return std::nullopt;
+    std::size_t pos = is_url ? start + 1 : 0;
+    const char sep = is_url ? '&' : ' ';
+    while (pos < conn.size()) {
+        std::size_t end = conn.find(sep, pos);
+        if (end == std::string::npos) end = conn.size();
+        const std::string_view item(conn.data() + pos, end - pos);
+        if (item.size() > key.size() && item.substr(0, key.size()) == key && item[key.size()] == '=') {
+            std::string value(item.substr(key.size() + 1));
+            // Remove the item with one separator (the following one, else the preceding one).
+            std::size_t from = pos;
+            std::size_t to = end;
+            if (to < conn.size()) {
+                ++to;
+            } else if (from > (is_url ? start + 1 : 0)) {
+                --from;
+            } else if (is_url) {
+                --from;  // the only parameter: drop the '?' too
+            }
+            conn.erase(from, to - from);
+            return value;
+        }
+        pos = end + 1;
+    }
+    return std::nullopt;
+}
+
+result<std::size_t> cache_size_of(const std::string& v) {
+    std::size_t n = 0;
+    bool ok = !v.empty() && v.size() <= 6;
+    for (char ch : v) {
+        if (ch < '0' || ch > '9') ok = false;
+        if (ok) n = n * 10 + static_cast<std::size_t>(ch - '0');
+    }
+    if (!ok) {
+        return error(errc::bad_config, "statement_cache_size must be a whole number from 0 to 999999 (0 "
+                                       "turns the prepared-statement cache off), got \"" + v + "\"")
+            .with_fatal(true);
+    }
+    return n;
+}
+
 }  // namespace
 
 const std::string* conninfo::get(std::string_view key) const noexcept {
@@ -56,8 +105,19 @@ void conninfo::set(std::string_view key, std::string value) {
 }
 
 result<conninfo> conninfo::parse(const connect_options& opts) {
+    // statement_cache_size is uvdb's own parameter: taken out before libpq
+    // reads the string; connect_options::extra overrides the URL's.
+    std::string url = opts.url;
+    std::optional<std::string> cache_size = take_own_param(url, "statement_cache_size");
+    if (auto it = opts.extra.find("statement_cache_size"); it != opts.extra.end()) cache_size = it->second;
+    std::size_t statement_cache = default_statement_cache_size;
+    if (cache_size) {
+        auto n = cache_size_of(*cache_size);
+        if (!n) return std::move(n).err();
+        statement_cache = *n;
+    }
     char* err = nullptr;
-    std::unique_ptr<PQconninfoOption, free_options> parsed(PQconninfoParse(opts.url.c_str(), &err));
+    std::unique_ptr<PQconninfoOption, free_options> parsed(PQconninfoParse(url.c_str(), &err));
     if (!parsed) {
         std::string why = err != nullptr ? std::string(err) : std::string("out of memory");
         if (err != nullptr) PQfreemem(err);
@@ -69,12 +129,15 @@ result<conninfo> conninfo::parse(const connect_options& opts) {
             .with_fatal(true);
     }
     conninfo ci;
+    ci.statement_cache_size_ = statement_cache;
     for (const PQconninfoOption* o = parsed.get(); o->keyword != nullptr; ++o) {
         if (o->val != nullptr) ci.kv_.emplace_back(o->keyword, o->val);
     }
     if (!opts.password.empty()) ci.set("password", opts.password);
     if (!opts.application_name.empty()) ci.set("application_name", opts.application_name);
-    for (const auto& [k, v] : opts.extra) ci.set(k, v);
+    for (const auto& [k, v] : opts.extra) {
+        if (k != "statement_cache_size") ci.set(k, v);
+    }
 
     // A host given nowhere means PGHOST, then libpq's Unix socket default.
     const std::string* hostaddr = ci.get("hostaddr");

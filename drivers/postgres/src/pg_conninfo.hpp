@@ -16,6 +16,7 @@
 #include <uvdb/result.hpp>
 
 #include "pg_error.hpp"
+#include "pg_statement_cache.hpp"
 
 namespace uvdb::postgres::detail {
 
@@ -53,6 +54,10 @@ public:
     /// Where the first attempt goes, for messages before libpq knows more.
     endpoint first_endpoint() const;
 
+    /// How many prepared statements the connection keeps (uvdb's own URL or
+    /// extra parameter `statement_cache_size`, never passed to libpq); 0 = off.
+    std::size_t statement_cache_size() const noexcept { return statement_cache_size_; }
+
 private:
     const std::string* get(std::string_view key) const noexcept;
     void set(std::string_view key, std::string value);
@@ -60,6 +65,7 @@ private:
     std::vector<std::pair<std::string, std::string>> kv_;
     std::vector<host_entry> hosts_;
     bool expand_ = false;
+    std::size_t statement_cache_size_ = 0;
 };
 
 }  // namespace uvdb::postgres::detail
