@@ -125,6 +125,8 @@ std::optional<bench_options> parse_options(int argc, const char* const* argv, st
             ok = seconds(o.timeout_s);
         } else if (name == "--recycle") {
             ok = seconds(o.recycle_s);
+        } else if (name == "--rss-soak") {
+            ok = seconds(o.rss_soak_s);
         } else if (arg.starts_with("-") && arg.size() > 1) {
             error = "unknown option " + std::string(name) + " (see --help)";
             ok = false;
@@ -180,6 +182,9 @@ Options:
   --recycle S            replace connections older than S seconds (default 3600, 0 = never)
   --pre-ping, --no-pre-ping
                          ping connections that sat idle before handing them out (default on)
+  --rss-soak S           instead of the scenarios: open a pool of --pool-size connections
+                         (default here 60, all opened first), keep each busy (SELECT 1
+                         every 50 ms) for S seconds, report RSS at start, end and max
   --json                 one JSON object per scenario per line on stdout, nothing else
   --svg FILE             write a latency chart (self-contained SVG)
   --quiet, -q            no progress bar, no notes on stderr

@@ -21,6 +21,7 @@ struct bench_options {
     std::optional<double> timeout_s;         ///< pool acquire timeout
     std::optional<double> recycle_s;         ///< 0: never
     std::optional<bool> pre_ping;
+    std::optional<double> rss_soak_s;        ///< --rss-soak SECONDS: the memory soak instead of the scenarios
     bool json = false;
     bool quiet = false;
     std::string svg_file;                    ///< empty: no chart

@@ -24,6 +24,7 @@
 #include "progress_bar.hpp"
 #include "report_json.hpp"
 #include "report_table.hpp"
+#include "rss_soak.hpp"
 #include "runner.hpp"
 #include "scenario.hpp"
 #include "svg_chart.hpp"
@@ -96,6 +97,16 @@ int main(int argc, char** argv) {
     if (!facts->ssl && !opts->quiet) {
         std::fprintf(stderr, "uvdb-bench: warning: the connection does not use TLS; BENCHMARKS.md "
                              "measures TLS + SCRAM connections (sslmode=require or verify-full)\n");
+    }
+
+    if (opts->rss_soak_s) {
+        soak_settings soak;
+        soak.pool = tgt->pool;
+        if (!opts->pool_size) soak.pool.size = 60;
+        soak.seconds = *opts->rss_soak_s;
+        soak.json = opts->json;
+        soak.quiet = opts->quiet;
+        return run_rss_soak(loop, drv, soak);
     }
 
     const std::vector<scenario_spec> specs = selected_scenarios(*opts);

@@ -296,3 +296,24 @@ TEST_CASE("uvdb-bench stops starting ops after BENCH_MAX_SECONDS and says TIME-C
     CHECK(j.number("seconds") >= 0.3);
     CHECK(j.number("seconds") < 0.3 + j.number("max_ms") / 1000.0 + 0.05);
 }
+
+TEST_CASE("uvdb-bench --rss-soak keeps a pool of live TLS connections busy and reports its RSS",
+          "[pg][bench]") {
+    const auto& e = uvdb::test::env();
+    const bench_run r = run_bench({"--json", "--rss-soak", "1.5", "--pool-size", "3", "--url", e.url});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto lines = lines_of(r.out);
+    REQUIRE(lines.size() == 1);
+    const json_object o(lines[0]);
+    CHECK(o.at("scenario") == "rss_soak");
+    CHECK(o.number("connections") == 3);
+    CHECK(o.number("live_at_end") == 3);
+    CHECK(o.number("failures") == 0);
+    CHECK(o.number("queries") >= 3);  // every connection ran at least once
+    CHECK(o.number("rss_start_kb") > 0);
+    CHECK(o.number("rss_end_kb") > 0);
+    CHECK(o.number("rss_max_kb") >= o.number("rss_end_kb"));
+    CHECK(r.out.find(e.password) == std::string::npos);
+    CHECK(r.err.find(e.password) == std::string::npos);
+}
