@@ -6,6 +6,7 @@
 #   scripts/bench-compare.sh                 3 runs (use -n 5 for the record)
 #   scripts/bench-compare.sh -n 5 --ceilings also pgbench's protocol ceilings
 #   scripts/bench-compare.sh -s conc_pooled -s rag
+#   scripts/bench-compare.sh --uvdb-args "--warmup 20000"   extra uvdb-bench options
 #
 # The server: DATABASE_URL, else UVDB_TEST_URL, else a throwaway PostgreSQL
 # started (and stopped) with scripts/pg-test-server.sh. The programs:
@@ -22,10 +23,11 @@ runs=3
 out_dir=
 ceilings=0
 scenarios=()
+uvdb_extra=()
 
 usage() {
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
-    echo "options: -n RUNS  -o DIR  -s SCENARIO (repeatable)  --ceilings  -h"
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    echo "options: -n RUNS  -o DIR  -s SCENARIO (repeatable)  --ceilings  --uvdb-args \"ARGS\"  -h"
     exit "${1:-0}"
 }
 
@@ -35,6 +37,7 @@ while (($#)); do
     -o | --out) out_dir=$2; shift 2 ;;
     -s | --scenario) scenarios+=("$2"); shift 2 ;;
     --ceilings) ceilings=1; shift ;;
+    --uvdb-args) read -r -a uvdb_extra <<<"$2"; shift 2 ;;
     -h | --help) usage 0 ;;
     *) echo "bench-compare: unknown argument $1" >&2; usage 2 ;;
     esac
@@ -123,7 +126,7 @@ for s in "${scenarios[@]}"; do scenario_args+=(--scenario "$s"); done
 
 for ((run = 1; run <= runs; run++)); do
     log "run $run of $runs: uvdb-bench ${scenarios[*]}"
-    "$uvdb_bench" --json --quiet --url "$url" "${scenario_args[@]}" >"$out_dir/uvdb.$run.jsonl" \
+    "$uvdb_bench" --json --quiet --url "$url" "${scenario_args[@]}" "${uvdb_extra[@]}" >"$out_dir/uvdb.$run.jsonl" \
         2>"$out_dir/uvdb.$run.err" || log "uvdb-bench failed: $(tail -3 "$out_dir/uvdb.$run.err")"
     while read -r line; do
         s=$(sed -n 's/.*"scenario": "\([a-z_]*\)".*/\1/p' <<<"$line")
@@ -196,6 +199,7 @@ verdict() { # VALUE OP LIMIT
 
 echo "uvdb-bench vs pgbench, medians of $runs runs ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "raw results: $out_dir"
+((${#uvdb_extra[@]})) && echo "uvdb-bench options added: ${uvdb_extra[*]}"
 echo
 row "figure" "uvdb" "pgbench" "ratio" "target" "verdict"
 row "--------------------------------------------" "------------" "------------" "--------" "----------------------" "-------"
