@@ -102,6 +102,11 @@ void pool_core::acquire(acquire_callback cb, milliseconds timeout, std::source_l
         reject(std::move(cb), full_error());
         return;
     }
+    // The caller waits: its deadline counts from now, not from the loop's
+    // cached time, which is as old as the callback we are called from (or
+    // older, when the thread blocked before calling). One clock read, on the
+    // slow path only.
+    loop_.update_time();
     enqueue(std::move(cb), timeout, where, timers_->now());
     dispatch();
 }
