@@ -12,6 +12,7 @@
 #include <optional>
 #include <source_location>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <uvdb/log.hpp>
@@ -225,6 +226,34 @@ TEST_CASE("F18: pool exhausted: acquire fails at its deadline, the waiter is rem
         CHECK(b_at < 3000.0);
         CHECK(db.stats().waiting == 0);
         b.reset();
+        t::check_after_fault(loop, db, opts.connection.application_name, {.port = server_port()});
+    }
+    fds.check();
+}
+
+TEST_CASE("F18: an acquire's deadline counts from the call, even when the loop's clock is stale", "[fault][F18]") {
+    t::fd_scope fds;
+    {
+        uvdb::event_loop loop;
+        auto opts = t::fault_pool_options(1, 0);
+        uvdb::pool db(loop, t::pg_driver(), opts);
+        std::optional<uvdb::lease> held(take(t::acquire_sync(loop, db, 5s)));
+        // The thread is busy for 200 ms without turning the loop (a long
+        // callback, blocking work): the loop's cached time falls behind.
+        std::this_thread::sleep_for(200ms);
+        std::optional<uvdb::result<uvdb::lease>> a;
+        double a_at = 0;
+        const auto called = clock_type::now();
+        db.acquire(300ms, [&](uvdb::result<uvdb::lease> r) {
+            a_at = t::ms_between(called, clock_type::now());
+            a.emplace(std::move(r));
+        });
+        t::run_until(loop, [&] { return a.has_value(); }, 5s, "the waiter's timeout");
+        REQUIRE_FALSE(*a);
+        INFO(t::describe(a->err()) << " after " << a_at << " ms");
+        CHECK(a->err().value() == errc::pool_timeout);
+        CHECK(a_at >= 295.0);  // the full 300 ms, not 300 ms minus the time the loop's clock lagged
+        held.reset();
         t::check_after_fault(loop, db, opts.connection.application_name, {.port = server_port()});
     }
     fds.check();
