@@ -167,12 +167,14 @@ TEST_CASE("F4: backend terminated mid-query: the caller gets connection_lost (57
         CHECK(e.value() == errc::connection_lost);
         CHECK(e.is_fatal());
         CHECK(t::contains(e.to_string(), "terminating connection due to administrator command"));
-        // Known gap, reported (not asserted so CI stays green): when the FATAL
-        // arrives mid-statement, libpq 15 reads the EOF right after it and
-        // replaces the error result (with its SQLSTATE) by its own text, so
-        // the driver sees no 57P01. It needs PQERRORS_VERBOSE (or SQLSTATE)
-        // verbosity in the driver to recover it.
-        CHECK_NOFAIL(e.sqlstate() == "57P01");
+        // Known gap, reported in the issue rather than asserted (CI stays
+        // green): when the FATAL arrives mid-statement, libpq 15 reads the EOF
+        // right after it and replaces the error result, SQLSTATE included, by
+        // its own text, so the driver sees no 57P01. Printed on every run
+        // until the driver recovers it (e.g. from PQERRORS_VERBOSE text).
+        if (e.sqlstate() != "57P01") {
+            WARN("F4 known gap: connection_lost without SQLSTATE 57P01 (got '" << e.sqlstate() << "')");
+        }
 
         t::run_for(loop, 300ms);  // a retry, if any, would have started by now
         auto count = t::pool_query_sync(loop, db, "SELECT last_value::int8 FROM " + seq);
