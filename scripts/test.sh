@@ -1,14 +1,31 @@
 #!/usr/bin/env bash
 # Builds uvdb and runs every test (CTest) against a throwaway PostgreSQL that
-# it starts and stops, unless UVDB_TEST_URL already names a server; then runs
-# the libFuzzer targets for a bounded time (scripts/fuzz.sh).
-# Extra arguments go to ctest, e.g. scripts/test.sh -R unit
+# it starts and stops, unless UVDB_TEST_URL already names a server.
+# Without arguments (what CI runs, .ci/run) it then also:
+#   - runs the libFuzzer targets for a bounded time (scripts/fuzz.sh);
+#   - builds and runs the test suites under AddressSanitizer + UBSan + LSan
+#     (preset asan, build-asan/) and under ThreadSanitizer (preset tsan,
+#     build-tsan/), against the same server.
+# Extra arguments go to ctest for the normal build only, e.g.
+#   scripts/test.sh -R unit
+# UVDB_CI_SANITIZERS=0 skips the sanitizer builds; UVDB_FUZZ_SECONDS sets
+# the time per fuzz target (20 s).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# Seconds since the start, for the timing summary at the end.
+started=$SECONDS
+timings=()
+step_done() { timings+=("$(printf '%-34s %4d s' "$1" $((SECONDS - $2)))"); }
+
+t=$SECONDS
 scripts/install-deps.sh
+step_done "install-deps" "$t"
+
+t=$SECONDS
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUVDB_BUILD_TESTS=ON -DUVDB_BUILD_EXAMPLES=ON
 cmake --build build -j"$(nproc)"
+step_done "build (RelWithDebInfo)" "$t"
 
 if [[ -z ${UVDB_TEST_URL:-} ]]; then
     pg_dir=$(mktemp -d /tmp/uvdb-pg.XXXXXX)
@@ -22,11 +39,36 @@ if [[ -z ${UVDB_TEST_URL:-} ]]; then
 fi
 
 status=0
+t=$SECONDS
 ctest --test-dir build --output-on-failure "$@" || status=$?
+step_done "ctest (build/)" "$t"
 
-# The libFuzzer targets (clang) run for a bounded time from their seed corpus
-# in the repository; skipped when ctest arguments select a subset.
+# The rest runs only for the full run; ctest arguments select a subset.
 if [[ $# -eq 0 ]]; then
+    # The libFuzzer targets (clang) from their seed corpora in the repository.
+    t=$SECONDS
     UVDB_FUZZ_REQUIRED=1 UVDB_FUZZ_SECONDS=${UVDB_FUZZ_SECONDS:-20} scripts/fuzz.sh || status=$?
+    step_done "fuzz.sh" "$t"
+
+    # The sanitizer builds (CMakePresets.json): every suite but
+    # install_consumer, which only tests packaging. Same server.
+    if [[ ${UVDB_CI_SANITIZERS:-1} != 0 ]]; then
+        for preset in asan tsan; do
+            t=$SECONDS
+            if cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset"; then
+                step_done "build ($preset)" "$t"
+                t=$SECONDS
+                ctest --preset "$preset" || status=$?
+                step_done "ctest ($preset)" "$t"
+            else
+                echo "test.sh: the $preset build failed" >&2
+                status=1
+            fi
+        done
+    fi
 fi
+
+echo "test.sh: timings on $(nproc) cores (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '  %s\n' "${timings[@]}"
+printf '  %-34s %4d s\n' "total" $((SECONDS - started))
 exit "$status"
