@@ -1,6 +1,6 @@
 #pragma once
 // The backend of the example plugin: named in-memory key/value stores and a
-// five-word command language. No I/O and no uvdb loop code here: given a
+// small command language (see run_statement). No I/O and no uvdb loop code here: given a
 // statement and its parameters it says what the answer is (or that the
 // caller must wait, for SLEEP). kv_connection.cpp puts this on the loop.
 

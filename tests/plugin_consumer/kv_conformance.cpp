@@ -1,8 +1,12 @@
-// The driver conformance suite (uvdb::conformance, installed with uvdb) run
-// against the example plugin (examples/plugin_driver, libuvdb-kv.so) loaded
-// at run time from UVDB_DRIVER_PATH: what a plugin author does with their own
-// driver. Built by CMakeLists.txt when the installed package has the suite.
+// The driver conformance suite (uvdb::conformance) run against the example
+// plugin (examples/plugin_driver, libuvdb-kv.so) loaded at run time from
+// UVDB_DRIVER_PATH: what a plugin author does with their own driver.
+// ctest conformance_kv_plugin builds it in uvdb's tree (tests/CMakeLists.txt,
+// with uvdb's prebuilt Catch2 main); a plugin author builds it against the
+// installed package, where this file supplies main().
+#ifndef UVDB_HAVE_CATCH_MAIN
 #define CATCH_CONFIG_MAIN
+#endif
 #include <catch2/catch.hpp>
 
 #include <atomic>

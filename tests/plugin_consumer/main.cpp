@@ -69,6 +69,30 @@ void exercise_kv(const uvdb::driver_registry& reg, const std::string& url) {
     auto after = run(loop, *db, "GET answer");
     check(after.ok() && after->size() == 1, "the pool still serves after the error");
 
+    // pool::transaction over the plugin's BEGIN/COMMIT/ROLLBACK: a body that
+    // fails is rolled back, one that succeeds is committed.
+    auto in_transaction = [&](const char* sql, bool fail) {
+        std::optional<uvdb::result<void>> done;
+        db->transaction(
+            [sql, fail](uvdb::lease& l, uvdb::pool::done_callback finish) {
+                l->query(sql, [fail, finish = std::move(finish)](uvdb::result<uvdb::result_set> r) mutable {
+                    if (!r) return finish(std::move(r).err());
+                    if (fail) return finish(uvdb::error(uvdb::errc::bad_input, "the body gave up"));
+                    finish({});
+                });
+            },
+            [&](uvdb::result<void> r) { done.emplace(std::move(r)); });
+        while (!done && loop.run_once()) {
+        }
+        return done && done->ok();
+    };
+    check(!in_transaction("PUT rolled-back 1", true), "a failing transaction body reports its error");
+    auto gone = run(loop, *db, "GET rolled-back");
+    check(gone.ok() && gone->empty(), "its write was rolled back");
+    check(in_transaction("PUT committed 1", false), "a transaction commits");
+    auto kept = run(loop, *db, "GET committed");
+    check(kept.ok() && kept->size() == 1, "its write is visible afterwards");
+
     db->close();
     loop.run();
 }

@@ -61,12 +61,4 @@ endforeach()
 get_filename_component(kv_dir ${kv_plugin} DIRECTORY)
 run(run ${CMAKE_COMMAND} -E env UVDB_DRIVER_PATH=${kv_dir} ${exe} ${kv_plugin} ${pg_plugin})
 
-# The conformance suite against the plugin (built when the package has it).
-file(GLOB_RECURSE conformance ${consumer_build}/uvdb_kv_conformance)
-if(conformance)
-    run("conformance suite against the kv plugin"
-        ${CMAKE_COMMAND} -E env UVDB_DRIVER_PATH=${kv_dir} ${conformance} --reporter console)
-else()
-    message(STATUS "plugin_consumer: uvdb::conformance not in the package; conformance run skipped")
-endif()
 message(STATUS "plugin_consumer: example plugin built against the installed uvdb and loaded at run time")
