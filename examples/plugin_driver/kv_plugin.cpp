@@ -24,4 +24,4 @@ public:
 
 }  // namespace kv
 
-UVDB_DEFINE_DRIVER_PLUGIN("kv", [] { return std::make_shared<kv::kv_driver>(); })
+UVDB_DEFINE_DRIVER_PLUGIN("kv", [] { return std::make_shared<kv::kv_driver>(); });

@@ -104,7 +104,7 @@ uvdb::plugin_drivers make_drivers() {
 extern "C" UVDB_PLUGIN_EXPORT int not_a_uvdb_plugin(void) { return 42; }
 #elif !defined(TEST_PLUGIN_ABI) && !defined(TEST_PLUGIN_VERSION_MINOR) && !defined(TEST_PLUGIN_STDLIB)
 // What a plugin author writes.
-UVDB_DEFINE_DRIVER_PLUGIN(TEST_PLUGIN_NAME, make_drivers)
+UVDB_DEFINE_DRIVER_PLUGIN(TEST_PLUGIN_NAME, make_drivers);
 #else
 // Written out instead of UVDB_DEFINE_DRIVER_PLUGIN so that one field can be broken.
 extern "C" UVDB_PLUGIN_EXPORT const uvdb_driver_plugin* uvdb_driver_plugin_entry(void) {

@@ -3,7 +3,7 @@
 /// The driver plugin ABI: what a shared library exports so that
 /// `driver_registry::load_plugin()` can load it. A plugin author writes one line:
 ///
-///     UVDB_DEFINE_DRIVER_PLUGIN("kv", [] { return std::make_shared<kv_driver>(); })
+///     UVDB_DEFINE_DRIVER_PLUGIN("kv", [] { return std::make_shared<kv_driver>(); });
 ///
 /// The library then exports one C symbol, `uvdb_driver_plugin_entry`, that
 /// returns a pointer to a `uvdb_driver_plugin` descriptor. The loader reads
@@ -146,7 +146,7 @@ inline uvdb_driver_plugin make_plugin_descriptor(const char* name, uvdb_plugin_c
 /// Defines the plugin's entry point. `plugin_name` is a string literal; the
 /// rest is a callable (a function name or a lambda without captures) that
 /// returns a std::shared_ptr<uvdb::driver> or a uvdb::plugin_drivers list.
-/// Use it once per shared library, at namespace scope.
+/// Use it once per shared library, at namespace scope, followed by a semicolon.
 #define UVDB_DEFINE_DRIVER_PLUGIN(plugin_name, ...)                                              \
     extern "C" UVDB_PLUGIN_EXPORT const uvdb_driver_plugin* uvdb_driver_plugin_entry(void) {     \
         static const uvdb_driver_plugin descriptor = ::uvdb::detail::make_plugin_descriptor(    \
@@ -154,4 +154,5 @@ inline uvdb_driver_plugin make_plugin_descriptor(const char* name, uvdb_plugin_c
                 return ::uvdb::detail::plugin_create_with(__VA_ARGS__, out, error_text);        \
             });                                                                                  \
         return &descriptor;                                                                      \
-    }
+    }                                                                                            \
+    static_assert(true, "UVDB_DEFINE_DRIVER_PLUGIN is used as a statement: end it with ';'")

@@ -5,4 +5,4 @@
 #include <uvdb/plugin.hpp>
 #include <uvdb/postgres/driver.hpp>
 
-UVDB_DEFINE_DRIVER_PLUGIN("postgresql", [] { return uvdb::postgres::make_driver(); })
+UVDB_DEFINE_DRIVER_PLUGIN("postgresql", [] { return uvdb::postgres::make_driver(); });
