@@ -52,6 +52,7 @@ struct command {
     /// results arrive: 0 the Parse, 1 the caller's statement, 2+ DEALLOCATEs.
     std::uint8_t syncs_left = 0;
     std::uint8_t part = 0;
+    bool retried = false;  ///< already sent again after its prepared statement went stale
     params args;
 
     std::variant<std::monostate, connection::query_callback, connection::script_callback,

@@ -397,6 +397,7 @@ void connection_impl::drain_results() {
             continue;
         }
         if (r == nullptr) {
+            if (f.failed && !f.stmt.empty() && retry_stale(f)) continue;
             finish_front();
             continue;
         }
@@ -496,22 +497,35 @@ void connection_impl::absorb_pipelined(command& c, PGresult* r) {
     PQclear(r);
 }
 
-void connection_impl::forget_stale_statement(const command& c) {
+bool connection_impl::retry_stale(command& c) {
     // A prepared statement the server cannot run any more: the table under
     // it changed its columns (0A000, "cached plan must not change result
-    // type"), or someone deallocated it behind our back (26000). Forget it, so
-    // that the next run prepares it afresh.
+    // type"), or someone deallocated it behind our back (26000). Forget it.
+    // Outside a transaction the failed statement changed nothing, so it is
+    // sent again, prepared afresh, once: the caller never sees the stale
+    // plan. Inside one, the transaction is aborted now and the caller must
+    // see the error (the next run prepares afresh).
     const std::string_view state = c.err.sqlstate();
-    if (state == "0A000") {
-        stmts_.forget(c.stmt, true);
-    } else if (state == "26000") {
-        stmts_.forget(c.stmt, false);
+    const bool stale_plan = state == "0A000";
+    if (!stale_plan && state != "26000") return false;
+    const statement_cache::entry* e = stmts_.by_name(c.stmt);
+    std::string sql = e != nullptr ? e->sql : std::string();
+    stmts_.forget(c.stmt, stale_plan);
+    c.stmt.clear();
+    if (c.retried || sql.empty() || c.cancel != cancel_reason::none ||
+        conn_.transaction_status() != PQTRANS_IDLE) {
+        return false;
     }
+    c.retried = true;
+    c.failed = false;
+    c.err = error{};
+    c.last.reset();
+    send_front(sql);  // on failure the connection fails, this command with it
+    return true;
 }
 
 void connection_impl::finish_front() {
     command c = queue_.pop_front();
-    if (c.failed && !c.stmt.empty()) forget_stale_statement(c);
     if (cancel_outstanding_ && cancels_->withdraw(cancel_job_)) {
         // The statement ended before its cancel request left: drop the request,
         // so the next statement need not wait for it.

@@ -128,7 +128,7 @@ private:
     void drain_results();
     void absorb(command& c, PGresult* r);
     void absorb_pipelined(command& c, PGresult* r);
-    void forget_stale_statement(const command& c);
+    bool retry_stale(command& c);
     void finish_front();
     void complete(command& c);
     void arm_deadlines();

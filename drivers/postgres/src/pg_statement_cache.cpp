@@ -39,6 +39,13 @@ const statement_cache::entry& statement_cache::insert(std::string_view sql, cons
     return lru_.front();
 }
 
+const statement_cache::entry* statement_cache::by_name(std::string_view name) const {
+    for (const entry& e : lru_) {
+        if (e.name == name) return &e;
+    }
+    return nullptr;
+}
+
 void statement_cache::forget(std::string_view name, bool on_server) {
     auto it = std::find_if(lru_.begin(), lru_.end(), [&](const entry& e) { return e.name == name; });
     if (it == lru_.end()) return;

@@ -49,6 +49,8 @@ public:
     /// Records a statement about to be prepared and returns it; when the
     /// cache is full the least recently used one is evicted to to_close().
     const entry& insert(std::string_view sql, const Oid* types, int n);
+    /// The statement named `name`, or nullptr.
+    const entry* by_name(std::string_view name) const;
     /// Forgets the statement named `name`. `on_server`: it still exists
     /// there and is queued for DEALLOCATE (a stale plan, 0A000); otherwise
     /// the server never had it or already dropped it (failed Parse, 26000).
