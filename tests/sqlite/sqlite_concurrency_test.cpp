@@ -189,3 +189,28 @@ TEST_CASE("sqlite: many connections opened and closed at once leave nothing behi
     loop.run();
     CHECK(opened == 8);
 }
+
+TEST_CASE("sqlite: a statement whose deadline passes in the queue fails without running",
+          "[sqlite]") {
+    event_loop loop;
+    auto c = connect_ok(loop, "sqlite::memory:");
+    must(loop, *c, "CREATE TABLE t (x INTEGER)");
+    slot<result_set> slow;
+    c->query("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000000000) "
+             "SELECT count(*) FROM c",
+             slow.sink());
+    query_options opts;
+    opts.timeout = 50ms;
+    slot<result_set> queued;
+    c->query("INSERT INTO t VALUES (1)", {}, opts, queued.sink());
+    timer later(loop);
+    later.start(300ms, [&] { c->cancel(); });
+    REQUIRE(wait_until(loop, [&] { return slow.done() && queued.done(); }, 30s));
+    REQUIRE_FALSE(slow.get().ok());
+    CHECK(slow.get().err().value() == errc::cancelled);
+    REQUIRE_FALSE(queued.get().ok());
+    INFO(queued.get().err().to_string());
+    CHECK(queued.get().err().value() == errc::timeout);
+    CHECK(contains(queued.get().err().message(), "waited in the connection's queue"));
+    CHECK(must(loop, *c, "SELECT count(*) FROM t").value<int>() == 0);  // it never ran
+}
