@@ -257,21 +257,55 @@ TEST_CASE("a connection with no transaction open is returned without a reset", "
     CHECK(h.stats().idle == 1);
 }
 
+// reset_on_return off and release_without_reset skip the reset round trip,
+// but never hand the next caller a transaction (FAULTS.md row 16): a
+// connection that comes back inside one is reset anyway, or discarded when
+// the pool is configured not to reset.
 TEST_CASE("reset_on_return off and release_without_reset skip the reset", "[unit][pool]") {
-    SECTION("option off") {
+    SECTION("option off: a connection outside a transaction is kept without a reset") {
         pool_harness h;
         auto o = test_pool_options(1, 0);
         o.reset_on_return = false;
         h.make(o);
+        std::int64_t first = 0;
         {
             lease l = h.acquire_now();
+            first = l->server_pid();
+            CHECK(run(h, l, "SELECT 1").ok());
+        }
+        lease again = h.acquire_now();
+        CHECK(h.fake().resets == 0);
+        CHECK(again->server_pid() == first);
+    }
+    SECTION("option off: a connection inside a transaction is discarded, not reset") {
+        pool_harness h;
+        auto o = test_pool_options(1, 0);
+        o.reset_on_return = false;
+        h.make(o);
+        std::int64_t first = 0;
+        {
+            lease l = h.acquire_now();
+            first = l->server_pid();
             CHECK(run(h, l, "BEGIN").ok());
         }
         lease again = h.acquire_now();
         CHECK(h.fake().resets == 0);
-        CHECK(again->transaction_status() == tx_status::in_transaction);
+        CHECK(again->server_pid() != first);
+        CHECK(again->transaction_status() == tx_status::idle);
     }
-    SECTION("per lease") {
+    SECTION("per lease: no reset when no transaction is open") {
+        pool_harness h;
+        h.make(test_pool_options(1, 0));
+        {
+            lease l = h.acquire_now();
+            CHECK(run(h, l, "SELECT 1").ok());
+            l.release_without_reset();
+            CHECK_FALSE(static_cast<bool>(l));
+        }
+        lease again = h.acquire_now();
+        CHECK(h.fake().resets == 0);
+    }
+    SECTION("per lease: a transaction left open is reset all the same") {
         pool_harness h;
         h.make(test_pool_options(1, 0));
         {
@@ -281,8 +315,8 @@ TEST_CASE("reset_on_return off and release_without_reset skip the reset", "[unit
             CHECK_FALSE(static_cast<bool>(l));
         }
         lease again = h.acquire_now();
-        CHECK(h.fake().resets == 0);
-        CHECK(again->transaction_status() == tx_status::in_transaction);
+        CHECK(h.fake().resets == 1);
+        CHECK(again->transaction_status() == tx_status::idle);
     }
 }
 
