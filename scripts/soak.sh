@@ -4,7 +4,9 @@
 # immediate, a backend stopped with SIGSTOP, the role's connection limit
 # lowered), then a report: every failure with its time and whether it fell
 # inside a fault window, RSS after warm-up and at the end, open fds, and the
-# server's count of the pool's connections against the pool's own.
+# server's count of the pool's connections against the pool's own. The
+# warm-up replaces connections until the pool has made 1000 connects, so RSS is
+# measured after glibc's per-thread caches have filled (tests/soak/README.md).
 #
 #   scripts/soak.sh            5 minutes (300 s)
 #   scripts/soak.sh 30         30 s (warm-up and fault interval shrink to fit)

@@ -44,6 +44,8 @@ using namespace std::chrono_literals;
 struct options {
     std::string url, admin_url, pgctl;
     double seconds = 300, warmup = 20, fault_every = 10, grace = 3;
+    double recycle = 0;  // pool recycle in seconds; 0 = the pool's default
+    std::uint64_t warmup_connects = 1000;  // connects the warm-up churn makes at most (see struct churn)
     int clients = 32;
     std::size_t size = 8, overflow = 4;
     std::vector<std::string> faults = {"terminate", "restart-fast", "stop-cont", "conn-limit",
@@ -218,6 +220,7 @@ struct sample {
     double t;
     long rss, heap, fds;
     std::size_t pool_total;
+    std::uint64_t connects;  // the pool's connect attempts so far
 };
 
 /// The load: `clients` callers, each running one statement after another.
@@ -258,6 +261,32 @@ struct load {
     }
 };
 
+/// Warm-up churn: during the warm-up, take a connection and close it, again
+/// and again, so the pool opens a few hundred. Why: RSS and malloc's "in use"
+/// figure both climb with the first few hundred connects and then level off,
+/// without any leak (see README.md next to this file: glibc's per-thread
+/// caches and arenas of the loop thread and of the 4 threadpool threads where
+/// PQconnectPoll does the TLS handshake fill up, while live allocations stay
+/// flat). Faults every 10 s make only ~12-16 connects each, so without this a
+/// 5-minute run measures that climb instead of growth.
+struct churn {
+    churn(uvdb::pool& p, uvdb::event_loop& l, double until_s, std::uint64_t connects)
+        : pool(p), gap(l), until(until_s), max_connects(connects) {}
+    uvdb::pool& pool;
+    uvdb::timer gap;
+    double until;
+    std::uint64_t max_connects;  // enough to reach the plateau (measured: 300-700)
+
+    void next() {
+        if (now_s() >= until || pool.stats().connects >= max_connects) return;
+        pool.acquire([this](uvdb::result<uvdb::lease> r) {
+            if (r) r->invalidate();
+            // A short gap keeps this from re-entering the pool from its own callback.
+            gap.start(std::chrono::milliseconds(5), [this] { next(); });
+        });
+    }
+};
+
 /// Runs the loop for about `d` (a timer ends it; idle watchers alone would block).
 void run_for(uvdb::event_loop& loop, std::chrono::milliseconds d) {
     bool over = false;
@@ -270,6 +299,9 @@ void usage() {
     std::puts(
         "usage: uvdb-soak [--seconds N] [--warmup N] [--clients N] [--size N] [--overflow N]\n"
         "                 [--fault-every N] [--grace N] [--faults a,b,...] [--url URL] [--admin-url URL]\n"
+        "                 [--warmup-connects N (1000; 0: no churn)] [--recycle SECONDS]\n"
+        "The warm-up replaces connections one after another until N connects (or its end),\n"
+        "so the allocator's per-thread caches are full before RSS is measured (tests/soak/README.md).\n"
         "URL: --url, else DATABASE_URL, else UVDB_TEST_URL. Admin (superuser) URL: --admin-url,\n"
         "else UVDB_TEST_ADMIN_URL. pg_ctl wrapper: UVDB_TEST_PGCTL (restart faults skipped without).\n"
         "Faults: terminate, restart-fast, restart-immediate, stop-cont, conn-limit.\n"
@@ -303,6 +335,8 @@ int main(int argc, char** argv) {
         else if (a == "--overflow") o.overflow = std::stoul(val());
         else if (a == "--fault-every") o.fault_every = std::stod(val());
         else if (a == "--grace") o.grace = std::stod(val());
+        else if (a == "--recycle") o.recycle = std::stod(val());
+        else if (a == "--warmup-connects") o.warmup_connects = std::stoull(val());
         else if (a == "--url") o.url = val();
         else if (a == "--admin-url") o.admin_url = val();
         else if (a == "--faults") {
@@ -360,25 +394,29 @@ int main(int argc, char** argv) {
         po.size = o.size;
         po.max_overflow = o.overflow;
         po.timeout = 5s;
+        if (o.recycle > 0) po.recycle = std::chrono::milliseconds(static_cast<long>(o.recycle * 1000));
         uvdb::pool pool(loop, uvdb::postgres::make_driver(), po);
         load l(pool, loop);
         for (int c = 0; c < o.clients; ++c) l.backoff.push_back(std::make_unique<uvdb::timer>(loop));
         for (int c = 0; c < o.clients; ++c) l.next(c, 0);
+        churn warm(pool, loop, o.warmup, o.warmup_connects);
+        warm.next();
 
         std::thread fault_thread(run_faults, std::cref(o), parsed->user, std::ref(faults));
         uvdb::timer tick(loop);
         std::uint64_t last_ok = 0, last_failed = 0;
         bool done = false;
         tick.start(1s, [&] {
-            const sample s{now_s(), rss_kib(), heap_in_use_kib(), fd_count(), pool.stats().total};
+            const sample s{now_s(), rss_kib(), heap_in_use_kib(), fd_count(), pool.stats().total,
+                           pool.stats().connects};
             samples.push_back(s);
             if (!after_warmup && s.t >= o.warmup) after_warmup = s;
             if (!after_cycle && s.t >= cycle_end) after_cycle = s;
             if (static_cast<int>(s.t) % 10 == 0) {
-                std::printf("t=%7.2fs %s ok/s=%llu failed=%llu rss=%ld KiB heap=%ld KiB fds=%ld pool=%zu\n",
+                std::printf("t=%7.2fs %s ok/s=%llu failed=%llu rss=%ld KiB heap=%ld KiB fds=%ld pool=%zu connects=%llu\n",
                             s.t, utc_now().c_str(), static_cast<unsigned long long>((l.ok - last_ok) / 10),
                             static_cast<unsigned long long>(l.failed - last_failed), s.rss, s.heap, s.fds,
-                            s.pool_total);
+                            s.pool_total, static_cast<unsigned long long>(s.connects));
                 std::fflush(stdout);
                 last_ok = l.ok;
                 last_failed = l.failed;
@@ -408,7 +446,7 @@ int main(int argc, char** argv) {
         counter.join();
         server_count = counted;
         pool_total_end = pool.stats().total;
-        samples.push_back({now_s(), rss_kib(), heap_in_use_kib(), fd_count(), pool_total_end});
+        samples.push_back({now_s(), rss_kib(), heap_in_use_kib(), fd_count(), pool_total_end, pool.stats().connects});
         pool.close();
         run_for(loop, 1s);
         std::printf("\n== failures (%zu of %llu statements)\n", l.failures.size(),
@@ -446,6 +484,9 @@ int main(int argc, char** argv) {
                     faults.windows.size());
         std::printf("rss after warm-up (t=%.0fs) %ld KiB, after one round of every fault (t=%.0fs) %ld KiB, "
                     "end %ld KiB, max %ld KiB\n", a.t, a.rss, c.t, c.rss, z.rss, rss_max);
+        std::printf("connects by the pool: %llu at warm-up, %llu at the fault round, %llu at the end\n",
+                    static_cast<unsigned long long>(a.connects), static_cast<unsigned long long>(c.connects),
+                    static_cast<unsigned long long>(z.connects));
         std::printf("rss growth: %+.2f %% since the fault round, %+.2f %% since warm-up\n", growth,
                     pct(a.rss, z.rss));
         std::printf("heap in use (malloc_info): after warm-up %ld KiB, after the fault round %ld KiB, end %ld KiB "
