@@ -78,8 +78,11 @@ void connection_impl::start_libpq() {
     }
     // Notices go to our logger, never to libpq's default (stderr).
     conn_.set_notice_receiver(&connection_impl::on_notice, this);
-    // Verbose errors put the server's SQLSTATE into the connect error text,
-    // the only place libpq reports it for a failed connect.
+    // Verbose errors put the server's SQLSTATE into libpq's error text: the
+    // only place libpq reports it for a failed connect, and for a FATAL that
+    // arrives just before the socket closes (libpq then replaces the error
+    // result by that text). Kept for the connection's life; statement errors
+    // are read from the result's fields, which verbosity does not change.
     conn_.set_error_verbosity(PQERRORS_VERBOSE);
     if (conn_.status() == CONNECTION_BAD) {
         fail_connect(connect_error(conn_.error_message(), current_endpoint()));
@@ -175,7 +178,6 @@ void connection_impl::on_connected() {
                          .with_fatal(true));
         return;
     }
-    conn_.set_error_verbosity(PQERRORS_DEFAULT);
     ep_ = current_endpoint();
     pid_ = conn_.backend_pid();
     phase_ = phase::ready;

@@ -327,6 +327,11 @@ void connection_impl::on_writable() {
 
 void connection_impl::on_readable() {
     if (!conn_.consume_input()) {
+        // libpq keeps what it read before the socket ended: a FATAL sent just
+        // before the close (57P01 from pg_terminate_backend) is parsed here,
+        // so the statement's caller gets the server's SQLSTATE and words.
+        drain_results();
+        if (phase_ != phase::ready) return;
         fail_connection(connection_lost(conn_.error_message(), ep_, fatal_notice_state_, fatal_notice_text_));
         return;
     }

@@ -57,6 +57,25 @@ server_report find_server_report(std::string_view msg) noexcept {
     return found;
 }
 
+/// libpq's own lines of a message that also quotes a verbose server report:
+/// drops the report's line ("FATAL:  57P01: ...") and its LOCATION/DETAIL/
+/// HINT lines, keeping e.g. "server closed the connection unexpectedly".
+std::string_view libpq_own_words(std::string_view msg) noexcept {
+    std::size_t start = 0;
+    while (start < msg.size()) {
+        std::size_t end = msg.find('\n', start);
+        if (end == std::string_view::npos) end = msg.size();
+        const std::string_view line = msg.substr(start, end - start);
+        const bool server_line = !find_server_report(line).sqlstate.empty() ||
+                                 line.substr(0, 9) == "LOCATION:" || line.substr(0, 7) == "DETAIL:" ||
+                                 line.substr(0, 5) == "HINT:" || line.substr(0, 8) == "CONTEXT:" ||
+                                 line.find_first_not_of(" \t") == std::string_view::npos;
+        if (!server_line) return msg.substr(start);
+        start = end + 1;
+    }
+    return {};
+}
+
 std::string trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -202,8 +221,20 @@ error statement_error(const PGresult* r, bool connection_bad, cancel_reason why,
 
 error connection_lost(std::string_view libpq_message, const endpoint& ep, std::string_view sqlstate,
                       std::string_view server_text) {
+    // When the server's FATAL (57P01 after pg_terminate_backend, 57P02/57P03
+    // at shutdown) is followed at once by the end of the socket, libpq 15
+    // replaces the error result, fields and all, by its own text. The
+    // connection runs with verbose errors, so that text still carries
+    // "FATAL:  57P01: ..." and the caller learns why the session ended.
+    const server_report srv = find_server_report(libpq_message);
+    std::string server_words;
+    if (sqlstate.empty() && !srv.sqlstate.empty()) {
+        sqlstate = srv.sqlstate;
+        if (server_text.empty()) server_words = trim(srv.text);
+    }
+    if (!server_words.empty()) server_text = server_words;
     std::string msg = "the connection to " + ep.where() + " was lost";
-    const std::string reason = libpq_reason(libpq_message);
+    const std::string reason = libpq_reason(srv.sqlstate.empty() ? libpq_message : libpq_own_words(libpq_message));
     if (!reason.empty()) msg += " (" + reason + ")";
     if (!sqlstate.empty()) msg += " after the server ended the session (" + sqlstate_label(sqlstate) + ")";
     msg += "; the connection was closed, open a new one";
