@@ -144,8 +144,10 @@ TEST_CASE("the loop never blocks while 50 connections connect and query", "[pg][
         // What the loop itself spent, running or blocked. Waiting for a CPU
         // taken by other processes (a busy 2-core machine) is not the loop
         // blocking, so it is left out; the raw gap is printed above.
-        CHECK(meter.largest_own_gap_ms(0) < 50.0);
-        CHECK(meter.largest_own_gap_ms(1) < 50.0);
+        if (t::check_timing) {
+            CHECK(meter.largest_own_gap_ms(0) < 50.0);
+            CHECK(meter.largest_own_gap_ms(1) < 50.0);
+        }
         s.close_all();
     }
     t::check_fds_return_to(loop, fds);

@@ -253,7 +253,7 @@ TEST_CASE("smoke: a 32 MiB parameter to a stalled backend waits for writable, th
         tick.start(5ms, [&] { ++ticks; }, 5ms);
         t::run_for(loop, 300ms);
         tick.stop();
-        CHECK(ticks > 20);
+        if (t::check_timing) CHECK(ticks > 20);
         CHECK_FALSE(got->has_value());
     }
     t::run_until(loop, [&] { return got->has_value(); }, 30s, "the 32 MiB statement");

@@ -60,6 +60,9 @@ public:
     int port() const noexcept { return port_; }
     int ssl_requests() const noexcept { return ssl_requests_; }
     long bytes_after_refusal() const noexcept { return after_; }
+    /// Every accepted connection has been closed again: the server's own
+    /// sockets live in this process and count in the fd check.
+    bool all_closed() const noexcept { return accepted_ == closed_; }
 
 private:
     // Waits up to 50 ms for `fd` to be readable, so stop_ is noticed.
@@ -73,6 +76,7 @@ private:
             if (!readable(fd_)) continue;
             const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
             if (c < 0) continue;
+            ++accepted_;
             unsigned char req[8];
             std::size_t got = 0;
             while (got < sizeof req && !stop_) {
@@ -96,6 +100,7 @@ private:
                 }
             }
             ::close(c);
+            ++closed_;
         }
     }
 
@@ -104,6 +109,8 @@ private:
     std::atomic<bool> stop_{false};
     std::atomic<int> ssl_requests_{0};
     std::atomic<long> after_{0};
+    std::atomic<int> accepted_{0};
+    std::atomic<int> closed_{0};
     std::thread thread_;
 };
 
@@ -175,6 +182,8 @@ TEST_CASE("sslmode=require refuses a server that offers no TLS, before sending a
     auto full = t::test_options();
     full.url = t::make_url({.port = std::to_string(plain.port())});
     CHECK(expect_refused(loop, full).value() == errc::tls_failed);
+    // The fake server notices the client's close within its 50 ms poll.
+    t::run_until(loop, [&] { return plain.all_closed(); }, std::chrono::seconds(5), "the fake server to close its side");
     t::check_fds_return_to(loop, fds);
 }
 

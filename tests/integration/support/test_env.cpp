@@ -73,6 +73,7 @@ std::shared_ptr<uvdb::driver> pg_driver() {
 connect_options test_options() {
     connect_options o;
     o.url = env().url;
+    if (!check_timing) o.connect_timeout = std::chrono::seconds(60);
     return o;
 }
 
