@@ -43,7 +43,11 @@ error pool_core::timeout_error(const waiter& w, time_point now) const {
                                std::to_string(waiters_.size()) + ", connecting " +
                                std::to_string(n_connecting_) + ")";
     std::string msg;
-    if (total_ >= max_total_) {
+    // Slots still connecting count towards the limit. When the latest
+    // connects failed, those slots are retries that may fail again, so the
+    // connect error is the cause to report, not the limit.
+    const bool connects_failing = consecutive_failures_ != 0 && last_connect_error_.has_value();
+    if (total_ >= max_total_ && !(connects_failing && n_connecting_ > 0)) {
         msg = "pool limit of size " + std::to_string(opts_.size) + " overflow " +
               std::to_string(opts_.max_overflow) + " reached, connection timed out after " +
               format_duration(waited) + " " + counts + "; raise size or max_overflow";
@@ -53,7 +57,7 @@ error pool_core::timeout_error(const waiter& w, time_point now) const {
                    format_duration(duration_cast<milliseconds>(now - oldest->checked_out_at)) +
                    ", acquired at " + format_location(oldest->acquired_at);
         }
-    } else if (consecutive_failures_ != 0 && last_connect_error_) {
+    } else if (connects_failing) {
         msg = "no connection within " + format_duration(waited) +
               ": opening new connections keeps failing " + counts + "; last connect error: " +
               last_connect_error_->to_string();

@@ -186,6 +186,37 @@ TEST_CASE("the timeout message says so when the pool was not full but connects f
     CHECK(h.get().last_connect_error()->value() == errc::too_many_connections);
 }
 
+TEST_CASE("the timeout message names the connect error when the limit is filled by failing retries", "[unit][pool]") {
+    // Two connections are held; the third slot keeps failing (a role's
+    // connection limit) and, with slow connects, is mid-retry at the
+    // deadline. The limit is "reached" only because of that retry: the
+    // cause to report is the connect error.
+    pool_harness h;
+    h.fake().connect_fault = [](std::size_t attempt) {
+        return attempt >= 2 ? std::optional<error>(too_many_error()) : std::nullopt;
+    };
+    auto o = test_pool_options(3, 0);
+    o.timeout = 5'000ms;
+    o.connect_backoff_base = 10ms;
+    o.connect_backoff_cap = 10ms;
+    h.make(o);
+    lease a = h.acquire_now();
+    lease b = h.acquire_now();
+    h.fake().connect_latency = 400ms;
+    auto p = h.acquire();
+    // Attempts take 400 ms plus <= 10 ms of backoff: at 4,800 ms the
+    // twelfth retry is in flight.
+    h.advance(4'800ms);
+    REQUIRE(h.stats().connecting == 1);
+    h.advance(200ms);
+    REQUIRE(p->failed_with(errc::pool_timeout));
+    const std::string msg = p->err().message();
+    INFO(msg);
+    CHECK(contains(msg, "opening new connections keeps failing"));
+    CHECK(contains(msg, "too_many_connections"));
+    CHECK_FALSE(contains(msg, "pool limit"));
+}
+
 TEST_CASE("many waiters timing out leave the queue consistent", "[unit][pool]") {
     pool_harness h;
     h.make(test_pool_options(1, 0));
