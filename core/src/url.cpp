@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 #include <utility>
+#include <uvdb/percent.hpp>
 #include <uvdb/url.hpp>
 
 namespace uvdb {
@@ -21,13 +22,6 @@ bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 // ASCII only, whatever the C locale says.
 bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_alnum(char c) noexcept { return is_alpha(c) || is_digit(c); }
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -48,26 +42,13 @@ error kv_error(std::size_t pos, std::string_view what) {
 }
 
 /// Decodes %XX escapes of `s`, which starts at `pos` in the whole text.
-result<std::string> percent_decode(std::string_view s, std::size_t pos) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '%') {
-            out += s[i];
-            continue;
-        }
-        int hi = i + 1 < s.size() ? hex_value(s[i + 1]) : -1;
-        int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
-        if (hi < 0 || lo < 0) {
-            return url_error(pos + i,
-                             "'%' must be followed by two hex digits (write a literal '%' as %25)");
-        }
-        char c = static_cast<char>(hi * 16 + lo);
-        if (c == '\0') return url_error(pos + i, "%00 (a NUL byte) is not allowed");
-        out += c;
-        i += 2;
-    }
-    return out;
+result<std::string> decode_component(std::string_view s, std::size_t pos) {
+    percent_decoded d = percent_decode(s);
+    if (d.ok()) return std::move(d.text);
+    return url_error(pos + d.offset,
+                     d.fault == percent_fault::nul_byte
+                         ? "%00 (a NUL byte) is not allowed"
+                         : "'%' must be followed by two hex digits (write a literal '%' as %25)");
 }
 
 /// Validates a port: digits only, 1–65535.
@@ -157,7 +138,7 @@ result<url_host> parse_host_item(std::string_view item, std::size_t pos) {
         std::size_t close = item.find(']');
         if (close == npos) return url_error(pos, "missing ']' after an IPv6 address");
         if (close == 1) return url_error(pos, "empty IPv6 address in brackets");
-        auto host = percent_decode(item.substr(1, close - 1), pos + 1);
+        auto host = decode_component(item.substr(1, close - 1), pos + 1);
         if (!host) return std::move(host).err();
         h.host = std::move(*host);
         if (close + 1 < item.size()) {
@@ -173,7 +154,7 @@ result<url_host> parse_host_item(std::string_view item, std::size_t pos) {
                              "unexpected '@' in the host; percent-encode '@' in the user name or "
                              "password as %40");
         }
-        auto host = percent_decode(name, pos);
+        auto host = decode_component(name, pos);
         if (!host) return std::move(host).err();
         h.host = std::move(*host);
     }
@@ -223,11 +204,11 @@ result<parsed_url> parse_uri(std::string_view t, std::size_t base) {
     if (i < n && t[i] == '@') {
         std::string_view info = t.substr(p, i - p);
         std::size_t colon = info.find(':');
-        auto user = percent_decode(info.substr(0, colon), base + p);
+        auto user = decode_component(info.substr(0, colon), base + p);
         if (!user) return std::move(user).err();
         out.user = std::move(*user);
         if (colon != npos) {
-            auto pw = percent_decode(info.substr(colon + 1), base + p + colon + 1);
+            auto pw = decode_component(info.substr(colon + 1), base + p + colon + 1);
             if (!pw) return std::move(pw).err();
             out.password = std::move(*pw);
             out.has_password = true;
@@ -256,7 +237,7 @@ result<parsed_url> parse_uri(std::string_view t, std::size_t base) {
     if (q < n && t[q] == '/') {
         std::size_t db_end = t.find('?', q);
         if (db_end == npos) db_end = n;
-        auto db = percent_decode(t.substr(q + 1, db_end - q - 1), base + q + 1);
+        auto db = decode_component(t.substr(q + 1, db_end - q - 1), base + q + 1);
         if (!db) return std::move(db).err();
         out.database = std::move(*db);
         q = db_end;
@@ -275,9 +256,9 @@ result<parsed_url> parse_uri(std::string_view t, std::size_t base) {
                 std::size_t eq = piece.find('=');
                 if (eq == npos)
                     return url_error(base + start, "expected key=value in the query string");
-                auto key = percent_decode(piece.substr(0, eq), base + start);
+                auto key = decode_component(piece.substr(0, eq), base + start);
                 if (!key) return std::move(key).err();
-                auto value = percent_decode(piece.substr(eq + 1), base + start + eq + 1);
+                auto value = decode_component(piece.substr(eq + 1), base + start + eq + 1);
                 if (!value) return std::move(value).err();
                 has_port_param = has_port_param || *key == "port";
                 auto r = apply_key(out, std::move(*key), std::move(*value), base + start, true,

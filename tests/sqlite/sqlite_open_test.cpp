@@ -142,8 +142,10 @@ TEST_CASE("sqlite: bad URLs and parameters are refused with errc::bad_config", "
         {"sqlite://user:s3cret@host/a.db", "a host, user or password is not allowed"},
         {"sqlite://", "no database path"},
         {"sqlite:", "no database path"},
-        {"sqlite:a%zz.db", "bad percent-escape"},
-        {"sqlite:a%00.db", "NUL byte"},
+        {"sqlite:a%zz.db", "bad percent-escape in the path at offset 1; write %XX with two hex digits"},
+        {dir.url("a.db", "?mo%d=ro"), "bad percent-escape in the parameter name at offset 2"},
+        {dir.url("a.db", "?mode=r%0"), "bad percent-escape in the parameter value at offset 1"},
+        {"sqlite:a%00.db", "the path contains a NUL byte (%00)"},
         {"sqlite::memory:?mode=ro", "mode=ro makes no sense for :memory:"},
     };
     for (const auto& bc : cases) {

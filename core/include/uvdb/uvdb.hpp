@@ -12,6 +12,7 @@
 #include <uvdb/log.hpp>
 #include <uvdb/offload.hpp>
 #include <uvdb/param.hpp>
+#include <uvdb/percent.hpp>
 #include <uvdb/pool_options.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>

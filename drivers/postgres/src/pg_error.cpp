@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <uvdb/percent.hpp>
+
 namespace uvdb::postgres::detail {
 
 namespace {
@@ -82,34 +84,13 @@ std::string trim(std::string_view s) {
     return std::string(s);
 }
 
-int hex(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-            out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
 /// Every spelling of a password that a (possibly malformed) connection string holds.
 std::vector<std::string> password_candidates(std::string_view ci) {
     std::vector<std::string> out;
     auto add = [&out](std::string_view raw) {
         if (raw.empty()) return;
         out.emplace_back(raw);
-        std::string dec = percent_decode(raw);
+        std::string dec = percent_decode_lenient(raw);
         if (dec != raw) out.push_back(std::move(dec));
     };
     if (const std::size_t scheme = ci.find("://"); scheme != std::string_view::npos) {

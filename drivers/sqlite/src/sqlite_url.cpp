@@ -5,6 +5,8 @@
 #include <charconv>
 #include <initializer_list>
 
+#include <uvdb/percent.hpp>
+
 namespace uvdb::sqlite::detail {
 namespace {
 
@@ -20,32 +22,13 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 result<std::string> decode(std::string_view s, std::string_view what) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '%') {
-            out += s[i];
-            continue;
-        }
-        int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
-        int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
-        if (hi < 0 || lo < 0)
-            return bad("sqlite URL: bad percent-escape in the " + std::string(what) +
-                       " at offset " + std::to_string(i) + "; write %XX with two hex digits");
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-    }
-    if (out.find('\0') != std::string::npos)
+    percent_decoded d = percent_decode(s);
+    if (d.ok()) return std::move(d.text);
+    if (d.fault == percent_fault::nul_byte)
         return bad("sqlite URL: the " + std::string(what) + " contains a NUL byte (%00)");
-    return out;
+    return bad("sqlite URL: bad percent-escape in the " + std::string(what) + " at offset " +
+               std::to_string(d.offset) + "; write %XX with two hex digits");
 }
 
 result<void> one_of(std::string_view key, const std::string& value,
