@@ -8,6 +8,7 @@
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
+#include <uvdb/intrusive_ref.hpp>
 #include <uvdb/io_watcher.hpp>
 #include <uvdb/log.hpp>
 #include <uvdb/offload.hpp>

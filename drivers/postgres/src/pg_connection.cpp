@@ -14,14 +14,6 @@ namespace uvdb::postgres::detail {
 
 using std::chrono::milliseconds;
 
-impl_ref::impl_ref(connection_impl* p) noexcept : p_(p) {
-    if (p_ != nullptr) p_->add_ref();
-}
-
-impl_ref::~impl_ref() {
-    if (p_ != nullptr) p_->release();
-}
-
 connection_impl::connection_impl(event_loop& loop, std::shared_ptr<cancel_limiter> cancels,
                                  const connect_options& opts, driver::connect_callback on_connected)
     : loop_(loop),

@@ -22,6 +22,7 @@
 
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
+#include <uvdb/intrusive_ref.hpp>
 #include <uvdb/io_watcher.hpp>
 #include <uvdb/offload.hpp>
 #include <uvdb/timer.hpp>
@@ -39,24 +40,7 @@ namespace uvdb::postgres::detail {
 class connection_impl;
 
 /// An owning reference to a connection_impl.
-class impl_ref {
-public:
-    impl_ref() noexcept = default;
-    explicit impl_ref(connection_impl* p) noexcept;
-    impl_ref(const impl_ref& o) noexcept : impl_ref(o.p_) {}
-    impl_ref(impl_ref&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
-    impl_ref& operator=(impl_ref o) noexcept {
-        std::swap(p_, o.p_);
-        return *this;
-    }
-    ~impl_ref();
-    connection_impl* operator->() const noexcept { return p_; }
-    connection_impl& operator*() const noexcept { return *p_; }
-    explicit operator bool() const noexcept { return p_ != nullptr; }
-
-private:
-    connection_impl* p_ = nullptr;
-};
+using impl_ref = intrusive_ref<connection_impl>;
 
 class connection_impl {
 public:

@@ -24,14 +24,6 @@ error closed_error() {
 
 }  // namespace
 
-impl_ref::impl_ref(connection_impl* p) noexcept : p_(p) {
-    if (p_ != nullptr) p_->add_ref();
-}
-
-impl_ref::~impl_ref() {
-    if (p_ != nullptr) p_->release();
-}
-
 connection_impl::connection_impl(event_loop& loop, open_settings settings, const connect_options& opts,
                                  driver::connect_callback on_connected)
     : loop_(loop),

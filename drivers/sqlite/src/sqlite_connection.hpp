@@ -23,6 +23,7 @@
 
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
+#include <uvdb/intrusive_ref.hpp>
 #include <uvdb/timer.hpp>
 
 #include "sqlite_exec.hpp"
@@ -32,23 +33,8 @@ namespace uvdb::sqlite::detail {
 
 class connection_impl;
 
-/// An owning reference to a connection_impl (loop thread only).
-class impl_ref {
-public:
-    impl_ref() noexcept = default;
-    explicit impl_ref(connection_impl* p) noexcept;
-    impl_ref(const impl_ref& o) noexcept : impl_ref(o.p_) {}
-    impl_ref(impl_ref&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
-    impl_ref& operator=(impl_ref o) noexcept {
-        std::swap(p_, o.p_);
-        return *this;
-    }
-    ~impl_ref();
-    connection_impl* operator->() const noexcept { return p_; }
-
-private:
-    connection_impl* p_ = nullptr;
-};
+/// An owning reference to a connection_impl.
+using impl_ref = intrusive_ref<connection_impl>;
 
 enum class command_kind : std::uint8_t { query, execute, ping, reset };
 enum class stop_reason : std::uint8_t { none, user, deadline };
