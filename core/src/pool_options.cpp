@@ -37,6 +37,7 @@ result<void> validate(const pool_options& o) {
         {"connect_backoff_base", o.connect_backoff_base},
         {"connect_backoff_cap", o.connect_backoff_cap},
         {"leak_threshold", o.leak_threshold},
+        {"overflow_delay", o.overflow_delay.value_or(milliseconds{0})},
     };
     for (const auto& [name, value] : durations) {
         if (value.count() < 0) {
@@ -93,6 +94,9 @@ std::string engine_configured_line(const pool_options& opts) {
     field("pool_pre_ping", opts.pre_ping ? "true" : "false");
     field("pool_timeout", seconds_text(opts.timeout));
     field("total_connections", std::to_string(opts.max_total()));
+    // After the sizing fields the SQLAlchemy line has, so its familiar
+    // prefix stays as it is.
+    field("overflow_delay", opts.overflow_delay ? seconds_text(*opts.overflow_delay) : std::string("auto"));
     // Extra fields (preset=…) before the URL, as operators read the line left
     // to right: the sizing, where it came from, then the (long) URL last.
     for (const auto& [key, value] : opts.log_fields) field(key, value);

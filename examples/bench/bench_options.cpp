@@ -125,6 +125,21 @@ std::optional<bench_options> parse_options(int argc, const char* const* argv, st
             ok = seconds(o.timeout_s);
         } else if (name == "--recycle") {
             ok = seconds(o.recycle_s);
+        } else if (name == "--overflow-delay") {
+            auto v = value();
+            ok = v.has_value();
+            if (ok && *v == "auto") {
+                o.overflow_delay_s.emplace(std::nullopt);
+            } else if (ok) {
+                auto s = parse_seconds(*v);
+                if (s) {
+                    o.overflow_delay_s.emplace(*s);
+                } else {
+                    error = "--overflow-delay must be \"auto\" or a number of seconds ≥ 0, not \"" +
+                            std::string(*v) + "\"";
+                    ok = false;
+                }
+            }
         } else if (name == "--rss-soak") {
             ok = seconds(o.rss_soak_s);
         } else if (arg.starts_with("-") && arg.size() > 1) {
@@ -179,6 +194,10 @@ Options:
   --pool-size N          persistent connections (default 20)
   --max-overflow N       extra connections under load (default 40)
   --timeout S            seconds an acquire may wait (default 30)
+  --overflow-delay S|auto
+                         how long a caller waits for a returned connection before an
+                         overflow connection is opened for it (default auto: the pool's
+                         recent connect time; 0 = at once, as SQLAlchemy's QueuePool)
   --recycle S            replace connections older than S seconds (default 3600, 0 = never)
   --pre-ping, --no-pre-ping
                          ping connections that sat idle before handing them out (default on)

@@ -21,6 +21,9 @@ struct bench_options {
     std::optional<double> timeout_s;         ///< pool acquire timeout
     std::optional<double> recycle_s;         ///< 0: never
     std::optional<bool> pre_ping;
+    /// --overflow-delay: seconds, or "auto" (the pool's default). Outer
+    /// nullopt: not given; inner nullopt: auto.
+    std::optional<std::optional<double>> overflow_delay_s;
     std::optional<double> rss_soak_s;        ///< --rss-soak SECONDS: the memory soak instead of the scenarios
     bool json = false;
     bool quiet = false;

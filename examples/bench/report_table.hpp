@@ -17,7 +17,7 @@ struct run_header {
     std::string target;   ///< the connection, password masked
     std::string source;   ///< where it came from
     std::string server;   ///< "PostgreSQL 15.18, TLSv1.3, max_connections=120"
-    std::string pool;     ///< "pool(20,40,pre_ping,recycle=3600), timeout 30 s"
+    std::string pool;     ///< "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto), timeout 30 s"
 };
 
 /// Prints the header, the comparison tables (for the pairs that ran), the

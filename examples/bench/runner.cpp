@@ -40,8 +40,9 @@ scenario_runner::scenario_runner(event_loop& loop, std::shared_ptr<driver> drv, 
 std::string scenario_runner::pool_note() const {
     const pool_options& o = settings_.pool;
     std::string recycle = o.recycle.count() <= 0 ? "never" : fmt("%g", o.recycle.count() / 1000.0);
-    return fmt("pool(%zu,%zu,%s,recycle=%s)", o.size, o.max_overflow,
-               o.pre_ping ? "pre_ping" : "no_pre_ping", recycle.c_str());
+    std::string delay = o.overflow_delay ? fmt("%g", static_cast<double>(o.overflow_delay->count()) / 1000.0) : "auto";
+    return fmt("pool(%zu,%zu,%s,recycle=%s,overflow_delay=%s)", o.size, o.max_overflow,
+               o.pre_ping ? "pre_ping" : "no_pre_ping", recycle.c_str(), delay.c_str());
 }
 
 void scenario_runner::run_phase(phase& ph, const scenario_spec& spec, std::size_t ops) {

@@ -38,7 +38,7 @@ public:
     /// Runs one scenario (spec already adjusted for --ops/--concurrency).
     scenario_result run(const scenario_spec& spec);
 
-    /// "pool(20,40,pre_ping,recycle=3600)".
+    /// "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)".
     std::string pool_note() const;
 
 private:

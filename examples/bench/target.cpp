@@ -64,6 +64,10 @@ result<target> resolve_target(const bench_options& opts) {
     if (opts.timeout_s) t.pool.timeout = to_ms(*opts.timeout_s);
     if (opts.recycle_s) t.pool.recycle = to_ms(*opts.recycle_s);
     if (opts.pre_ping) t.pool.pre_ping = *opts.pre_ping;
+    if (opts.overflow_delay_s) {
+        t.pool.overflow_delay.reset();
+        if (*opts.overflow_delay_s) t.pool.overflow_delay = to_ms(**opts.overflow_delay_s);
+    }
     if (t.pool.min_idle > t.pool.size) t.pool.min_idle = t.pool.size;
 
     if (auto ok = validate(t.pool); !ok) return std::move(ok).err();

@@ -35,6 +35,14 @@ public:
     }
     const T& front() const noexcept { return *static_cast<const T*>(head_.next); }
 
+    /// The i-th element from the front (O(i)), nullptr when there are fewer.
+    T* nth(std::size_t i) noexcept {
+        if (i >= size_) return nullptr;
+        list_node* n = head_.next;
+        while (i-- != 0) n = n->next;
+        return static_cast<T*>(n);
+    }
+
     void push_back(T& item) noexcept { link_before(&head_, &item); }
     void push_front(T& item) noexcept { link_before(head_.next, &item); }
 

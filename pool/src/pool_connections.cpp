@@ -35,6 +35,7 @@ conn_slot* pool_core::new_slot() {
 void pool_core::start_connect() {
     conn_slot* s = new_slot();
     s->state = slot_state::connecting;
+    s->created_at = timers_->now();
     ++n_connecting_;
     ++total_;
     ++connects_;
@@ -89,6 +90,7 @@ void pool_core::connected(conn_slot& s) {
         in_backoff_ = false;
     }
     const time_point now = timers_->now();
+    record_connect_time(now - s.created_at);
     s.generation = generation_;
     s.created_at = now;
     s.idle_since = now;

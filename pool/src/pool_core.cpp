@@ -40,6 +40,7 @@ pool_core::~pool_core() {
     timers_->cancel(backoff_timer_);
     timers_->cancel(sweep_timer_);
     timers_->cancel(leak_timer_);
+    timers_->cancel(grow_timer_);
     waiters_.for_each([this](waiter& w) { timers_->cancel(w.timer); });
 }
 
@@ -240,12 +241,55 @@ void pool_core::dispatch() {
         }
     }
     for (;;) {
-        const bool for_waiters = waiters_.size() > n_connecting_ + n_pinging_;
+        const std::size_t covered = n_connecting_ + n_pinging_;
+        const bool for_waiters = waiters_.size() > covered;
         const bool for_min_idle = idle_.size() + n_connecting_ < opts_.min_idle && total_ < opts_.size;
         if (!for_waiters && !for_min_idle) break;
         if (total_ >= max_total_ || n_connecting_ >= opts_.max_connecting || in_backoff_) break;
+        // Up to `size`, connections open at once; beyond it only for a
+        // caller that has waited out the overflow delay.
+        if (!for_min_idle && total_ >= opts_.size && !overflow_due(covered, timers_->now())) break;
         start_connect();
     }
+}
+
+timer_source::clock::duration pool_core::overflow_delay(const waiter& w) const noexcept {
+    using dur = timer_source::clock::duration;
+    dur d{};
+    if (opts_.overflow_delay) {
+        d = *opts_.overflow_delay;
+    } else if (connect_time_ms_ >= 0) {
+        d = std::min<dur>(duration_cast<dur>(std::chrono::duration<double, std::milli>(connect_time_ms_)),
+                          pool_defaults::overflow_delay_auto_cap);
+    }
+    // A caller with a short timeout must not spend half of it waiting only
+    // to find no connection was started for it.
+    return std::min<dur>(d, (w.deadline - w.enqueued_at) / 2);
+}
+
+bool pool_core::overflow_due(std::size_t covered, time_point now) {
+    waiter* w = waiters_.nth(covered);
+    if (w == nullptr) return false;
+    const time_point due = w->enqueued_at + overflow_delay(*w);
+    if (now >= due) return true;
+    // Waiters are in arrival order, so this one ripens first. One timer for
+    // the pool: keep an earlier one, it will re-run dispatch() anyway.
+    if (grow_timer_ == 0 || due < grow_at_) {
+        timers_->cancel(grow_timer_);
+        grow_at_ = due;
+        grow_timer_ = timers_->schedule(due, [this] {
+            grow_timer_ = 0;
+            dispatch();
+        });
+    }
+    return false;
+}
+
+void pool_core::record_connect_time(timer_source::clock::duration took) noexcept {
+    const double ms = std::chrono::duration<double, std::milli>(took).count();
+    // Weight 1/4: follows a slower network within a few connects, while one
+    // slow handshake does not make the pool hesitate for long.
+    connect_time_ms_ = connect_time_ms_ < 0 ? ms : connect_time_ms_ + (ms - connect_time_ms_) / 4;
 }
 
 void pool_core::on_waiter_timeout(waiter* w) {
@@ -328,7 +372,8 @@ void pool_core::close() noexcept {
     timers_->cancel(backoff_timer_);
     timers_->cancel(sweep_timer_);
     timers_->cancel(leak_timer_);
-    backoff_timer_ = sweep_timer_ = leak_timer_ = 0;
+    timers_->cancel(grow_timer_);
+    backoff_timer_ = sweep_timer_ = leak_timer_ = grow_timer_ = 0;
     fail_all_waiters(error(errc::pool_closed, "the pool was closed while waiting for a connection"));
     // Leased connections close when their lease is dropped; every other one now.
     for (auto& slot : slot_store_) {
@@ -384,6 +429,9 @@ pool_stats pool_core::stats() const {
     st.idle_closed = idle_closed_;
     st.overflow_closed = overflow_closed_;
     st.wait_time = wait_time_;
+    if (connect_time_ms_ >= 0) {
+        st.connect_time = duration_cast<microseconds>(std::chrono::duration<double, std::milli>(connect_time_ms_));
+    }
     st.longest_held = longest_held();
     if (!leaked_.empty()) {
         st.longest_held_at = leaked_.front().acquired_at;

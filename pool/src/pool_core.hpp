@@ -42,7 +42,7 @@ enum class slot_state : std::uint8_t { free, detached, connecting, idle, pinging
 
 struct conn_slot : list_node {
     std::unique_ptr<connection> conn;
-    time_point created_at{};
+    time_point created_at{};      // when its connect started, then when it connected
     time_point idle_since{};      // when it last became idle (or was pinged OK)
     time_point expires_at{};      // recycle deadline (with jitter); max() = never
     time_point checked_out_at{};
@@ -147,6 +147,12 @@ private:
     conn_slot* take_idle(time_point now);
     void make_available(conn_slot& s, time_point now);
     void dispatch();
+    /// Whether the first waiter no connection is on its way for has waited
+    /// long enough to justify an overflow connect; if not, arms grow_timer_
+    /// for the moment it will have (pool_core.cpp).
+    bool overflow_due(std::size_t covered, time_point now);
+    timer_source::clock::duration overflow_delay(const waiter& w) const noexcept;
+    void record_connect_time(timer_source::clock::duration took) noexcept;
     void on_waiter_timeout(waiter* w);
     void fail_all_waiters(const error& e);
     void unlink_leased(conn_slot& s) noexcept;
@@ -227,6 +233,12 @@ private:
     timer_source::handle sweep_timer_ = 0;
     time_point sweep_at_{};  // when sweep_timer_ fires
     timer_source::handle leak_timer_ = 0;
+    // Overflow delay: a moving average of how long connects took (negative
+    // until one succeeded), and the timer that re-runs dispatch() when the
+    // first uncovered waiter has waited long enough.
+    double connect_time_ms_ = -1.0;
+    timer_source::handle grow_timer_ = 0;
+    time_point grow_at_{};
     std::mt19937_64 rng_;
 
     // Counters (see pool_stats).

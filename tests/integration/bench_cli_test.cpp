@@ -191,7 +191,7 @@ json_object check_line(const std::string& line, const std::string& scenario, std
     if (scenario.find("unpooled") != std::string::npos) {
         CHECK(notes.find("new connection per op") != std::string::npos);
     } else {
-        CHECK(notes.find("pool(20,40,pre_ping,recycle=3600)") != std::string::npos);
+        CHECK(notes.find("pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)") != std::string::npos);
         CHECK(notes.find("round trips per") != std::string::npos);
     }
     return j;

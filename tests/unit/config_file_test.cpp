@@ -109,6 +109,25 @@ TEST_CASE("config: malformed or out-of-range durations are refused with their po
                Contains("shorter than a millisecond"));
 }
 
+TEST_CASE("config: overflow_delay takes \"auto\" or a duration, 0 meaning QueuePool's at once",
+          "[unit][config]") {
+    auto dflt = load(url_only);
+    REQUIRE(dflt.ok());
+    CHECK_FALSE(dflt->pool.overflow_delay.has_value());
+    auto automatic = load(url_only + "[pool]\noverflow_delay = \"auto\"\n");
+    REQUIRE(automatic.ok());
+    CHECK_FALSE(automatic->pool.overflow_delay.has_value());
+    auto fixed = load(url_only + "[pool]\noverflow_delay = \"50ms\"\n");
+    REQUIRE(fixed.ok());
+    CHECK(fixed->pool.overflow_delay == 50ms);
+    auto zero = load(url_only + "[pool]\noverflow_delay = 0\n");
+    REQUIRE(zero.ok());
+    CHECK(zero->pool.overflow_delay == 0ms);
+    CHECK_THAT(error_of_text(url_only + "[pool]\noverflow_delay = \"soon\"\n"),
+               Contains("[pool] overflow_delay: expected a duration") && Contains("or \"auto\""));
+    CHECK_THAT(error_of_text(url_only + "[pool]\noverflow_delay = -1\n"), Contains("must not be negative"));
+}
+
 TEST_CASE("config: recycle and timeout must be longer than zero", "[unit][config]") {
     CHECK(error_of_text(url_only + "[pool]\nrecycle = 0\n") ==
           "uvdb.toml:4:11: [pool] recycle: must be longer than 0, got 0s");

@@ -14,7 +14,7 @@ TEST_CASE("start-up line: defaults, preset before the masked URL", "[unit][pool_
     o.log_fields.emplace_back("preset", "medium");
     CHECK(engine_configured_line(o) ==
           "database_engine_configured pool_size=20 max_overflow=40 pool_recycle=3600 "
-          "pool_pre_ping=true pool_timeout=30 total_connections=60 preset=medium "
+          "pool_pre_ping=true pool_timeout=30 total_connections=60 overflow_delay=auto preset=medium "
           "url=postgresql://app:***@db.internal:5432/app");
 }
 

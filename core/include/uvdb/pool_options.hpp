@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,8 @@ inline constexpr std::chrono::milliseconds recycle{3'600'000};
 inline constexpr double recycle_jitter = 0.10;
 inline constexpr std::chrono::milliseconds idle_timeout{0};  // off
 inline constexpr std::chrono::milliseconds overflow_linger{5'000};
+/// The automatic overflow_delay (the pool's recent connect time) never exceeds this.
+inline constexpr std::chrono::milliseconds overflow_delay_auto_cap{1'000};
 inline constexpr bool reset_on_return = true;
 inline constexpr std::size_t max_connecting = 4;
 inline constexpr std::chrono::milliseconds connect_backoff_base{100};
@@ -64,6 +67,20 @@ struct pool_options {
     /// of CPU each). 0 = close an overflow connection as soon as it is
     /// returned, exactly like SQLAlchemy's QueuePool.
     std::chrono::milliseconds overflow_linger = pool_defaults::overflow_linger;
+    /// How long a caller waits for a returned connection before the pool
+    /// opens an overflow connection for it. A busy pool returns connections
+    /// every few microseconds to milliseconds, while a new connection costs
+    /// TCP + TLS + authentication; waiting as long as a connect takes, then
+    /// connecting, is never worse than twice the better choice and avoids
+    /// opening overflow connections that would arrive after a returned one.
+    /// Connections up to `size` are opened at once, as before.
+    /// - std::nullopt (default, "auto"): the pool's own recent connect time
+    ///   (a moving average, at most overflow_delay_auto_cap), and at most
+    ///   half the waiting caller's timeout;
+    /// - 0: open an overflow connection as soon as a caller finds none idle,
+    ///   exactly like SQLAlchemy's QueuePool;
+    /// - a duration: that (still at most half the caller's timeout).
+    std::optional<std::chrono::milliseconds> overflow_delay;
     /// Connections opened at start and kept idle (refilled when lost), at most `size`.
     std::size_t min_idle = pool_defaults::min_idle;
 

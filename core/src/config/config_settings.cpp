@@ -215,6 +215,20 @@ const std::vector<setting>& table() {
          get_duration<&pool_options::idle_timeout>},
         {"pool", "overflow_linger", "", set_duration<&pool_options::overflow_linger, 0>,
          get_duration<&pool_options::overflow_linger>},
+        {"pool", "overflow_delay", "",
+         [](draft& d, const raw_value& v) -> std::string {
+             if (v.t == raw_value::type::string && v.text == "auto") {
+                 d.cfg.pool.overflow_delay.reset();
+                 return {};
+             }
+             auto r = to_duration(v, milliseconds(0));
+             if (!r.value) return r.reason + " (or \"auto\": the pool's recent connect time)";
+             d.cfg.pool.overflow_delay = *r.value;
+             return {};
+         },
+         [](const config& c) {
+             return c.pool.overflow_delay ? duration_text(*c.pool.overflow_delay) : std::string("\"auto\"");
+         }},
         {"pool", "order", "", set_order,
          [](const config& c) {
              return std::string(c.pool.order == idle_order::fifo ? "\"fifo\"" : "\"lifo\"");

@@ -71,6 +71,11 @@ struct pool_stats {
     /// Waits of successful acquires.
     wait_histogram wait_time;
 
+    /// Moving average of how long the latest successful connects took,
+    /// on_connect included (0 before the first): the overflow delay when
+    /// pool_options::overflow_delay is automatic (capped at 1 s).
+    std::chrono::microseconds connect_time{0};
+
     /// How long the oldest lease still out has been held (0 when none), and
     /// where it was acquired.
     std::chrono::milliseconds longest_held{0};

@@ -41,6 +41,7 @@ pool_options test_pool_options(std::size_t size, std::size_t max_overflow) {
     o.size = size;
     o.max_overflow = max_overflow;
     o.overflow_linger = std::chrono::milliseconds{0};  // QueuePool's behaviour; linger tests set it
+    o.overflow_delay = std::chrono::milliseconds{0};   // QueuePool's behaviour; overflow-delay tests set it
     o.random_seed = 42;
     return o;
 }
