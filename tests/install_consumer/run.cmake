@@ -5,42 +5,13 @@
 #       -DCONSUMER_BUILD_DIR=... [-DCONFIG=...] [-DGENERATOR=...]
 #       [-DCXX_COMPILER=...] [-DSANITIZER_FLAGS=...] -P run.cmake
 
-foreach(var IN ITEMS UVDB_BUILD_DIR CONSUMER_SOURCE_DIR PREFIX CONSUMER_BUILD_DIR)
-    if(NOT ${var})
-        message(FATAL_ERROR "run.cmake needs -D${var}=...")
-    endif()
-endforeach()
+set(test_name install_consumer)
+include(${CMAKE_CURRENT_LIST_DIR}/../cmake/install_uvdb.cmake)
+require_vars(CONSUMER_SOURCE_DIR CONSUMER_BUILD_DIR)
+# The consumer checks that find_package(uvdb) found this prefix.
+list(APPEND configure_args -DUVDB_EXPECTED_PREFIX=${PREFIX})
 
-function(run step)
-    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
-    if(NOT rc EQUAL 0)
-        message(FATAL_ERROR "install_consumer: ${step} failed (${rc})")
-    endif()
-endfunction()
-
-set(config_args "")
-if(CONFIG)
-    set(config_args --config ${CONFIG})
-endif()
-set(configure_args -DCMAKE_PREFIX_PATH=${PREFIX} -DUVDB_EXPECTED_PREFIX=${PREFIX}
-    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
-if(GENERATOR)
-    list(APPEND configure_args -G ${GENERATOR})
-endif()
-if(CXX_COMPILER)
-    list(APPEND configure_args -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
-endif()
-if(CONFIG)
-    list(APPEND configure_args -DCMAKE_BUILD_TYPE=${CONFIG})
-endif()
-if(SANITIZER_FLAGS)
-    # uvdb's libraries were built with sanitizers: the program must link them too.
-    list(APPEND configure_args "-DCMAKE_CXX_FLAGS=${SANITIZER_FLAGS}"
-        "-DCMAKE_EXE_LINKER_FLAGS=${SANITIZER_FLAGS}")
-endif()
-
-file(REMOVE_RECURSE ${PREFIX} ${CONSUMER_BUILD_DIR})
-run(install ${CMAKE_COMMAND} --install ${UVDB_BUILD_DIR} --prefix ${PREFIX} ${config_args})
+install_uvdb(${CONSUMER_BUILD_DIR})
 run(configure ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${CONSUMER_BUILD_DIR} ${configure_args})
 run(build ${CMAKE_COMMAND} --build ${CONSUMER_BUILD_DIR} ${config_args})
 
