@@ -1,6 +1,6 @@
 // Server-free checks of the PostgreSQL driver's pure pieces: classification
 // of libpq's connect messages, password scrubbing, host expansion, parameter
-// encoding and bytea decoding. They include the driver's private headers,
+// encoding, bytea decoding and which statements bypass the statement cache. They include the driver's private headers,
 // which is why they live beside the driver's smoke tests and not in tests/unit.
 
 #include <catch2/catch.hpp>
@@ -12,6 +12,7 @@
 #include "../../drivers/postgres/src/pg_error.hpp"
 #include "../../drivers/postgres/src/pg_params.hpp"
 #include "../../drivers/postgres/src/pg_result.hpp"
+#include "../../drivers/postgres/src/pg_statement_cache.hpp"
 
 using uvdb::errc;
 namespace d = uvdb::postgres::detail;
@@ -171,4 +172,20 @@ TEST_CASE("smoke-unit: bytea text forms decode", "[pg][smoke][unit]") {
     CHECK(esc->data[3] == std::byte{1});
     CHECK_FALSE(d::decode_bytea("\\x0").ok());
     CHECK_FALSE(d::decode_bytea("\\xzz").ok());
+}
+
+TEST_CASE("smoke-unit: COPY bypasses the statement cache after white space and comments", "[pg][smoke][unit]") {
+    for (const char* sql : {"COPY t FROM STDIN", "  copy t TO STDOUT", "\n\tCoPy(SELECT 1) TO STDOUT",
+                            "-- load\nCOPY t FROM STDIN", "--\r\nCOPY t FROM STDIN",
+                            "/* load */ COPY t FROM STDIN", "/* outer /* inner */ still outer */COPY t FROM STDIN",
+                            "/**/--a\n /* b */\n-- c\n  COPY t FROM STDIN"}) {
+        INFO(sql);
+        CHECK(d::uncacheable(sql));
+    }
+    for (const char* sql : {"SELECT 1", "", "   ", "COP", "-- COPY t FROM STDIN", "/* COPY */ SELECT 1",
+                            "/* outer /* inner */ COPY */ SELECT 1", "/* unterminated COPY", "SELECT 'COPY'",
+                            "- COPY t FROM STDIN", "/ * x */ COPY"}) {
+        INFO(sql);
+        CHECK_FALSE(d::uncacheable(sql));
+    }
 }

@@ -110,6 +110,24 @@ TEST_CASE("statement cache: a statement the server cannot parse fails with its o
     CHECK(f.find(all, "SELECT 41 + 1")->runs == 2);
 }
 
+TEST_CASE("statement cache: COPY is never prepared, also behind white space and comments",
+          "[pg][statement_cache]") {
+    fixture f;
+    f.script("CREATE TEMP TABLE c (v int)");
+    const char* copies[] = {"COPY c FROM STDIN", "  COPY c TO STDOUT", "-- load\nCOPY c FROM STDIN",
+                            "/* a /* nested */ comment */ COPY c TO STDOUT"};
+    for (const char* sql : copies) {
+        INFO(sql);
+        auto r = f.q(sql);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.err().value() == uvdb::errc::bad_input);
+        REQUIRE_FALSE(f.conn->is_broken());
+    }
+    CHECK(f.int_of("SELECT 1") == 1);
+    const auto all = f.on_server();
+    for (const char* sql : copies) CHECK(f.find(all, sql) == nullptr);
+}
+
 TEST_CASE("statement cache: an error while executing keeps the statement prepared",
           "[pg][statement_cache]") {
     fixture f;

@@ -10,6 +10,38 @@ namespace {
 bool same_types(const std::vector<Oid>& a, const Oid* b, int n) {
     return a.size() == static_cast<std::size_t>(n) && (n == 0 || std::equal(a.begin(), a.end(), b));
 }
+
+/// Where the first keyword of `sql` starts: after white space and comments,
+/// as PostgreSQL's lexer reads them ("-- ..." up to a line end, and "/* ... */",
+/// which nest). An unterminated comment leaves nothing; the server refuses it.
+std::size_t first_token(std::string_view sql) noexcept {
+    std::size_t i = 0;
+    while (i < sql.size()) {
+        if (std::isspace(static_cast<unsigned char>(sql[i])) != 0) {
+            ++i;
+        } else if (sql.compare(i, 2, "--") == 0) {
+            i = sql.find_first_of("\r\n", i + 2);
+            if (i == std::string_view::npos) return sql.size();
+        } else if (sql.compare(i, 2, "/*") == 0) {
+            int depth = 1;
+            for (i += 2; i < sql.size() && depth > 0;) {
+                if (sql.compare(i, 2, "/*") == 0) {
+                    ++depth;
+                    i += 2;
+                } else if (sql.compare(i, 2, "*/") == 0) {
+                    --depth;
+                    i += 2;
+                } else {
+                    ++i;
+                }
+            }
+        } else {
+            break;
+        }
+    }
+    return i;
+}
+
 }  // namespace
 
 const statement_cache::entry* statement_cache::find(std::string_view sql, const Oid* types, int n) {
@@ -61,8 +93,7 @@ void statement_cache::clear() noexcept {
 }
 
 bool uncacheable(std::string_view sql) noexcept {
-    std::size_t i = 0;
-    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i])) != 0) ++i;
+    const std::size_t i = first_token(sql);
     if (sql.size() - i < 4) return false;
     auto lower = [&](std::size_t k) { return static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i + k]))); };
     return lower(0) == 'c' && lower(1) == 'o' && lower(2) == 'p' && lower(3) == 'y';

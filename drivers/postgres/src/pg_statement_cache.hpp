@@ -77,7 +77,8 @@ private:
 };
 
 /// True for statements that must not be prepared through the cache: COPY
-/// (libpq refuses it in pipeline mode, which a cache miss uses).
+/// (libpq refuses it in pipeline mode, which a cache miss uses), also when
+/// white space or comments come before it.
 bool uncacheable(std::string_view sql) noexcept;
 
 /// True when a command tag says the server dropped every prepared statement.
