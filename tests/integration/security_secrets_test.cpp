@@ -143,7 +143,7 @@ TEST_CASE("no password in any output: pools, connects, failures, configuration, 
         uvdb::pool good(loop, t::pg_driver(), ok_opts);
         int answered = 0;
         for (int i = 0; i < 4; ++i) {
-            good.query("SELECT 1", [&](uvdb::result<uvdb::result_set> r) {
+            good.query("SELECT 1", [&](const uvdb::result<uvdb::result_set>& r) {
                 if (r) ++answered;
             });
         }
