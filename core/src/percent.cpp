@@ -6,13 +6,6 @@
 namespace uvdb {
 namespace {
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 percent_decoded decode(std::string_view s, bool lenient) {
     percent_decoded out;
     out.text.reserve(s.size());
@@ -21,8 +14,8 @@ percent_decoded decode(std::string_view s, bool lenient) {
             out.text += s[i];
             continue;
         }
-        const int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
-        const int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
+        const int hi = i + 2 < s.size() ? hex_digit_value(s[i + 1]) : -1;
+        const int lo = i + 2 < s.size() ? hex_digit_value(s[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
             if (lenient) {
                 out.text += s[i];

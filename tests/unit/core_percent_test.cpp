@@ -44,3 +44,11 @@ TEST_CASE("percent_decode_lenient keeps malformed escapes and decodes %00", "[un
     CHECK(uvdb::percent_decode_lenient("a%00b") == "a\0b"s);
     CHECK(uvdb::percent_decode_lenient("a+b%2B") == "a+b+");
 }
+
+TEST_CASE("hex_digit_value reads ASCII hex digits only", "[unit][percent]") {
+    CHECK(uvdb::hex_digit_value('0') == 0);
+    CHECK(uvdb::hex_digit_value('9') == 9);
+    CHECK(uvdb::hex_digit_value('a') == 10);
+    CHECK(uvdb::hex_digit_value('F') == 15);
+    for (char c : {'g', 'G', '/', ':', '@', '`', ' ', '%', '\0', '\xB2'}) CHECK(uvdb::hex_digit_value(c) == -1);
+}

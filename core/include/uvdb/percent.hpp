@@ -11,6 +11,15 @@
 
 namespace uvdb {
 
+/// The value of one hex digit ('0'-'9', 'a'-'f', 'A'-'F'), or -1 for any other
+/// character, whatever the C locale says.
+constexpr int hex_digit_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 /// Why percent_decode refused a text.
 enum class percent_fault {
     none,        ///< decoded

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include <uvdb/percent.hpp>
 #include <uvdb/postgres/driver.hpp>
 
 namespace uvdb::postgres::detail {
@@ -94,13 +95,6 @@ std::string_view name_of_oid(std::uint32_t type) noexcept {
 
 namespace {
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 error bad_bytea(std::string_view why) {
     return error(errc::conversion_error, "the bytea value is malformed: " + std::string(why));
 }
@@ -114,8 +108,8 @@ result<bytes> decode_bytea(std::string_view text) {
         if (hex.size() % 2 != 0) return bad_bytea("odd number of hex digits");
         out.data.resize(hex.size() / 2);
         for (std::size_t i = 0; i < out.data.size(); ++i) {
-            const int hi = hex_value(hex[2 * i]);
-            const int lo = hex_value(hex[2 * i + 1]);
+            const int hi = hex_digit_value(hex[2 * i]);
+            const int lo = hex_digit_value(hex[2 * i + 1]);
             if (hi < 0 || lo < 0) return bad_bytea("not a hex digit");
             out.data[i] = static_cast<std::byte>(hi * 16 + lo);
         }
