@@ -9,7 +9,8 @@
 // Read a stats line like this: `waiting` callers queue for a connection
 // because all size + max_overflow are checked out; `overflow` connections are
 // closed again when the load goes; the wait histogram says how long acquires
-// waited. A `timeouts` count above zero means the pool is too small for the
+// waited; `connect` is how long a new connection takes (the pool opens an
+// overflow connection for a caller only after it waited about that long). A `timeouts` count above zero means the pool is too small for the
 // load (or a caller holds connections too long).
 
 #include <chrono>
@@ -41,10 +42,11 @@ void print_stats(const char* label, const uvdb::pool_stats& st) {
     // wait_time percentiles are bucket upper bounds, hence "<=".
     std::printf(
         "[%s] size=%zu total=%zu checked_out=%zu idle=%zu waiting=%zu connecting=%zu overflow=%zu "
-        "acquires=%llu timeouts=%llu wait p50<=%s p99<=%s\n",
+        "acquires=%llu timeouts=%llu wait p50<=%s p99<=%s connect=%s\n",
         label, st.size, st.total, st.checked_out, st.idle, st.waiting, st.connecting, st.overflow,
         static_cast<unsigned long long>(st.acquires), static_cast<unsigned long long>(st.timeouts),
-        ms(st.wait_time.percentile(0.50)).c_str(), ms(st.wait_time.percentile(0.99)).c_str());
+        ms(st.wait_time.percentile(0.50)).c_str(), ms(st.wait_time.percentile(0.99)).c_str(),
+        ms(st.connect_time).c_str());
     std::fflush(stdout);  // show each line as it happens, even through a pipe
 }
 

@@ -174,6 +174,12 @@ TEST_CASE("examples: pool_monitor prints stats every second, then pg_stat_activi
     CHECK(contains(r.out, "[2s] size=10 total="));
     CHECK(contains(r.out, "[after load] size=10 "));
     CHECK(contains(r.out, " timeouts=0 wait p50<="));
+    // The measured connect time: TCP + TLS + SCRAM is never 0.0 ms.
+    const auto line2 = r.out.find("[2s] ");
+    REQUIRE(line2 != std::string::npos);
+    const std::string second = r.out.substr(line2, r.out.find('\n', line2) - line2);
+    CHECK(contains(second, " connect="));
+    CHECK_FALSE(contains(second, " connect=0.0ms"));
     CHECK(contains(r.out, "pg_stat_activity:"));
     CHECK(contains(r.out, " uvdb-pool-monitor "));
     check_no_secret(r, env.password);

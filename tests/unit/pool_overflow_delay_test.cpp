@@ -14,22 +14,34 @@ using namespace uvdb;
 using namespace uvdb::test;
 
 namespace {
-// size 1 + overflow 2, connects taking 20 ms, the delay automatic.
+// size 1 + overflow 2, the delay automatic.
 pool_options auto_delay_options() {
     pool_options o = test_pool_options(1, 2);
     o.overflow_delay.reset();
+    return o;
+}
+
+// Connects take 20 ms; the pool is made with `o` and its one base
+// connection, opened at once, is checked out and returned to the test.
+lease hold_base_connection(pool_harness& h, pool_options o) {
+    h.fake().connect_latency = 20ms;
+    h.make(std::move(o));
+    auto first = h.acquire();
+    h.advance(20ms);
+    REQUIRE(first->ok());
+    return first->take();
+}
+
+pool_options with_delay(std::chrono::milliseconds d) {
+    pool_options o = auto_delay_options();
+    o.overflow_delay = d;
     return o;
 }
 }  // namespace
 
 TEST_CASE("automatic overflow delay: a caller waits about one connect time before an overflow connect", "[unit][pool]") {
     pool_harness h;
-    h.fake().connect_latency = 20ms;
-    h.make(auto_delay_options());
-    auto first = h.acquire();
-    h.advance(20ms);  // the base connection: opened at once, took 20 ms
-    REQUIRE(first->ok());
-    lease held = first->take();
+    lease held = hold_base_connection(h, auto_delay_options());  // opened at once, took 20 ms
     CHECK(h.stats().connect_time == std::chrono::microseconds(20'000));
 
     auto waiting = h.acquire();
@@ -46,11 +58,7 @@ TEST_CASE("automatic overflow delay: a caller waits about one connect time befor
 
 TEST_CASE("automatic overflow delay: a connection returned within the delay is reused, nothing is opened", "[unit][pool]") {
     pool_harness h;
-    h.fake().connect_latency = 20ms;
-    h.make(auto_delay_options());
-    auto first = h.acquire();
-    h.advance(20ms);
-    lease held = first->take();
+    lease held = hold_base_connection(h, auto_delay_options());
 
     // Many callers, each holding its connection for 2 ms: all are served by
     // the one connection and no overflow connect starts.
@@ -73,13 +81,7 @@ TEST_CASE("automatic overflow delay: a connection returned within the delay is r
 
 TEST_CASE("overflow_delay 0 opens an overflow connection at once, as QueuePool does", "[unit][pool]") {
     pool_harness h;
-    h.fake().connect_latency = 20ms;
-    auto o = auto_delay_options();
-    o.overflow_delay = 0ms;
-    h.make(o);
-    auto first = h.acquire();
-    h.advance(20ms);
-    lease held = first->take();
+    lease held = hold_base_connection(h, with_delay(0ms));
     auto waiting = h.acquire();
     h.settle();
     CHECK(h.stats().connecting == 1);
@@ -89,13 +91,7 @@ TEST_CASE("overflow_delay 0 opens an overflow connection at once, as QueuePool d
 
 TEST_CASE("a fixed overflow_delay is used as given", "[unit][pool]") {
     pool_harness h;
-    h.fake().connect_latency = 20ms;
-    auto o = auto_delay_options();
-    o.overflow_delay = 50ms;
-    h.make(o);
-    auto first = h.acquire();
-    h.advance(20ms);
-    lease held = first->take();
+    lease held = hold_base_connection(h, with_delay(50ms));
     auto waiting = h.acquire();
     h.advance(49ms);
     CHECK(h.stats().connecting == 0);
@@ -105,13 +101,7 @@ TEST_CASE("a fixed overflow_delay is used as given", "[unit][pool]") {
 
 TEST_CASE("the overflow delay is at most half the waiting caller's timeout", "[unit][pool]") {
     pool_harness h;
-    h.fake().connect_latency = 20ms;
-    auto o = auto_delay_options();
-    o.overflow_delay = 10'000ms;
-    h.make(o);
-    auto first = h.acquire();
-    h.advance(20ms);
-    lease held = first->take();
+    lease held = hold_base_connection(h, with_delay(10'000ms));
     auto waiting = h.acquire(100ms);
     h.advance(49ms);
     CHECK(h.stats().connecting == 0);
@@ -139,13 +129,7 @@ TEST_CASE("each waiter beyond the connects in flight ripens in turn", "[unit][po
     // Two callers wait 0 and 5 ms apart: the first overflow connect starts at
     // 20 ms, the second at 25 ms, one timer for the pool re-armed in between.
     pool_harness h;
-    h.fake().connect_latency = 20ms;
-    auto o = test_pool_options(1, 2);
-    o.overflow_delay = 20ms;
-    h.make(o);
-    auto first = h.acquire();
-    h.advance(20ms);
-    lease held = first->take();
+    lease held = hold_base_connection(h, with_delay(20ms));
     auto a = h.acquire();
     h.advance(5ms);
     auto b = h.acquire();
@@ -163,12 +147,7 @@ TEST_CASE("each waiter beyond the connects in flight ripens in turn", "[unit][po
 
 TEST_CASE("the connect-time average follows slower connects", "[unit][pool]") {
     pool_harness h;
-    h.fake().connect_latency = 20ms;
-    auto o = test_pool_options(4, 0);
-    h.make(o);
-    auto a = h.acquire();
-    h.advance(20ms);
-    REQUIRE(a->ok());
+    lease a = hold_base_connection(h, test_pool_options(4, 0));
     h.fake().connect_latency = 100ms;
     auto b = h.acquire();  // a is still held: a second connect
     h.advance(100ms);
