@@ -51,7 +51,8 @@ if [[ $# -eq 0 ]]; then
     step_done "fuzz.sh" "$t"
 
     # The sanitizer builds (CMakePresets.json): every suite but
-    # install_consumer, which only tests packaging. Same server.
+    # install_consumer and plugin_consumer, which test packaging (the kv
+    # plugin still loads under them in conformance_kv_plugin). Same server.
     if [[ ${UVDB_CI_SANITIZERS:-1} != 0 ]]; then
         for preset in asan tsan; do
             t=$SECONDS
