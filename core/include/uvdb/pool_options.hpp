@@ -76,7 +76,7 @@ struct pool_options {
     /// Connections up to `size` are opened at once, as before.
     /// - std::nullopt (default, "auto"): the pool's own recent connect time
     ///   (a moving average, at most overflow_delay_auto_cap), and at most
-    ///   half the waiting caller's timeout;
+    ///   half the waiting caller's timeout; 0 until a connect has succeeded;
     /// - 0: open an overflow connection as soon as a caller finds none idle,
     ///   exactly like SQLAlchemy's QueuePool;
     /// - a duration: that (still at most half the caller's timeout).
