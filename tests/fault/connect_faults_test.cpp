@@ -161,6 +161,7 @@ TEST_CASE("F7: the role's connection limit: its own error, back-off, released co
         INFO("connect attempts in 0.8 s: " << st.connects);
         CHECK(st.connects <= 2 + 10);  // two good ones, then back-off (spinning would give hundreds)
         CHECK(st.connect_failures >= 1);
+        CHECK(st.total - st.connecting == 2);  // refused connects hold no slot
 
         // A released connection goes to the waiter, well before its deadline.
         const double released_at = t::ms_between(began, clock_type::now());
@@ -176,11 +177,16 @@ TEST_CASE("F7: the role's connection limit: its own error, back-off, released co
             auto r = t::admin_exec("ALTER ROLE " + role + " CONNECTION LIMIT -1");
             if (!r) t::fail_with("ALTER ROLE … CONNECTION LIMIT -1", r.err());
         }
-        t::run_for(loop, 100ms);
+        // A retry already in flight when the limit was lifted may still
+        // succeed (connects are slow under TSan): that connection then
+        // stays idle, so the pool holds 2 or 3. Let it land before counting;
+        // check_after_fault then compares the count with the server's.
+        t::run_until(loop, [&] { return db.stats().connecting == 0; }, 5s, "connects in flight to end");
         const auto end = db.stats();
         INFO("total " << end.total << ", overflow " << end.overflow << ", size " << end.size);
         CHECK(end.overflow == (end.total > end.size ? end.total - end.size : 0));
-        CHECK(end.total <= 2);
+        CHECK(end.total >= 2);
+        CHECK(end.total <= 3);
         t::check_after_fault(loop, db, opts.connection.application_name, {.port = std::stoi(t::env().port)});
     }
     fds.check();
