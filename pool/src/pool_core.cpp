@@ -71,7 +71,9 @@ void pool_core::free_waiter(waiter* w) noexcept {
 conn_slot* pool_core::try_checkout(std::source_location where) {
     if (closed_ || !waiters_.empty() || idle_.empty()) return nullptr;
     conn_slot* s = opts_.order == idle_order::lifo ? &idle_.back() : &idle_.front();
-    const time_point now = timers_->now();
+    // Not the cached loop time: after a slow callback it would make a
+    // connection idle past the ping threshold look fresh, and skip its ping.
+    const time_point now = timers_->fresh_now();
     // Anything unusual (ping due, too old, invalidated, broken) goes the slow
     // way through dispatch(), which knows how to deal with it.
     if (needs_ping(*s, now) || expired(*s, now) || s->generation != generation_ || s->conn->is_broken()) {
@@ -227,7 +229,7 @@ void pool_core::make_available(conn_slot& s, time_point now) {
 void pool_core::dispatch() {
     if (closed_) return;
     if (!waiters_.empty()) {
-        const time_point now = timers_->now();
+        const time_point now = timers_->fresh_now();  // ping decisions: see try_checkout
         // Waiters not yet covered by a connection on its way (connecting or
         // being pinged) take idle connections, pinging those that need it.
         while (waiters_.size() > n_connecting_ + n_pinging_) {

@@ -5,11 +5,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <uvdb/pool.hpp>
+#include <uvdb/timer.hpp>
 
 #include "integration/pool_pg_support.hpp"
 #include "integration/support/test_env.hpp"
@@ -194,4 +197,35 @@ TEST_CASE("pool: the role's connection limit gives clear errors, leaks nothing, 
     leases.clear();
     t::run_for(loop, 50ms);
     CHECK(db.stats().idle == 5);
+}
+
+TEST_CASE("pool: a connection idle past the ping threshold is pinged even inside a slow callback", "[pg][pool]") {
+    // The loop's clock is read once per iteration. A callback that blocked
+    // for longer than the threshold must not make a connection that sat idle
+    // all that time look fresh and skip its ping.
+    uvdb::event_loop loop;
+    auto opts = t::pool_test_options(1, 0);
+    opts.pre_ping_idle_threshold = 800ms;
+    uvdb::pool db(loop, t::pg_driver(), opts);
+    REQUIRE(warm_up(loop, db, 1).size() == 1);  // returned a moment ago
+    const auto pings_before = db.stats().pings;
+
+    std::optional<uvdb::result<uvdb::result_set>> got;
+    uvdb::timer slow(loop);
+    slow.start(0ms, [&] {
+        std::this_thread::sleep_for(1200ms);  // a callback that blocks the loop
+        db.query("SELECT 41 + 1", {}, [&](uvdb::result<uvdb::result_set> r) { got.emplace(std::move(r)); });
+    });
+    t::run_until(loop, [&] { return got.has_value(); }, 30s, "the query");
+    INFO((*got ? std::string("ok") : t::describe(got->err())));
+    REQUIRE(*got);
+    CHECK((*got)->value<int>() == 42);
+    CHECK(db.stats().pings == pings_before + 1);
+
+    // Used just now: the next checkout goes without a ping.
+    got.reset();
+    db.query("SELECT 1", {}, [&](uvdb::result<uvdb::result_set> r) { got.emplace(std::move(r)); });
+    t::run_until(loop, [&] { return got.has_value(); }, 30s, "the second query");
+    REQUIRE(*got);
+    CHECK(db.stats().pings == pings_before + 1);
 }

@@ -26,6 +26,11 @@ public:
     virtual ~timer_source() = default;
 
     virtual time_point now() const noexcept = 0;
+    /// now(), read from the clock. The loop's time is cached at the start of
+    /// each iteration, so inside a callback it is as old as the callbacks
+    /// that ran before (a blocking one: seconds). Decisions on how long a
+    /// connection sat idle take this one.
+    virtual time_point fresh_now() noexcept { return now(); }
     /// Runs `cb` once, on the loop thread, at or soon after `deadline` (never
     /// inline from this call).
     virtual handle schedule(time_point deadline, unique_function<void()> cb) = 0;
