@@ -119,6 +119,8 @@ std::optional<bench_options> parse_options(int argc, const char* const* argv, st
             ok = count(o.warmup, 0);
         } else if (name == "--pool-size") {
             ok = count(o.pool_size, 0);
+        } else if (name == "--min-idle") {
+            ok = count(o.min_idle, 0);
         } else if (name == "--max-overflow") {
             ok = count(o.max_overflow, 0);
         } else if (name == "--timeout") {
@@ -193,6 +195,8 @@ Options:
                          at most N)
   --pool-size N          persistent connections (default 20)
   --max-overflow N       extra connections under load (default 40)
+  --min-idle N           connections the pool opens when it is created and keeps
+                         ready, at most --pool-size (default 0: opened on demand)
   --timeout S            seconds an acquire may wait (default 30)
   --overflow-delay S|auto
                          how long a caller waits for a returned connection before an

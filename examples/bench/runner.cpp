@@ -41,8 +41,9 @@ std::string scenario_runner::pool_note() const {
     const pool_options& o = settings_.pool;
     std::string recycle = o.recycle.count() <= 0 ? "never" : fmt("%g", o.recycle.count() / 1000.0);
     std::string delay = o.overflow_delay ? fmt("%g", static_cast<double>(o.overflow_delay->count()) / 1000.0) : "auto";
-    return fmt("pool(%zu,%zu,%s,recycle=%s,overflow_delay=%s)", o.size, o.max_overflow,
-               o.pre_ping ? "pre_ping" : "no_pre_ping", recycle.c_str(), delay.c_str());
+    std::string min_idle = o.min_idle != 0 ? fmt(",min_idle=%zu", o.min_idle) : "";
+    return fmt("pool(%zu,%zu,%s,recycle=%s,overflow_delay=%s%s)", o.size, o.max_overflow,
+               o.pre_ping ? "pre_ping" : "no_pre_ping", recycle.c_str(), delay.c_str(), min_idle.c_str());
 }
 
 void scenario_runner::run_phase(phase& ph, const scenario_spec& spec, std::size_t ops) {
@@ -63,8 +64,8 @@ void scenario_runner::run_phase(phase& ph, const scenario_spec& spec, std::size_
 }
 
 std::size_t scenario_runner::wait_for_connects(pool& db) {
-    // Connects the warm-up started are finished (untimed) before the clock
-    // starts, so the timed phase does not pay for the warm-up's handshakes.
+    // Connects the warm-up or min_idle started are finished (untimed) before
+    // the clock starts, so the timed phase does not pay for their handshakes.
     // With overflow_linger the connections they bring stay open meanwhile.
     const std::size_t in_flight = db.stats().connecting;
     const auto give_up = bench_clock::now() + std::chrono::seconds(10);
@@ -121,8 +122,9 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
             warm.pool = &*db;
             run_phase(warm, spec, spec.warmup_ops);
             warmup_failures = warm.failures.total();
-            warmup_connects = wait_for_connects(*db);
         }
+        // The warm-up's connects, or the pre-fill of min_idle, finish before the clock starts.
+        warmup_connects = wait_for_connects(*db);
     }
 
     phase ph;
@@ -178,7 +180,7 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
     notes += round_trip_note(res);
     if (warmup_failures != 0) notes += fmt("; %" PRIu64 " warm-up ops failed", warmup_failures);
     if (warmup_connects != 0) {
-        notes += fmt("; the clock started after the %zu connects the warm-up left in flight finished",
+        notes += fmt("; the clock started after the %zu connects in flight (warm-up, min_idle) finished",
                      warmup_connects);
     }
     res.notes = std::move(notes);

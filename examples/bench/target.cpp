@@ -61,6 +61,7 @@ result<target> resolve_target(const bench_options& opts) {
     t.pool.connection.application_name = "uvdb-bench";
     if (opts.pool_size) t.pool.size = *opts.pool_size;
     if (opts.max_overflow) t.pool.max_overflow = *opts.max_overflow;
+    if (opts.min_idle) t.pool.min_idle = *opts.min_idle;
     if (opts.timeout_s) t.pool.timeout = to_ms(*opts.timeout_s);
     if (opts.recycle_s) t.pool.recycle = to_ms(*opts.recycle_s);
     if (opts.pre_ping) t.pool.pre_ping = *opts.pre_ping;
@@ -68,7 +69,9 @@ result<target> resolve_target(const bench_options& opts) {
         t.pool.overflow_delay.reset();
         if (*opts.overflow_delay_s) t.pool.overflow_delay = to_ms(**opts.overflow_delay_s);
     }
-    if (t.pool.min_idle > t.pool.size) t.pool.min_idle = t.pool.size;
+    // A configuration's min_idle follows a smaller --pool-size; an explicit
+    // --min-idle above it is an error validate() explains.
+    if (!opts.min_idle && t.pool.min_idle > t.pool.size) t.pool.min_idle = t.pool.size;
 
     if (auto ok = validate(t.pool); !ok) return std::move(ok).err();
     t.described = t.pool.connection.url.empty() ? describe_pg_environment()

@@ -154,7 +154,8 @@ private:
 };
 
 /// Checks one scenario's JSON line against BENCHMARKS.md and returns it.
-json_object check_line(const std::string& line, const std::string& scenario, std::size_t ops) {
+json_object check_line(const std::string& line, const std::string& scenario, std::size_t ops,
+                       const std::string& pool_note = "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)") {
     INFO("line: " << line);
     json_object j(line);
     for (const char* key : {"peer", "scenario", "ops", "seconds", "ops_per_s", "p50_ms", "p99_ms", "failures",
@@ -191,7 +192,7 @@ json_object check_line(const std::string& line, const std::string& scenario, std
     if (scenario.find("unpooled") != std::string::npos) {
         CHECK(notes.find("new connection per op") != std::string::npos);
     } else {
-        CHECK(notes.find("pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)") != std::string::npos);
+        CHECK(notes.find(pool_note) != std::string::npos);
         CHECK(notes.find("round trips per") != std::string::npos);
     }
     return j;
@@ -276,6 +277,43 @@ TEST_CASE("uvdb-bench rejects an unknown scenario before connecting", "[pg][benc
     CHECK(r.exit_code == 2);
     CHECK(r.out.empty());
     CHECK(r.err.find("seq_unpooled, seq_pooled, conc_pooled, conc_unpooled, rag") != std::string::npos);
+}
+
+TEST_CASE("uvdb-bench --min-idle pre-fills the pool, so the timed phase opens no connection", "[pg][bench]") {
+    const auto& e = uvdb::test::env();
+    // No warm-up: without --min-idle the timed phase opens all four.
+    const std::vector<std::string> args = {"--json", "--url", e.url, "--ops", "200", "--concurrency", "8",
+                                           "--pool-size", "4", "--max-overflow", "0", "--warmup", "0"};
+    {
+        auto lazy_args = args;
+        lazy_args.emplace_back("conc_pooled");
+        const bench_run lazy = run_bench(lazy_args);
+        INFO("stderr: " << lazy.err);
+        REQUIRE(lazy.exit_code == 0);
+        const auto lines = lines_of(lazy.out);
+        REQUIRE(lines.size() == 1);
+        const json_object j =
+            check_line(lines[0], "conc_pooled", 200, "pool(4,0,pre_ping,recycle=3600,overflow_delay=auto)");
+        INFO("notes: " << j.at("notes"));
+        CHECK(j.at("notes").find("4 connections opened during the timed phase") != std::string::npos);
+    }
+    auto prefilled_args = args;
+    for (const char* a : {"--min-idle", "4", "conc_pooled"}) prefilled_args.emplace_back(a);
+    const bench_run r = run_bench(prefilled_args);
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto lines = lines_of(r.out);
+    REQUIRE(lines.size() == 1);
+    const json_object j =
+        check_line(lines[0], "conc_pooled", 200, "pool(4,0,pre_ping,recycle=3600,overflow_delay=auto,min_idle=4)");
+    INFO("notes: " << j.at("notes"));
+    CHECK(j.at("notes").find("opened during the timed phase") == std::string::npos);
+
+    // More pre-filled connections than the pool holds: refused, saying why.
+    const bench_run bad = run_bench({"--json", "--url", e.url, "--pool-size", "4", "--min-idle", "5", "seq_pooled"});
+    CHECK(bad.exit_code != 0);
+    CHECK(bad.out.empty());
+    CHECK(bad.err.find("min_idle 5 is larger than size 4") != std::string::npos);
 }
 
 TEST_CASE("uvdb-bench stops starting ops after BENCH_MAX_SECONDS and says TIME-CAPPED", "[pg][bench]") {
