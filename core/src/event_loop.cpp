@@ -139,6 +139,25 @@ void loop_state::clear_tasks(std::vector<task>& tasks) noexcept {
     doomed.clear();
 }
 
+void loop_state::run_closing_hooks() noexcept {
+    if (closing_hooks.empty()) return;
+    // Work deferred before stays unrun, as always at destruction; only what
+    // the hooks set off runs: they close connections, whose callbacks
+    // complete deferred, which release leases, whose connections are then
+    // freed, deferred again.
+    std::vector<task> earlier;
+    earlier.swap(queue);
+    // One at a time, taken out first: a hook may remove others, or free the
+    // object that registered it.
+    while (!closing_hooks.empty()) {
+        task hook = std::move(closing_hooks.front().second);
+        closing_hooks.erase(closing_hooks.begin());
+        hook();
+    }
+    for (int round = 0; round < 16 && !queue.empty(); ++round) drain();
+    for (auto& t : earlier) queue.push_back(std::move(t));  // destroyed unrun by shutdown()
+}
+
 void loop_state::shutdown() noexcept {
     if (dead) return;
     dead = true;
@@ -211,6 +230,7 @@ void close_leftover(uv_handle_t* h, void* count) {
 
 event_loop::~event_loop() {
     if (state_ == nullptr) return;
+    state_->run_closing_hooks();
     detail::loop_state* st = std::exchange(state_, nullptr);
     if (!owned_) {
         // The application runs its loop again; the state frees itself there.
@@ -257,6 +277,23 @@ void event_loop::stop() noexcept { uv_stop(loop_); }
 void event_loop::post(unique_function<void()> fn) { state_->post(std::move(fn)); }
 
 void event_loop::defer(unique_function<void()> fn) { state_->defer(std::move(fn)); }
+
+std::uint64_t event_loop::add_closing_hook(unique_function<void()> fn) {
+    const std::uint64_t id = state_->next_hook_id++;
+    state_->closing_hooks.emplace_back(id, std::move(fn));
+    return id;
+}
+
+void event_loop::remove_closing_hook(std::uint64_t id) noexcept {
+    if (state_ == nullptr) return;
+    auto& hooks = state_->closing_hooks;
+    for (auto it = hooks.begin(); it != hooks.end(); ++it) {
+        if (it->first == id) {
+            hooks.erase(it);
+            return;
+        }
+    }
+}
 
 event_loop::clock::time_point event_loop::now() const noexcept {
     auto since = std::chrono::milliseconds(uv_now(loop_));

@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
+#include <utility>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
 #include <vector>
@@ -58,6 +60,10 @@ struct loop_state {
     pending_request* requests = nullptr;  // intrusive list of requests in flight
     std::size_t request_count = 0;
 
+    // Run once by ~event_loop, before shutdown(); see event_loop::add_closing_hook.
+    std::vector<std::pair<std::uint64_t, task>> closing_hooks;
+    std::uint64_t next_hook_id = 1;
+
     int open_handles = 0;        // uvdb handles not yet through their close callback
     bool dead = false;           // the event_loop object is gone (or going)
     bool* freed_flag = nullptr;  // set when the state frees itself (owned loops wait for it)
@@ -74,6 +80,10 @@ struct loop_state {
     /// Unlinks a finished request; returns true when the state is dead and was
     /// freed by this call (then nothing else may be touched).
     bool finish(pending_request* r) noexcept;
+
+    /// Called by ~event_loop first: runs the closing hooks, then the work they
+    /// deferred (completions with errc::closed), while the loop is whole.
+    void run_closing_hooks() noexcept;
 
     /// Called by ~event_loop: stops accepting work, destroys queued work unrun,
     /// cancels queued requests and closes the handles. The state frees itself

@@ -97,6 +97,13 @@ std::string engine_configured_line(const pool_options& opts) {
     // After the sizing fields the SQLAlchemy line has, so its familiar
     // prefix stays as it is.
     field("overflow_delay", opts.overflow_delay ? seconds_text(*opts.overflow_delay) : std::string("auto"));
+    if (!opts.reset_query.empty()) {
+        // Quoted, on one line: the log stays one record per event.
+        std::string q = "\"";
+        for (char c : opts.reset_query) q += (c == '\n' || c == '\r' || c == '\t') ? ' ' : (c == '"' ? '\'' : c);
+        q += '"';
+        field("reset_query", q);
+    }
     // Extra fields (preset=…) before the URL, as operators read the line left
     // to right: the sizing, where it came from, then the (long) URL last.
     for (const auto& [key, value] : opts.log_fields) field(key, value);

@@ -188,26 +188,65 @@ void pool_core::on_ping_done(conn_slot* s, std::uint32_t epoch, result<void> r) 
 void pool_core::start_reset(conn_slot& s) {
     s.state = slot_state::resetting;
     ++n_resetting_;
-    s.conn->reset([ref = core_ref(this), p = &s, epoch = s.epoch](result<void> r) {
-        ref->on_reset_done(p, epoch, std::move(r));
-    });
+    reset_step(s);
 }
 
-void pool_core::on_reset_done(conn_slot* s, std::uint32_t epoch, result<void> r) {
+// One step of making a returned connection fit for its next user, each
+// started when the one before succeeded: wait for what on_checkin started,
+// roll back, run the reset query. Then the connection is available.
+void pool_core::reset_step(conn_slot& s) {
+    connection& c = *s.conn;
+    auto next = [ref = core_ref(this), p = &s, epoch = s.epoch](result<void> r) {
+        ref->on_reset_step(p, epoch, std::move(r));
+    };
+    if (!c.is_idle()) {
+        // Statements run in order: a ping queued behind the hook's statement
+        // completes once that has.
+        c.ping(opts_.ping_timeout, std::move(next));
+    } else if (c.transaction_status() != tx_status::idle) {
+        c.reset(std::move(next));
+    } else if (s.reset_query_due) {
+        s.reset_query_due = false;
+        query_options qo;
+        qo.timeout = opts_.ping_timeout;
+        c.execute(opts_.reset_query, qo, [next = std::move(next)](result<std::vector<result_set>> r) mutable {
+            next(r ? result<void>() : result<void>(std::move(r).err()));
+        });
+    } else {
+        --n_resetting_;
+        s.state = slot_state::detached;
+        const time_point now = timers_->now();
+        s.idle_since = now;
+        make_available(s, now);
+        dispatch();
+    }
+}
+
+void pool_core::on_reset_step(conn_slot* s, std::uint32_t epoch, result<void> r) {
     if (s->epoch != epoch || s->state != slot_state::resetting) return;
-    --n_resetting_;
-    s->state = slot_state::detached;
     if (!r || s->conn->is_broken()) {
+        --n_resetting_;
+        s->state = slot_state::detached;
         ++closed_broken_;
-        if (!r && r.err().server_gone()) invalidate_all(r.err());
+        if (!r) {
+            // A reset query that cannot succeed (misspelt, not permitted, too
+            // slow) closes every returned connection: say so once, loudly.
+            if (!r.err().is_fatal() && !reset_failure_warned_) {
+                reset_failure_warned_ = true;
+                logger().warn("pool: making a returned connection fit for reuse failed, so it is closed instead: {}"
+                              "{}",
+                              r.err().to_string(),
+                              opts_.reset_query.empty() ? "" : "; check pool_options::reset_query");
+            } else {
+                logger().debug("pool: resetting a returned connection failed, closing it: {}", r.err().to_string());
+            }
+            if (r.err().server_gone()) invalidate_all(r.err());
+        }
         discard(*s);
         dispatch();
         return;
     }
-    const time_point now = timers_->now();
-    s->idle_since = now;
-    make_available(*s, now);
-    dispatch();
+    reset_step(*s);
 }
 
 // ---------------------------------------------------------------- discard

@@ -32,9 +32,11 @@ pool_core::pool_core(event_loop& loop, std::shared_ptr<driver> drv, pool_options
       max_total_(opts_.max_total()),
       rng_(seed_from(opts_.random_seed)) {
     if (!timers_) timers_ = make_loop_timer_source(loop_);
+    closing_hook_ = loop_.add_closing_hook([this] { on_loop_closing(); });
 }
 
 pool_core::~pool_core() {
+    if (closing_hook_ != 0) loop_.remove_closing_hook(closing_hook_);
     // Normally close() ran long ago; this only guards against timers that a
     // shared (test) timer source would otherwise fire into freed memory.
     timers_->cancel(backoff_timer_);
@@ -355,8 +357,12 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
     } else if (expired(*s, now)) {
         ++recycled_;
         discard(*s);
-    } else if (m == lease::mode::normal && opts_.reset_on_return &&
-               c.transaction_status() != tx_status::idle) {
+    } else if (!c.is_idle() || (m == lease::mode::normal &&
+                                 ((opts_.reset_on_return && c.transaction_status() != tx_status::idle) ||
+                                  !opts_.reset_query.empty()))) {
+        // A rollback or the reset query is due, or on_checkin started a
+        // statement: the connection is reused once that work has finished.
+        s->reset_query_due = m == lease::mode::normal && !opts_.reset_query.empty();
         start_reset(*s);
         return;
     } else {
@@ -367,6 +373,19 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
 }
 
 // ---------------------------------------------------------------- close
+
+void pool_core::on_loop_closing() noexcept {
+    // The loop is being destroyed; nothing on it can run later. A statement
+    // still in flight holds its lease (in its callback), the lease holds this
+    // core: closing the connection completes the callback with errc::closed,
+    // which releases the lease, which frees the connection and, last, us.
+    closing_hook_ = 0;
+    core_ref keep(this);
+    close();
+    for (auto& slot : slot_store_) {
+        if (slot->state == slot_state::leased) slot->conn->close();
+    }
+}
 
 void pool_core::close() noexcept {
     if (closed_) return;

@@ -51,6 +51,7 @@ struct conn_slot : list_node {
     std::uint32_t epoch = 0;       // bumped when the slot is freed: stale callbacks see a change
     slot_state state = slot_state::free;
     bool leak_reported = false;
+    bool reset_query_due = false;  // pool_options::reset_query still to run on this return
     conn_slot* next_free = nullptr;
 };
 
@@ -122,6 +123,8 @@ public:
     /// A lease gives its connection back.
     void checkin(conn_slot* s, lease::mode m, const error* cause) noexcept;
     void close() noexcept;
+    /// The loop is being destroyed: close the pool and every connection, leased ones too.
+    void on_loop_closing() noexcept;
     bool closed() const noexcept { return closed_; }
 
     pool_stats stats() const;
@@ -172,7 +175,8 @@ private:
     void start_ping(conn_slot& s, time_point now);
     void on_ping_done(conn_slot* s, std::uint32_t epoch, result<void> r);
     void start_reset(conn_slot& s);
-    void on_reset_done(conn_slot* s, std::uint32_t epoch, result<void> r);
+    void reset_step(conn_slot& s);
+    void on_reset_step(conn_slot* s, std::uint32_t epoch, result<void> r);
     void discard(conn_slot& s) noexcept;
     void flush_graveyard() noexcept;
     void invalidate_all(const error& cause);
@@ -229,6 +233,8 @@ private:
     std::size_t consecutive_failures_ = 0;
     std::optional<error> last_connect_error_;
     bool in_backoff_ = false;
+    bool reset_failure_warned_ = false;
+    std::uint64_t closing_hook_ = 0;  // event_loop::add_closing_hook; 0 once run  // the first failed return reset was logged as a warning
     timer_source::handle backoff_timer_ = 0;
     timer_source::handle sweep_timer_ = 0;
     time_point sweep_at_{};  // when sweep_timer_ fires

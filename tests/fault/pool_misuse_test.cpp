@@ -21,6 +21,7 @@
 
 #include "fault/support/fault_check.hpp"
 #include "fault/support/fault_pool.hpp"
+#include "integration/pool_pg_support.hpp"
 #include "integration/support/test_env.hpp"
 
 using namespace std::chrono_literals;
@@ -147,10 +148,17 @@ TEST_CASE("F17: session state (SET, temp table, LISTEN) does not reach the next 
     {
         uvdb::event_loop loop;
         auto opts = t::fault_pool_options(1, 0);
-        // The pool has no reset-query option yet; on_checkin is how it is configured today.
-        opts.on_checkin = [](uvdb::connection& c) {
-            c.execute("DISCARD ALL", [](uvdb::result<std::vector<uvdb::result_set>>) {});
-        };
+        // pool_options::reset_query is the way; a statement started by
+        // on_checkin is also waited for before the connection is reused.
+        const bool by_hook = GENERATE(false, true);
+        INFO((by_hook ? "DISCARD ALL from on_checkin" : "reset_query = DISCARD ALL"));
+        if (by_hook) {
+            opts.on_checkin = [](uvdb::connection& c) {
+                c.execute("DISCARD ALL", [](uvdb::result<std::vector<uvdb::result_set>>) {});
+            };
+        } else {
+            opts.reset_query = "DISCARD ALL";
+        }
         uvdb::pool db(loop, t::pg_driver(), opts);
         std::int64_t pid = 0;
         {
@@ -160,9 +168,15 @@ TEST_CASE("F17: session state (SET, temp table, LISTEN) does not reach the next 
                                      "SET application_name = 'f17-changed'; SET statement_timeout = '4321ms'; "
                                      "CREATE TEMP TABLE f17_session (x int); LISTEN f17_channel");
             REQUIRE(r);
+            // Prepared and cached by the driver; DISCARD ALL deallocates it.
+            REQUIRE(t::query_sync(loop, *l, "SELECT 17"));
         }
         auto l = take(t::acquire_sync(loop, db, 5s));
-        INFO("same backend: " << (l->server_pid() == pid));
+        CHECK(l->server_pid() == pid);  // the same session, reused: only its state is gone
+        CHECK(l->is_idle());            // the reset has finished before the hand-out
+        auto again = t::query_sync(loop, *l, "SELECT 17");
+        INFO("the statement cached before the reset: " << (again ? std::string("ok") : t::describe(again.err())));
+        CHECK(again);
         auto r = t::query_sync(loop, *l,
                                "SELECT current_setting('statement_timeout') <> '4321ms', "
                                "to_regclass('pg_temp.f17_session') IS NULL, "
@@ -316,6 +330,44 @@ TEST_CASE("F19: pool closed with callers waiting: they fail at once, close is id
         t::check_after_fault(loop, again, opts.connection.application_name, {.port = server_port()});
     }
     fds.check();
+}
+
+TEST_CASE("F19: the pool and then its loop destroyed with a pool.query in flight: the caller hears, nothing leaks",
+          "[fault][F19]") {
+    t::fd_scope fds;
+    int calls = 0;
+    std::optional<uvdb::error> failure;
+    std::string app_name;
+    const auto began = clock_type::now();
+    {
+        uvdb::event_loop loop;
+        auto opts = t::fault_pool_options(1, 0);
+        app_name = opts.connection.application_name;
+        uvdb::pool db(loop, t::pg_driver(), opts);
+        REQUIRE(t::pool_query_sync(loop, db, "SELECT 1"));
+        db.query("SELECT pg_sleep(3)", {}, [&](uvdb::result<uvdb::result_set> r) {
+            ++calls;
+            if (!r) failure = r.err();
+        });
+        t::run_for(loop, 200ms);  // the statement is running on the server
+        REQUIRE(calls == 0);
+    }  // as a program leaving main: the pool goes first, then the loop
+    const double took = t::ms_between(began, clock_type::now());
+    INFO("leaving the scope took " << took << " ms");
+    CHECK(took < 2500.0);  // not the statement's 3 s
+    CHECK(calls == 1);
+    if (failure) INFO("the caller got: " << t::describe(*failure));
+    CHECK(failure.has_value());
+    fds.check();
+    // The server ends the session too: the backend notices the closed socket
+    // once its statement is over (PostgreSQL does not look while pg_sleep runs).
+    uvdb::event_loop admin_loop;
+    int left = -1;
+    for (int i = 0; i < 80 && left != 0; ++i) {
+        left = t::count_app_connections(admin_loop, app_name);
+        if (left != 0) t::run_for(admin_loop, 100ms);
+    }
+    CHECK(left == 0);
 }
 
 TEST_CASE("F22: a lease never returned: one warning after the threshold, naming where it was acquired",

@@ -128,6 +128,21 @@ TEST_CASE("config: overflow_delay takes \"auto\" or a duration, 0 meaning QueueP
     CHECK_THAT(error_of_text(url_only + "[pool]\noverflow_delay = -1\n"), Contains("must not be negative"));
 }
 
+TEST_CASE("config: reset_query is a statement run on every returned connection, none by default",
+          "[unit][config]") {
+    auto dflt = load(url_only);
+    REQUIRE(dflt.ok());
+    CHECK(dflt->pool.reset_query.empty());
+    auto discard = load(url_only + "[pool]\nreset_query = \"DISCARD ALL\"\n");
+    REQUIRE(discard.ok());
+    CHECK(discard->pool.reset_query == "DISCARD ALL");
+    auto script = load(url_only + "[pool]\nreset_query = \"\"\"\nRESET ALL;\nUNLISTEN *\"\"\"\n");
+    REQUIRE(script.ok());
+    CHECK(script->pool.reset_query == "RESET ALL;\nUNLISTEN *");
+    CHECK_THAT(error_of_text(url_only + "[pool]\nreset_query = true\n"),
+               Contains("[pool] reset_query") && Contains("string"));
+}
+
 TEST_CASE("config: recycle and timeout must be longer than zero", "[unit][config]") {
     CHECK(error_of_text(url_only + "[pool]\nrecycle = 0\n") ==
           "uvdb.toml:4:11: [pool] recycle: must be longer than 0, got 0s");

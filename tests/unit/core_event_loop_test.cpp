@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 #include <uvdb/event_loop.hpp>
@@ -212,4 +213,44 @@ TEST_CASE("now() follows steady_clock and update_time() refreshes it", "[unit][e
     CHECK(loop.now() == a);
     auto b = loop.update_time();
     CHECK(b >= a);
+}
+
+TEST_CASE("event_loop: closing hooks run once at destruction, in order, with the work they defer", "[unit][loop]") {
+    std::vector<std::string> seen;
+    {
+        uvdb::event_loop loop;
+        loop.add_closing_hook([&] {
+            seen.emplace_back("first");
+            // As a pool closing a connection: its callback completes deferred.
+            loop.defer([&] {
+                seen.emplace_back("deferred by first");
+                loop.defer([&] { seen.emplace_back("deferred again"); });
+            });
+        });
+        const auto removed = loop.add_closing_hook([&] { seen.emplace_back("removed"); });
+        std::uint64_t own = 0;
+        own = loop.add_closing_hook([&] {
+            seen.emplace_back("third");
+            loop.remove_closing_hook(own);  // already taken out: harmless
+        });
+        loop.remove_closing_hook(removed);
+        loop.remove_closing_hook(removed);  // twice: harmless
+        loop.run_nowait();
+        CHECK(seen.empty());  // running the loop does not run them
+    }
+    CHECK(seen == std::vector<std::string>{"first", "third", "deferred by first", "deferred again"});
+}
+
+TEST_CASE("event_loop: a borrowed loop runs its closing hooks too", "[unit][loop]") {
+    uv_loop_t raw;
+    REQUIRE(uv_loop_init(&raw) == 0);
+    int ran = 0;
+    {
+        uvdb::event_loop loop(&raw);
+        loop.defer([&] { ran += 10; });  // deferred before destruction: never runs
+        loop.add_closing_hook([&] { ++ran; });
+    }
+    CHECK(ran == 1);
+    uv_run(&raw, UV_RUN_DEFAULT);  // lets uvdb's handles close, as the application's loop would
+    CHECK(uv_loop_close(&raw) == 0);
 }

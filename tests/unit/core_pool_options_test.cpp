@@ -31,3 +31,13 @@ TEST_CASE("start-up line: a password given apart from the URL shows as masked", 
     o.connection.url = "host=db.internal user=app";
     CHECK(engine_configured_line(o).find("from-a-file") == std::string::npos);
 }
+
+TEST_CASE("start-up line: a reset query shows quoted on one line, after the sizing", "[unit][pool_options]") {
+    pool_options o;
+    o.connection.url = "postgresql://db.internal/app";
+    o.reset_query = "RESET ALL;\nUNLISTEN *";
+    CHECK_THAT(engine_configured_line(o),
+               Catch::Contains("overflow_delay=auto reset_query=\"RESET ALL; UNLISTEN *\" url=postgresql://db.internal/app"));
+    o.reset_query.clear();
+    CHECK(engine_configured_line(o).find("reset_query") == std::string::npos);
+}

@@ -74,6 +74,16 @@ public:
     /// Refreshes the cached time (uv_update_time) and returns it.
     clock::time_point update_time() noexcept;
 
+    /// For objects that hold connections on this loop (a pool): `fn` runs
+    /// once, first thing in the event_loop's destructor, so that work still
+    /// in flight is ended instead of leaked (a query whose callback holds a
+    /// lease holds the connection). Callbacks the hook sets off, such as
+    /// completions with errc::closed, run right after it. Returns an id for
+    /// remove_closing_hook(), which the owner calls when it goes first.
+    std::uint64_t add_closing_hook(unique_function<void()> fn);
+    /// Forgets a hook; harmless for an id already run or removed.
+    void remove_closing_hook(std::uint64_t id) noexcept;
+
     /// Internal state shared with watchers and timers.
     detail::loop_state& state() noexcept { return *state_; }
 

@@ -115,6 +115,14 @@ struct pool_options {
     /// through connection::reset(). A connection whose transaction status is
     /// idle needs no reset and costs nothing.
     bool reset_on_return = pool_defaults::reset_on_return;
+    /// A statement run on every connection that comes back (after any
+    /// rollback), e.g. "DISCARD ALL" to drop what a caller left in the
+    /// session: SET values, temporary tables, LISTEN, advisory locks, prepared
+    /// statements. The connection is reused once it succeeded, and closed when
+    /// it failed or took longer than ping_timeout. Empty (the default): none;
+    /// every return then costs no round trip. lease::release_without_reset
+    /// skips it.
+    std::string reset_query;
 
     /// Most connects in flight at once.
     std::size_t max_connecting = pool_defaults::max_connecting;

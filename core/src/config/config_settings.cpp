@@ -235,6 +235,15 @@ const std::vector<setting>& table() {
          }},
         {"pool", "reset_on_return", "", set_flag<&pool_options::reset_on_return>,
          get_flag<&pool_options::reset_on_return>},
+        {"pool", "reset_query", "",
+         [](draft& d, const raw_value& v) {
+             auto s = to_string_value(v);
+             if (!s.value) return s.reason;
+             if (s.value->find('\0') != std::string::npos) return std::string("contains a NUL character");
+             d.cfg.pool.reset_query = std::move(*s.value);
+             return std::string();
+         },
+         [](const config& c) { return quote(c.pool.reset_query); }},
         {"pool", "max_connecting", "", set_count<&pool_options::max_connecting, 1>,
          get_count<&pool_options::max_connecting>},
         {"pool", "connect_backoff_base", "", set_duration<&pool_options::connect_backoff_base, 0>,

@@ -57,12 +57,14 @@ public:
     /// Whether the lease holds a connection.
     explicit operator bool() const noexcept { return conn_ != nullptr; }
 
-    /// Gives the connection back now (reset on return applies). Idempotent.
+    /// Gives the connection back now (reset on return and the pool's
+    /// reset_query apply). Idempotent.
     void release() noexcept {
         if (slot_ != nullptr) give_back(mode::normal, nullptr);
     }
     /// Gives the connection back without resetting it, e.g. when the caller
-    /// knows no transaction is open and wants no reset round trip. Broken,
+    /// knows no transaction is open and no session state was changed, and
+    /// wants no reset round trip (the pool's reset_query is skipped). Broken,
     /// busy and expired connections are still closed, and one that is inside
     /// a transaction after all is reset anyway (discarded when the pool's
     /// reset_on_return is off): the next caller never inherits a transaction.

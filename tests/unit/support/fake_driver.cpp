@@ -105,6 +105,11 @@ void fake_connection::start_front() {
             } else if (st.query_fault) {
                 failure = st.query_fault(*this, sql);
             }
+            if (!failure && o.deadline.count() > 0 && latency > o.deadline) {
+                // As a driver does: cancelled at the statement's timeout, the connection still usable.
+                latency = o.deadline;
+                failure = error(errc::timeout, "statement timed out (fake)").with_sqlstate("57014");
+            }
             break;
         }
         case kind::ping:
@@ -221,14 +226,14 @@ void fake_connection::complete(op& o, std::optional<error> failure) {
     }
 }
 
-void fake_connection::query(std::string_view sql, params /*p*/, const query_options& /*opts*/,
+void fake_connection::query(std::string_view sql, params /*p*/, const query_options& opts,
                             query_callback cb) {
-    op o{kind::query, std::string(sql), {}, {}, std::move(cb), {}, {}};
+    op o{kind::query, std::string(sql), opts.timeout, {}, std::move(cb), {}, {}};
     push(std::move(o));
 }
 
-void fake_connection::execute(std::string_view script, const query_options& /*opts*/, script_callback cb) {
-    op o{kind::execute, std::string(script), {}, {}, {}, std::move(cb), {}};
+void fake_connection::execute(std::string_view script, const query_options& opts, script_callback cb) {
+    op o{kind::execute, std::string(script), opts.timeout, {}, {}, std::move(cb), {}};
     push(std::move(o));
 }
 

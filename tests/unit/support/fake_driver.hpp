@@ -123,7 +123,7 @@ private:
     struct op {
         kind k;
         std::string sql;
-        std::chrono::milliseconds deadline{0};
+        std::chrono::milliseconds deadline{0};  // ping's deadline, a statement's timeout (<= 0: none)
         driver::connect_callback connect_cb;
         query_callback query_cb;
         script_callback script_cb;
