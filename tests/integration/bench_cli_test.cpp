@@ -282,32 +282,25 @@ TEST_CASE("uvdb-bench rejects an unknown scenario before connecting", "[pg][benc
 TEST_CASE("uvdb-bench --min-idle pre-fills the pool, so the timed phase opens no connection", "[pg][bench]") {
     const auto& e = uvdb::test::env();
     // No warm-up: without --min-idle the timed phase opens all four.
-    const std::vector<std::string> args = {"--json", "--url", e.url, "--ops", "200", "--concurrency", "8",
-                                           "--pool-size", "4", "--max-overflow", "0", "--warmup", "0"};
-    {
-        auto lazy_args = args;
-        lazy_args.emplace_back("conc_pooled");
-        const bench_run lazy = run_bench(lazy_args);
-        INFO("stderr: " << lazy.err);
-        REQUIRE(lazy.exit_code == 0);
-        const auto lines = lines_of(lazy.out);
+    auto conc_pooled = [&](std::vector<std::string> extra, const std::string& pool_note) {
+        std::vector<std::string> args = {"--json", "--url", e.url, "--ops", "200", "--concurrency", "8",
+                                         "--pool-size", "4", "--max-overflow", "0", "--warmup", "0"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        args.emplace_back("conc_pooled");
+        const bench_run r = run_bench(args);
+        INFO("stderr: " << r.err);
+        REQUIRE(r.exit_code == 0);
+        const auto lines = lines_of(r.out);
         REQUIRE(lines.size() == 1);
-        const json_object j =
-            check_line(lines[0], "conc_pooled", 200, "pool(4,0,pre_ping,recycle=3600,overflow_delay=auto)");
-        INFO("notes: " << j.at("notes"));
-        CHECK(j.at("notes").find("4 connections opened during the timed phase") != std::string::npos);
-    }
-    auto prefilled_args = args;
-    for (const char* a : {"--min-idle", "4", "conc_pooled"}) prefilled_args.emplace_back(a);
-    const bench_run r = run_bench(prefilled_args);
-    INFO("stderr: " << r.err);
-    REQUIRE(r.exit_code == 0);
-    const auto lines = lines_of(r.out);
-    REQUIRE(lines.size() == 1);
-    const json_object j =
-        check_line(lines[0], "conc_pooled", 200, "pool(4,0,pre_ping,recycle=3600,overflow_delay=auto,min_idle=4)");
-    INFO("notes: " << j.at("notes"));
-    CHECK(j.at("notes").find("opened during the timed phase") == std::string::npos);
+        return check_line(lines[0], "conc_pooled", 200, pool_note).at("notes");
+    };
+    const std::string lazy = conc_pooled({}, "pool(4,0,pre_ping,recycle=3600,overflow_delay=auto)");
+    INFO("notes without --min-idle: " << lazy);
+    CHECK(lazy.find("4 connections opened during the timed phase") != std::string::npos);
+    const std::string filled =
+        conc_pooled({"--min-idle", "4"}, "pool(4,0,pre_ping,recycle=3600,overflow_delay=auto,min_idle=4)");
+    INFO("notes with --min-idle 4: " << filled);
+    CHECK(filled.find("opened during the timed phase") == std::string::npos);
 
     // More pre-filled connections than the pool holds: refused, saying why.
     const bench_run bad = run_bench({"--json", "--url", e.url, "--pool-size", "4", "--min-idle", "5", "seq_pooled"});

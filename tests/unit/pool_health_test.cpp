@@ -13,17 +13,6 @@
 using namespace uvdb;
 using namespace uvdb::test;
 
-namespace {
-/// Runs one statement on a lease and waits for it.
-result<result_set> run(pool_harness& h, lease& l, std::string_view sql) {
-    std::optional<result<result_set>> got;
-    l->query(sql, [&](result<result_set> r) { got.emplace(std::move(r)); });
-    h.settle();
-    REQUIRE(got.has_value());
-    return std::move(*got);
-}
-}  // namespace
-
 // ---------------------------------------------------------------- pre-ping
 
 TEST_CASE("a connection idle past the threshold is pinged; one used a moment ago is not", "[unit][pool]") {
@@ -148,7 +137,7 @@ TEST_CASE("a connection is never recycled while leased, but at checkin", "[unit]
     lease l = h.acquire_now();
     h.advance(20'000ms);
     CHECK(h.driver->live() == 1);
-    CHECK(run(h, l, "SELECT 1").ok());
+    CHECK(h.run(l, "SELECT 1").ok());
     l.release();
     h.settle();
     CHECK(h.stats().recycled == 1);
@@ -232,7 +221,7 @@ TEST_CASE("a connection returned inside a transaction is reset before reuse", "[
     h.fake().reset_latency = 10ms;
     h.make(test_pool_options(1, 0));
     lease l = h.acquire_now();
-    CHECK(run(h, l, "BEGIN").ok());
+    CHECK(h.run(l, "BEGIN").ok());
     CHECK(l->transaction_status() == tx_status::in_transaction);
     auto p = h.acquire();
     l.release();
@@ -250,7 +239,7 @@ TEST_CASE("a connection with no transaction open is returned without a reset", "
     h.make(test_pool_options(1, 0));
     {
         lease l = h.acquire_now();
-        CHECK(run(h, l, "SELECT 1").ok());
+        CHECK(h.run(l, "SELECT 1").ok());
     }
     h.settle();
     CHECK(h.fake().resets == 0);
@@ -271,7 +260,7 @@ TEST_CASE("reset_on_return off and release_without_reset skip the reset", "[unit
         {
             lease l = h.acquire_now();
             first = l->server_pid();
-            CHECK(run(h, l, "SELECT 1").ok());
+            CHECK(h.run(l, "SELECT 1").ok());
         }
         lease again = h.acquire_now();
         CHECK(h.fake().resets == 0);
@@ -286,7 +275,7 @@ TEST_CASE("reset_on_return off and release_without_reset skip the reset", "[unit
         {
             lease l = h.acquire_now();
             first = l->server_pid();
-            CHECK(run(h, l, "BEGIN").ok());
+            CHECK(h.run(l, "BEGIN").ok());
         }
         lease again = h.acquire_now();
         CHECK(h.fake().resets == 0);
@@ -298,7 +287,7 @@ TEST_CASE("reset_on_return off and release_without_reset skip the reset", "[unit
         h.make(test_pool_options(1, 0));
         {
             lease l = h.acquire_now();
-            CHECK(run(h, l, "SELECT 1").ok());
+            CHECK(h.run(l, "SELECT 1").ok());
             l.release_without_reset();
             CHECK_FALSE(static_cast<bool>(l));
         }
@@ -310,7 +299,7 @@ TEST_CASE("reset_on_return off and release_without_reset skip the reset", "[unit
         h.make(test_pool_options(1, 0));
         {
             lease l = h.acquire_now();
-            CHECK(run(h, l, "BEGIN").ok());
+            CHECK(h.run(l, "BEGIN").ok());
             l.release_without_reset();
             CHECK_FALSE(static_cast<bool>(l));
         }
@@ -326,7 +315,7 @@ TEST_CASE("a failed reset destroys the connection", "[unit][pool]") {
     h.make(test_pool_options(1, 0));
     {
         lease l = h.acquire_now();
-        CHECK(run(h, l, "BEGIN").ok());
+        CHECK(h.run(l, "BEGIN").ok());
     }
     h.settle();
     CHECK(h.stats().closed_broken == 1);
@@ -356,7 +345,7 @@ TEST_CASE("a broken connection is destroyed on return", "[unit][pool]") {
     {
         lease l = h.acquire_now();
         static_cast<fake_connection&>(*l).kill();
-        CHECK_FALSE(run(h, l, "SELECT 1").ok());
+        CHECK_FALSE(h.run(l, "SELECT 1").ok());
         CHECK(l->is_broken());
     }
     h.settle();
@@ -467,7 +456,7 @@ TEST_CASE("a failed reset with server-gone invalidates the whole pool", "[unit][
         all[1].release();
         all[2].release();
         h.settle();
-        CHECK(run(h, all[0], "BEGIN").ok());
+        CHECK(h.run(all[0], "BEGIN").ok());
         h.fake().reset_fault = [](fake_connection&) { return std::optional<error>(lost_error()); };
     }  // the reset on return fails: the server went away
     h.settle();

@@ -16,14 +16,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-result<result_set> run(pool_harness& h, lease& l, std::string_view sql) {
-    std::optional<result<result_set>> got;
-    l->query(sql, [&](result<result_set> r) { got.emplace(std::move(r)); });
-    h.settle();
-    REQUIRE(got.has_value());
-    return std::move(*got);
-}
-
 pool_options discard_all_options() {
     auto o = test_pool_options(1, 0);
     o.reset_query = "DISCARD ALL";
@@ -39,7 +31,7 @@ TEST_CASE("reset_query runs on every return, after the rollback, before the next
     {
         lease l = h.acquire_now();
         pid = l->server_pid();
-        CHECK(run(h, l, "SELECT 1").ok());
+        CHECK(h.run(l, "SELECT 1").ok());
     }
     h.settle();
     REQUIRE(h.fake().sql_log.size() == 2);
@@ -48,7 +40,7 @@ TEST_CASE("reset_query runs on every return, after the rollback, before the next
     {
         lease l = h.acquire_now();
         CHECK(l->server_pid() == pid);  // the same connection, reused
-        CHECK(run(h, l, "BEGIN").ok());
+        CHECK(h.run(l, "BEGIN").ok());
     }
     h.settle();
     CHECK(h.fake().resets == 1);  // rolled back first (DISCARD ALL cannot run in a transaction)

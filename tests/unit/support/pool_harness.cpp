@@ -94,6 +94,14 @@ lease pool_harness::acquire_now() {
     return p->take();
 }
 
+result<result_set> pool_harness::run(lease& l, std::string_view sql) {
+    std::optional<result<result_set>> got;
+    l->query(sql, [&](result<result_set> r) { got.emplace(std::move(r)); });
+    settle();
+    REQUIRE(got.has_value());
+    return std::move(*got);
+}
+
 std::shared_ptr<query_probe> pool_harness::query(std::string_view sql) {
     auto probe = std::make_shared<query_probe>();
     pool_->query(sql, [probe](result<result_set> r) {

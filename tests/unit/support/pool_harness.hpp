@@ -82,6 +82,8 @@ public:
     std::shared_ptr<acquire_probe> acquire(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
     /// acquire + settle, expecting success.
     lease acquire_now();
+    /// Runs one statement on a lease, settles, and returns what it got.
+    result<result_set> run(lease& l, std::string_view sql);
     std::shared_ptr<query_probe> query(std::string_view sql);
 
     pool_stats stats() { return pool_->stats(); }
