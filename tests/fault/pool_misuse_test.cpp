@@ -345,7 +345,7 @@ TEST_CASE("F19: the pool and then its loop destroyed with a pool.query in flight
         app_name = opts.connection.application_name;
         uvdb::pool db(loop, t::pg_driver(), opts);
         REQUIRE(t::pool_query_sync(loop, db, "SELECT 1"));
-        db.query("SELECT pg_sleep(3)", {}, [&](uvdb::result<uvdb::result_set> r) {
+        db.query("SELECT pg_sleep(5)", {}, [&](uvdb::result<uvdb::result_set> r) {
             ++calls;
             if (!r) failure = r.err();
         });
@@ -354,7 +354,7 @@ TEST_CASE("F19: the pool and then its loop destroyed with a pool.query in flight
     }  // as a program leaving main: the pool goes first, then the loop
     const double took = t::ms_between(began, clock_type::now());
     INFO("leaving the scope took " << took << " ms");
-    CHECK(took < 2500.0);  // not the statement's 3 s
+    if (t::check_timing) CHECK(took < 3000.0);  // closed, not waited for: the statement takes 5 s
     CHECK(calls == 1);
     if (failure) INFO("the caller got: " << t::describe(*failure));
     CHECK(failure.has_value());
@@ -363,7 +363,7 @@ TEST_CASE("F19: the pool and then its loop destroyed with a pool.query in flight
     // once its statement is over (PostgreSQL does not look while pg_sleep runs).
     uvdb::event_loop admin_loop;
     int left = -1;
-    for (int i = 0; i < 80 && left != 0; ++i) {
+    for (int i = 0; i < 120 && left != 0; ++i) {
         left = t::count_app_connections(admin_loop, app_name);
         if (left != 0) t::run_for(admin_loop, 100ms);
     }
