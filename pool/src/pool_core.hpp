@@ -233,8 +233,8 @@ private:
     std::size_t consecutive_failures_ = 0;
     std::optional<error> last_connect_error_;
     bool in_backoff_ = false;
-    bool reset_failure_warned_ = false;
-    std::uint64_t closing_hook_ = 0;  // event_loop::add_closing_hook; 0 once run  // the first failed return reset was logged as a warning
+    bool reset_failure_warned_ = false;  // the first failed reset of a returned connection was logged as a warning
+    std::uint64_t closing_hook_ = 0;     // event_loop::add_closing_hook; 0 once run
     timer_source::handle backoff_timer_ = 0;
     timer_source::handle sweep_timer_ = 0;
     time_point sweep_at_{};  // when sweep_timer_ fires
