@@ -24,6 +24,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -134,14 +135,14 @@ std::string admin_sql(const std::string& url, const std::string& sql) {
     if (PQstatus(c) != CONNECTION_OK) {
         out = std::string("admin connect failed: ") + PQerrorMessage(c);
     } else {
-        PGresult* r = PQexec(c, sql.c_str());
+        const std::unique_ptr<PGresult, decltype(&PQclear)> owned(PQexec(c, sql.c_str()), &PQclear);
+        PGresult* r = owned.get();
         const auto st = PQresultStatus(r);
         if (st == PGRES_TUPLES_OK && PQntuples(r) > 0) {
             out = PQgetvalue(r, 0, 0);
         } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             out = std::string("admin error: ") + PQresultErrorMessage(r);
         }
-        PQclear(r);
     }
     PQfinish(c);
     while (!out.empty() && out.back() == '\n') out.pop_back();

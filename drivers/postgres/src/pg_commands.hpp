@@ -10,11 +10,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <type_traits>
-#include <variant>
 #include <vector>
 
 #include <uvdb/driver.hpp>
+#include <uvdb/pending_completion.hpp>
 
 #include "pg_error.hpp"
 #include "pg_result.hpp"
@@ -55,13 +54,12 @@ struct command {
     bool retried = false;  ///< already sent again after its prepared statement went stale
     params args;
 
-    std::variant<std::monostate, connection::query_callback, connection::script_callback,
-                 connection::done_callback>
-        callback;
+    /// The caller's callback, answered exactly once.
+    pending_completion completion;
 
     /// What arrived so far: the last result (query), every result (execute),
     /// or the first error, which wins.
-    std::unique_ptr<PGresult, pq_clear> last;
+    pg_result_ptr last;
     std::vector<result_set> results;
     bool failed = false;
     error err;
@@ -100,23 +98,6 @@ private:
     std::size_t count_ = 0;
     std::uint64_t last_seq_ = 0;
 };
-
-/// Hands `e` to whichever callback the command carries.
-template <class Deliver>
-inline void with_error(command& c, const error& e, Deliver&& d) {
-    std::visit(
-        [&](auto& cb) {
-            using T = std::decay_t<decltype(cb)>;
-            if constexpr (std::is_same_v<T, connection::query_callback>) {
-                d(cb, result<result_set>(e));
-            } else if constexpr (std::is_same_v<T, connection::script_callback>) {
-                d(cb, result<std::vector<result_set>>(e));
-            } else if constexpr (std::is_same_v<T, connection::done_callback>) {
-                d(cb, result<void>(e));
-            }
-        },
-        c.callback);
-}
 
 inline std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 

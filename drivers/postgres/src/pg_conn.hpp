@@ -5,6 +5,8 @@
 
 #include <libpq-fe.h>
 
+#include "pg_result.hpp"
+
 namespace uvdb::postgres::detail {
 
 class pg_conn {
@@ -51,7 +53,7 @@ public:
     bool consume_input() noexcept { return PQconsumeInput(conn_) == 1; }
     bool is_busy() noexcept { return PQisBusy(conn_) != 0; }
     /// Only call when !is_busy(): otherwise libpq blocks waiting for data.
-    PGresult* get_result() noexcept { return PQgetResult(conn_); }
+    pg_result_ptr get_result() noexcept { return pg_result_ptr(PQgetResult(conn_)); }
     PGnotify* notifies() noexcept { return PQnotifies(conn_); }
     int put_copy_end(const char* why) noexcept { return PQputCopyEnd(conn_, why); }
     int get_copy_data_async(char** buffer) noexcept { return PQgetCopyData(conn_, buffer, 1); }

@@ -1,7 +1,9 @@
 #pragma once
 // One PostgreSQL connection: the state machine that drives libpq from the
 // loop. `connection_impl` holds the real state on the heap; the application
-// holds a `connection_handle` (the uvdb::connection) that only forwards.
+// holds a `connection_handle` (uvdb::connection_adapter) that only forwards.
+// What each result means is decided by the pure receive step (pg_receive.*);
+// this class does the I/O and applies the step's verdict.
 //
 // Lifetime: the impl is reference counted (loop thread only, so a plain int).
 // The handle holds one reference; every deferred step and every io/timer
@@ -18,13 +20,16 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include <uvdb/connection_adapter.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/intrusive_ref.hpp>
 #include <uvdb/io_watcher.hpp>
 #include <uvdb/offload.hpp>
+#include <uvdb/pending_completion.hpp>
 #include <uvdb/timer.hpp>
 
 #include "pg_cancel.hpp"
@@ -33,6 +38,7 @@
 #include "pg_conninfo.hpp"
 #include "pg_error.hpp"
 #include "pg_params.hpp"
+#include "pg_receive.hpp"
 #include "pg_statement_cache.hpp"
 
 namespace uvdb::postgres::detail {
@@ -85,6 +91,18 @@ private:
     };
     template <class Callback, class Value>
     void deliver_to(Callback& cb, Value&& v);
+    /// Calls a connect callback, or answers a pending completion (an error
+    /// fails it whatever its kind).
+    template <class Callback, class Value>
+    static void answer(Callback& cb, Value&& v) {
+        if constexpr (!std::is_same_v<Callback, pending_completion>) {
+            cb(std::forward<Value>(v));
+        } else if constexpr (std::is_same_v<std::decay_t<Value>, error>) {
+            cb.fail(v);
+        } else {
+            cb.complete(std::forward<Value>(v));
+        }
+    }
 
     // Connecting (pg_connect.cpp).
     void on_resolved(std::size_t host_index, result<std::vector<resolved_address>> r);
@@ -98,8 +116,7 @@ private:
     static void on_notice(void* self, const PGresult* notice);
     endpoint current_endpoint() const;
 
-    // Running commands (pg_connection.cpp).
-    void on_io(unsigned events);
+    // Sending (pg_send.cpp).
     void enqueue(command&& c, std::string_view sql);
     bool can_send() const noexcept;
     void pump();
@@ -107,18 +124,24 @@ private:
     bool send_with_prepare(command& c, const std::string& sql);
     void send_failed();
     void after_send();
+
+    // Reading and answering (pg_io.cpp; what a result means: pg_receive.cpp).
+    void on_io(unsigned events);
     void on_readable();
     void on_writable();
     void drain_results();
-    void absorb(command& c, PGresult* r);
-    void absorb_pipelined(command& c, PGresult* r);
+    void apply(const receive_step& step, command& c);
     bool retry_stale(command& c);
     void finish_front();
     void complete(command& c);
+
+    // Deadlines and cancel (pg_deadlines.cpp).
     void arm_deadlines();
     void on_deadline();
     void start_cancel(cancel_reason why);
     void on_cancel_done(std::uint64_t seq, bool sent, const std::string& failure);
+
+    // Failure and teardown (pg_connection.cpp).
     void fail_connection(error e);
     void teardown_io() noexcept;
     void fail_all(std::vector<command> cmds, const error& first, const error& rest);
@@ -168,42 +191,20 @@ private:
 
 template <class Callback, class Value>
 void connection_impl::deliver_to(Callback& cb, Value&& v) {
+    if (api_depth_ == 0 && std::is_same_v<Callback, pending_completion>) {
+        answer(cb, std::forward<Value>(v));  // it moves the callback out before calling it
+        return;
+    }
     Callback local = std::move(cb);
     if (!local) return;
     if (api_depth_ > 0) {
-        loop_.defer([cb = std::move(local), v = std::forward<Value>(v)]() mutable { cb(std::move(v)); });
+        loop_.defer([cb = std::move(local), v = std::forward<Value>(v)]() mutable { answer(cb, std::move(v)); });
     } else {
-        local(std::forward<Value>(v));
+        answer(local, std::forward<Value>(v));
     }
 }
 
 /// The object the application holds.
-class connection_handle final : public uvdb::connection {
-public:
-    explicit connection_handle(impl_ref impl) noexcept : impl_(std::move(impl)) {}
-    ~connection_handle() override { impl_->close(); }
-
-    void query(std::string_view sql, params p, const query_options& opts, query_callback cb) override {
-        impl_->query(sql, std::move(p), opts, std::move(cb));
-    }
-    void execute(std::string_view script, const query_options& opts, script_callback cb) override {
-        impl_->execute(script, opts, std::move(cb));
-    }
-    void ping(std::chrono::milliseconds deadline, done_callback cb) override {
-        impl_->ping(deadline, std::move(cb));
-    }
-    void reset(done_callback cb) override { impl_->reset(std::move(cb)); }
-    void cancel() override { impl_->cancel(); }
-    void close() override { impl_->close(); }
-    bool is_ready() const noexcept override { return impl_->is_ready(); }
-    bool is_broken() const noexcept override { return impl_->is_broken(); }
-    bool is_idle() const noexcept override { return impl_->is_idle(); }
-    tx_status transaction_status() const noexcept override { return impl_->transaction_status(); }
-    std::int64_t server_pid() const noexcept override { return impl_->server_pid(); }
-    std::string describe() const override { return impl_->describe(); }
-
-private:
-    impl_ref impl_;
-};
+using connection_handle = connection_adapter<connection_impl>;
 
 }  // namespace uvdb::postgres::detail

@@ -64,10 +64,8 @@ void connection_impl::on_deadline() {
         if (!c.sent && c.has_deadline() && c.deadline <= now) expired.push_back(queue_.remove(i));
     }
     for (auto it = expired.rbegin(); it != expired.rend(); ++it) {
-        with_error(*it,
-                   error(errc::timeout, "the statement waited " + ms_text(it->timeout) +
-                                            " for its turn on the connection and was not run"),
-                   [this](auto& cb, auto&& r) { deliver_to(cb, std::move(r)); });
+        deliver_to(it->completion, error(errc::timeout, "the statement waited " + ms_text(it->timeout) +
+                                                            " for its turn on the connection and was not run"));
         if (phase_ != phase::ready) return;
     }
 

@@ -136,34 +136,32 @@ result<bytes> decode_bytea(std::string_view text) {
     return out;
 }
 
-pg_result::pg_result(PGresult* r) noexcept
-    : res_(r),
-      rows_(static_cast<std::size_t>(PQntuples(r))),
-      cols_(static_cast<std::size_t>(PQnfields(r))) {}
-
-pg_result::~pg_result() { PQclear(res_); }
+pg_result::pg_result(pg_result_ptr r) noexcept
+    : res_(std::move(r)),
+      rows_(static_cast<std::size_t>(PQntuples(res_.get()))),
+      cols_(static_cast<std::size_t>(PQnfields(res_.get()))) {}
 
 std::string_view pg_result::column_name(std::size_t col) const noexcept {
-    const char* n = PQfname(res_, static_cast<int>(col));
+    const char* n = PQfname(res_.get(), static_cast<int>(col));
     return n != nullptr ? std::string_view(n) : std::string_view{};
 }
 
 column_kind pg_result::kind(std::size_t col) const noexcept { return kind_of_oid(type_id(col)); }
 
 std::uint32_t pg_result::type_id(std::size_t col) const noexcept {
-    return static_cast<std::uint32_t>(PQftype(res_, static_cast<int>(col)));
+    return static_cast<std::uint32_t>(PQftype(res_.get(), static_cast<int>(col)));
 }
 
 std::string_view pg_result::type_name(std::size_t col) const noexcept { return name_of_oid(type_id(col)); }
 
 bool pg_result::is_null(std::size_t row, std::size_t col) const noexcept {
-    return PQgetisnull(res_, static_cast<int>(row), static_cast<int>(col)) != 0;
+    return PQgetisnull(res_.get(), static_cast<int>(row), static_cast<int>(col)) != 0;
 }
 
 std::string_view pg_result::text(std::size_t row, std::size_t col) const noexcept {
     const int r = static_cast<int>(row);
     const int c = static_cast<int>(col);
-    return {PQgetvalue(res_, r, c), static_cast<std::size_t>(PQgetlength(res_, r, c))};
+    return {PQgetvalue(res_.get(), r, c), static_cast<std::size_t>(PQgetlength(res_.get(), r, c))};
 }
 
 result<bytes> pg_result::binary(std::size_t row, std::size_t col) const {
@@ -173,17 +171,17 @@ result<bytes> pg_result::binary(std::size_t row, std::size_t col) const {
 
 std::uint64_t pg_result::affected_rows() const noexcept {
     // PQcmdTuples takes a non-const pointer but does not modify the result.
-    const char* n = PQcmdTuples(res_);
+    const char* n = PQcmdTuples(res_.get());
     std::uint64_t v = 0;
     if (n != nullptr && *n != '\0') {
         std::from_chars(n, n + std::strlen(n), v);
         return v;
     }
-    return PQresultStatus(res_) == PGRES_TUPLES_OK ? rows_ : 0;
+    return PQresultStatus(res_.get()) == PGRES_TUPLES_OK ? rows_ : 0;
 }
 
 std::string_view pg_result::command_tag() const noexcept {
-    const char* t = PQcmdStatus(res_);
+    const char* t = PQcmdStatus(res_.get());
     return t != nullptr ? std::string_view(t) : std::string_view{};
 }
 

@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include <uvdb/result_set.hpp>
@@ -17,6 +18,9 @@ struct pq_clear {
     void operator()(PGresult* r) const noexcept { PQclear(r); }
 };
 
+/// The one way the driver holds a PGresult: nothing frees one by hand.
+using pg_result_ptr = std::unique_ptr<PGresult, pq_clear>;
+
 /// Portable kind of a PostgreSQL type OID.
 column_kind kind_of_oid(std::uint32_t oid) noexcept;
 /// PostgreSQL's name of a type OID for the common built-in types ("int4",
@@ -27,9 +31,9 @@ result<bytes> decode_bytea(std::string_view text);
 
 class pg_result final : public result_source {
 public:
-    /// Takes ownership of `r` (PQclear in the destructor).
-    explicit pg_result(PGresult* r) noexcept;
-    ~pg_result() override;
+    /// Takes ownership of `r`.
+    explicit pg_result(pg_result_ptr r) noexcept;
+    ~pg_result() override = default;
     pg_result(const pg_result&) = delete;
     pg_result& operator=(const pg_result&) = delete;
 
@@ -46,7 +50,7 @@ public:
     std::string_view command_tag() const noexcept override;
 
 private:
-    PGresult* res_;
+    pg_result_ptr res_;
     std::size_t rows_;
     std::size_t cols_;
 };

@@ -1,0 +1,125 @@
+// The receive step (see pg_receive.hpp): how each kind of result libpq
+// reports changes the command in flight, and what the connection does next.
+
+#include "pg_receive.hpp"
+
+#include "pg_statement_cache.hpp"
+
+namespace uvdb::postgres::detail {
+
+namespace {
+
+/// Records the first failure of `c`: the first error is the one its caller sees.
+void fail_once(command& c, error e) {
+    if (c.failed) return;
+    c.failed = true;
+    c.err = std::move(e);
+}
+
+/// One result of the caller's own statement.
+receive_step absorb(command& c, pg_result_ptr r, bool connection_bad, const endpoint& ep) {
+    receive_step step;
+    const ExecStatusType st = PQresultStatus(r.get());
+    switch (st) {
+        case PGRES_TUPLES_OK:
+        case PGRES_COMMAND_OK:
+        case PGRES_SINGLE_TUPLE:
+        case PGRES_EMPTY_QUERY:
+            // DISCARD ALL and DEALLOCATE ALL drop every prepared statement on the
+            // server, ours included.
+            step.drop_statement_cache =
+                st == PGRES_COMMAND_OK && drops_prepared_statements(PQcmdStatus(r.get()));
+            if (c.failed) break;  // the first error wins; later results are dropped
+            if (c.kind == command_kind::execute) {
+                if (st != PGRES_EMPTY_QUERY)
+                    c.results.emplace_back(std::make_unique<pg_result>(std::move(r)));
+            } else {
+                // A statement has one result; should more come, the last wins.
+                c.last = std::move(r);
+            }
+            break;
+        case PGRES_COPY_IN:
+            fail_once(
+                c, error(errc::bad_input,
+                         "COPY FROM STDIN is not supported by uvdb; use INSERT with parameters"));
+            step.next = next_action::end_copy_in;
+            break;
+        case PGRES_COPY_OUT:
+            fail_once(
+                c, error(errc::bad_input, "COPY TO STDOUT is not supported by uvdb; use SELECT"));
+            c.copy_out = true;  // its rows are read and dropped before the next result
+            break;
+        case PGRES_FATAL_ERROR:
+        case PGRES_BAD_RESPONSE:
+        case PGRES_NONFATAL_ERROR:
+            if (!c.failed) {
+                fail_once(c, statement_error(r.get(), connection_bad, c.cancel, c.timeout, ep));
+                step.breaks_connection = c.err.is_fatal();
+            }
+            c.last.reset();
+            c.results.clear();
+            break;
+        case PGRES_PIPELINE_ABORTED:  // an earlier part of its pipeline failed; that error is the
+                                      // answer
+            fail_once(c, error(errc::internal,
+                               "the statement was not run: the server refused to prepare it"));
+            break;
+        default:  // COPY_BOTH (replication) and pipeline states: not ours to handle
+            if (!c.failed) {
+                fail_once(c, error(errc::protocol_error,
+                                   "the statement switched the connection into a mode "
+                                   "uvdb does not support (replication COPY or pipeline)")
+                                 .with_fatal(true));
+                step.breaks_connection = true;
+            }
+            break;
+    }
+    return step;
+}
+
+/// One result of a cache miss sent in pipeline mode (see command::part).
+receive_step absorb_pipelined(command& c, pg_result_ptr r, bool connection_bad,
+                              const endpoint& ep) {
+    if (c.part == 1) return absorb(c, std::move(r), connection_bad, ep);  // the caller's statement
+    const ExecStatusType st = PQresultStatus(r.get());
+    if (c.part == 0 && (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE)) {
+        // The Parse failed (a syntax error, a missing table…): nothing was
+        // prepared, and the caller learns why from the server's own error.
+        receive_step step = absorb(c, std::move(r), connection_bad, ep);
+        step.forget_statement = true;
+        return step;
+    }
+    return {};  // the Parse's own success, and a DEALLOCATE's outcome either way
+}
+
+}  // namespace
+
+receive_step receive(command& c, pg_result_ptr r, bool connection_bad, const endpoint& ep) {
+    if (c.syncs_left == 0) {
+        if (!r) return {next_action::command_done};
+        return absorb(c, std::move(r), connection_bad, ep);
+    }
+    // Pipeline mode (a cache miss): a null result ends one statement's
+    // results, and the command ends with its last Sync.
+    if (!r) {
+        if (connection_bad) {
+            c.syncs_left = 0;
+            return {next_action::connection_lost};
+        }
+        ++c.part;
+        return {};
+    }
+    if (PQresultStatus(r.get()) != PGRES_PIPELINE_SYNC)
+        return absorb_pipelined(c, std::move(r), connection_bad, ep);
+    if (--c.syncs_left != 0) return {};
+    return {next_action::leave_pipeline};
+}
+
+result<result_set> query_answer(command& c) {
+    if (!c.last) return result_set();
+    return result_set(std::make_unique<pg_result>(std::move(c.last)));
+}
+
+result<std::vector<result_set>> script_answer(command& c) { return std::move(c.results); }
+
+}  // namespace uvdb::postgres::detail
