@@ -1,13 +1,22 @@
 #include "kv_connection.hpp"
 
+#include <deque>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include <uvdb/connection_adapter.hpp>
+#include <uvdb/pending_completion.hpp>
+#include <uvdb/timer.hpp>
+
+#include "kv_store.hpp"
+
 namespace kv {
 
-// Everything a connection is, kept alive by the connection and by any work
-// it deferred to the loop, so a deferred callback never sees freed memory.
+// Everything a connection is, kept alive by the application's connection
+// (a uvdb::connection_adapter) and by any work it deferred to the loop, so a
+// deferred callback never sees freed memory.
 class session : public std::enable_shared_from_this<session> {
 public:
     enum class kind { query, script, ping, reset };
@@ -16,9 +25,7 @@ public:
         std::string sql;
         uvdb::params p;
         std::chrono::milliseconds timeout{0};
-        uvdb::connection::query_callback on_query;
-        uvdb::connection::script_callback on_script;
-        uvdb::connection::done_callback on_done;
+        uvdb::pending_completion cb;
     };
 
     session(uvdb::event_loop& loop, std::string name, std::chrono::milliseconds default_timeout)
@@ -37,6 +44,22 @@ public:
             cb({});
             self->pump();
         });
+    }
+
+    // The uvdb::connection operations, reached through connection_adapter.
+    void query(std::string_view sql, uvdb::params p, const uvdb::query_options& opts,
+               uvdb::connection::query_callback cb) {
+        push({kind::query, std::string(sql), std::move(p), opts.timeout, std::move(cb)});
+    }
+    void execute(std::string_view script, const uvdb::query_options& opts, uvdb::connection::script_callback cb) {
+        push({kind::script, std::string(script), {}, opts.timeout, std::move(cb)});
+    }
+    void ping(std::chrono::milliseconds, uvdb::connection::done_callback cb) {
+        push({kind::ping, {}, {}, {}, std::move(cb)});
+    }
+    void reset(uvdb::connection::done_callback cb) {
+        if (!is_idle()) return fail_reset(std::move(cb));
+        push({kind::reset, {}, {}, {}, std::move(cb)});
     }
 
     void push(op o) {
@@ -61,7 +84,7 @@ public:
         });
     }
 
-    uvdb::tx_status tx_status() const noexcept {
+    uvdb::tx_status transaction_status() const noexcept {
         if (!tx_) return uvdb::tx_status::idle;
         return tx_->failed ? uvdb::tx_status::failed_transaction : uvdb::tx_status::in_transaction;
     }
@@ -74,10 +97,10 @@ public:
         fail_all(uvdb::errc::closed);
     }
 
-    bool ready() const noexcept { return store_ && !closed_; }
-    bool closed() const noexcept { return closed_; }
-    bool idle() const noexcept { return queue_.empty() && !running_; }
-    const std::string& name() const noexcept { return name_; }
+    bool is_ready() const noexcept { return store_ && !closed_; }
+    bool is_broken() const noexcept { return closed_; }
+    bool is_idle() const noexcept { return queue_.empty() && !running_; }
+    std::string describe() const { return "kv://" + name_; }
 
 private:
     void schedule_pump() {
@@ -155,14 +178,14 @@ private:
     static void deliver(op& o, uvdb::result<uvdb::result_set> r, std::vector<uvdb::result_set> scripts) {
         switch (o.k) {
             case kind::query:
-                return o.on_query(std::move(r));
+                return o.cb.complete(std::move(r));
             case kind::script:
-                if (!r) return o.on_script(std::move(r).err());
-                return o.on_script(std::move(scripts));
+                if (!r) return o.cb.fail(r.err());
+                return o.cb.complete(uvdb::result<std::vector<uvdb::result_set>>(std::move(scripts)));
             case kind::ping:
             case kind::reset:
-                if (!r) return o.on_done(std::move(r).err());
-                return o.on_done({});
+                if (!r) return o.cb.fail(r.err());
+                return o.cb.complete(uvdb::result<void>());
         }
     }
 
@@ -175,8 +198,7 @@ private:
             self->running_ = false;
             for (auto& o : ops) {
                 auto e = uvdb::error(code, "kv: connection closed before the statement completed");
-                e.with_fatal(true);
-                deliver(o, std::move(e), {});
+                o.cb.fail(e.with_fatal(true));
             }
         });
     }
@@ -217,41 +239,14 @@ uvdb::result<std::string> store_name(std::string_view url) {
 
 }  // namespace
 
-kv_connection::kv_connection(uvdb::event_loop& loop, const uvdb::connect_options& opts,
-                             uvdb::driver::connect_callback on_connected) {
+std::unique_ptr<uvdb::connection> open_connection(uvdb::event_loop& loop, const uvdb::connect_options& opts,
+                                                  uvdb::driver::connect_callback on_connected) {
     auto name = store_name(opts.url);
-    s_ = std::make_shared<session>(loop, name ? *name : std::string("invalid"), opts.query_timeout);
+    auto s = std::make_shared<session>(loop, name ? *name : std::string("invalid"), opts.query_timeout);
     std::optional<uvdb::error> bad;
     if (!name) bad = std::move(name).err().with_fatal(true);
-    s_->start(std::move(on_connected), std::move(bad));
+    s->start(std::move(on_connected), std::move(bad));
+    return std::make_unique<uvdb::connection_adapter<session, std::shared_ptr<session>>>(std::move(s));
 }
-
-kv_connection::~kv_connection() { s_->close(); }
-
-void kv_connection::query(std::string_view sql, uvdb::params p, const uvdb::query_options& opts,
-                          query_callback cb) {
-    s_->push({session::kind::query, std::string(sql), std::move(p), opts.timeout, std::move(cb), {}, {}});
-}
-
-void kv_connection::execute(std::string_view script, const uvdb::query_options& opts, script_callback cb) {
-    s_->push({session::kind::script, std::string(script), {}, opts.timeout, {}, std::move(cb), {}});
-}
-
-void kv_connection::ping(std::chrono::milliseconds, done_callback cb) {
-    s_->push({session::kind::ping, {}, {}, {}, {}, {}, std::move(cb)});
-}
-
-void kv_connection::reset(done_callback cb) {
-    if (!s_->idle()) return s_->fail_reset(std::move(cb));
-    s_->push({session::kind::reset, {}, {}, {}, {}, {}, std::move(cb)});
-}
-
-void kv_connection::cancel() { s_->cancel(); }
-void kv_connection::close() { s_->close(); }
-bool kv_connection::is_ready() const noexcept { return s_->ready(); }
-bool kv_connection::is_broken() const noexcept { return s_->closed(); }
-bool kv_connection::is_idle() const noexcept { return s_->idle(); }
-uvdb::tx_status kv_connection::transaction_status() const noexcept { return s_->tx_status(); }
-std::string kv_connection::describe() const { return "kv://" + s_->name(); }
 
 }  // namespace kv

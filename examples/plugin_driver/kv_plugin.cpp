@@ -18,7 +18,7 @@ public:
     std::vector<std::string> schemes() const override { return {"kv"}; }
     std::unique_ptr<uvdb::connection> connect(uvdb::event_loop& loop, const uvdb::connect_options& opts,
                                               connect_callback on_connected) override {
-        return std::make_unique<kv_connection>(loop, opts, std::move(on_connected));
+        return open_connection(loop, opts, std::move(on_connected));
     }
 };
 

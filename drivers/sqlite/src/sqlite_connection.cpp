@@ -4,7 +4,6 @@
 #include "sqlite_connection.hpp"
 
 #include <algorithm>
-#include <type_traits>
 
 #include <uvdb/offload.hpp>
 
@@ -43,45 +42,10 @@ connection_impl::~connection_impl() {
 
 // ---------------------------------------------------------------- delivery
 
-template <class Value>
-void connection_impl::deliver(command& c, Value&& v) {
-    std::visit(
-        [&](auto& cb) {
-            using cb_t = std::decay_t<decltype(cb)>;
-            if constexpr (!std::is_same_v<cb_t, std::monostate>) {
-                cb_t local = std::move(cb);
-                if (!local) return;
-                if constexpr (std::is_same_v<std::decay_t<Value>, error>) {
-                    using arg_t = std::conditional_t<
-                        std::is_same_v<cb_t, connection::query_callback>, result<result_set>,
-                        std::conditional_t<std::is_same_v<cb_t, connection::script_callback>,
-                                           result<std::vector<result_set>>, result<void>>>;
-                    local(arg_t(std::forward<Value>(v)));
-                } else if constexpr (std::is_invocable_v<cb_t&, Value&&>) {
-                    local(std::forward<Value>(v));
-                }
-            }
-        },
-        c.callback);
-}
-
 /// Completes `c` with `e` later on the loop (used where we may be inside an
 /// application call: callbacks never run inline).
 static void defer_error(event_loop& loop, command&& c, error e) {
-    loop.defer([c = std::move(c), e = std::move(e)]() mutable {
-        std::visit(
-            [&](auto& cb) {
-                using cb_t = std::decay_t<decltype(cb)>;
-                if constexpr (std::is_same_v<cb_t, connection::query_callback>) {
-                    if (cb) cb(result<result_set>(e));
-                } else if constexpr (std::is_same_v<cb_t, connection::script_callback>) {
-                    if (cb) cb(result<std::vector<result_set>>(e));
-                } else if constexpr (std::is_same_v<cb_t, connection::done_callback>) {
-                    if (cb) cb(result<void>(e));
-                }
-            },
-            c.callback);
-    });
+    loop.defer([p = std::move(c.completion), e = std::move(e)]() mutable { p.fail(e); });
 }
 
 // ---------------------------------------------------------------- connect
@@ -143,7 +107,7 @@ void connection_impl::query(std::string_view sql, params p, const query_options&
     c.sql.assign(sql);
     c.args = std::move(p);
     c.timeout = opts.timeout.count() >= 0 ? opts.timeout : query_timeout_;
-    c.callback = std::move(cb);
+    c.completion = std::move(cb);
     enqueue(std::move(c));
 }
 
@@ -153,7 +117,7 @@ void connection_impl::execute(std::string_view script, const query_options& opts
     c.kind = command_kind::execute;
     c.sql.assign(script);
     c.timeout = opts.timeout.count() >= 0 ? opts.timeout : query_timeout_;
-    c.callback = std::move(cb);
+    c.completion = std::move(cb);
     enqueue(std::move(c));
 }
 
@@ -161,7 +125,7 @@ void connection_impl::ping(milliseconds deadline, connection::done_callback cb) 
     command c;
     c.kind = command_kind::ping;
     c.timeout = std::max(deadline, milliseconds{0});
-    c.callback = std::move(cb);
+    c.completion = std::move(cb);
     enqueue(std::move(c));
 }
 
@@ -169,7 +133,7 @@ void connection_impl::reset(connection::done_callback cb) {
     command c;
     c.kind = command_kind::reset;
     c.timeout = query_timeout_;
-    c.callback = std::move(cb);
+    c.completion = std::move(cb);
     if (!closed_ && !broken_ && (!queue_.empty() || running_)) {
         // Rolling back under a running statement would race it; the
         // connection cannot be trusted with a new user.
@@ -181,8 +145,8 @@ void connection_impl::reset(connection::done_callback cb) {
         return;
     }
     if (phase_ == phase::ready && !broken_ && !in_transaction_) {
-        loop_.defer([cb = std::move(std::get<connection::done_callback>(c.callback))]() mutable {
-            cb(result<void>());  // nothing to undo: no job
+        loop_.defer([p = std::move(c.completion)]() mutable {
+            p.complete(result<void>());  // nothing to undo: no job
         });
         return;
     }
@@ -319,11 +283,7 @@ void connection_impl::on_job_done(job_outcome<T> out) {
     command c = std::move(*running_);
     running_.reset();
     if (out.value) {
-        if constexpr (std::is_void_v<T>) {
-            deliver(c, result<void>());
-        } else {
-            deliver(c, std::move(out.value).value());
-        }
+        c.completion.complete(std::move(out.value));
     } else {
         error e = std::move(out.value).err();
         // Our own interrupt shows as SQLITE_INTERRUPT (or SQLITE_BUSY when it
@@ -342,7 +302,7 @@ void connection_impl::on_job_done(job_outcome<T> out) {
         }
         if (c.kind == command_kind::reset) e.with_fatal(true);  // cannot vouch for the session
         if (e.is_fatal()) break_connection(e);
-        deliver(c, std::move(e));
+        c.completion.fail(e);
     }
     if (broken_ && !closed_) {
         close_handle();  // broken meanwhile (fatal error, or reset() under this statement)

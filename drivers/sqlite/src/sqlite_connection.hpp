@@ -18,12 +18,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
+#include <uvdb/connection_adapter.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/intrusive_ref.hpp>
+#include <uvdb/pending_completion.hpp>
 #include <uvdb/timer.hpp>
 
 #include "sqlite_exec.hpp"
@@ -46,9 +47,7 @@ struct command {
     params args;
     std::chrono::milliseconds timeout{0};  ///< 0: none
     event_loop::clock::time_point deadline{};
-    std::variant<std::monostate, connection::query_callback, connection::script_callback,
-                 connection::done_callback>
-        callback;
+    pending_completion completion;  ///< the caller's callback, answered exactly once
 };
 
 class connection_impl {
@@ -93,8 +92,6 @@ private:
     void break_connection(const error& e);
     void close_handle();
     void fail_queue(const error& e);
-    template <class Value>
-    void deliver(command& c, Value&& v);
 
     event_loop& loop_;
     timer timer_;
@@ -116,31 +113,6 @@ private:
 };
 
 /// The object the application holds.
-class connection_handle final : public uvdb::connection {
-public:
-    explicit connection_handle(impl_ref impl) noexcept : impl_(std::move(impl)) {}
-    ~connection_handle() override { impl_->close(); }
-
-    void query(std::string_view sql, params p, const query_options& opts, query_callback cb) override {
-        impl_->query(sql, std::move(p), opts, std::move(cb));
-    }
-    void execute(std::string_view script, const query_options& opts, script_callback cb) override {
-        impl_->execute(script, opts, std::move(cb));
-    }
-    void ping(std::chrono::milliseconds deadline, done_callback cb) override {
-        impl_->ping(deadline, std::move(cb));
-    }
-    void reset(done_callback cb) override { impl_->reset(std::move(cb)); }
-    void cancel() override { impl_->cancel(); }
-    void close() override { impl_->close(); }
-    bool is_ready() const noexcept override { return impl_->is_ready(); }
-    bool is_broken() const noexcept override { return impl_->is_broken(); }
-    bool is_idle() const noexcept override { return impl_->is_idle(); }
-    tx_status transaction_status() const noexcept override { return impl_->transaction_status(); }
-    std::string describe() const override { return impl_->describe(); }
-
-private:
-    impl_ref impl_;
-};
+using connection_handle = connection_adapter<connection_impl>;
 
 }  // namespace uvdb::sqlite::detail

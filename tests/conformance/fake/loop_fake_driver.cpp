@@ -3,8 +3,9 @@
 #include <charconv>
 #include <deque>
 #include <string>
-#include <variant>
 
+#include <uvdb/connection_adapter.hpp>
+#include <uvdb/pending_completion.hpp>
 #include <uvdb/timer.hpp>
 
 namespace uvdb::test {
@@ -63,7 +64,7 @@ struct op {
     std::string sql;
     params args;
     std::chrono::milliseconds timeout{0};
-    std::variant<connection::query_callback, connection::script_callback, connection::done_callback> cb;
+    pending_completion cb;
 };
 
 class fake_state : public std::enable_shared_from_this<fake_state> {
@@ -98,6 +99,30 @@ public:
         if (ready_ && !running_) loop_.defer([self = shared_from_this()] { self->pump(); });
     }
 
+    // The uvdb::connection operations, reached through connection_adapter.
+    void query(std::string_view sql, params p, const query_options& o, connection::query_callback cb) {
+        op x;
+        x.sql = sql;
+        x.args = std::move(p);
+        x.timeout = o.timeout;
+        x.cb = std::move(cb);
+        submit(std::move(x));
+    }
+    void execute(std::string_view sql, const query_options& o, connection::script_callback cb) {
+        op x;
+        x.k = op::kind::script;
+        x.sql = sql;
+        x.timeout = o.timeout;
+        x.cb = std::move(cb);
+        submit(std::move(x));
+    }
+    void ping(std::chrono::milliseconds, connection::done_callback cb) {
+        op x;
+        x.k = op::kind::ping;
+        x.cb = std::move(cb);
+        submit(std::move(x));
+    }
+
     void reset(connection::done_callback cb) {
         if (!closed_ && !broken_ && (running_ || !queue_.empty())) {
             broken_ = true;
@@ -129,21 +154,16 @@ public:
         fail_all(error(errc::closed, "fake: closed"));
     }
 
-    bool ready() const { return ready_ && !broken_; }
-    bool broken() const { return broken_; }
-    bool idle() const { return queue_.empty() && !running_; }
-    tx_status tx() const { return !ready() ? tx_status::unknown : in_tx_ ? tx_status::in_transaction : tx_status::idle; }
+    bool is_ready() const noexcept { return ready_ && !broken_; }
+    bool is_broken() const noexcept { return broken_; }
+    bool is_idle() const noexcept { return queue_.empty() && !running_; }
+    tx_status transaction_status() const noexcept {
+        return !is_ready() ? tx_status::unknown : in_tx_ ? tx_status::in_transaction : tx_status::idle;
+    }
+    std::string describe() const { return "loop fake"; }
 
 private:
-    static void complete(op& o, const error& e) {
-        std::visit([&](auto& cb) {
-            using cb_t = std::decay_t<decltype(cb)>;
-            if (!cb) return;
-            if constexpr (std::is_same_v<cb_t, connection::query_callback>) cb(result<result_set>(e));
-            else if constexpr (std::is_same_v<cb_t, connection::script_callback>) cb(result<std::vector<result_set>>(e));
-            else cb(result<void>(e));
-        }, o.cb);
-    }
+    static void complete(op& o, const error& e) { o.cb.fail(e); }
 
     void fail_all(const error& e) {
         std::deque<op> q = std::move(queue_);
@@ -169,8 +189,7 @@ private:
             auto r = statement(current_.sql, current_.args);
             if (!r) return finish_error(std::move(r).err());
             running_ = false;
-            auto cb = std::move(std::get<connection::query_callback>(current_.cb));
-            cb(std::move(r));
+            current_.cb.complete(std::move(r));
             return pump();
         }
         case op::kind::script: {
@@ -186,8 +205,7 @@ private:
                 out.push_back(std::move(r).value());
             }
             running_ = false;
-            auto cb = std::move(std::get<connection::script_callback>(current_.cb));
-            cb(std::move(out));
+            current_.cb.complete(result<std::vector<result_set>>(std::move(out)));
             return pump();
         }
         }
@@ -195,8 +213,7 @@ private:
 
     void finish_void() {
         running_ = false;
-        auto cb = std::move(std::get<connection::done_callback>(current_.cb));
-        cb(result<void>());
+        current_.cb.complete(result<void>());
         pump();
     }
 
@@ -233,11 +250,10 @@ private:
             return;
         }
         running_ = false;
-        auto cb = std::move(std::get<connection::query_callback>(current_.cb));
         owned_result::column col{"sleep", column_kind::int64, 0, "int8"};
         auto r = std::make_unique<owned_result>(std::vector<owned_result::column>{col});
         r->add_row({std::string("0")});
-        cb(result_set(std::move(r)));
+        current_.cb.complete(result<result_set>(result_set(std::move(r))));
         pump();
     }
 
@@ -291,45 +307,8 @@ private:
     error reason_;
 };
 
-class fake_connection final : public connection {
-public:
-    explicit fake_connection(std::shared_ptr<fake_state> s) : s_(std::move(s)) {}
-    ~fake_connection() override { s_->close(); }
-    void query(std::string_view sql, params p, const query_options& o, query_callback cb) override {
-        op x;
-        x.sql = sql;
-        x.args = std::move(p);
-        x.timeout = o.timeout;
-        x.cb = std::move(cb);
-        s_->submit(std::move(x));
-    }
-    void execute(std::string_view sql, const query_options& o, script_callback cb) override {
-        op x;
-        x.k = op::kind::script;
-        x.sql = sql;
-        x.timeout = o.timeout;
-        x.cb = std::move(cb);
-        s_->submit(std::move(x));
-    }
-    void ping(std::chrono::milliseconds, done_callback cb) override {
-        op x;
-        x.k = op::kind::ping;
-        x.cb = std::move(cb);
-        s_->submit(std::move(x));
-    }
-    void reset(done_callback cb) override { s_->reset(std::move(cb)); }
-    void cancel() override { s_->cancel(); }
-    void close() override { s_->close(); }
-    bool is_ready() const noexcept override { return s_->ready(); }
-    bool is_broken() const noexcept override { return s_->broken(); }
-    bool is_idle() const noexcept override { return s_->idle(); }
-    tx_status transaction_status() const noexcept override { return s_->tx(); }
-    std::string describe() const override { return "loop fake"; }
-    void kill() { s_->kill(); }
-
-private:
-    std::shared_ptr<fake_state> s_;
-};
+/// The object the application holds; kill_loop_fake() reaches the state through it.
+using fake_connection = connection_adapter<fake_state, std::shared_ptr<fake_state>>;
 
 class loop_fake_driver final : public driver {
 public:
@@ -350,7 +329,7 @@ std::shared_ptr<uvdb::driver> make_loop_fake_driver() { return std::make_shared<
 bool kill_loop_fake(connection& c) {
     auto* f = dynamic_cast<fake_connection*>(&c);
     if (f == nullptr) return false;
-    f->kill();
+    f->impl().kill();
     return true;
 }
 
