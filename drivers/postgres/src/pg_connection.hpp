@@ -201,6 +201,7 @@ public:
     tx_status transaction_status() const noexcept override { return impl_->transaction_status(); }
     std::int64_t server_pid() const noexcept override { return impl_->server_pid(); }
     std::string describe() const override { return impl_->describe(); }
+    void describe_server(server_facts_callback cb) override;  // pg_server_facts.cpp
 
 private:
     impl_ref impl_;

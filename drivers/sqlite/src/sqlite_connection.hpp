@@ -138,6 +138,7 @@ public:
     bool is_idle() const noexcept override { return impl_->is_idle(); }
     tx_status transaction_status() const noexcept override { return impl_->transaction_status(); }
     std::string describe() const override { return impl_->describe(); }
+    void describe_server(server_facts_callback cb) override;  // sqlite_server_facts.cpp
 
 private:
     impl_ref impl_;
