@@ -1,7 +1,6 @@
 #include "bench_driver.hpp"
 
 #include <cstdio>
-
 #include <uvdb/postgres/driver.hpp>
 #if UVDB_BENCH_HAVE_SQLITE
 #include <uvdb/sqlite/driver.hpp>
@@ -25,7 +24,8 @@ void register_bench_drivers(driver_registry& reg, bool quiet) {
 result<std::shared_ptr<driver>> driver_for(const driver_registry& reg, const std::string& url) {
     if (url.empty()) {
         if (auto d = reg.find("postgresql")) return d;
-        return error(errc::driver_not_found, "no URL given and no PostgreSQL driver for libpq's PG* variables");
+        return error(errc::driver_not_found,
+                     "no URL given and no PostgreSQL driver for libpq's PG* variables");
     }
     return reg.for_url(url);
 }

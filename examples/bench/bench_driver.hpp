@@ -6,7 +6,6 @@
 
 #include <memory>
 #include <string>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/result.hpp>

@@ -3,10 +3,9 @@
 // CMake would: the .pc files must name every header path and library.
 // Creating a pool opens nothing (min_idle 0), so no server is needed; the
 // driver and the pool are still linked in and run.
+#include <cstdio>
 #include <uvdb/pool.hpp>
 #include <uvdb/postgres/driver.hpp>
-
-#include <cstdio>
 
 int main() {
     uvdb::event_loop loop;

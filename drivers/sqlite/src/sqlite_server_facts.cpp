@@ -9,14 +9,15 @@
 namespace uvdb::sqlite::detail {
 
 void connection_handle::describe_server(server_facts_callback cb) {
-    query("SELECT sqlite_version()", params{}, query_options{}, [cb = std::move(cb)](result<result_set> q) mutable {
-        if (!q) return cb(std::move(q).err());
-        server_facts f;
-        f.product = "SQLite";
-        if (q->size() == 1 && q->columns() == 1) f.version = std::string((*q)[0].text(0));
-        f.transport = "in-process";
-        cb(std::move(f));
-    });
+    query("SELECT sqlite_version()", params{}, query_options{},
+          [cb = std::move(cb)](result<result_set> q) mutable {
+              if (!q) return cb(std::move(q).err());
+              server_facts f;
+              f.product = "SQLite";
+              if (q->size() == 1 && q->columns() == 1) f.version = std::string((*q)[0].text(0));
+              f.transport = "in-process";
+              cb(std::move(f));
+          });
 }
 
 }  // namespace uvdb::sqlite::detail
