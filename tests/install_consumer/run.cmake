@@ -23,9 +23,14 @@ if(CONFIG AND EXISTS ${CONSUMER_BUILD_DIR}/${CONFIG}/uvdb_install_consumer)
 endif()
 run(run ${exe})
 
-# The programs are installed too, and run from the prefix (their RPATH finds
-# the installed libuvdb_core.so).
-foreach(program IN ITEMS uvdb-config uvdb-bench)
+# The programs are installed too (when the examples were built), and run from
+# the prefix (their RPATH finds the installed libuvdb_core.so).
+load_cache(${UVDB_BUILD_DIR} READ_WITH_PREFIX built_ UVDB_BUILD_EXAMPLES)
+set(programs "")
+if(built_UVDB_BUILD_EXAMPLES)
+    set(programs uvdb-config uvdb-bench)
+endif()
+foreach(program IN LISTS programs)
     set(path ${PREFIX}/bin/${program})
     if(NOT EXISTS ${path})
         message(FATAL_ERROR "${test_name}: ${program} was not installed into ${PREFIX}/bin")
