@@ -175,16 +175,18 @@ std::string usage_text(const char* program) {
     std::string p = program != nullptr ? program : "uvdb-bench";
     return "usage: " + p + R"( [options] [SCENARIO]
 
-Measures what a connection pool is for, against PostgreSQL, as described in
-BENCHMARKS.md: )" + scenario_names() + R"(
+Measures what a connection pool is for, as described in BENCHMARKS.md, on
+any driver uvdb has: PostgreSQL, SQLite, or a plugin found in UVDB_DRIVER_PATH
+(the URL's scheme chooses). Scenarios: )" + scenario_names() + R"(
 (all five by default, in that order).
 
-Connection: --url, else DATABASE_URL, else libpq's PGHOST, PGPORT, PGUSER,
+Connection: --url, else DATABASE_URL, else (PostgreSQL) libpq's PGHOST, PGPORT, PGUSER,
 PGPASSWORD, PGDATABASE, PGSSLMODE… (--config FILE: uvdb's TOML configuration,
 environment applied on top as usual; --url and the pool options below win).
 
 Options:
-  --url URL              postgresql://user:password@host:port/db?sslmode=…
+  --url URL              postgresql://user:password@host:port/db?sslmode=…,
+                         sqlite:///abs/path/bench.db, or a plugin driver's URL
   --config FILE          read connection and pool settings from a uvdb TOML file
   --scenario NAME        run this scenario (repeatable); a single positional
                          scenario name works too: uvdb-bench --json conc_pooled
@@ -215,6 +217,7 @@ Options:
 
 Environment: BENCH_MAX_SECONDS (default 30): no op starts later than this into
 a scenario's timed phase; its notes then begin with TIME-CAPPED.
+UVDB_DRIVER_PATH: colon-separated directories of driver plugins (libuvdb-*.so).
 )";
 }
 

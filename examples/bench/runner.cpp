@@ -89,7 +89,8 @@ void scenario_runner::settle(std::chrono::milliseconds ms) {
 std::string scenario_runner::round_trip_note(const scenario_result& r) const {
     const char* unit = r.spec.kind == op_kind::rag ? "request" : "op";
     if (!r.has_pool) {
-        return fmt("no pool; new connection per %s (TCP+TLS+SCRAM) + 1 query round trip", unit);
+        return fmt("no pool; new connection per %s (%s) + 1 query round trip", unit,
+                   settings_.connect_steps.c_str());
     }
     const double per_op = r.pool.checkouts == 0
                               ? static_cast<double>(r.spec.queries_per_op)
@@ -120,6 +121,7 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
             warm.loop = &loop_;
             warm.kind = spec.kind;
             warm.pool = &*db;
+            warm.rag_sql = settings_.rag_sql;
             run_phase(warm, spec, spec.warmup_ops);
             warmup_failures = warm.failures.total();
         }
@@ -133,6 +135,7 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
     ph.pool = db ? &*db : nullptr;
     ph.drv = driver_.get();
     ph.connection = &settings_.pool.connection;
+    ph.rag_sql = settings_.rag_sql;
     ph.latencies = &latencies;
 
     progress_bar bar(loop_, settings_.progress);
@@ -175,7 +178,7 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
         notes += fmt("TIME-CAPPED: no op started after %g s (%zu of %zu ran); ", settings_.max_seconds,
                      res.ops, spec.ops);
     }
-    if (!settings_.tls_note.empty()) notes += settings_.tls_note + "; ";
+    if (!settings_.server_note.empty()) notes += settings_.server_note + "; ";
     if (res.has_pool) notes += pool_note() + "; ";
     notes += round_trip_note(res);
     if (warmup_failures != 0) notes += fmt("; %" PRIu64 " warm-up ops failed", warmup_failures);

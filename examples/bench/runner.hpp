@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
@@ -23,8 +24,12 @@ struct run_settings {
     double max_seconds = 30;
     /// Draw a progress bar on stderr.
     bool progress = false;
-    /// Put at the start of every scenario's notes (e.g. "TLSv1.3").
-    std::string tls_note;
+    /// Put at the start of every scenario's notes (e.g. "TLSv1.3", "SQLite 3.40.1 in-process").
+    std::string server_note;
+    /// What opening one connection costs, for the unpooled notes ("TCP+TLS+SCRAM").
+    std::string connect_steps = "TCP+TLS+SCRAM";
+    /// The rag query (rag_sql_for the driver).
+    std::string_view rag_sql = "SELECT $1::int + 1";
 };
 
 /// Runs scenarios one after another. Each pooled scenario creates its own

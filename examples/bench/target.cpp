@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include <uvdb/param.hpp>
 #include <uvdb/url.hpp>
 
 #include "bench_config.hpp"
@@ -79,42 +80,66 @@ result<target> resolve_target(const bench_options& opts) {
     return t;
 }
 
-result<server_facts> probe_server(event_loop& loop, driver& drv, const connect_options& opts) {
-    std::optional<result<server_facts>> outcome;
+result<probe_result> probe_server(event_loop& loop, driver& drv, const connect_options& opts,
+                                  std::string_view rag_sql) {
+    std::optional<result<probe_result>> outcome;
+    probe_result found;
     std::unique_ptr<connection> conn;
+    auto finish = [&](result<probe_result> r) {
+        outcome.emplace(std::move(r));
+        conn.reset();
+    };
     conn = drv.connect(loop, opts, [&](result<void> r) {
-        if (!r) {
-            outcome.emplace(std::move(r).err());
-            conn.reset();
-            return;
-        }
-        conn->query(
-            "SELECT s.ssl, coalesce(s.version, ''), current_setting('server_version'), "
-            "current_setting('max_connections')::int "
-            "FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid()",
-            [&](result<result_set> q) {
-                if (!q) {
-                    outcome.emplace(std::move(q).err());
-                } else if (q->size() != 1) {
-                    outcome.emplace(error(errc::protocol_error, "pg_stat_ssl has no row for this session"));
-                } else {
-                    const row r0 = (*q)[0];
-                    server_facts f;
-                    f.ssl = r0.text(0) == "t";
-                    f.tls_version = std::string(r0.text(1));
-                    f.server_version = std::string(r0.text(2));
-                    auto mc = r0.try_get<int>(3);
-                    f.max_connections = mc ? *mc : 0;
-                    outcome.emplace(std::move(f));
+        if (!r) return finish(std::move(r).err());
+        conn->describe_server([&](result<server_facts> f) {
+            if (!f) return finish(std::move(f).err());
+            found.server = std::move(*f);
+            // Every scenario runs SELECT 1: a driver that cannot is refused
+            // here rather than failing every op.
+            conn->query("SELECT 1", [&](result<result_set> one) {
+                if (!one) {
+                    error e = std::move(one).err();
+                    e.with_message("the driver cannot run SELECT 1: " + e.message());
+                    return finish(std::move(e));
                 }
-                conn.reset();
+                // A driver that speaks another dialect (a plugin) may not know the
+                // rag query: then only rag is skipped, with the reason.
+                conn->query(rag_sql, make_params(0), [&](result<result_set> q) {
+                    if (!q) {
+                        found.rag_problem = q.err().to_string();
+                    } else if (q->size() != 1 || !(*q)[0].try_get<int>(0) || *(*q)[0].try_get<int>(0) != 1) {
+                        found.rag_problem = "it did not answer 1";
+                    }
+                    finish(std::move(found));
+                });
             });
+        });
     });
     while (!outcome) {
         if (!loop.run_once()) break;
     }
     if (!outcome) return error(errc::internal, "the probe connection never finished");
     return std::move(*outcome);
+}
+
+std::string transport_note(const server_facts& f) {
+    // A network server: the transport alone, as BENCHMARKS.md's notes begin ("TLSv1.3").
+    if (f.tls) return f.transport.empty() ? std::string(*f.tls ? "TLS" : "NO TLS") : f.transport;
+    std::string out = f.product;
+    for (const std::string* part : {&f.version, &f.transport}) {
+        if (part->empty()) continue;
+        if (!out.empty()) out += ' ';
+        out += *part;
+    }
+    return out.empty() ? std::string("server unknown") : out;
+}
+
+std::string server_line(const server_facts& f) {
+    std::string out = f.product.empty() ? std::string("unknown server") : f.product;
+    if (!f.version.empty()) out += " " + f.version;
+    if (!f.transport.empty()) out += ", " + f.transport;
+    if (f.max_connections > 0) out += ", max_connections=" + std::to_string(f.max_connections);
+    return out;
 }
 
 }  // namespace uvdb::bench

@@ -2,9 +2,11 @@
 /// \file
 /// Which server to measure and with which pool settings (--url,
 /// DATABASE_URL, libpq's PG* variables, --config), and the one check made
-/// before timing: that the connection uses TLS, and which version.
+/// before timing: what the server is (for PostgreSQL: that the connection
+/// uses TLS, and which version), as its driver describes it.
 
 #include <string>
+#include <string_view>
 
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
@@ -30,14 +32,22 @@ struct target {
 result<target> resolve_target(const bench_options& opts);
 
 /// What the probe connection saw.
-struct server_facts {
-    bool ssl = false;
-    std::string tls_version;     ///< "TLSv1.3"; empty without TLS
-    std::string server_version;  ///< "15.18"
-    int max_connections = 0;
+struct probe_result {
+    server_facts server;      ///< as the driver describes it (connection::describe_server)
+    /// Empty, or why the rag query cannot run on this driver (rag is then skipped).
+    std::string rag_problem;
 };
 
-/// Opens one connection, asks pg_stat_ssl about it and closes it. Runs the loop.
-result<server_facts> probe_server(event_loop& loop, driver& drv, const connect_options& opts);
+/// Opens one connection, asks the driver to describe its server, checks that
+/// SELECT 1 runs (an error otherwise) and that the rag query `rag_sql` answers (with parameter 0: 1) and closes it. Runs the loop.
+result<probe_result> probe_server(event_loop& loop, driver& drv, const connect_options& opts,
+                                  std::string_view rag_sql);
+
+/// "TLSv1.3" for a server with TLS (or "NO TLS"), else "SQLite 3.40.1 in-process":
+/// the start of every scenario's notes.
+std::string transport_note(const server_facts& f);
+
+/// "PostgreSQL 15.8, TLSv1.3, max_connections=120" for the report's header.
+std::string server_line(const server_facts& f);
 
 }  // namespace uvdb::bench

@@ -10,7 +10,6 @@ namespace uvdb::bench {
 namespace {
 
 constexpr std::string_view select_one = "SELECT 1";
-constexpr std::string_view rag_sql = "SELECT $1::int + 1";
 constexpr int rag_queries = 10;
 
 bool answer_is(const result_set& rs, int expected) {
@@ -20,6 +19,11 @@ bool answer_is(const result_set& rs, int expected) {
 }
 
 }  // namespace
+
+std::string_view rag_sql_for(const driver& drv) noexcept {
+    if (drv.name() == "postgresql") return "SELECT $1::int + 1";
+    return "SELECT CAST($1 AS INTEGER) + 1";
+}
 
 void worker::start(phase& ph, std::size_t ops) {
     ph_ = &ph;
@@ -78,7 +82,7 @@ void worker::on_lease(lease l) {
 
 void worker::send() {
     if (ph_->kind == op_kind::rag) {
-        lease_->query(rag_sql, make_params(k_), [this](result<result_set> r) { on_result(std::move(r)); });
+        lease_->query(ph_->rag_sql, make_params(k_), [this](result<result_set> r) { on_result(std::move(r)); });
     } else {
         lease_->query(select_one, [this](result<result_set> r) { on_result(std::move(r)); });
     }

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
@@ -31,6 +32,7 @@ struct phase {
     uvdb::pool* pool = nullptr;                  ///< pooled and rag
     uvdb::driver* drv = nullptr;                 ///< unpooled
     const connect_options* connection = nullptr; ///< unpooled
+    std::string_view rag_sql = "SELECT $1::int + 1";  ///< rag (see rag_sql_for)
     latency_recorder* latencies = nullptr;       ///< null: nothing recorded (warm-up)
     /// No op starts at or after this moment (the time cap).
     bench_clock::time_point stop_starting_at = bench_clock::time_point::max();
@@ -44,6 +46,11 @@ struct phase {
     std::size_t acquired = 0;     ///< ops that got a lease
     bench_clock::time_point finished_at{};  ///< when the last worker finished
 };
+
+/// The rag query for this driver: BENCHMARKS.md's `SELECT $1::int + 1` on
+/// PostgreSQL (what pgbench runs beside it), the standard SQL spelling of the
+/// same query elsewhere (SQLite has no `::`).
+std::string_view rag_sql_for(const driver& drv) noexcept;
 
 /// One worker. Must not move while it runs (its callbacks hold `this`).
 class worker {

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -154,8 +155,11 @@ private:
 };
 
 /// Checks one scenario's JSON line against BENCHMARKS.md and returns it.
+/// `server_note` is what the notes say about the server: the TLS version on
+/// the test server, "SQLite <version> in-process" on SQLite.
 json_object check_line(const std::string& line, const std::string& scenario, std::size_t ops,
-                       const std::string& pool_note = "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)") {
+                       const std::string& pool_note = "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)",
+                       const std::string& server_note = "TLSv1.") {
     INFO("line: " << line);
     json_object j(line);
     for (const char* key : {"peer", "scenario", "ops", "seconds", "ops_per_s", "p50_ms", "p99_ms", "failures",
@@ -185,9 +189,9 @@ json_object check_line(const std::string& line, const std::string& scenario, std
     CHECK(j.number("p99_ms") <= j.number("max_ms"));
     CHECK(j.number("mean_ms") <= j.number("max_ms"));
     CHECK(j.number("client_cpu_s") >= 0);
-    // Notes say the TLS version and what an op costs in round trips.
+    // Notes say the TLS version (or which server) and what an op costs in round trips.
     const std::string& notes = j.at("notes");
-    CHECK(notes.find("TLSv1.") != std::string::npos);
+    CHECK(notes.find(server_note) != std::string::npos);
     CHECK(notes.find("TIME-CAPPED") == std::string::npos);
     if (scenario.find("unpooled") != std::string::npos) {
         CHECK(notes.find("new connection per op") != std::string::npos);
@@ -213,6 +217,43 @@ TEST_CASE("uvdb-bench --json runs each scenario against the server without a fai
     check_line(lines[0], scenario, 30);
     CHECK(r.out.find(e.password) == std::string::npos);
     CHECK(r.err.find(e.password) == std::string::npos);
+}
+
+TEST_CASE("uvdb-bench runs every scenario on SQLite, chosen by the URL's scheme", "[sqlite][bench]") {
+    char dir_template[] = "/tmp/uvdb-bench-sqlite-XXXXXX";
+    const char* dir = ::mkdtemp(dir_template);
+    REQUIRE(dir != nullptr);
+    const std::string db = std::string(dir) + "/bench.db";
+    // All five scenarios in their default order; a few ops each, 5 workers.
+    const bench_run r =
+        run_bench({"--json", "--ops", "30", "--concurrency", "5", "--url", "sqlite://" + db});
+    std::remove(db.c_str());
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) std::remove((db + suffix).c_str());
+    ::rmdir(dir);
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto lines = lines_of(r.out);
+    const std::vector<std::string> expected = {"seq_unpooled", "seq_pooled", "conc_pooled", "conc_unpooled",
+                                               "rag"};
+    REQUIRE(lines.size() == expected.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const json_object j = check_line(lines[i], expected[i], 30,
+                                         "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)", "SQLite 3.");
+        CHECK(j.at("notes").find("in-process") != std::string::npos);
+        CHECK(j.at("notes").find("TLS") == std::string::npos);  // nothing PostgreSQL-only is claimed
+    }
+    // No server limit to warn about, no TLS to miss, no rag skipped.
+    CHECK(r.err.find("warning") == std::string::npos);
+    CHECK(r.err.find("skipped") == std::string::npos);
+}
+
+TEST_CASE("uvdb-bench says which schemes it knows when no driver serves the URL", "[sqlite][bench]") {
+    const bench_run r = run_bench({"--json", "--url", "nosuchdb://x/y", "seq_pooled"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("driver_not_found") != std::string::npos);
+    CHECK(r.err.find("postgresql") != std::string::npos);
+    CHECK(r.err.find("sqlite") != std::string::npos);
 }
 
 TEST_CASE("uvdb-bench runs repeated --scenario options in order and finds the server in DATABASE_URL",

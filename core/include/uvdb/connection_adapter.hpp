@@ -13,7 +13,8 @@
 ///
 /// `Impl` provides the operations of `uvdb::connection` under the same names
 /// and signatures (query, execute, ping, reset, cancel, close, is_ready,
-/// is_broken, is_idle, transaction_status, describe; server_pid optionally).
+/// is_broken, is_idle, transaction_status, describe; server_pid and
+/// describe_server optionally).
 /// `Ref` is the owning reference: `intrusive_ref<Impl>` by default (Impl then
 /// has add_ref()/release()), or e.g. `std::shared_ptr<Impl>`.
 ///
@@ -64,6 +65,13 @@ class connection_adapter final : public connection {
         }
     }
     std::string describe() const override { return impl_->describe(); }
+    void describe_server(server_facts_callback cb) override {
+        if constexpr (requires(Impl& i) { i.describe_server(std::move(cb)); }) {
+            impl_->describe_server(std::move(cb));
+        } else {
+            connection::describe_server(std::move(cb));
+        }
+    }
 
     /// The driver's state, for driver-specific calls (tests, diagnostics).
     Impl& impl() const noexcept { return *impl_; }

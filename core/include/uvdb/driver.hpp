@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,19 @@ struct query_options {
 
 /// Transaction status, as the connection last saw it.
 enum class tx_status : std::uint8_t { idle, in_transaction, failed_transaction, unknown };
+
+/// What a connection can say about its server, for reports (uvdb-bench's
+/// notes). Every field may be unknown: a driver fills what it knows.
+struct server_facts {
+    std::string product;      ///< "PostgreSQL", "SQLite"; empty: unknown
+    std::string version;      ///< of the server, or of the embedded library; empty: unknown
+    /// How the bytes travel, for people: "TLSv1.3", "NO TLS", "in-process"; empty: unknown.
+    std::string transport;
+    /// Whether the connection is encrypted; nullopt where that means nothing (in-process) or is unknown.
+    std::optional<bool> tls;
+    /// The server's limit on connections; 0: none or unknown.
+    int max_connections = 0;
+};
 
 /// One open (or opening) connection. Loop thread only. Destroying the object
 /// closes the connection (see the contract above).
@@ -113,6 +127,18 @@ public:
     virtual std::int64_t server_pid() const noexcept { return 0; }
     /// A short description for logs, without secrets ("127.0.0.1:5432/app pid 4711").
     virtual std::string describe() const = 0;
+
+    using server_facts_callback = unique_function<void(result<server_facts>)>;
+    /// Describes the server (product, version, TLS, connection limit); may run
+    /// statements, queued like any other. Optional for a driver: this default
+    /// knows nothing and only pings, so that it completes like every
+    /// operation (never inline) and a dead connection still fails.
+    virtual void describe_server(server_facts_callback cb) {
+        ping(std::chrono::seconds{10}, [cb = std::move(cb)](result<void> r) mutable {
+            if (!r) return cb(std::move(r).err());
+            cb(server_facts{});
+        });
+    }
 };
 
 /// A backend. Stateless apart from configuration; shared by all its connections.

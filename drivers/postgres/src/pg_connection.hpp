@@ -76,6 +76,7 @@ public:
     tx_status transaction_status() const noexcept;
     std::int64_t server_pid() const noexcept { return pid_; }
     std::string describe() const;
+    void describe_server(connection::server_facts_callback cb);  // pg_server_facts.cpp
 
 private:
     enum class phase : std::uint8_t { resolving, connecting, ready, failed, closed };

@@ -76,6 +76,7 @@ public:
     bool is_idle() const noexcept { return queue_.empty() && !running_; }
     tx_status transaction_status() const noexcept;
     std::string describe() const;
+    void describe_server(connection::server_facts_callback cb);  // sqlite_server_facts.cpp
 
 private:
     enum class phase : std::uint8_t { opening, ready, failed, closed };
