@@ -364,9 +364,12 @@ TEST_CASE("uvdb-bench stops starting ops after BENCH_MAX_SECONDS and says TIME-C
     CHECK(j.number("ops") >= 1);
     CHECK(j.number("ops") < 1000);
     CHECK(j.number("failures") == 0);
-    // No op starts after the cap, so the phase ends within one op of it.
+    // No op starts after the cap, so the phase ends within one op of it (plus
+    // scheduling slack: a wall-clock bound, so not under ThreadSanitizer).
     CHECK(j.number("seconds") >= 0.3);
-    CHECK(j.number("seconds") < 0.3 + j.number("max_ms") / 1000.0 + 0.05);
+    if (uvdb::test::check_timing) {
+        CHECK(j.number("seconds") < 0.3 + j.number("max_ms") / 1000.0 + 0.25);
+    }
 }
 
 TEST_CASE("uvdb-bench --rss-soak keeps a pool of live TLS connections busy and reports its RSS",

@@ -253,7 +253,10 @@ TEST_CASE("smoke: a 32 MiB parameter to a stalled backend waits for writable, th
         tick.start(5ms, [&] { ++ticks; }, 5ms);
         t::run_for(loop, 300ms);
         tick.stop();
-        if (t::check_timing) CHECK(ticks > 20);
+        // A write that blocked would hold the loop until the backend resumes
+        // (after this scope), so any tick proves it kept running; how many
+        // depends on the machine's load, not on uvdb.
+        CHECK(ticks >= 1);
         CHECK_FALSE(got->has_value());
     }
     t::run_until(loop, [&] { return got->has_value(); }, 30s, "the 32 MiB statement");
