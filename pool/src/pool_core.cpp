@@ -309,8 +309,9 @@ void pool_core::fail_all_waiters(const error& e) {
 // ---------------------------------------------------------------- return
 
 void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcept {
+    // The slot stays leased (or leaked) while the return is decided, and
+    // moves once, straight to where it goes: this runs on every release.
     assert(lent(s->state));
-    slots_.set_state(*s, slot_state::detached);
     if (closed_) {
         discard(*s);
         return;
@@ -337,7 +338,11 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
         dispatch();
         return;
     }
-    if (opts_.on_checkin) opts_.on_checkin(c);
+    if (opts_.on_checkin) {
+        // User code sees the connection as returned (not checked out) in stats().
+        slots_.set_state(*s, slot_state::detached);
+        opts_.on_checkin(c);
+    }
     if (!c.is_idle() || (m == lease::mode::normal && (in_transaction || !opts_.reset_query.empty()))) {
         // A rollback or the reset query is due, or on_checkin started a
         // statement: the connection is reused once that work has finished.
