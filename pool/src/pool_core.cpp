@@ -338,12 +338,16 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
         dispatch();
         return;
     }
+    // judge_reuse found it idle; only on_checkin can have started a statement.
+    bool hook_started_statement = false;
     if (opts_.on_checkin) {
         // User code sees the connection as returned (not checked out) in stats().
         slots_.set_state(*s, slot_state::detached);
         opts_.on_checkin(c);
+        hook_started_statement = !c.is_idle();
     }
-    if (!c.is_idle() || (m == lease::mode::normal && (in_transaction || !opts_.reset_query.empty()))) {
+    if (hook_started_statement ||
+        (m == lease::mode::normal && (in_transaction || !opts_.reset_query.empty()))) {
         // A rollback or the reset query is due, or on_checkin started a
         // statement: the connection is reused once that work has finished.
         s->reset_query_due = m == lease::mode::normal && !opts_.reset_query.empty();
