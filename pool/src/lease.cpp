@@ -10,22 +10,16 @@ lease::lease(detail::pool_core* core, detail::conn_slot* slot, connection* conn)
 }
 
 void lease::give_back(mode m, const error* cause) noexcept {
+    // The lease only says how it gives the connection back and why; what
+    // that means for the connection (reset, reuse, close) is checkin's call.
     detail::pool_core* core = core_;
     detail::conn_slot* slot = slot_;
-    // A connection inside a transaction (open or failed) must never reach the
-    // next caller as it is (FAULTS.md row 16): released "without reset" by
-    // mistake, it is reset all the same; in a pool configured not to reset on
-    // return, it is discarded.
-    if (m != mode::invalidate && conn_->transaction_status() != tx_status::idle &&
-        (m == mode::no_reset || !core->options().reset_on_return)) {
-        m = core->options().reset_on_return ? mode::normal : mode::invalidate;
-    }
     // Emptied first: checkin may run callbacks that look at this lease.
     core_ = nullptr;
     slot_ = nullptr;
     conn_ = nullptr;
     core->checkin(slot, m, cause);
-    core->release_ref();
+    core->release();
 }
 
 std::chrono::milliseconds lease::held_for() const noexcept {

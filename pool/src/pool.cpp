@@ -38,7 +38,7 @@ result<pool> pool::create(event_loop& loop, pool_options opts, const driver_regi
 pool::~pool() {
     if (core_ != nullptr) {
         core_->close();
-        core_->release_ref();
+        core_->release();
     }
 }
 
@@ -48,7 +48,7 @@ pool& pool::operator=(pool&& other) noexcept {
     if (this != &other) {
         if (core_ != nullptr) {
             core_->close();
-            core_->release_ref();
+            core_->release();
         }
         core_ = other.core_;
         other.core_ = nullptr;

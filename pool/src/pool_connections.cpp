@@ -2,6 +2,7 @@
 // pre-ping, reset on return, and discarding.
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <exception>
 #include <utility>
@@ -19,25 +20,11 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 }  // namespace
 
-conn_slot* pool_core::new_slot() {
-    if (free_slots_ != nullptr) {
-        conn_slot* s = free_slots_;
-        free_slots_ = s->next_free;
-        s->next_free = nullptr;
-        return s;
-    }
-    slot_store_.push_back(std::make_unique<conn_slot>());
-    return slot_store_.back().get();
-}
-
 // ---------------------------------------------------------------- connect
 
 void pool_core::start_connect() {
-    conn_slot* s = new_slot();
-    s->state = slot_state::connecting;
+    conn_slot* s = &slots_.open();
     s->created_at = timers_->now();
-    ++n_connecting_;
-    ++total_;
     ++connects_;
     try {
         s->conn = driver_->connect(loop_, opts_.connection,
@@ -78,8 +65,7 @@ void pool_core::on_initialized(conn_slot* s, std::uint32_t epoch, result<void> r
 }
 
 void pool_core::connected(conn_slot& s) {
-    --n_connecting_;
-    s.state = slot_state::detached;
+    slots_.set_state(s, slot_state::detached);
     if (consecutive_failures_ != 0) {
         logger().info("pool: connecting works again after {} failed attempt(s)", consecutive_failures_);
     }
@@ -106,8 +92,6 @@ void pool_core::connected(conn_slot& s) {
 }
 
 void pool_core::connect_failed(conn_slot& s, error e) {
-    --n_connecting_;
-    s.state = slot_state::detached;
     ++connect_failures_;
     ++consecutive_failures_;
     if (consecutive_failures_ == 1) {
@@ -151,8 +135,7 @@ void pool_core::start_backoff(time_point now) {
 // ---------------------------------------------------------------- pre-ping
 
 void pool_core::start_ping(conn_slot& s, time_point now) {
-    s.state = slot_state::pinging;
-    ++n_pinging_;
+    slots_.set_state(s, slot_state::pinging);
     ++pings_;
     milliseconds deadline = opts_.ping_timeout;
     if (!waiters_.empty()) {
@@ -167,8 +150,6 @@ void pool_core::start_ping(conn_slot& s, time_point now) {
 
 void pool_core::on_ping_done(conn_slot* s, std::uint32_t epoch, result<void> r) {
     if (s->epoch != epoch || s->state != slot_state::pinging) return;
-    --n_pinging_;
-    s->state = slot_state::detached;
     if (!r) {
         ++ping_failures_;
         logger().debug("pool: pre-ping failed, replacing the connection: {}", r.err().to_string());
@@ -177,6 +158,7 @@ void pool_core::on_ping_done(conn_slot* s, std::uint32_t epoch, result<void> r) 
         dispatch();
         return;
     }
+    slots_.set_state(*s, slot_state::detached);
     const time_point now = timers_->now();
     s->idle_since = now;
     make_available(*s, now);
@@ -186,8 +168,7 @@ void pool_core::on_ping_done(conn_slot* s, std::uint32_t epoch, result<void> r) 
 // ---------------------------------------------------------------- reset
 
 void pool_core::start_reset(conn_slot& s) {
-    s.state = slot_state::resetting;
-    ++n_resetting_;
+    slots_.set_state(s, slot_state::resetting);
     reset_step(s);
 }
 
@@ -213,8 +194,7 @@ void pool_core::reset_step(conn_slot& s) {
             next(r ? result<void>() : result<void>(std::move(r).err()));
         });
     } else {
-        --n_resetting_;
-        s.state = slot_state::detached;
+        slots_.set_state(s, slot_state::detached);
         const time_point now = timers_->now();
         s.idle_since = now;
         make_available(s, now);
@@ -225,8 +205,6 @@ void pool_core::reset_step(conn_slot& s) {
 void pool_core::on_reset_step(conn_slot* s, std::uint32_t epoch, result<void> r) {
     if (s->epoch != epoch || s->state != slot_state::resetting) return;
     if (!r || s->conn->is_broken()) {
-        --n_resetting_;
-        s->state = slot_state::detached;
         ++closed_broken_;
         if (!r) {
             // A reset query that cannot succeed (misspelt, not permitted, too
@@ -252,16 +230,7 @@ void pool_core::on_reset_step(conn_slot* s, std::uint32_t epoch, result<void> r)
 // ---------------------------------------------------------------- discard
 
 void pool_core::discard(conn_slot& s) noexcept {
-    switch (s.state) {
-        case slot_state::idle: idle_.erase(s); break;
-        case slot_state::connecting: --n_connecting_; break;
-        case slot_state::pinging: --n_pinging_; break;
-        case slot_state::resetting: --n_resetting_; break;
-        case slot_state::leased: unlink_leased(s); break;
-        case slot_state::detached:
-        case slot_state::free: break;
-    }
-    --total_;
+    assert(s.state != slot_state::free);
     if (s.conn) {
         s.conn->close();
         graveyard_.push_back(std::move(s.conn));
@@ -270,10 +239,7 @@ void pool_core::discard(conn_slot& s) noexcept {
             loop_.defer([ref = core_ref(this)] { ref->flush_graveyard(); });
         }
     }
-    ++s.epoch;
-    s.state = slot_state::free;
-    s.next_free = free_slots_;
-    free_slots_ = &s;
+    slots_.set_state(s, slot_state::free);
 }
 
 void pool_core::flush_graveyard() noexcept {

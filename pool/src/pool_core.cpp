@@ -50,43 +50,30 @@ void pool_core::start() { dispatch(); }
 
 // ---------------------------------------------------------------- records
 
-waiter* pool_core::new_waiter() {
-    if (free_waiters_ != nullptr) {
-        waiter* w = free_waiters_;
-        free_waiters_ = w->next_free;
-        w->next_free = nullptr;
-        return w;
-    }
-    waiter_store_.push_back(std::make_unique<waiter>());
-    return waiter_store_.back().get();
-}
+waiter* pool_core::new_waiter() { return waiter_records_.get(); }
 
 void pool_core::free_waiter(waiter* w) noexcept {
     w->slot = nullptr;
     w->timer = 0;
-    w->next_free = free_waiters_;
-    free_waiters_ = w;
+    waiter_records_.put(w);
 }
 
 // ---------------------------------------------------------------- acquire
 
 conn_slot* pool_core::try_checkout(std::source_location where) {
-    if (closed_ || !waiters_.empty() || idle_.empty()) return nullptr;
-    conn_slot* s = opts_.order == idle_order::lifo ? &idle_.back() : &idle_.front();
+    intrusive_list<conn_slot>& idle = slots_.idle();
+    if (closed_ || !waiters_.empty() || idle.empty()) return nullptr;
+    conn_slot* s = opts_.order == idle_order::lifo ? &idle.back() : &idle.front();
     // Not the cached loop time: after a slow callback it would make a
     // connection idle past the ping threshold look fresh, and skip its ping.
     const time_point now = timers_->fresh_now();
     // Anything unusual (ping due, too old, invalidated, broken) goes the slow
     // way through dispatch(), which knows how to deal with it.
-    if (needs_ping(*s, now) || expired(*s, now) || s->generation != generation_ || s->conn->is_broken()) {
-        return nullptr;
-    }
-    idle_.erase(*s);
-    s->state = slot_state::detached;
+    if (needs_ping(*s, now) || judge_reuse(*s, generation_, now) != reuse_verdict::reuse) return nullptr;
     ++acquires_;
     wait_time_.record_immediate();
     checkout(*s, now, where);
-    if (idle_.size() < opts_.min_idle) dispatch();  // keep min_idle connections ready
+    if (idle.size() < opts_.min_idle) dispatch();  // keep min_idle connections ready
     return s;
 }
 
@@ -165,11 +152,9 @@ void pool_core::complete(waiter* w) {
 }
 
 void pool_core::checkout(conn_slot& s, time_point now, std::source_location where) {
-    s.state = slot_state::leased;
     s.checked_out_at = now;
     s.acquired_at = where;
-    s.leak_reported = false;
-    leased_.push_back(s);
+    slots_.set_state(s, slot_state::leased);
     if (opts_.leak_threshold.count() > 0 && leak_timer_ == 0) {
         leak_timer_ = timers_->schedule(now + opts_.leak_threshold, [this] {
             leak_timer_ = 0;
@@ -190,25 +175,29 @@ void pool_core::give(conn_slot& s, waiter& w, time_point now) {
 }
 
 conn_slot* pool_core::take_idle(time_point now) {
-    while (!idle_.empty()) {
-        conn_slot* s = opts_.order == idle_order::lifo ? &idle_.back() : &idle_.front();
-        idle_.erase(*s);
-        s->state = slot_state::detached;
-        if (s->generation != generation_) {
-            // Opened before the server went away: replace it without a ping.
-            ++invalidated_;
-            discard(*s);
-        } else if (expired(*s, now)) {
-            ++recycled_;
-            discard(*s);
-        } else if (s->conn->is_broken()) {
-            ++closed_broken_;
-            discard(*s);
-        } else {
-            return s;
+    intrusive_list<conn_slot>& idle = slots_.idle();
+    while (!idle.empty()) {
+        conn_slot& s = opts_.order == idle_order::lifo ? idle.back() : idle.front();
+        const reuse_verdict v = judge_reuse(s, generation_, now);
+        if (v == reuse_verdict::reuse) {
+            slots_.set_state(s, slot_state::detached);
+            return &s;
         }
+        // A stale one (opened before the server went away) is replaced without a ping.
+        discard_for(s, v);
     }
     return nullptr;
+}
+
+void pool_core::discard_for(conn_slot& s, reuse_verdict v) noexcept {
+    switch (v) {
+        case reuse_verdict::stale: ++invalidated_; break;
+        case reuse_verdict::expired: ++recycled_; break;
+        case reuse_verdict::broken:
+        case reuse_verdict::busy: ++closed_broken_; break;
+        case reuse_verdict::reuse: assert(false); break;
+    }
+    discard(s);
 }
 
 void pool_core::make_available(conn_slot& s, time_point now) {
@@ -216,13 +205,12 @@ void pool_core::make_available(conn_slot& s, time_point now) {
         give(s, waiters_.front(), now);
         return;
     }
-    const bool overflow = total_ > opts_.size;
+    const bool overflow = slots_.total() > opts_.size;
     if (overflow && opts_.overflow_linger.count() == 0) {
         discard(s);  // QueuePool: overflow connections do not stay
         return;
     }
-    s.state = slot_state::idle;
-    idle_.push_back(s);
+    slots_.set_state(s, slot_state::idle);
     // An overflow connection lingers: the sweep closes it once it has sat
     // idle for overflow_linger (the oldest idle ones go first).
     if (overflow || opts_.idle_timeout.count() > 0) maybe_schedule_sweep();
@@ -234,7 +222,7 @@ void pool_core::dispatch() {
         const time_point now = timers_->fresh_now();  // ping decisions: see try_checkout
         // Waiters not yet covered by a connection on its way (connecting or
         // being pinged) take idle connections, pinging those that need it.
-        while (waiters_.size() > n_connecting_ + n_pinging_) {
+        while (waiters_.size() > slots_.count(slot_state::connecting) + slots_.count(slot_state::pinging)) {
             conn_slot* s = take_idle(now);
             if (s == nullptr) break;
             if (needs_ping(*s, now)) {
@@ -245,14 +233,16 @@ void pool_core::dispatch() {
         }
     }
     for (;;) {
-        const std::size_t covered = n_connecting_ + n_pinging_;
+        const std::size_t connecting = slots_.count(slot_state::connecting);
+        const std::size_t covered = connecting + slots_.count(slot_state::pinging);
+        const std::size_t total = slots_.total();
         const bool for_waiters = waiters_.size() > covered;
-        const bool for_min_idle = idle_.size() + n_connecting_ < opts_.min_idle && total_ < opts_.size;
+        const bool for_min_idle = slots_.idle().size() + connecting < opts_.min_idle && total < opts_.size;
         if (!for_waiters && !for_min_idle) break;
-        if (total_ >= max_total_ || n_connecting_ >= opts_.max_connecting || in_backoff_) break;
+        if (total >= max_total_ || connecting >= opts_.max_connecting || in_backoff_) break;
         // Up to `size`, connections open at once; beyond it only for a
         // caller that has waited out the overflow delay.
-        if (!for_min_idle && total_ >= opts_.size && !overflow_due(covered, timers_->now())) break;
+        if (!for_min_idle && total >= opts_.size && !overflow_due(covered, timers_->now())) break;
         start_connect();
     }
 }
@@ -318,23 +308,22 @@ void pool_core::fail_all_waiters(const error& e) {
 
 // ---------------------------------------------------------------- return
 
-void pool_core::unlink_leased(conn_slot& s) noexcept {
-    if (s.leak_reported) {
-        leaked_.erase(s);
-    } else {
-        leased_.erase(s);
-    }
-}
-
 void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcept {
-    assert(s->state == slot_state::leased);
-    unlink_leased(*s);
-    s->state = slot_state::detached;
+    // The slot stays leased (or leaked) while the return is decided, and
+    // moves once, straight to where it goes: this runs on every release.
+    assert(lent(s->state));
     if (closed_) {
         discard(*s);
         return;
     }
     connection& c = *s->conn;
+    const bool in_transaction = c.transaction_status() != tx_status::idle;
+    // A connection inside a transaction (open or failed) must never reach the
+    // next caller as it is (FAULTS.md row 16): given back "without reset" by
+    // mistake, it is reset all the same; in a pool configured not to reset
+    // on return, it is discarded.
+    if (m == lease::mode::no_reset && in_transaction) m = lease::mode::normal;
+    if (m == lease::mode::normal && in_transaction && !opts_.reset_on_return) m = lease::mode::invalidate;
     if (m == lease::mode::invalidate) {
         ++invalidated_;
         if (cause != nullptr && cause->server_gone()) invalidate_all(*cause);
@@ -342,33 +331,31 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
         dispatch();
         return;
     }
-    if (c.is_broken() || !c.is_idle()) {
-        // Broken, or returned with a statement still running: never reuse.
-        ++closed_broken_;
-        discard(*s);
+    const time_point now = timers_->now();
+    if (const reuse_verdict v = judge_reuse(*s, generation_, now); v != reuse_verdict::reuse) {
+        // Broken, returned with a statement still running, stale or too old: never reuse.
+        discard_for(*s, v);
         dispatch();
         return;
     }
-    if (opts_.on_checkin) opts_.on_checkin(c);
-    const time_point now = timers_->now();
-    if (s->generation != generation_) {
-        ++invalidated_;
-        discard(*s);
-    } else if (expired(*s, now)) {
-        ++recycled_;
-        discard(*s);
-    } else if (!c.is_idle() || (m == lease::mode::normal &&
-                                 ((opts_.reset_on_return && c.transaction_status() != tx_status::idle) ||
-                                  !opts_.reset_query.empty()))) {
+    // judge_reuse found it idle; only on_checkin can have started a statement.
+    bool hook_started_statement = false;
+    if (opts_.on_checkin) {
+        // User code sees the connection as returned (not checked out) in stats().
+        slots_.set_state(*s, slot_state::detached);
+        opts_.on_checkin(c);
+        hook_started_statement = !c.is_idle();
+    }
+    if (hook_started_statement ||
+        (m == lease::mode::normal && (in_transaction || !opts_.reset_query.empty()))) {
         // A rollback or the reset query is due, or on_checkin started a
         // statement: the connection is reused once that work has finished.
         s->reset_query_due = m == lease::mode::normal && !opts_.reset_query.empty();
         start_reset(*s);
         return;
-    } else {
-        s->idle_since = now;
-        make_available(*s, now);
     }
+    s->idle_since = now;
+    make_available(*s, now);
     dispatch();
 }
 
@@ -382,9 +369,9 @@ void pool_core::on_loop_closing() noexcept {
     closing_hook_ = 0;
     core_ref keep(this);
     close();
-    for (auto& slot : slot_store_) {
-        if (slot->state == slot_state::leased) slot->conn->close();
-    }
+    slots_.for_each([](conn_slot& s) {
+        if (lent(s.state)) s.conn->close();
+    });
 }
 
 void pool_core::close() noexcept {
@@ -397,28 +384,28 @@ void pool_core::close() noexcept {
     backoff_timer_ = sweep_timer_ = leak_timer_ = grow_timer_ = 0;
     fail_all_waiters(error(errc::pool_closed, "the pool was closed while waiting for a connection"));
     // Leased connections close when their lease is dropped; every other one now.
-    for (auto& slot : slot_store_) {
-        switch (slot->state) {
+    slots_.for_each([this](conn_slot& s) {
+        switch (s.state) {
             case slot_state::idle:
             case slot_state::connecting:
             case slot_state::pinging:
             case slot_state::resetting:
-                discard(*slot);
+                discard(s);
                 break;
             default:
                 break;
         }
-    }
+    });
 }
 
 // ---------------------------------------------------------------- stats
 
 std::chrono::milliseconds pool_core::longest_held() const {
     const conn_slot* oldest = nullptr;
-    if (!leaked_.empty()) {
-        oldest = &leaked_.front();
-    } else if (!leased_.empty()) {
-        oldest = &leased_.front();
+    if (!slots_.leaked().empty()) {
+        oldest = &slots_.leaked().front();
+    } else if (!slots_.leased().empty()) {
+        oldest = &slots_.leased().front();
     }
     if (oldest == nullptr) return milliseconds{0};
     return duration_cast<milliseconds>(timers_->now() - oldest->checked_out_at);
@@ -428,13 +415,13 @@ pool_stats pool_core::stats() const {
     pool_stats st;
     st.size = opts_.size;
     st.max_overflow = opts_.max_overflow;
-    st.checked_out = leased_.size() + leaked_.size();
-    st.idle = idle_.size();
+    st.checked_out = slots_.lent_count();
+    st.idle = slots_.idle().size();
     st.waiting = waiters_.size();
-    st.connecting = n_connecting_;
-    st.pending = n_pinging_ + n_resetting_;
-    st.total = total_;
-    st.overflow = total_ > opts_.size ? total_ - opts_.size : 0;
+    st.connecting = slots_.count(slot_state::connecting);
+    st.pending = slots_.count(slot_state::pinging) + slots_.count(slot_state::resetting);
+    st.total = slots_.total();
+    st.overflow = st.total > opts_.size ? st.total - opts_.size : 0;
     st.closed = closed_;
     st.acquires = acquires_;
     st.timeouts = timeouts_;
@@ -454,10 +441,10 @@ pool_stats pool_core::stats() const {
         st.connect_time = duration_cast<microseconds>(std::chrono::duration<double, std::milli>(connect_time_ms_));
     }
     st.longest_held = longest_held();
-    if (!leaked_.empty()) {
-        st.longest_held_at = leaked_.front().acquired_at;
-    } else if (!leased_.empty()) {
-        st.longest_held_at = leased_.front().acquired_at;
+    if (!slots_.leaked().empty()) {
+        st.longest_held_at = slots_.leaked().front().acquired_at;
+    } else if (!slots_.leased().empty()) {
+        st.longest_held_at = slots_.leased().front().acquired_at;
     }
     return st;
 }

@@ -1,20 +1,25 @@
 #pragma once
 /// \file
-/// The pool's shared state and state machine. `pool` is a handle on it;
-/// leases and in-flight callbacks hold counted references, so it lives until
-/// the last of them is gone (loop thread only, so the count is not atomic).
+/// The pool's shared state and its decisions: who gets which connection,
+/// when one is opened, pinged, reset or closed. `pool` is a handle on it;
+/// leases and in-flight callbacks hold counted references
+/// (intrusive_ref<pool_core>), so it lives until the last of them is gone
+/// (loop thread only, so the count is not atomic).
 ///
-/// A connection slot moves through these states:
+/// The slots' states and the lists and counts beside them are pool_slot.hpp's
+/// slot_table; this class decides the transitions:
 ///
-///   connecting ──ok──▶ (to a waiter: leased) or idle
-///        │ fail ─▶ discarded, back-off
+///   connecting ──ok──▶ (to a waiter: leased) or idle;  fail ─▶ free, back-off
 ///   idle ──checkout──▶ leased            (fresh enough: no ping)
-///   idle ──checkout──▶ pinging ──ok──▶ leased / idle;  fail ─▶ discarded
-///   leased ──return──▶ resetting ──ok──▶ idle / leased;  fail ─▶ discarded
-///   leased ──return──▶ idle / leased     (transaction idle: no reset needed)
-///   any ──(broken, expired, invalidated, overflow, close)──▶ discarded
+///   idle ──checkout──▶ pinging ──ok──▶ leased / idle;  fail ─▶ free
+///   leased ──return──▶ resetting ──ok──▶ idle / leased;  fail ─▶ free
+///   leased ──return──▶ idle / leased     (nothing to reset)
+///   leased ──leak check──▶ leaked        (then returns like leased)
+///   any ──(judge_reuse says no, invalidated, overflow, idle timeout, close)──▶ free
 ///
-/// "detached" marks a slot between two of these inside one call.
+/// Whether a connection may be reused is judge_reuse(), at checkout and at
+/// checkin alike; what a return needs (rollback, reset query, nothing) is
+/// decided in checkin() alone.
 
 #include <chrono>
 #include <cstdint>
@@ -28,32 +33,16 @@
 #include <uvdb/detail/timer_source.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
+#include <uvdb/intrusive_ref.hpp>
 #include <uvdb/lease.hpp>
 #include <uvdb/pool_options.hpp>
 #include <uvdb/pool_stats.hpp>
 
+#include "free_list.hpp"
 #include "intrusive_list.hpp"
+#include "pool_slot.hpp"
 
 namespace uvdb::detail {
-
-using time_point = timer_source::time_point;
-
-enum class slot_state : std::uint8_t { free, detached, connecting, idle, pinging, leased, resetting };
-
-struct conn_slot : list_node {
-    std::unique_ptr<connection> conn;
-    time_point created_at{};      // when its connect started, then when it connected
-    time_point idle_since{};      // when it last became idle (or was pinged OK)
-    time_point expires_at{};      // recycle deadline (with jitter); max() = never
-    time_point checked_out_at{};
-    std::source_location acquired_at{};
-    std::uint64_t generation = 0;  // pool generation when it connected
-    std::uint32_t epoch = 0;       // bumped when the slot is freed: stale callbacks see a change
-    slot_state state = slot_state::free;
-    bool leak_reported = false;
-    bool reset_query_due = false;  // pool_options::reset_query still to run on this return
-    conn_slot* next_free = nullptr;
-};
 
 /// One acquire in flight: waiting in the queue, or served and about to be
 /// delivered. Records are reused, so steady state allocates nothing.
@@ -79,19 +68,7 @@ struct query_op {
 class pool_core;
 
 /// A counted reference to the core, for callbacks that may outlive the pool handle.
-class core_ref {
-public:
-    explicit core_ref(pool_core* p) noexcept;
-    core_ref(core_ref&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
-    core_ref& operator=(core_ref&&) = delete;
-    core_ref(const core_ref&) = delete;
-    ~core_ref();
-    pool_core* operator->() const noexcept { return p_; }
-    pool_core* get() const noexcept { return p_; }
-
-private:
-    pool_core* p_;
-};
+using core_ref = intrusive_ref<pool_core>;
 
 class pool_core {
 public:
@@ -104,8 +81,11 @@ public:
     pool_core(const pool_core&) = delete;
     pool_core& operator=(const pool_core&) = delete;
 
+    /// Reference counting for intrusive_ref (and the pool handle and leases,
+    /// which hold one reference each without the wrapper: public headers do
+    /// not see this class). Starts at 1, the pool handle's.
     void add_ref() noexcept { ++refs_; }
-    void release_ref() noexcept {
+    void release() noexcept {
         if (--refs_ == 0) delete this;
     }
 
@@ -120,7 +100,10 @@ public:
 
     void query(std::string_view sql, params p, query_callback cb, std::source_location where);
 
-    /// A lease gives its connection back.
+    /// A lease gives its connection back. The return policy lives here
+    /// alone: whether to discard, reset (roll back, reset query) or reuse at
+    /// once follows from the mode, the cause, the connection's state and the
+    /// options.
     void checkin(conn_slot* s, lease::mode m, const error* cause) noexcept;
     void close() noexcept;
     /// The loop is being destroyed: close the pool and every connection, leased ones too.
@@ -135,8 +118,6 @@ public:
     time_point now() const noexcept { return timers_->now(); }
 
 private:
-    friend class core_ref;
-
     // Acquire and hand-out (pool_core.cpp).
     waiter* new_waiter();
     void free_waiter(waiter* w) noexcept;
@@ -158,14 +139,13 @@ private:
     void record_connect_time(timer_source::clock::duration took) noexcept;
     void on_waiter_timeout(waiter* w);
     void fail_all_waiters(const error& e);
-    void unlink_leased(conn_slot& s) noexcept;
     bool needs_ping(const conn_slot& s, time_point now) const noexcept {
         return now - s.idle_since >= ping_threshold_;
     }
-    bool expired(const conn_slot& s, time_point now) const noexcept { return now >= s.expires_at; }
+    /// Counts the verdict's reason and closes the connection (not reuse).
+    void discard_for(conn_slot& s, reuse_verdict v) noexcept;
 
     // Connections: connect, ping, reset, discard (pool_connections.cpp).
-    conn_slot* new_slot();
     void start_connect();
     void on_connected(conn_slot* s, std::uint32_t epoch, result<void> r);
     void on_initialized(conn_slot* s, std::uint32_t epoch, result<void> r);
@@ -201,28 +181,17 @@ private:
     std::shared_ptr<driver> driver_;
     pool_options opts_;
     std::shared_ptr<timer_source> timers_;
-    std::size_t refs_ = 1;
+    std::size_t refs_ = 1;  // the pool handle's
     bool closed_ = false;
 
     // Precomputed from opts_ for the hot path.
     timer_source::clock::duration ping_threshold_;
     std::size_t max_total_;
 
-    intrusive_list<conn_slot> idle_;    // oldest idle_since first
-    intrusive_list<conn_slot> leased_;  // oldest checkout first, not yet reported as leaked
-    intrusive_list<conn_slot> leaked_;  // reported as leaked, oldest checkout first
-    intrusive_list<waiter> waiters_;    // FIFO
-    std::size_t n_connecting_ = 0;
-    std::size_t n_pinging_ = 0;
-    std::size_t n_resetting_ = 0;
-    std::size_t total_ = 0;
-
-    std::vector<std::unique_ptr<conn_slot>> slot_store_;
-    conn_slot* free_slots_ = nullptr;
-    std::vector<std::unique_ptr<waiter>> waiter_store_;
-    waiter* free_waiters_ = nullptr;
-    std::vector<std::unique_ptr<query_op>> op_store_;
-    query_op* free_ops_ = nullptr;
+    slot_table slots_;
+    intrusive_list<waiter> waiters_;  // FIFO
+    free_list<waiter> waiter_records_;
+    free_list<query_op> op_records_;
 
     // Connections closed but not yet destroyed: a connection may be closed
     // from inside its own callback, but destroyed only after it returned.
@@ -254,11 +223,6 @@ private:
                   overflow_closed_ = 0;
     wait_histogram wait_time_;
 };
-
-inline core_ref::core_ref(pool_core* p) noexcept : p_(p) { p_->add_ref(); }
-inline core_ref::~core_ref() {
-    if (p_ != nullptr) p_->release_ref();
-}
 
 /// Text helpers shared by the messages (pool_messages.cpp).
 std::string format_duration(std::chrono::milliseconds d);

@@ -38,20 +38,22 @@ std::string format_location(const std::source_location& where) {
 error pool_core::timeout_error(const waiter& w, time_point now) const {
     using std::chrono::duration_cast;
     const auto waited = duration_cast<milliseconds>(w.deadline - w.enqueued_at);
-    const std::string counts = "(checked out " + std::to_string(leased_.size() + leaked_.size()) +
-                               ", idle " + std::to_string(idle_.size()) + ", waiting " +
+    const std::string counts = "(checked out " + std::to_string(slots_.lent_count()) +
+                               ", idle " + std::to_string(slots_.idle().size()) + ", waiting " +
                                std::to_string(waiters_.size()) + ", connecting " +
-                               std::to_string(n_connecting_) + ")";
+                               std::to_string(slots_.count(slot_state::connecting)) + ")";
     std::string msg;
     // Slots still connecting count towards the limit. When the latest
     // connects failed, those slots are retries that may fail again, so the
     // connect error is the cause to report, not the limit.
     const bool connects_failing = consecutive_failures_ != 0 && last_connect_error_.has_value();
-    if (total_ >= max_total_ && !(connects_failing && n_connecting_ > 0)) {
+    if (slots_.total() >= max_total_ && !(connects_failing && slots_.count(slot_state::connecting) > 0)) {
         msg = "pool limit of size " + std::to_string(opts_.size) + " overflow " +
               std::to_string(opts_.max_overflow) + " reached, connection timed out after " +
               format_duration(waited) + " " + counts + "; raise size or max_overflow";
-        const conn_slot* oldest = !leaked_.empty() ? &leaked_.front() : !leased_.empty() ? &leased_.front() : nullptr;
+        const conn_slot* oldest = !slots_.leaked().empty()  ? &slots_.leaked().front()
+                                  : !slots_.leased().empty() ? &slots_.leased().front()
+                                                             : nullptr;
         if (oldest != nullptr) {
             msg += ", or look for leases held too long: longest held " +
                    format_duration(duration_cast<milliseconds>(now - oldest->checked_out_at)) +
@@ -73,7 +75,7 @@ error pool_core::timeout_error(const waiter& w, time_point now) const {
 error pool_core::full_error() const {
     return error(errc::pool_full,
                  "the pool's wait queue is full (max_waiters " + std::to_string(opts_.max_waiters) +
-                     ", checked out " + std::to_string(leased_.size() + leaked_.size()) + " of " +
+                     ", checked out " + std::to_string(slots_.lent_count()) + " of " +
                      std::to_string(max_total_) +
                      "); the database is overloaded or leases are held too long; "
                      "shed load, raise max_waiters, or raise size or max_overflow");

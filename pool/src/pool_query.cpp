@@ -8,22 +8,12 @@
 
 namespace uvdb::detail {
 
-query_op* pool_core::new_op() {
-    if (free_ops_ != nullptr) {
-        query_op* op = free_ops_;
-        free_ops_ = op->next_free;
-        op->next_free = nullptr;
-        return op;
-    }
-    op_store_.push_back(std::make_unique<query_op>());
-    return op_store_.back().get();
-}
+query_op* pool_core::new_op() { return op_records_.get(); }
 
 void pool_core::free_op(query_op* op) noexcept {
     op->sql.clear();  // keeps its capacity for the next one
     op->args.clear();
-    op->next_free = free_ops_;
-    free_ops_ = op;
+    op_records_.put(op);
 }
 
 void pool_core::query(std::string_view sql, params p, query_callback cb, std::source_location where) {

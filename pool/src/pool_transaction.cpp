@@ -1,6 +1,8 @@
-// pool::transaction: BEGIN, the caller's body, then COMMIT or ROLLBACK, all
-// on one lease. Not a hot path: its state lives in one heap object passed
-// from step to step.
+// pool::transaction: BEGIN, the caller's body, then COMMIT, all on one
+// lease. On failure the lease is simply given back: the pool's return policy
+// (pool_core::checkin) rolls back what is left open before the connection is
+// reused, or closes it, so no second copy of that decision lives here. Not a
+// hot path: its state lives in one heap object passed from step to step.
 
 #include <memory>
 #include <utility>
@@ -31,21 +33,11 @@ void finish(tx_ptr st, result<void> outcome, const error* fatal) {
     cb(std::move(outcome));
 }
 
-void roll_back(tx_ptr st, error cause) {
-    if (cause.is_fatal() || st->conn->is_broken()) {
-        finish(std::move(st), cause, &cause);
-        return;
-    }
-    connection& c = *st->conn;
-    c.query("ROLLBACK", [st = std::move(st), cause = std::move(cause)](result<result_set> r) mutable {
-        if (!r) {
-            // The transaction may still be open: never hand this connection out again.
-            error broken = r.err();
-            finish(std::move(st), cause, &broken);
-            return;
-        }
-        finish(std::move(st), cause, nullptr);
-    });
+/// The body failed: the transaction is left open (or failed) on the lease,
+/// and giving it back rolls it back.
+void abandon(tx_ptr st, error cause) {
+    const bool fatal = cause.is_fatal();
+    finish(std::move(st), cause, fatal ? &cause : nullptr);
 }
 
 void commit(tx_ptr st) {
@@ -74,7 +66,7 @@ void run_body(tx_ptr st) {
         if (r) {
             commit(std::move(mine));
         } else {
-            roll_back(std::move(mine), std::move(r).err());
+            abandon(std::move(mine), std::move(r).err());
         }
     });
 }
