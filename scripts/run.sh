@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds uvdb and runs the main job, uvdb-bench (the scenarios of
-# shared BENCHMARKS.md: pooled vs unpooled), against DATABASE_URL, or, when it is
+# docs/BENCHMARKS.md: pooled vs unpooled), against DATABASE_URL, or, when it is
 # unset, against a throwaway local PostgreSQL (TLS + SCRAM) that it starts
 # and stops. Extra arguments go to the program.
 set -euo pipefail

@@ -176,7 +176,7 @@ std::string usage_text(const char* program) {
     return "usage: " + p + R"( [options] [SCENARIO]
 
 Measures what a connection pool is for, against PostgreSQL, as described in
-BENCHMARKS.md: )" + scenario_names() + R"(
+docs/BENCHMARKS.md: )" + scenario_names() + R"(
 (all five by default, in that order).
 
 Connection: --url, else DATABASE_URL, else libpq's PGHOST, PGPORT, PGUSER,

@@ -1,4 +1,4 @@
-// uvdb-bench: measures what users pick a pool for (BENCHMARKS.md) against
+// uvdb-bench: measures what users pick a pool for (docs/BENCHMARKS.md) against
 // PostgreSQL: a new TLS + SCRAM connection per query against a pool, one at
 // a time and with 100 concurrent callers, and a 10-query "RAG" request.
 //
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     }
     std::string tls_note = facts->ssl ? facts->tls_version : std::string("NO TLS");
     if (!facts->ssl && !opts->quiet) {
-        std::fprintf(stderr, "uvdb-bench: warning: the connection does not use TLS; BENCHMARKS.md "
+        std::fprintf(stderr, "uvdb-bench: warning: the connection does not use TLS; docs/BENCHMARKS.md "
                              "measures TLS + SCRAM connections (sslmode=require or verify-full)\n");
     }
 

@@ -13,7 +13,7 @@ void lease::give_back(mode m, const error* cause) noexcept {
     detail::pool_core* core = core_;
     detail::conn_slot* slot = slot_;
     // A connection inside a transaction (open or failed) must never reach the
-    // next caller as it is (FAULTS.md row 16): released "without reset" by
+    // next caller as it is (docs/FAULTS.md row 16): released "without reset" by
     // mistake, it is reset all the same; in a pool configured not to reset on
     // return, it is discarded.
     if (m != mode::invalidate && conn_->transaction_status() != tx_status::idle &&

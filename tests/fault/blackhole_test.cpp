@@ -1,6 +1,6 @@
 // Network black holes (every packet dropped, no RST, no ICMP), made with a
 // network namespace and a veth link taken down: connecting, mid-query and
-// while idle. Rows 10, 12 and 13 of FAULTS.md. They need root; without it
+// while idle. Rows 10, 12 and 13 of docs/FAULTS.md. They need root; without it
 // they are skipped with the reason printed.
 
 #include <catch2/catch.hpp>

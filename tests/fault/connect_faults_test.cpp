@@ -1,6 +1,6 @@
 // Faults while connecting: nothing listening, the server coming back while
 // callers wait, the role's connection limit, wrong credentials, and a peer
-// that accepts and never speaks. Rows 5, 6, 7, 9 and 11 of FAULTS.md.
+// that accepts and never speaks. Rows 5, 6, 7, 9 and 11 of docs/FAULTS.md.
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // Faults on the wire, made by the fault proxy: a reset mid-query, a query
 // slower than its timeout (with and without latency on the path), a notice
 // flood during a large write through a stalled path, and replies delivered
-// a byte at a time. Rows 14, 15, 20 and 21 of FAULTS.md.
+// a byte at a time. Rows 14, 15, 20 and 21 of docs/FAULTS.md.
 
 #include <catch2/catch.hpp>
 

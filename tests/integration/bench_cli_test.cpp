@@ -1,5 +1,5 @@
 // uvdb-bench as users run it: against the test server, each scenario with a
-// few ops, --json. Checks the JSON lines BENCHMARKS.md promises (required
+// few ops, --json. Checks the JSON lines docs/BENCHMARKS.md promises (required
 // keys, null only where allowed, figures consistent with each other) and
 // that no op failed. Prints nothing about speed: benchmarks are not timed tests.
 
@@ -153,7 +153,7 @@ private:
     std::set<std::string> strings_;
 };
 
-/// Checks one scenario's JSON line against BENCHMARKS.md and returns it.
+/// Checks one scenario's JSON line against docs/BENCHMARKS.md and returns it.
 json_object check_line(const std::string& line, const std::string& scenario, std::size_t ops,
                        const std::string& pool_note = "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)") {
     INFO("line: " << line);
