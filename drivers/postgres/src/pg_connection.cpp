@@ -280,7 +280,7 @@ void connection_impl::pump() {
         }
         const std::string sql = std::move(f.sql);  // the text must outlive the send call only
         if (!send_front(sql)) return;
-        break;  // one statement in flight at a time (pipeline mode will relax this)
+        break;  // one statement in flight at a time (a cache miss pipelines only its own Parse + Bind)
     }
     arm_deadlines();
 }
