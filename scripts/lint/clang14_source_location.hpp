@@ -26,7 +26,7 @@ struct source_location {
     constexpr const char* file_name() const noexcept { return file_; }
     constexpr const char* function_name() const noexcept { return function_; }
 
-private:
+  private:
     const char* file_ = "";
     const char* function_ = "";
     unsigned line_ = 0;

@@ -1,7 +1,6 @@
 #include "support/loop_wait.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <uvdb/timer.hpp>
 
 namespace uvdb::test {
@@ -15,7 +14,8 @@ bool wait_until(event_loop& loop, const std::function<bool()>& done,
     // Keeps run_once from blocking for longer than a few milliseconds even
     // when nothing else is active, so the deadline is always checked.
     timer watchdog(loop);
-    watchdog.start(5ms, [] {}, 5ms);
+    watchdog.start(
+        5ms, [] {}, 5ms);
     while (!done()) {
         if (std::chrono::steady_clock::now() >= deadline) return false;
         loop.run_once();
@@ -32,7 +32,8 @@ void run_until(event_loop& loop, const std::function<bool()>& done,
 
 void run_for(event_loop& loop, std::chrono::milliseconds d) {
     const auto end = std::chrono::steady_clock::now() + d;
-    (void)wait_until(loop, [end] { return std::chrono::steady_clock::now() >= end; }, d + 1s);
+    (void)wait_until(
+        loop, [end] { return std::chrono::steady_clock::now() >= end; }, d + 1s);
 }
 
 }  // namespace uvdb::test

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <functional>
 #include <string_view>
-
 #include <uvdb/event_loop.hpp>
 
 namespace uvdb::test {

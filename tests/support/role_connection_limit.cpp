@@ -1,7 +1,6 @@
 #include "support/role_connection_limit.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <utility>
 
@@ -13,7 +12,9 @@ role_connection_limit::role_connection_limit(std::string quoted_role, statement_
 role_connection_limit::~role_connection_limit() {
     if (!set_) return;
     auto r = alter(-1);
-    if (!r) std::fprintf(stderr, "could not restore the connection limit: %s\n", r.err().to_string().c_str());
+    if (!r)
+        std::fprintf(stderr, "could not restore the connection limit: %s\n",
+                     r.err().to_string().c_str());
 }
 
 result<void> role_connection_limit::alter(int n) {

@@ -6,13 +6,12 @@
 
 #include <functional>
 #include <string>
-
 #include <uvdb/result.hpp>
 
 namespace uvdb::test {
 
 class role_connection_limit {
-public:
+  public:
     /// Runs one statement as a superuser and returns its outcome; never throws.
     using statement_runner = std::function<result<void>(const std::string& sql)>;
 
@@ -29,7 +28,7 @@ public:
     /// `ALTER ROLE … CONNECTION LIMIT -1`; fails the test when it cannot.
     void lift();
 
-private:
+  private:
     result<void> alter(int n);
 
     std::string role_;
