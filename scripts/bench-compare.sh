@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs uvdb-bench and the pgbench yardstick of BENCHMARKS.md side by side,
+# Runs uvdb-bench and the pgbench yardstick of docs/BENCHMARKS.md side by side,
 # against the same server, in the same session, N times each (alternating),
-# and prints the medians with the ratios BENCHMARKS.md sets targets for.
+# and prints the medians with the ratios docs/BENCHMARKS.md sets targets for.
 #
 #   scripts/bench-compare.sh                 3 runs (use -n 5 for the record)
 #   scripts/bench-compare.sh -n 5 --ceilings also pgbench's protocol ceilings

@@ -8,7 +8,7 @@ packages=(
     build-essential cmake pkg-config
     libuv1-dev libpq-dev libssl-dev libtomlplusplus-dev catch2 libspdlog-dev libsqlite3-dev
     postgresql postgresql-contrib openssl
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev clang-format-14 clang-tidy-14
 )
 
 command -v dpkg-query >/dev/null ||

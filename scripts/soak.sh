@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak test: a pooled load for a given time while faults from FAULTS.md are
+# Soak test: a pooled load for a given time while faults from docs/FAULTS.md are
 # injected every few seconds (backend terminated, server restarted fast and
 # immediate, a backend stopped with SIGSTOP, the role's connection limit
 # lowered), then a report: every failure with its time and whether it fell

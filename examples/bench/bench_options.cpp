@@ -175,7 +175,7 @@ std::string usage_text(const char* program) {
     std::string p = program != nullptr ? program : "uvdb-bench";
     return "usage: " + p + R"( [options] [SCENARIO]
 
-Measures what a connection pool is for, as described in BENCHMARKS.md, on
+Measures what a connection pool is for, as described in docs/BENCHMARKS.md, on
 any driver uvdb has: PostgreSQL, SQLite, or a plugin found in UVDB_DRIVER_PATH
 (the URL's scheme chooses). Scenarios: )" + scenario_names() + R"(
 (all five by default, in that order).

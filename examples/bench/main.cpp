@@ -1,4 +1,4 @@
-// uvdb-bench: measures what users pick a pool for (BENCHMARKS.md): a new
+// uvdb-bench: measures what users pick a pool for (docs/BENCHMARKS.md): a new
 // connection per query (for PostgreSQL: TLS + SCRAM) against a pool, one at
 // a time and with 100 concurrent callers, and a 10-query "RAG" request. Any
 // driver the registry reaches runs it: PostgreSQL, SQLite, or a plugin from
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
     }
     const uvdb::server_facts& facts = probe->server;
     if (facts.tls == false && !opts->quiet) {
-        std::fprintf(stderr, "uvdb-bench: warning: the connection does not use TLS; BENCHMARKS.md "
+        std::fprintf(stderr, "uvdb-bench: warning: the connection does not use TLS; docs/BENCHMARKS.md "
                              "measures TLS + SCRAM connections (sslmode=require or verify-full)\n");
     }
 

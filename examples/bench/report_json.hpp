@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// The --json output: one object per scenario on one line, with the keys
-/// BENCHMARKS.md requires (peer, scenario, ops, seconds, ops_per_s, p50_ms,
+/// docs/BENCHMARKS.md requires (peer, scenario, ops, seconds, ops_per_s, p50_ms,
 /// p99_ms, failures, client_cpu_s, notes) and the recommended ones (mean_ms,
 /// p95_ms, max_ms, workers, queries_per_op, failures_by_category); null
 /// where a figure cannot be measured.

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// `uvdb-bench --rss-soak SECONDS`: the last row of BENCHMARKS.md — the
+/// `uvdb-bench --rss-soak SECONDS`: the last row of docs/BENCHMARKS.md's targets — the
 /// client's resident memory while a pool keeps N live TLS connections busy
 /// for minutes. It opens the pool to its full size (min_idle = size, no
 /// overflow), then every worker (one per connection) acquires, runs

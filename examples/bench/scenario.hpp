@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The five scenarios of BENCHMARKS.md (workers, ops, warm-up, what one op
+/// The five scenarios of docs/BENCHMARKS.md (workers, ops, warm-up, what one op
 /// is) and what a run of one of them measured.
 
 #include <array>
@@ -21,7 +21,7 @@ enum class op_kind : std::uint8_t {
     rag,       ///< acquire one lease → 10 × SELECT $1::int + 1 → release
 };
 
-/// One row of the scenario table in BENCHMARKS.md.
+/// One row of the scenario table in docs/BENCHMARKS.md.
 struct scenario_spec {
     std::string_view name;
     op_kind kind;

@@ -123,7 +123,7 @@ result<probe_result> probe_server(event_loop& loop, driver& drv, const connect_o
 }
 
 std::string transport_note(const server_facts& f) {
-    // A network server: the transport alone, as BENCHMARKS.md's notes begin ("TLSv1.3").
+    // A network server: the transport alone, as docs/BENCHMARKS.md's notes begin ("TLSv1.3").
     if (f.tls) return f.transport.empty() ? std::string(*f.tls ? "TLS" : "NO TLS") : f.transport;
     std::string out = f.product;
     for (const std::string* part : {&f.version, &f.transport}) {

@@ -47,7 +47,7 @@ struct phase {
     bench_clock::time_point finished_at{};  ///< when the last worker finished
 };
 
-/// The rag query for this driver: BENCHMARKS.md's `SELECT $1::int + 1` on
+/// The rag query for this driver: docs/BENCHMARKS.md's `SELECT $1::int + 1` on
 /// PostgreSQL (what pgbench runs beside it), the standard SQL spelling of the
 /// same query elsewhere (SQLite has no `::`).
 std::string_view rag_sql_for(const driver& drv) noexcept;

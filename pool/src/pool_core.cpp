@@ -319,7 +319,7 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
     connection& c = *s->conn;
     const bool in_transaction = c.transaction_status() != tx_status::idle;
     // A connection inside a transaction (open or failed) must never reach the
-    // next caller as it is (FAULTS.md row 16): given back "without reset" by
+    // next caller as it is (docs/FAULTS.md row 16): given back "without reset" by
     // mistake, it is reset all the same; in a pool configured not to reset
     // on return, it is discarded.
     if (m == lease::mode::no_reset && in_transaction) m = lease::mode::normal;

@@ -1,5 +1,6 @@
-// Text for people: the start-up line, timeout and pool-full errors, leak
-// warnings. None of it runs on the hot path.
+// Text for people: timeout and pool-full errors, leak warnings, and the
+// duration and source-location formats they use. None of it runs on the hot
+// path. (The start-up line is built with pool_options, in core/src/pool_options.cpp.)
 
 #include <cstdio>
 #include <string>
@@ -7,7 +8,6 @@
 #include <spdlog/logger.h>
 
 #include <uvdb/log.hpp>
-#include <uvdb/url.hpp>
 
 #include "pool_core.hpp"
 

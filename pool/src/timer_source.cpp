@@ -124,9 +124,10 @@ public:
     time_point now() const noexcept override { return loop_.now(); }
     time_point fresh_now() noexcept override {
 #ifdef CLOCK_MONOTONIC_COARSE
-        // The coarse clock (one tick, 1-4 ms, behind) costs ~8 ns through the
-        // vDSO; CLOCK_MONOTONIC, which uv_update_time reads, ~40 ns on these
-        // VMs, at every checkout. A few ms do not matter to a ping threshold
+        // The coarse clock (one tick, 1-4 ms, behind) is a plain read through
+        // the vDSO; CLOCK_MONOTONIC, which uv_update_time reads, costs more
+        // (on some virtual machines a system call), at every checkout.
+        // A few ms do not matter to a ping threshold
         // or a recycle age. Same base as steady_clock (CLOCK_MONOTONIC), and
         // never behind the loop's time, which timers are measured against.
         timespec ts{};

@@ -1,6 +1,6 @@
 // Faults while connecting: nothing listening, the server coming back while
 // callers wait, the role's connection limit, wrong credentials, and a peer
-// that accepts and never speaks. Rows 5, 6, 7, 9 and 11 of FAULTS.md.
+// that accepts and never speaks. Rows 5, 6, 7, 9 and 11 of docs/FAULTS.md.
 
 #include <catch2/catch.hpp>
 
@@ -16,6 +16,7 @@
 #include "fault/support/fault_proxy.hpp"
 #include "integration/pool_pg_support.hpp"
 #include "integration/support/test_env.hpp"
+#include "support/role_connection_limit.hpp"
 
 using namespace std::chrono_literals;
 using uvdb::errc;
@@ -116,23 +117,13 @@ TEST_CASE("F6: the server comes back while callers wait: they are served before 
 TEST_CASE("F7: the role's connection limit: its own error, back-off, released connections reach waiters, overflow "
           "count right",
           "[fault][F7]") {
-    const std::string role = t::quote_ident(t::env().user);
-    struct restore_limit {
-        std::string role;
-        ~restore_limit() {
-            auto r = t::admin_exec("ALTER ROLE " + role + " CONNECTION LIMIT -1");
-            if (!r) std::fprintf(stderr, "could not restore the connection limit: %s\n", r.err().to_string().c_str());
-        }
-    } restore{role};
+    t::role_connection_limit role_limit(t::quote_ident(t::env().user), t::admin_exec);
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
         auto opts = t::fault_pool_options(1, 3);
         uvdb::pool db(loop, t::pg_driver(), opts);
-        {
-            auto r = t::admin_exec("ALTER ROLE " + role + " CONNECTION LIMIT 2");
-            if (!r) t::fail_with("ALTER ROLE … CONNECTION LIMIT 2", r.err());
-        }
+        role_limit.set(2);
         auto ra = t::acquire_sync(loop, db, 3s);
         auto rb = t::acquire_sync(loop, db, 3s);
         REQUIRE(ra);
@@ -173,10 +164,7 @@ TEST_CASE("F7: the role's connection limit: its own error, back-off, released co
 
         c.reset();
         a.reset();
-        {
-            auto r = t::admin_exec("ALTER ROLE " + role + " CONNECTION LIMIT -1");
-            if (!r) t::fail_with("ALTER ROLE … CONNECTION LIMIT -1", r.err());
-        }
+        role_limit.lift();
         // A retry already in flight when the limit was lifted may still
         // succeed (connects are slow under TSan): that connection then
         // stays idle, so the pool holds 2 or 3. Let it land before counting;

@@ -1,7 +1,7 @@
 // Faults on the wire, made by the fault proxy: a reset mid-query, a query
 // slower than its timeout (with and without latency on the path), a notice
 // flood during a large write through a stalled path, and replies delivered
-// a byte at a time. Rows 14, 15, 20 and 21 of FAULTS.md.
+// a byte at a time. Rows 14, 15, 20 and 21 of docs/FAULTS.md.
 
 #include <catch2/catch.hpp>
 
@@ -102,6 +102,9 @@ TEST_CASE("F15: a query past its timeout: cancelled (57014), the connection neve
         REQUIRE_FALSE(r);
         INFO(t::describe(r.err()) << " after " << took << " ms");
         CHECK(r.err().value() == errc::timeout);
+        // Left open on purpose: whether the server's confirmation of the cancel
+        // (57014) arrives within the driver's grace, or the connection is
+        // destroyed unconfirmed, depends on timing (200 ms each way, TSan).
         if (!r.err().is_fatal()) CHECK(r.err().sqlstate() == "57014");  // confirmed by the server
         CHECK(took >= 290.0);
 

@@ -1,6 +1,6 @@
 // What callers do to the pool: return a connection inside a transaction or
 // mid-query or with session state, exhaust it, close it under load, and hold
-// a lease forever. Rows 16, 17, 18, 19 and 22 of FAULTS.md.
+// a lease forever. Rows 16, 17, 18, 19 and 22 of docs/FAULTS.md.
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // Faults done to the real server: restarts (fast and immediate), backends
 // terminated while idle and mid-query, and the server refusing connections
-// while it shuts down and starts up (57P03). Rows 1-4 and 8 of FAULTS.md.
+// while it shuts down and starts up (57P03). Rows 1-4 and 8 of docs/FAULTS.md.
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // uvdb-bench as users run it: against the test server, each scenario with a
-// few ops, --json. Checks the JSON lines BENCHMARKS.md promises (required
+// few ops, --json. Checks the JSON lines docs/BENCHMARKS.md promises (required
 // keys, null only where allowed, figures consistent with each other) and
 // that no op failed. Prints nothing about speed: benchmarks are not timed tests.
 
@@ -154,7 +154,7 @@ private:
     std::set<std::string> strings_;
 };
 
-/// Checks one scenario's JSON line against BENCHMARKS.md and returns it.
+/// Checks one scenario's JSON line against docs/BENCHMARKS.md and returns it.
 /// `server_note` is what the notes say about the server: the TLS version on
 /// the test server, "SQLite <version> in-process" on SQLite.
 json_object check_line(const std::string& line, const std::string& scenario, std::size_t ops,

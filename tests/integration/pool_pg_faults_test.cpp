@@ -16,6 +16,7 @@
 
 #include "integration/pool_pg_support.hpp"
 #include "integration/support/test_env.hpp"
+#include "support/role_connection_limit.hpp"
 
 using namespace std::chrono_literals;
 namespace t = uvdb::test;
@@ -121,18 +122,8 @@ TEST_CASE("pool: the server restarts under an idle pool, the next queries succee
 }
 
 TEST_CASE("pool: the role's connection limit gives clear errors, leaks nothing, and recovers", "[pg][pool]") {
-    const std::string role = t::quote_ident(t::env().user);
-    struct restore_limit {
-        std::string role;
-        ~restore_limit() {
-            auto r = t::admin_exec("ALTER ROLE " + role + " CONNECTION LIMIT -1");
-            if (!r) std::fprintf(stderr, "could not restore the connection limit: %s\n", r.err().to_string().c_str());
-        }
-    } restore{role};
-    {
-        auto r = t::admin_exec("ALTER ROLE " + role + " CONNECTION LIMIT 2");
-        if (!r) t::fail_with("ALTER ROLE … CONNECTION LIMIT 2", r.err());
-    }
+    t::role_connection_limit role_limit(t::quote_ident(t::env().user), t::admin_exec);
+    role_limit.set(2);
 
     uvdb::event_loop loop;
     auto opts = t::pool_test_options(5, 0);
@@ -171,10 +162,7 @@ TEST_CASE("pool: the role's connection limit gives clear errors, leaks nothing, 
     CHECK(st.connect_failures >= 1);
     CHECK(t::count_app_connections(loop, opts.connection.application_name) <= 2);
 
-    {
-        auto r = t::admin_exec("ALTER ROLE " + role + " CONNECTION LIMIT -1");
-        if (!r) t::fail_with("ALTER ROLE … CONNECTION LIMIT -1", r.err());
-    }
+    role_limit.lift();
     leases.clear();
     // Full service: five callers holding leases at once.
     int ok = 0;

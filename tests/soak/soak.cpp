@@ -1,5 +1,5 @@
 // uvdb-soak: a pooled load against a real PostgreSQL for a given time while
-// faults from /work/shared/FAULTS.md are injected every few seconds; then a
+// faults from docs/FAULTS.md are injected every few seconds; then a
 // report of every failure (when, and whether it fell inside a fault window),
 // RSS after warm-up and at the end, open file descriptors, and the server's
 // count of the pool's connections against the pool's own. scripts/soak.sh

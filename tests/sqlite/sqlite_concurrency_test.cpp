@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include <uvdb/pool.hpp>
+#include <uvdb/timer.hpp>
 
 #include "sqlite_test_util.hpp"
 
@@ -159,7 +160,7 @@ TEST_CASE("sqlite: a pool of connections over one WAL file serves concurrent wri
         CHECK(errors.empty());
         slot<result_set> count;
         db.query("SELECT count(*), sum(x) FROM t", count.sink());
-        REQUIRE(wait_until(loop, [&] { return count.done(); }));
+        REQUIRE(wait_until(loop, [&] { return count.done(); }, step_timeout));
         REQUIRE(count.get().ok());
         CHECK((*count.get())[0].get<int>(0) == n);
         CHECK((*count.get())[0].get<int>(1) == n * (n - 1) / 2);
@@ -183,7 +184,7 @@ TEST_CASE("sqlite: many connections opened and closed at once leave nothing behi
     }
     // Close half while they open, the rest after.
     for (int i = 0; i < 8; ++i) conns[static_cast<std::size_t>(i)].reset();
-    REQUIRE(wait_until(loop, [&] { return opened == 8; }));
+    REQUIRE(wait_until(loop, [&] { return opened == 8; }, step_timeout));
     conns.clear();
     // The loop ends by itself once every close job has come back.
     loop.run();

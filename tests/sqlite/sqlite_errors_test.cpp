@@ -94,7 +94,7 @@ TEST_CASE("sqlite: the pool replaces a connection broken by a damaged file", "[s
         pool db(loop, sqlite_driver(), o);
         slot<result_set> first;
         db.query("SELECT count(*) FROM t", first.sink());
-        REQUIRE(wait_until(loop, [&] { return first.done(); }));
+        REQUIRE(wait_until(loop, [&] { return first.done(); }, step_timeout));
         REQUIRE(first.get().ok());
 
         // Damage the file: the pooled connection's next statement fails fatally.
@@ -107,7 +107,7 @@ TEST_CASE("sqlite: the pool replaces a connection broken by a damaged file", "[s
         }
         slot<result_set> broken;
         db.query("SELECT count(*) FROM t", broken.sink());
-        REQUIRE(wait_until(loop, [&] { return broken.done(); }));
+        REQUIRE(wait_until(loop, [&] { return broken.done(); }, step_timeout));
         REQUIRE_FALSE(broken.get().ok());
         INFO(broken.get().err().to_string());
         CHECK(broken.get().err().is_fatal());
@@ -117,7 +117,7 @@ TEST_CASE("sqlite: the pool replaces a connection broken by a damaged file", "[s
                                    std::filesystem::copy_options::overwrite_existing);
         slot<result_set> after;
         db.query("SELECT count(*) FROM t", after.sink());
-        REQUIRE(wait_until(loop, [&] { return after.done(); }));
+        REQUIRE(wait_until(loop, [&] { return after.done(); }, step_timeout));
         INFO((after.get().ok() ? std::string("ok") : after.get().err().to_string()));
         REQUIRE(after.get().ok());
         CHECK(db.stats().total == 1);

@@ -172,7 +172,7 @@ TEST_CASE("sqlite: connect_options::extra overrides the URL's parameters", "[sql
     o.extra["mode"] = "ro";
     slot<void> s;
     auto c = sqlite_driver()->connect(loop, o, s.sink());
-    REQUIRE(wait_until(loop, [&] { return s.done(); }));
+    REQUIRE(wait_until(loop, [&] { return s.done(); }, step_timeout));
     REQUIRE(s.get().ok());
     auto w = query(loop, *c, "INSERT INTO t VALUES (1)");
     REQUIRE_FALSE(w.ok());
@@ -181,7 +181,7 @@ TEST_CASE("sqlite: connect_options::extra overrides the URL's parameters", "[sql
     o.extra = {{"no_such_key", "1"}};
     slot<void> s2;
     auto c2 = sqlite_driver()->connect(loop, o, s2.sink());
-    REQUIRE(wait_until(loop, [&] { return s2.done(); }));
+    REQUIRE(wait_until(loop, [&] { return s2.done(); }, step_timeout));
     REQUIRE_FALSE(s2.get().ok());
     CHECK(contains(s2.get().err().message(), "no_such_key"));
 }

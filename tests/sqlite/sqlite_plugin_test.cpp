@@ -45,7 +45,7 @@ TEST_CASE("the SQLite plugin serves statements through the pool", "[sqlite][plug
     std::optional<uvdb::result<uvdb::result_set>> got;
     db->query("SELECT $1 + 1 AS answer", uvdb::make_params(41),
               [&](uvdb::result<uvdb::result_set> r) { got.emplace(std::move(r)); });
-    REQUIRE(uvdb::sqlite_test::wait_until(loop, [&] { return got.has_value(); }));
+    REQUIRE(uvdb::sqlite_test::wait_until(loop, [&] { return got.has_value(); }, uvdb::sqlite_test::step_timeout));
     INFO((got->ok() ? std::string("ok") : got->err().to_string()));
     REQUIRE(got->ok());
     CHECK((**got)[0].get<int>("answer") == 42);
@@ -53,7 +53,7 @@ TEST_CASE("the SQLite plugin serves statements through the pool", "[sqlite][plug
     // Errors come back as uvdb errors, through the plugin.
     std::optional<uvdb::result<uvdb::result_set>> bad;
     db->query("SELECT * FROM no_such_table", [&](uvdb::result<uvdb::result_set> r) { bad.emplace(std::move(r)); });
-    REQUIRE(uvdb::sqlite_test::wait_until(loop, [&] { return bad.has_value(); }));
+    REQUIRE(uvdb::sqlite_test::wait_until(loop, [&] { return bad.has_value(); }, uvdb::sqlite_test::step_timeout));
     REQUIRE_FALSE(bad->ok());
     CHECK(bad->err().code() == uvdb::errc::server_error);
     INFO(bad->err().to_string());

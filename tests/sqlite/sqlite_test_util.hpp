@@ -1,7 +1,7 @@
 #pragma once
 // Helpers for the [sqlite] tests: a temporary directory, URLs in it, and
 // synchronous wrappers that run the loop until a callback came (with a
-// deadline, never hanging). Callbacks store into shared slots and never
+// deadline, never hanging: tests/support/loop_wait.hpp). Callbacks store into shared slots and never
 // REQUIRE (they run inside uv_run).
 
 #include <unistd.h>
@@ -18,7 +18,8 @@
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/sqlite/driver.hpp>
-#include <uvdb/timer.hpp>
+
+#include "support/loop_wait.hpp"
 
 namespace uvdb::sqlite_test {
 
@@ -64,17 +65,11 @@ struct slot {
     }
 };
 
-inline bool wait_until(event_loop& loop, const std::function<bool()>& done,
-                       std::chrono::milliseconds timeout = 20s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    timer watchdog(loop);
-    watchdog.start(5ms, [] {}, 5ms);
-    bool ok = false;
-    while (!(ok = done()) && std::chrono::steady_clock::now() < deadline) loop.run_once();
-    watchdog.close();
-    loop.run_nowait();
-    return ok;
-}
+// Running the loop with a deadline: the one copy every suite shares.
+using uvdb::test::wait_until;
+
+/// How long one statement or connect may take before a test gives up.
+inline constexpr std::chrono::milliseconds step_timeout = 20s;
 
 inline result<void> connect(event_loop& loop, std::unique_ptr<connection>& out,
                             const std::string& url) {
@@ -82,7 +77,7 @@ inline result<void> connect(event_loop& loop, std::unique_ptr<connection>& out,
     o.url = url;
     slot<void> s;
     out = sqlite_driver()->connect(loop, o, s.sink());
-    REQUIRE(wait_until(loop, [&] { return s.done(); }));
+    REQUIRE(wait_until(loop, [&] { return s.done(); }, step_timeout));
     return std::move(s.get());
 }
 
@@ -98,14 +93,14 @@ inline result<result_set> query(event_loop& loop, connection& c, std::string_vie
                                 params p = {}, query_options opts = {}) {
     slot<result_set> s;
     c.query(sql, std::move(p), opts, s.sink());
-    REQUIRE(wait_until(loop, [&] { return s.done(); }));
+    REQUIRE(wait_until(loop, [&] { return s.done(); }, step_timeout));
     return std::move(s.get());
 }
 
 inline result<std::vector<result_set>> execute(event_loop& loop, connection& c, std::string_view sql) {
     slot<std::vector<result_set>> s;
     c.execute(sql, s.sink());
-    REQUIRE(wait_until(loop, [&] { return s.done(); }));
+    REQUIRE(wait_until(loop, [&] { return s.done(); }, step_timeout));
     return std::move(s.get());
 }
 

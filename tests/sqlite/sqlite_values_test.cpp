@@ -162,7 +162,7 @@ TEST_CASE("sqlite: transaction_status follows BEGIN, COMMIT and reset", "[sqlite
     must(loop, *c, "INSERT INTO t VALUES (2)");
     slot<void> r;
     c->reset(r.sink());
-    REQUIRE(wait_until(loop, [&] { return r.done(); }));
+    REQUIRE(wait_until(loop, [&] { return r.done(); }, step_timeout));
     REQUIRE(r.get().ok());
     CHECK(c->transaction_status() == tx_status::idle);
     CHECK(must(loop, *c, "SELECT count(*) FROM t").value<int>() == 1);

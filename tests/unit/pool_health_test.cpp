@@ -247,7 +247,7 @@ TEST_CASE("a connection with no transaction open is returned without a reset", "
 }
 
 // reset_on_return off and release_without_reset skip the reset round trip,
-// but never hand the next caller a transaction (FAULTS.md row 16): a
+// but never hand the next caller a transaction (docs/FAULTS.md row 16): a
 // connection that comes back inside one is reset anyway, or discarded when
 // the pool is configured not to reset.
 TEST_CASE("reset_on_return off and release_without_reset skip the reset", "[unit][pool]") {

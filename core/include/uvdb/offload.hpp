@@ -17,8 +17,10 @@
 namespace uvdb {
 
 /// Runs `work` on libuv's threadpool, then `done` on the loop thread. `work`
-/// must not touch loop-thread state. Both are always called exactly once (if
-/// the loop object is destroyed first, `done` never runs and is destroyed).
+/// must not touch loop-thread state. While the loop object lives, each runs
+/// exactly once. When the event_loop is destroyed first, `work` runs at most
+/// once (not at all if no thread had picked it up) and `done` never runs: it
+/// is destroyed unrun.
 void offload(event_loop& loop, unique_function<void()> work, unique_function<void()> done);
 
 /// Typed form: `done` receives what `work` returned.

@@ -49,7 +49,7 @@ namespace {
 
 using namespace detail::cfg;
 
-constexpr std::size_t max_config_file = 1024 * 1024;
+constexpr std::size_t max_config_file = std::size_t{1024} * 1024;
 constexpr std::size_t max_problems_shown = 20;
 
 struct loader {
@@ -349,6 +349,7 @@ struct loader {
             return a.pos.line != b.pos.line ? a.pos.line < b.pos.line : a.pos.column < b.pos.column;
         });
         std::vector<std::string> all;
+        all.reserve(sorted.size() + problems.size());
         for (auto& p : sorted) all.push_back(p.message);
         all.insert(all.end(), problems.begin(), problems.end());
         std::string msg;

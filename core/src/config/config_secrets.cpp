@@ -14,7 +14,7 @@
 namespace uvdb::detail::cfg {
 namespace {
 
-constexpr std::size_t max_password_file = 64 * 1024;
+constexpr std::size_t max_password_file = std::size_t{64} * 1024;
 
 std::string errno_text(int e) { return std::error_code(e, std::generic_category()).message(); }
 

@@ -1,9 +1,9 @@
 #pragma once
 // The commands of one connection, in the order the caller issued them. The
 // ones at the front have been sent; the rest wait. Today at most one is in
-// flight, but the record already carries everything a pipelined command needs
-// (sequence number, own deadline, own results) so pipeline mode only changes
-// the policy of when to send.
+// flight (a cache miss pipelines only its own Parse, Bind and DEALLOCATEs), but the record
+// already carries everything overlapping commands need (sequence number, own
+// deadline, own results), so pipelining them only changes when to send.
 
 #include <chrono>
 #include <cstddef>

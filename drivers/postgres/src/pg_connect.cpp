@@ -133,8 +133,8 @@ void connection_impl::follow_socket() {
 }
 
 // PQconnectPoll runs on the threadpool. The TLS handshake and SCRAM's key
-// derivation cost the client 2-5 ms of CPU per step; fifty connections opening
-// at once would otherwise stall the loop for a tenth of a second. While a poll
+// derivation cost the client milliseconds of CPU per step; many connections
+// opening at once would otherwise stall the loop for all of them. While a poll
 // runs off the loop, the watcher has no interest and nothing on the loop
 // thread touches the PGconn (teardown defers PQfinish until the poll is back).
 void connection_impl::connect_step() {

@@ -84,11 +84,11 @@ private:
     /// Marks a call from the application: completions that happen inside it
     /// are deferred, so no callback ever runs inline from the call that started it.
     struct api_scope {
-        explicit api_scope(connection_impl& c) noexcept : c_(c) { ++c_.api_depth_; }
-        ~api_scope() { --c_.api_depth_; }
+        explicit api_scope(connection_impl& c) noexcept : conn(c) { ++conn.api_depth_; }
+        ~api_scope() { --conn.api_depth_; }
         api_scope(const api_scope&) = delete;
         api_scope& operator=(const api_scope&) = delete;
-        connection_impl& c_;
+        connection_impl& conn;
     };
     template <class Callback, class Value>
     void deliver_to(Callback& cb, Value&& v);

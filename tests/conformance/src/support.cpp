@@ -1,32 +1,6 @@
 #include "support.hpp"
 
-#include <uvdb/timer.hpp>
-
 namespace uvdb::conformance::detail {
-
-bool wait_until(event_loop& loop, const std::function<bool()>& done,
-                std::chrono::milliseconds timeout) {
-    if (done()) return true;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    timer watchdog(loop);
-    watchdog.start(5ms, [] {}, 5ms);
-    bool ok = false;
-    while (!(ok = done()) && std::chrono::steady_clock::now() < deadline) loop.run_once();
-    watchdog.close();
-    loop.run_nowait();  // let the watchdog's handle close
-    return ok;
-}
-
-void run_until(event_loop& loop, const std::function<bool()>& done,
-               std::chrono::milliseconds timeout, std::string_view what) {
-    if (!wait_until(loop, done, timeout))
-        FAIL("waited " << timeout.count() << " ms for " << what << "; it did not happen");
-}
-
-void run_for(event_loop& loop, std::chrono::milliseconds d) {
-    const auto until = std::chrono::steady_clock::now() + d;
-    wait_until(loop, [&] { return std::chrono::steady_clock::now() >= until; }, d + 1s);
-}
 
 std::unique_ptr<connection> connect_ok(event_loop& loop, const target& t) {
     slot<void> s;

@@ -1,7 +1,6 @@
 #pragma once
-// Helpers shared by the conformance test cases: running the loop until
-// something happened (with a deadline, never hanging), and synchronous
-// wrappers around connect/query for test code.
+// Helpers shared by the conformance test cases: synchronous wrappers around
+// connect/query for test code, over tests/support's loop-waiting helpers.
 //
 // Callbacks run inside uv_run (C code): they never REQUIRE or throw. They
 // store what they received; the test asserts after the loop returned.
@@ -20,6 +19,8 @@
 #include <uvdb/event_loop.hpp>
 #include <uvdb/param.hpp>
 #include <uvdb/result_set.hpp>
+
+#include "support/loop_wait.hpp"
 
 namespace uvdb::conformance::detail {
 
@@ -51,17 +52,10 @@ struct slot {
     }
 };
 
-/// Runs the loop until `done()` or `timeout`; returns whether done() held.
-/// A watchdog timer keeps the loop waking up, so this never hangs.
-bool wait_until(event_loop& loop, const std::function<bool()>& done,
-                std::chrono::milliseconds timeout);
-
-/// wait_until, failing the test (FAIL) on the deadline, naming `what`.
-void run_until(event_loop& loop, const std::function<bool()>& done,
-               std::chrono::milliseconds timeout, std::string_view what);
-
-/// Runs the loop for `d` (timers and jobs keep running).
-void run_for(event_loop& loop, std::chrono::milliseconds d);
+// Running the loop with a deadline: the one copy every suite shares.
+using uvdb::test::run_for;
+using uvdb::test::run_until;
+using uvdb::test::wait_until;
 
 /// Opens a connection with the target's good options; REQUIREs success.
 std::unique_ptr<connection> connect_ok(event_loop& loop, const target& t);

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The checks FAULTS.md asks for after every fault scenario:
+/// The checks docs/FAULTS.md asks for after every fault scenario:
 ///  - no lease leaked: checked_out equals the leases the test still holds;
 ///  - the server's count of connections carrying the pool's application_name
 ///    equals the pool's own count (total);

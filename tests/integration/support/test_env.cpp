@@ -16,7 +16,6 @@
 
 #include <uvdb/error.hpp>
 #include <uvdb/postgres/driver.hpp>
-#include <uvdb/timer.hpp>
 #include <uvdb/url.hpp>
 
 namespace uvdb::test {
@@ -102,33 +101,6 @@ std::string make_url(const url_parts& parts) {
     const std::string& ca = pick(parts.sslrootcert, e.ca);
     if (!ca.empty()) url += "&sslrootcert=" + url_encode(ca);
     return url;
-}
-
-bool wait_until(event_loop& loop, const std::function<bool()>& done,
-                std::chrono::milliseconds timeout) {
-    if (done()) return true;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    // Keeps run_once from blocking for longer than a few milliseconds even
-    // when nothing else is active, so the deadline is always checked.
-    timer watchdog(loop);
-    watchdog.start(5ms, [] {}, 5ms);
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        loop.run_once();
-    }
-    return true;
-}
-
-void run_until(event_loop& loop, const std::function<bool()>& done,
-               std::chrono::milliseconds timeout, std::string_view what) {
-    if (!wait_until(loop, done, timeout)) {
-        FAIL("timed out after " << timeout.count() << " ms waiting for " << what);
-    }
-}
-
-void run_for(event_loop& loop, std::chrono::milliseconds d) {
-    const auto end = std::chrono::steady_clock::now() + d;
-    (void)wait_until(loop, [end] { return std::chrono::steady_clock::now() >= end; }, d + 1s);
 }
 
 result<std::unique_ptr<connection>> connect_sync(event_loop& loop, const connect_options& opts,

@@ -25,6 +25,8 @@
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
 
+#include "support/loop_wait.hpp"  // wait_until, run_until, run_for
+
 namespace uvdb::test {
 
 using namespace std::chrono_literals;
@@ -81,16 +83,6 @@ struct url_parts {
 /// A `postgresql://` URL for the test server with some parts changed, e.g.
 /// `make_url({.password = "wrong"})` or `make_url({.sslmode = "disable"})`.
 std::string make_url(const url_parts& parts);
-
-/// Runs the loop until `done()` holds or `timeout` passes; returns whether it
-/// held. Never hangs: a watchdog timer wakes the loop every few milliseconds.
-bool wait_until(event_loop& loop, const std::function<bool()>& done,
-                std::chrono::milliseconds timeout);
-/// Same, but fails the current test (FAIL) on the deadline, naming `what`.
-void run_until(event_loop& loop, const std::function<bool()>& done,
-               std::chrono::milliseconds timeout, std::string_view what = "condition");
-/// Runs the loop for about `d` (lets deferred work and close callbacks run).
-void run_for(event_loop& loop, std::chrono::milliseconds d);
 
 /// Opens a connection and waits for it. On failure the (dead) connection
 /// object is destroyed and the error returned.
