@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include <uvdb/detail/timer_source.hpp>
+#include "timer_source.hpp"
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/lease.hpp>
