@@ -10,6 +10,7 @@
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/pool.hpp>
 #include <uvdb/pool_from_config.hpp>
+#include <uvdb/url.hpp>
 
 #include "sqlite/sqlite_test_util.hpp"
 
