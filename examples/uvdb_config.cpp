@@ -20,8 +20,15 @@
 #include <string>
 #include <string_view>
 #include <uvdb/config.hpp>
+#include <uvdb/driver_registry.hpp>
 #include <uvdb/log.hpp>
 #include <uvdb/pool_options.hpp>
+#if defined(UVDB_CONFIG_WITH_POSTGRES)
+#include <uvdb/postgres/driver.hpp>
+#endif
+#if defined(UVDB_CONFIG_WITH_SQLITE)
+#include <uvdb/sqlite/driver.hpp>
+#endif
 
 namespace {
 
@@ -92,6 +99,20 @@ int main(int argc, char** argv) {
     auto log = std::make_shared<spdlog::logger>("uvdb-config", sink);
     log->set_pattern("uvdb-config: %l: %v");
     uvdb::set_logger(log);
+
+    // The URL is checked by the driver for its scheme: the built-in drivers
+    // and the plugins in UVDB_DRIVER_PATH, as an application would have them.
+    uvdb::driver_registry drivers;
+#if defined(UVDB_CONFIG_WITH_POSTGRES)
+    (void)uvdb::postgres::register_driver(drivers);
+#endif
+#if defined(UVDB_CONFIG_WITH_SQLITE)
+    (void)uvdb::sqlite::register_driver(drivers);
+#endif
+    for (const auto& e : drivers.load_plugins_from_env().failed) {
+        std::fprintf(stderr, "uvdb-config: warning: %s\n", e.message().c_str());
+    }
+    opts.registry = &drivers;
 
     auto cfg = uvdb::load_config(opts);
     if (!cfg) {

@@ -88,20 +88,25 @@ result<void> driver_registry::add_all(const std::vector<std::shared_ptr<driver>>
 result<std::shared_ptr<driver>> driver_registry::for_url(std::string_view url) const {
     std::string_view scheme = url_scheme(url);
     if (scheme.empty()) {
-        // A libpq key=value string ("host=db dbname=app") has no scheme; it
-        // can only mean PostgreSQL.
-        if (url.find('=') != std::string_view::npos) {
-            if (auto d = find("postgresql")) return d;
+        // No scheme (libpq's "host=db dbname=app", say): the driver that
+        // claims the string takes it; more than one claim is ambiguous.
+        std::shared_ptr<driver> claimant;
+        std::vector<std::string> claimants;
+        for (const auto& [s, d] : entries_) {
+            if (d == claimant || !d->accepts(url)) continue;
+            if (!claimant) claimant = d;
+            claimants.emplace_back(d->name());
+        }
+        if (claimants.size() == 1) return claimant;
+        if (claimants.size() > 1) {
             return error(errc::driver_not_found,
-                         "a key=value connection string needs the PostgreSQL driver, which is not "
-                         "registered "
-                         "(call uvdb::postgres::register_driver()); registered schemes: " +
-                             join(schemes()));
+                         "the connection string has no URL scheme and several drivers accept it (" +
+                             join(claimants) + "); write it as a URL with the scheme of the one meant");
         }
         return error(
             errc::driver_not_found,
-            "the connection string has no URL scheme (expected e.g. postgresql://…); registered "
-            "schemes: " +
+            "the connection string has no URL scheme (expected e.g. scheme://… or scheme:…) and no "
+            "registered driver accepts it as it is; registered schemes: " +
                 join(schemes()));
     }
     if (auto d = find(scheme)) return d;

@@ -106,4 +106,10 @@ struct loop_state {
     static void on_handle_closed(uv_handle_t* h);
 };
 
+/// How core's sources reach an event_loop's state (event_loop::state_ is
+/// private: applications never see loop_state).
+struct loop_access {
+    static loop_state& state(event_loop& loop) noexcept { return *loop.state_; }
+};
+
 }  // namespace uvdb::detail

@@ -94,7 +94,7 @@ struct resolve_request final : detail::pending_request {
 
 void offload(event_loop& loop, unique_function<void()> work, unique_function<void()> done) {
     auto req = std::make_unique<work_request>();
-    req->state = &loop.state();
+    req->state = &detail::loop_access::state(loop);
     req->work = std::move(work);
     req->done = std::move(done);
     req->req.data = req.get();
@@ -105,7 +105,7 @@ void offload(event_loop& loop, unique_function<void()> work, unique_function<voi
         throw std::runtime_error(std::string("uvdb::offload: uv_queue_work failed: ") +
                                  uv_strerror(rc));
     }
-    loop.state().link(req.release());
+    detail::loop_access::state(loop).link(req.release());
 }
 
 void resolve_host(event_loop& loop, std::string host, resolve_callback done) {
@@ -143,7 +143,7 @@ void resolve_host(event_loop& loop, std::string host, resolve_callback done) {
     }
 
     auto req = std::make_unique<resolve_request>();
-    req->state = &loop.state();
+    req->state = &detail::loop_access::state(loop);
     req->host = std::move(bare);
     req->done = std::move(done);
     req->req.data = req.get();
@@ -157,7 +157,7 @@ void resolve_host(event_loop& loop, std::string host, resolve_callback done) {
                     e = resolve_error(req->host, uv_strerror(rc))]() mutable { d(std::move(e)); });
         return;
     }
-    loop.state().link(req.release());
+    detail::loop_access::state(loop).link(req.release());
 }
 
 }  // namespace uvdb

@@ -113,7 +113,8 @@ result<void> check_descriptor(std::string_view path, const uvdb_driver_plugin* d
     }
     if (d->descriptor_size < sizeof(uvdb_driver_plugin)) {
         return plugin_failure(path, "its descriptor is " + std::to_string(d->descriptor_size) +
-                                        " bytes, plugin ABI version 1 needs " +
+                                        " bytes, plugin ABI version " +
+                                        std::to_string(UVDB_PLUGIN_ABI_VERSION) + " needs " +
                                         std::to_string(sizeof(uvdb_driver_plugin)) +
                                         "; rebuild the plugin against this uvdb");
     }

@@ -337,6 +337,8 @@ result<parsed_url> parse_kv(std::string_view t, std::size_t base) {
 }  // namespace
 
 std::string_view url_scheme(std::string_view text) noexcept {
+    // RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":". A key=value
+    // string never matches: its first key ends at '=' or a space, not ':'.
     std::size_t b = 0;
     while (b < text.size() && is_space(text[b])) ++b;
     std::size_t i = b;
@@ -349,9 +351,19 @@ std::string_view url_scheme(std::string_view text) noexcept {
             break;
         }
     }
-    if (text.substr(i, 3) != "://") return {};
+    if (i >= text.size() || text[i] != ':') return {};
     return text.substr(b, i - b);
 }
+
+namespace {
+// The scheme of a `scheme://` URL only, the form parse_url reads as a URI.
+std::string_view authority_scheme(std::string_view text) noexcept {
+    const std::string_view s = url_scheme(text);
+    if (s.empty()) return {};
+    const std::size_t end = static_cast<std::size_t>(s.data() - text.data()) + s.size();
+    return text.substr(end, 3) == "://" ? s : std::string_view{};
+}
+}  // namespace
 
 result<parsed_url> parse_url(std::string_view text) {
     std::size_t base = 0;
@@ -365,7 +377,7 @@ result<parsed_url> parse_url(std::string_view text) {
             "empty connection string; expected a URL like postgresql://user@host:5432/db or "
             "key=value pairs like \"host=localhost dbname=app\"");
     }
-    if (!url_scheme(t).empty()) return parse_uri(t, base);
+    if (!authority_scheme(t).empty()) return parse_uri(t, base);
     std::size_t sep = t.find("://");
     std::size_t eq = t.find('=');
     if (sep != npos && (eq == npos || sep < eq)) {

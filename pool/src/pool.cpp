@@ -18,6 +18,9 @@ namespace {
 using std::chrono::milliseconds;
 }  // namespace
 
+pool::pool(event_loop& loop, std::shared_ptr<driver> drv, pool_options opts)
+    : pool(loop, std::move(drv), std::move(opts), nullptr) {}
+
 pool::pool(event_loop& loop, std::shared_ptr<driver> drv, pool_options opts,
            std::shared_ptr<detail::timer_source> timers) {
     if (!drv) throw std::invalid_argument("uvdb::pool: no driver given");

@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include <uvdb/detail/timer_source.hpp>
+#include "timer_source.hpp"
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/intrusive_ref.hpp>

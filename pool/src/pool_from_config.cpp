@@ -17,7 +17,10 @@ result<pool> make_pool(event_loop& loop, const config& cfg, const driver_registr
 
 result<pool> make_pool(event_loop& loop, const load_options& opts,
                        const driver_registry& registry) {
-    auto cfg = load_config(opts);
+    // The URL is checked by the driver the pool will use.
+    load_options with_registry = opts;
+    if (with_registry.registry == nullptr) with_registry.registry = &registry;
+    auto cfg = load_config(with_registry);
     if (!cfg) return std::move(cfg).err();
     return make_pool(loop, *cfg, registry);
 }

@@ -1,4 +1,4 @@
-#include <uvdb/detail/timer_source.hpp>
+#include "timer_source.hpp"
 
 #include <algorithm>
 #include <cassert>

@@ -218,6 +218,7 @@ TEST_CASE("no password in any output: pools, connects, failures, configuration, 
         uvdb::load_options lo;
         lo.file = "";
         lo.env = uvdb::environment_from({{"DATABASE_URL", t::env().url}, {"UVDB_LOG_LEVEL", "trace"}});
+        lo.registry = &registry;  // the URL is checked by its driver
         auto cfg = uvdb::load_config(lo);
         REQUIRE(cfg.ok());
         note("describe(config)", describe(*cfg));

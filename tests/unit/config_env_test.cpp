@@ -100,7 +100,7 @@ TEST_CASE("config: an environment value that does not parse is refused naming th
 TEST_CASE("config: a malformed DATABASE_URL is refused without showing it", "[unit][config]") {
     const std::string msg =
         error_of(load_env({{"DATABASE_URL", "postgresql://app:hunter2@db:port/app"}}));
-    CHECK_THAT(msg, Contains("environment DATABASE_URL: malformed connection URL at position"));
+    CHECK_THAT(msg, Contains("environment DATABASE_URL: malformed connection URL"));
     CHECK_THAT(msg, !Contains("hunter2"));
 }
 

@@ -149,9 +149,9 @@ TEST_CASE("a shared library without the entry point is not taken for a plugin", 
 }
 
 TEST_CASE("a plugin ABI mismatch names both versions", "[unit][plugin]") {
-    auto e = load_error("abi2");
-    CHECK(contains(e.message(), "plugin ABI version 2"));
-    CHECK(contains(e.message(), "loads plugin ABI version 1"));
+    auto e = load_error("abi1");
+    CHECK(contains(e.message(), "plugin ABI version 1"));
+    CHECK(contains(e.message(), "loads plugin ABI version 2"));
     CHECK(contains(e.message(), "rebuild the plugin"));
 }
 
@@ -203,14 +203,14 @@ TEST_CASE("a directory scan loads every plugin it can and reports the others", "
     scoped_env env("UVDB_DRIVER_PATH", dir + "::/nonexistent-uvdb-dir");
     uvdb::driver_registry reg;
     auto scan = reg.load_plugins_from_env();
-    // Sorted by name: abi2 fails, alpha loads, clash then finds "alpha" taken.
+    // Sorted by name: abi1 fails, alpha loads, clash then finds "alpha" taken.
     REQUIRE(scan.loaded.size() == 1);
     CHECK(scan.loaded[0].name == "uvdb-alpha");
     std::string all;
     for (const auto& e : scan.failed) all += e.message() + "\n";
     INFO(all);
     CHECK(scan.failed.size() == broken_plugins + 1);  // + the missing directory
-    for (const char* broken : {"abi2", "clash", "nosym", "notelf", "oldversion", "stdlib", "throws"}) {
+    for (const char* broken : {"abi1", "clash", "nosym", "notelf", "oldversion", "stdlib", "throws"}) {
         CHECK(contains(all, plugin(broken)));
     }
     CHECK(contains(all, "\"/nonexistent-uvdb-dir\""));

@@ -49,7 +49,7 @@ TEST_CASE("parse_url accepts other schemes and lower-cases them", "[unit][url]")
     CHECK(uvdb::url_scheme("  postgres://x") == "postgres");
     CHECK(uvdb::url_scheme("host=x").empty());
     CHECK(uvdb::url_scheme("1pg://x").empty());
-    CHECK(uvdb::url_scheme("postgresql:/x").empty());
+    CHECK(uvdb::url_scheme("postgresql:/x") == "postgresql");  // RFC 3986: "scheme:" is enough
     CHECK(uvdb::url_scheme("").empty());
 }
 

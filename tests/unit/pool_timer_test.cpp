@@ -8,7 +8,7 @@
 
 #include <uv.h>
 
-#include <uvdb/detail/timer_source.hpp>
+#include "timer_source.hpp"  // pool/src: the pool's test seam, not installed
 #include <uvdb/event_loop.hpp>
 
 using namespace uvdb;

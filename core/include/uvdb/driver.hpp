@@ -153,6 +153,21 @@ public:
     /// URL schemes it serves ("postgresql", "postgres").
     virtual std::vector<std::string> schemes() const = 0;
 
+    /// Whether this driver understands `conn`, a connection string with no
+    /// URL scheme (libpq's `host=db dbname=app`, say). driver_registry asks
+    /// every driver when a string has no scheme and picks the one that says
+    /// yes. Strings with a scheme are routed by schemes() and never reach
+    /// this. Default: false (the driver takes URLs with its schemes only).
+    virtual bool accepts(std::string_view /*conn*/) const { return false; }
+
+    /// Checks `conn` (a URL with one of this driver's schemes, or a string
+    /// accepts() said yes to) without any I/O: errc::bad_config saying what
+    /// is wrong and where (a position, a key), never containing the password.
+    /// The configuration loader calls it so that a bad string is reported
+    /// with the file and line it came from. Default: accepts everything (the
+    /// driver's connect() then reports what it finds).
+    virtual result<void> check(std::string_view /*conn*/) const { return {}; }
+
     /// Starts opening a connection and returns it at once; `on_connected` runs
     /// when it is ready or failed. Statements issued before then are queued.
     /// Destroying the returned object aborts the connect (`on_connected` then

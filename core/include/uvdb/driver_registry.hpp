@@ -41,10 +41,11 @@ public:
     /// a scheme is already taken by another driver.
     result<void> add(std::shared_ptr<driver> d);
 
-    /// The driver for a URL's scheme (compared case-insensitively), or
-    /// errc::driver_not_found naming the scheme and the registered ones. A libpq
-    /// `key=value` string has no scheme and maps to the "postgresql" driver.
-    /// The URL itself is never put into the error.
+    /// The driver for a URL's scheme (see url_scheme(); compared
+    /// case-insensitively), or errc::driver_not_found naming the scheme and
+    /// the registered ones. A string with no scheme (libpq's `key=value`) goes
+    /// to the one registered driver whose accepts() says yes; none or several
+    /// is errc::driver_not_found. The URL itself is never put into the error.
     result<std::shared_ptr<driver>> for_url(std::string_view url) const;
     /// The driver for a scheme, or nullptr.
     std::shared_ptr<driver> find(std::string_view scheme) const;

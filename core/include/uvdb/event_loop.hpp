@@ -21,6 +21,7 @@ namespace uvdb {
 
 namespace detail {
 struct loop_state;
+struct loop_access;  // core's own sources reach loop_state through it (src/loop_state.hpp)
 }
 
 class event_loop {
@@ -84,10 +85,11 @@ public:
     /// Forgets a hook; harmless for an id already run or removed.
     void remove_closing_hook(std::uint64_t id) noexcept;
 
-    /// Internal state shared with watchers and timers.
-    detail::loop_state& state() noexcept { return *state_; }
-
 private:
+    // Internal state shared with watchers, timers and offloaded work; not
+    // part of the API.
+    friend struct detail::loop_access;
+
     std::unique_ptr<uv_loop_t> owned_;
     uv_loop_t* loop_ = nullptr;
     detail::loop_state* state_ = nullptr;  // freed after its handles' close callbacks

@@ -13,7 +13,10 @@
 /// What must match between the program and a plugin (checked at load, each
 /// with its own error):
 ///  - the plugin ABI version (UVDB_PLUGIN_ABI_VERSION): the layout of the
-///    descriptor and the meaning of its fields;
+///    descriptor and the meaning of its fields, and the layout of the driver
+///    interface's classes when they change within one uvdb major.minor
+///    version (a new virtual function moves the vtable: see the history at
+///    UVDB_PLUGIN_ABI_VERSION);
 ///  - uvdb's major.minor version: the driver interface is a set of C++
 ///    classes (vtables, std::string, std::function-like members), so a plugin
 ///    is built against the headers of the uvdb it runs in. Patch releases do
@@ -41,8 +44,13 @@
 #include <uvdb/error.hpp>
 #include <uvdb/version.hpp>
 
-/// Version of the descriptor layout below. Bumped when a field changes.
-#define UVDB_PLUGIN_ABI_VERSION 1u
+/// Version of the descriptor layout below and of the driver interface's
+/// vtables. Bumped when a descriptor field changes or a virtual function is
+/// added to uvdb::driver or uvdb::connection, so that a plugin built against
+/// older headers is refused at load instead of calling past its vtable.
+///   1: the first plugin ABI.
+///   2: uvdb::driver::accepts() and uvdb::driver::check().
+#define UVDB_PLUGIN_ABI_VERSION 2u
 
 /// Name of the C symbol every plugin exports.
 #define UVDB_PLUGIN_ENTRY_SYMBOL "uvdb_driver_plugin_entry"

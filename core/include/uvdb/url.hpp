@@ -33,9 +33,12 @@ struct parsed_url {
 /// says what is wrong and where, and never contains the password.
 result<parsed_url> parse_url(std::string_view text);
 
-/// The scheme of a URL ("postgresql"), as written in `text` (a view into it, so
-/// compare case-insensitively; parsed_url::scheme is lower-cased); empty when
-/// there is none (e.g. a key=value string).
+/// The scheme of a URL ("postgresql" of `postgresql://…`, "sqlite" of
+/// `sqlite::memory:` or `sqlite:rel/path.db`): an RFC 3986 scheme (a letter,
+/// then letters, digits, '+', '-', '.') followed by ':', leading spaces
+/// skipped. A view into `text`, so compare case-insensitively
+/// (parsed_url::scheme is lower-cased); empty when there is none (a
+/// key=value string such as `host=x port=5432` or `hostaddr=::1`).
 std::string_view url_scheme(std::string_view text) noexcept;
 
 /// The same connection string with any password replaced by "***" (URL user

@@ -85,7 +85,77 @@ result<std::size_t> cache_size_of(const std::string& v) {
     return n;
 }
 
+// A port list item: empty (the default) or a number from 1 to 65535.
+bool valid_port(std::string_view p) noexcept {
+    if (p.empty()) return true;
+    if (p.size() > 5) return false;
+    unsigned n = 0;
+    for (char ch : p) {
+        if (ch < '0' || ch > '9') return false;
+        n = n * 10 + static_cast<unsigned>(ch - '0');
+    }
+    return n >= 1 && n <= 65535;
+}
+
+bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
 }  // namespace
+
+bool is_keyword_value(std::string_view conn) noexcept {
+    std::size_t i = 0;
+    while (i < conn.size() && is_space(conn[i])) ++i;
+    const std::size_t start = i;
+    while (i < conn.size() && ((conn[i] >= 'a' && conn[i] <= 'z') || (conn[i] >= 'A' && conn[i] <= 'Z') ||
+                               (conn[i] >= '0' && conn[i] <= '9') || conn[i] == '_'))
+        ++i;
+    if (i == start) return false;
+    while (i < conn.size() && is_space(conn[i])) ++i;
+    return i < conn.size() && conn[i] == '=';
+}
+
+result<void> check_conninfo(std::string_view conn) {
+    const bool is_url = conn.find("://") != std::string_view::npos && !is_keyword_value(conn);
+    const std::string what = is_url ? "malformed connection URL: " : "malformed connection string: ";
+    std::string text(conn);
+    if (auto cache_size = take_own_param(text, "statement_cache_size")) {
+        if (auto n = cache_size_of(*cache_size); !n) return std::move(n).err();
+    }
+    char* err = nullptr;
+    std::unique_ptr<PQconninfoOption, free_options> parsed(PQconninfoParse(text.c_str(), &err));
+    if (!parsed) {
+        std::string why = err != nullptr ? std::string(err) : std::string("out of memory");
+        if (err != nullptr) PQfreemem(err);
+        while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+        return error(errc::bad_config, what + scrub_password(std::move(why), conn) +
+                                           " (expected postgresql://user@host:port/db?param=value "
+                                           "or key=value pairs)");
+    }
+    std::string host, hostaddr, port;
+    for (const PQconninfoOption* o = parsed.get(); o->keyword != nullptr; ++o) {
+        if (o->val == nullptr) continue;
+        const std::string_view k = o->keyword;
+        if (k == "host") host = o->val;
+        if (k == "hostaddr") hostaddr = o->val;
+        if (k == "port") port = o->val;
+    }
+    // Port values are never echoed: "postgresql://user:secret/db" puts the
+    // password where libpq reads a port.
+    const std::vector<std::string> ports = split_commas(port);
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+        if (!valid_port(ports[i])) {
+            return error(errc::bad_config,
+                         what + "port " + std::to_string(i + 1) + " of " + std::to_string(ports.size()) +
+                             " is not a number from 1 to 65535");
+        }
+    }
+    const std::size_t hosts = split_commas(!hostaddr.empty() ? hostaddr : host).size();
+    if (ports.size() != 1 && ports.size() != hosts) {
+        return error(errc::bad_config, what + "it names " + std::to_string(hosts) + " hosts but " +
+                                           std::to_string(ports.size()) +
+                                           " ports: give one port for all, or one per host");
+    }
+    return {};
+}
 
 const std::string* conninfo::get(std::string_view key) const noexcept {
     for (const auto& [k, v] : kv_) {

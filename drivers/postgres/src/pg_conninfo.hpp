@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,6 +20,16 @@
 #include "pg_statement_cache.hpp"
 
 namespace uvdb::postgres::detail {
+
+/// Whether `conn` reads as libpq's key=value form: its first word is a
+/// keyword followed by '=' (the scheme-less strings this driver claims).
+bool is_keyword_value(std::string_view conn) noexcept;
+
+/// Validates a connection string the way the driver will read it
+/// (PQconninfoParse, uvdb's own statement_cache_size, the ports and their
+/// count) without I/O or the environment. errc::bad_config saying what and
+/// where (a key, a host's number), never the password.
+result<void> check_conninfo(std::string_view conn);
 
 struct host_entry {
     enum class kind : unsigned char { socket, numeric, name };

@@ -16,6 +16,9 @@ public:
 
     std::string_view name() const noexcept override { return "postgresql"; }
     std::vector<std::string> schemes() const override { return {"postgresql", "postgres"}; }
+    // libpq's key=value strings ("host=db dbname=app") have no scheme.
+    bool accepts(std::string_view conn) const override { return detail::is_keyword_value(conn); }
+    result<void> check(std::string_view conn) const override { return detail::check_conninfo(conn); }
 
     std::unique_ptr<connection> connect(event_loop& loop, const connect_options& opts,
                                         connect_callback on_connected) override {

@@ -46,6 +46,12 @@ class sqlite_driver final : public uvdb::driver {
 public:
     std::string_view name() const noexcept override { return "sqlite"; }
     std::vector<std::string> schemes() const override { return {"sqlite"}; }
+    // The URL and its parameters, as connect() will read them (no I/O).
+    result<void> check(std::string_view conn) const override {
+        auto settings = detail::parse_settings(conn, {});
+        if (!settings) return std::move(settings).err();
+        return {};
+    }
 
     std::unique_ptr<connection> connect(event_loop& loop, const connect_options& opts,
                                         connect_callback on_connected) override {

@@ -44,6 +44,7 @@ namespace uvdb {
 namespace detail {
 class pool_core;
 class timer_source;
+struct pool_test_access;
 class acquire_awaitable;
 class query_awaitable;
 }  // namespace detail
@@ -60,9 +61,7 @@ public:
     /// A pool on `loop` whose connections `drv` opens with opts.connection.
     /// Logs the start-up line once and opens min_idle connections.
     /// Throws std::invalid_argument when validate(opts) fails.
-    /// `timers` replaces the loop's clock and timers (tests); null = the loop's.
-    pool(event_loop& loop, std::shared_ptr<driver> drv, pool_options opts,
-         std::shared_ptr<detail::timer_source> timers = nullptr);
+    pool(event_loop& loop, std::shared_ptr<driver> drv, pool_options opts);
 
     /// A pool whose driver is looked up in `registry` by the scheme of
     /// opts.connection.url. Errors: errc::driver_not_found, errc::bad_config.
@@ -132,6 +131,13 @@ public:
                                         std::source_location where = std::source_location::current());
 
 private:
+    // The same with `timers` replacing the loop's clock and timers: the unit
+    // tests' manual clock, reached through detail::pool_test_access (a
+    // header of pool/src, not installed). null = the loop's.
+    pool(event_loop& loop, std::shared_ptr<driver> drv, pool_options opts,
+         std::shared_ptr<detail::timer_source> timers);
+    friend struct detail::pool_test_access;
+
     detail::pool_core* core_ = nullptr;  // counted reference
 };
 

@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include <uvdb/detail/timer_source.hpp>
+#include "timer_source.hpp"  // pool/src: the pool's test seam, not installed
 #include <uvdb/driver.hpp>
 
 namespace uvdb::test {

@@ -8,7 +8,7 @@
 #include <functional>
 #include <optional>
 
-#include <uvdb/detail/timer_source.hpp>
+#include "timer_source.hpp"  // pool/src: the pool's test seam, not installed
 
 namespace uvdb::test {
 

@@ -6,6 +6,8 @@
 
 #include <uvdb/log.hpp>
 
+#include "pool_test_access.hpp"  // pool/src: a pool on the manual clock
+
 namespace uvdb::test {
 
 log_capture::log_capture() : out_(std::make_shared<std::ostringstream>()) {
@@ -54,7 +56,7 @@ pool_harness::~pool_harness() {
 }
 
 pool& pool_harness::make(pool_options opts) {
-    pool_.emplace(loop, driver, std::move(opts), clock);
+    pool_.emplace(detail::pool_test_access::make(loop, driver, std::move(opts), clock));
     return *pool_;
 }
 

@@ -14,8 +14,41 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <uvdb/config.hpp>
+#include <uvdb/driver.hpp>
+#include <uvdb/driver_registry.hpp>
 #include <uvdb/log.hpp>
+
+namespace {
+
+// The loader checks a URL through the driver for its scheme. This one takes
+// PostgreSQL's schemes and key=value strings and accepts every string, so
+// the fuzzer reaches the loader's paths after the URL (the real drivers'
+// check() is not linked here).
+class any_url_driver final : public uvdb::driver {
+public:
+    std::string_view name() const noexcept override { return "fuzz"; }
+    std::vector<std::string> schemes() const override { return {"postgresql", "postgres"}; }
+    bool accepts(std::string_view conn) const override {
+        return conn.find('=') != std::string_view::npos;
+    }
+    std::unique_ptr<uvdb::connection> connect(uvdb::event_loop&, const uvdb::connect_options&,
+                                              connect_callback) override {
+        return nullptr;
+    }
+};
+
+uvdb::driver_registry& fuzz_registry() {
+    static uvdb::driver_registry reg = [] {
+        uvdb::driver_registry r;
+        if (!r.add(std::make_shared<any_url_driver>()).ok()) std::abort();
+        return r;
+    }();
+    return reg;
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     // Warnings (password files) would flood the fuzzer's output.
@@ -47,6 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     o.file = "fuzz.toml";
     o.text = std::string(toml);
     o.env = uvdb::environment_from(std::move(env));
+    o.registry = &fuzz_registry();
     auto r = uvdb::load_config(o);
     if (!r) {
         if (r.err().value() != uvdb::errc::bad_config || r.err().message().empty()) std::abort();

@@ -1,6 +1,5 @@
-// pool_options checks and the start-up line. They live in core, next to the
-// configuration loader that fills pool_options, so core does not depend on
-// the pool library; the pool calls them when it is created.
+// pool_options checks and the start-up line, next to the configuration
+// loader that fills pool_options; the pool calls them when it is created.
 
 #include <uvdb/pool_options.hpp>
 

@@ -1,6 +1,8 @@
 #pragma once
 /// \file
-/// Umbrella header: everything in uvdb's core (and the pool when installed).
+/// Umbrella header: everything in uvdb's core and its pool (with the pool's
+/// options and configuration loader). It belongs to uvdb::pool, the top of
+/// the dependency graph; drivers' headers are included separately.
 
 #include <uvdb/config.hpp>
 #include <uvdb/driver.hpp>
@@ -20,7 +22,9 @@
 #include <uvdb/timer.hpp>
 #include <uvdb/url.hpp>
 
-#if __has_include(<uvdb/pool.hpp>)
+// The pool library.
+#include <uvdb/coro.hpp>
+#include <uvdb/lease.hpp>
 #include <uvdb/pool.hpp>
 #include <uvdb/pool_from_config.hpp>
-#endif
+#include <uvdb/pool_stats.hpp>

@@ -1,5 +1,7 @@
 #pragma once
-/// \file
+// Not installed: the pool's own seam, reached by unit tests through
+// pool_test_access.hpp.
+//
 /// Where a pool takes its time and deadlines from. Production uses the event
 /// loop's clock and one uvdb::timer per pool armed for the earliest deadline;
 /// unit tests substitute a manual clock whose timers fire when the test

@@ -307,12 +307,13 @@ struct loader {
             problems.push_back(
                 "no database URL: set DATABASE_URL, or url in the [database] table of the "
                 "file (UVDB_CONFIG names it)");
-        } else if (auto parsed = parse_url(conn.url); !parsed) {
-            problems.push_back(prefix_of("database.url") +
-                               "[database] url: " + parsed.err().message());
+        } else if (auto why = check_url(*d.registry, conn.url); !why.empty()) {
+            problems.push_back(prefix_of("database.url") + "[database] url: " + why);
         } else {
-            if (parsed->has_password && d.cfg.password_from.empty()) d.cfg.password_from = "url";
-            if (parsed->has_password && !conn.password.empty() && d.cfg.password_from != "url") {
+            // Masking changes the URL exactly when it holds a password.
+            const bool has_password = mask_password(conn.url) != conn.url;
+            if (has_password && d.cfg.password_from.empty()) d.cfg.password_from = "url";
+            if (has_password && !conn.password.empty() && d.cfg.password_from != "url") {
                 const std::string winner =
                     d.cfg.password_from.substr(0, d.cfg.password_from.find(' '));
                 d.cfg.warnings.push_back("the URL holds a password too; the one from " + winner +
@@ -320,9 +321,10 @@ struct loader {
             }
             // A backend parameter written in the URL is the user's choice: it
             // beats the preset's, which would otherwise override it in `extra`.
+            const std::vector<std::string> in_url = url_param_keys(conn.url);
             for (auto it = conn.extra.begin(); it != conn.extra.end();) {
                 const std::string key = "database.extra." + it->first;
-                if (parsed->params.count(it->first) != 0 &&
+                if (std::find(in_url.begin(), in_url.end(), it->first) != in_url.end() &&
                     d.cfg.origin(key).source == config_source::preset) {
                     d.cfg.sources.erase(key);
                     it = conn.extra.erase(it);
@@ -394,6 +396,7 @@ struct loader {
 
 result<config> load_config(const load_options& opts) {
     loader l{opts, opts.env ? opts.env : process_environment(), {}, {}, {}, {}};
+    l.d.registry = opts.registry != nullptr ? opts.registry : &driver_registry::global();
     return l.run();
 }
 

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <uvdb/driver_registry.hpp>
 #include <uvdb/pool_options.hpp>
 #include <uvdb/result.hpp>
 #include <vector>
@@ -110,10 +111,15 @@ struct load_options {
     /// Runs last, after the environment: code has the final word. Every
     /// value it changes is recorded as coming from code.
     std::function<void(pool_options&)> overrides;
+    /// Where the driver for the URL's scheme is found; its check() validates
+    /// the URL (a scheme no driver serves is refused). nullptr:
+    /// driver_registry::global(). make_pool passes its registry.
+    const driver_registry* registry = nullptr;
 };
 
 /// Builds a configuration from defaults, preset, file, environment and code,
-/// and validates it. On any problem it returns errc::bad_config and nothing
+/// and validates it (the URL through its driver's check(), so register the
+/// drivers first). On any problem it returns errc::bad_config and nothing
 /// else: the message lists every problem found, one per line, each with
 /// file:line:column, the key and the reason (or the environment variable's
 /// name), e.g. `uvdb.toml:7:1: [pool] unknown key "sise"; did you mean "size"?`.

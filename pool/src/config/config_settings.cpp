@@ -38,8 +38,7 @@ std::string set_url(draft& d, const raw_value& v) {
     auto s = to_string_value(v);
     if (!s.value) return s.reason;
     if (s.value->empty()) return "is empty; expected postgresql://user@host:port/database";
-    auto parsed = parse_url(*s.value);
-    if (!parsed) return parsed.err().message();  // names a position, never the text
+    if (auto why = check_url(*d.registry, *s.value); !why.empty()) return why;  // never the text
     d.cfg.pool.connection.url = std::move(*s.value);
     return {};
 }

@@ -122,10 +122,19 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string_vi
 /// What the layers write into: the configuration, plus how the password is
 /// to be fetched once every layer has spoken.
 struct draft {
+    /// Finds the driver that checks the URL; never null once loading starts.
+    const driver_registry* registry = nullptr;
     config cfg;
     std::string password_file;
     std::string password_env;
 };
+
+/// Why the driver for `url`'s scheme refuses it (no such driver, or its
+/// check() failed); empty when it is fine. Never contains the URL.
+std::string check_url(const driver_registry& registry, std::string_view url);
+/// The parameter names a connection string sets itself: a URL's query keys,
+/// or the keys of a key=value string (structural; no validation).
+std::vector<std::string> url_param_keys(std::string_view url);
 
 /// One key the file (and maybe the environment) can set.
 struct setting {
