@@ -28,7 +28,7 @@
 #include <memory>
 #include <source_location>
 
-#include <uvdb/detail/timer_source.hpp>
+#include "timer_source.hpp"
 #include <uvdb/driver.hpp>
 
 #include "free_list.hpp"
