@@ -10,8 +10,8 @@
 // because all size + max_overflow are checked out; `overflow` connections are
 // closed again when the load goes; the wait histogram says how long acquires
 // waited; `connect` is how long a new connection takes (the pool opens an
-// overflow connection for a caller only after it waited about that long). A `timeouts` count above zero means the pool is too small for the
-// load (or a caller holds connections too long).
+// overflow connection for a caller only after it waited about that long). A `timeouts` count above
+// zero means the pool is too small for the load (or a caller holds connections too long).
 
 #include <chrono>
 #include <cstdio>

@@ -1,6 +1,7 @@
 // quickstart: connect, run one query with bound parameters, print the rows.
 //
-//   quickstart 'postgresql://user:password@localhost:5432/db?sslmode=verify-full&sslrootcert=ca.crt'
+//   quickstart
+//   'postgresql://user:password@localhost:5432/db?sslmode=verify-full&sslrootcert=ca.crt'
 //   DATABASE_URL=... quickstart
 //
 // Callback style: every operation takes a completion callback that receives a
@@ -10,14 +11,14 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
-
-#include <uvdb/uvdb.hpp>
 #include <uvdb/postgres/driver.hpp>
+#include <uvdb/uvdb.hpp>
 
 int main(int argc, char** argv) {
     const char* url = argc > 1 ? argv[1] : std::getenv("DATABASE_URL");
     if (url == nullptr || *url == '\0') {
-        std::fprintf(stderr, "usage: %s postgresql://user:password@host:port/db  (or set DATABASE_URL)\n",
+        std::fprintf(stderr,
+                     "usage: %s postgresql://user:password@host:port/db  (or set DATABASE_URL)\n",
                      argv[0]);
         return 2;
     }
@@ -48,7 +49,8 @@ int main(int argc, char** argv) {
                         if (!r) return fail(r.err());
                         const uvdb::result_set& rows = *r;
                         for (std::size_t c = 0; c < rows.columns(); ++c) {
-                            std::printf("%s%s (%s)", c ? " | " : "", std::string(rows.column_name(c)).c_str(),
+                            std::printf("%s%s (%s)", c ? " | " : "",
+                                        std::string(rows.column_name(c)).c_str(),
                                         std::string(rows.column_type_name(c)).c_str());
                         }
                         std::printf("\n");

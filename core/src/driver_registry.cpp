@@ -31,9 +31,7 @@ driver_registry& driver_registry::global() {
     return registry;
 }
 
-result<void> driver_registry::add(std::shared_ptr<driver> d) {
-    return add_all({std::move(d)});
-}
+result<void> driver_registry::add(std::shared_ptr<driver> d) { return add_all({std::move(d)}); }
 
 result<void> driver_registry::add_all(const std::vector<std::shared_ptr<driver>>& ds) {
     // Every scheme of every driver is checked before anything is added, so a
@@ -101,7 +99,8 @@ result<std::shared_ptr<driver>> driver_registry::for_url(std::string_view url) c
         if (claimants.size() > 1) {
             return error(errc::driver_not_found,
                          "the connection string has no URL scheme and several drivers accept it (" +
-                             join(claimants) + "); write it as a URL with the scheme of the one meant");
+                             join(claimants) +
+                             "); write it as a URL with the scheme of the one meant");
         }
         return error(
             errc::driver_not_found,

@@ -2,6 +2,7 @@
 // descriptor (see <uvdb/plugin.hpp>), register all of its drivers or none.
 
 #include <dlfcn.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -11,13 +12,10 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
-#include <vector>
-
-#include <spdlog/spdlog.h>
-
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/log.hpp>
 #include <uvdb/plugin.hpp>
+#include <vector>
 
 namespace uvdb {
 
@@ -65,7 +63,7 @@ bool looks_like_plugin(std::string_view file_name) {
 
 // Closes a dlopen handle unless released; used while a load can still fail.
 class library_guard {
-public:
+  public:
     explicit library_guard(void* h) noexcept : handle_(h) {}
     ~library_guard() {
         if (handle_) dlclose(handle_);
@@ -75,7 +73,7 @@ public:
     void* release() noexcept { return std::exchange(handle_, nullptr); }
     void* get() const noexcept { return handle_; }
 
-private:
+  private:
     void* handle_;
 };
 
@@ -103,7 +101,8 @@ std::string dlopen_advice(std::string_view text) {
 
 // Checks the descriptor against this program; the error says both sides.
 result<void> check_descriptor(std::string_view path, const uvdb_driver_plugin* d) {
-    if (!d) return plugin_failure(path, "its entry point returned no descriptor (a bug in the plugin)");
+    if (!d)
+        return plugin_failure(path, "its entry point returned no descriptor (a bug in the plugin)");
     if (d->abi_version != UVDB_PLUGIN_ABI_VERSION) {
         return plugin_failure(path, "it uses plugin ABI version " + std::to_string(d->abi_version) +
                                         ", this program (uvdb " UVDB_VERSION_STRING
@@ -119,12 +118,14 @@ result<void> check_descriptor(std::string_view path, const uvdb_driver_plugin* d
                                         "; rebuild the plugin against this uvdb");
     }
     std::string built = d->uvdb_version ? d->uvdb_version : "?";
-    if (d->uvdb_version_major != UVDB_VERSION_MAJOR || d->uvdb_version_minor != UVDB_VERSION_MINOR) {
+    if (d->uvdb_version_major != UVDB_VERSION_MAJOR ||
+        d->uvdb_version_minor != UVDB_VERSION_MINOR) {
         return plugin_failure(
-            path, "it was built against uvdb " + built + ", this program runs uvdb " UVDB_VERSION_STRING
-                  "; a plugin must be built against the same uvdb major.minor version (" +
-                      std::to_string(UVDB_VERSION_MAJOR) + "." + std::to_string(UVDB_VERSION_MINOR) +
-                      "): rebuild it against this uvdb");
+            path, "it was built against uvdb " + built +
+                      ", this program runs uvdb " UVDB_VERSION_STRING
+                      "; a plugin must be built against the same uvdb major.minor version (" +
+                      std::to_string(UVDB_VERSION_MAJOR) + "." +
+                      std::to_string(UVDB_VERSION_MINOR) + "): rebuild it against this uvdb");
     }
     std::string_view stdlib = d->cxx_stdlib ? d->cxx_stdlib : "";
     if (stdlib != UVDB_DETAIL_STDLIB_TAG) {
@@ -137,20 +138,23 @@ result<void> check_descriptor(std::string_view path, const uvdb_driver_plugin* d
     }
     if (d->core_identity != static_cast<const void*>(&uvdb_category())) {
         return plugin_failure(
-            path, "it carries its own copy of uvdb core (linked statically) instead of using this "
-                  "program's; two copies mean two error categories, loggers and registries: link "
-                  "the plugin against uvdb::core built as a shared library (UVDB_SHARED_CORE=ON) "
-                  "and the program against the same libuvdb_core.so");
+            path,
+            "it carries its own copy of uvdb core (linked statically) instead of using this "
+            "program's; two copies mean two error categories, loggers and registries: link "
+            "the plugin against uvdb::core built as a shared library (UVDB_SHARED_CORE=ON) "
+            "and the program against the same libuvdb_core.so");
     }
-    if (!d->create) return plugin_failure(path, "its descriptor has no create function (a bug in the plugin)");
+    if (!d->create)
+        return plugin_failure(path, "its descriptor has no create function (a bug in the plugin)");
     return {};
 }
 
 // A bare file name is looked up in UVDB_DRIVER_PATH; a path is taken as is.
 result<std::string> resolve_plugin_path(std::string_view path) {
     if (path.empty()) {
-        return error(errc::plugin_error, "driver plugin: the path is empty; give the plugin's file "
-                                         "path (e.g. /usr/lib/uvdb/drivers/libuvdb-kv.so)");
+        return error(errc::plugin_error,
+                     "driver plugin: the path is empty; give the plugin's file "
+                     "path (e.g. /usr/lib/uvdb/drivers/libuvdb-kv.so)");
     }
     if (path.find('/') != std::string_view::npos) return std::string(path);
     auto dirs = split_path(env_search_path());
@@ -159,10 +163,11 @@ result<std::string> resolve_plugin_path(std::string_view path) {
         struct stat st {};
         if (::stat(candidate.c_str(), &st) == 0) return candidate;
     }
-    return plugin_failure(path, "no such file in the directories of UVDB_DRIVER_PATH (" +
-                                    (dirs.empty() ? std::string("unset or empty") : join(dirs, ":")) +
-                                    "); give a path, or add the plugin's directory to "
-                                    "UVDB_DRIVER_PATH");
+    return plugin_failure(path,
+                          "no such file in the directories of UVDB_DRIVER_PATH (" +
+                              (dirs.empty() ? std::string("unset or empty") : join(dirs, ":")) +
+                              "); give a path, or add the plugin's directory to "
+                              "UVDB_DRIVER_PATH");
 }
 
 }  // namespace
@@ -199,9 +204,10 @@ result<plugin_info> driver_registry::load_plugin(std::string_view requested) {
     dlerror();
     void* sym = dlsym(lib.get(), UVDB_PLUGIN_ENTRY_SYMBOL);
     if (!sym) {
-        return plugin_failure(path, "not a uvdb driver plugin: it does not export " UVDB_PLUGIN_ENTRY_SYMBOL
-                                    " (a plugin defines it with UVDB_DEFINE_DRIVER_PLUGIN from "
-                                    "<uvdb/plugin.hpp>)");
+        return plugin_failure(
+            path, "not a uvdb driver plugin: it does not export " UVDB_PLUGIN_ENTRY_SYMBOL
+                  " (a plugin defines it with UVDB_DEFINE_DRIVER_PLUGIN from "
+                  "<uvdb/plugin.hpp>)");
     }
     auto entry = reinterpret_cast<uvdb_plugin_entry_fn>(sym);
     const uvdb_driver_plugin* desc = entry();
@@ -219,13 +225,15 @@ result<plugin_info> driver_registry::load_plugin(std::string_view requested) {
                                             "\" failed to create its drivers: " +
                                             (why.empty() ? std::string("no reason given") : why));
         }
-        if (made.empty() || std::any_of(made.begin(), made.end(), [](const auto& d) { return !d; })) {
-            return plugin_failure(path, "plugin \"" + plugin_name +
-                                            "\" made no driver (or a null one); nothing registered");
+        if (made.empty() ||
+            std::any_of(made.begin(), made.end(), [](const auto& d) { return !d; })) {
+            return plugin_failure(path,
+                                  "plugin \"" + plugin_name +
+                                      "\" made no driver (or a null one); nothing registered");
         }
         if (auto added = add_all(made); !added) {
-            return plugin_failure(path, "plugin \"" + plugin_name + "\" not registered: " +
-                                            added.err().message() +
+            return plugin_failure(path, "plugin \"" + plugin_name +
+                                            "\" not registered: " + added.err().message() +
                                             "; nothing from the plugin was registered");
         }
 
@@ -253,10 +261,11 @@ plugin_scan driver_registry::load_plugins_from(std::string_view search_path) {
         std::vector<std::string> files;
         std::filesystem::directory_iterator it(dir, ec);
         if (ec) {
-            scan.failed.push_back(error(errc::plugin_error,
-                                        "driver plugin directory \"" + dir + "\" (from the search path) "
-                                        "cannot be read: " + ec.message() +
-                                            "; fix UVDB_DRIVER_PATH"));
+            scan.failed.push_back(error(errc::plugin_error, "driver plugin directory \"" + dir +
+                                                                "\" (from the search path) "
+                                                                "cannot be read: " +
+                                                                ec.message() +
+                                                                "; fix UVDB_DRIVER_PATH"));
             continue;
         }
         for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
@@ -264,8 +273,9 @@ plugin_scan driver_registry::load_plugins_from(std::string_view search_path) {
             if (looks_like_plugin(file_name)) files.push_back(it->path().string());
         }
         if (ec) {
-            scan.failed.push_back(error(errc::plugin_error, "driver plugin directory \"" + dir +
-                                                                "\" could not be listed: " + ec.message()));
+            scan.failed.push_back(error(
+                errc::plugin_error,
+                "driver plugin directory \"" + dir + "\" could not be listed: " + ec.message()));
         }
         std::sort(files.begin(), files.end());
         for (const auto& f : files) {
@@ -280,7 +290,9 @@ plugin_scan driver_registry::load_plugins_from(std::string_view search_path) {
     return scan;
 }
 
-plugin_scan driver_registry::load_plugins_from_env() { return load_plugins_from(env_search_path()); }
+plugin_scan driver_registry::load_plugins_from_env() {
+    return load_plugins_from(env_search_path());
+}
 
 std::vector<plugin_info> driver_registry::plugins() const {
     std::vector<plugin_info> out;

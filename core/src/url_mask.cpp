@@ -189,9 +189,9 @@ std::string mask_password(std::string_view text) {
         const std::string_view scheme = url_scheme(text);
         const bool authority_url =
             !scheme.empty() &&
-            text.substr(static_cast<std::size_t>(scheme.data() - text.data()) + scheme.size(), 3) == "://";
-        if (authority_url || (sep != npos && (eq == npos || sep < eq)))
-            return mask_url(text);
+            text.substr(static_cast<std::size_t>(scheme.data() - text.data()) + scheme.size(), 3) ==
+                "://";
+        if (authority_url || (sep != npos && (eq == npos || sep < eq))) return mask_url(text);
         // A key=value string the parser accepts is masked the way it was
         // parsed, even when an '@' comes before the first '=' ("a@b=c
         // password=x"): masking it as a URL would miss the password key.

@@ -1,7 +1,6 @@
 #include "bench_config.hpp"
 
 #include <optional>
-
 #include <uvdb/config.hpp>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/postgres/driver.hpp>

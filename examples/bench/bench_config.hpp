@@ -5,7 +5,6 @@
 /// every uvdb program reads it.
 
 #include <string>
-
 #include <uvdb/pool_options.hpp>
 #include <uvdb/result.hpp>
 

@@ -177,7 +177,8 @@ std::string usage_text(const char* program) {
 
 Measures what a connection pool is for, as described in docs/BENCHMARKS.md, on
 any driver uvdb has: PostgreSQL, SQLite, or a plugin found in UVDB_DRIVER_PATH
-(the URL's scheme chooses). Scenarios: )" + scenario_names() + R"(
+(the URL's scheme chooses). Scenarios: )" +
+           scenario_names() + R"(
 (all five by default, in that order).
 
 Connection: --url, else DATABASE_URL, else (PostgreSQL) libpq's PGHOST, PGPORT, PGUSER,

@@ -18,18 +18,19 @@ struct bench_options {
     std::optional<std::size_t> warmup;       ///< warm-up ops of the pooled scenarios
     std::optional<std::size_t> pool_size;
     std::optional<std::size_t> max_overflow;
-    std::optional<std::size_t> min_idle;     ///< pre-filled connections (pool_options::min_idle)
-    std::optional<double> timeout_s;         ///< pool acquire timeout
-    std::optional<double> recycle_s;         ///< 0: never
+    std::optional<std::size_t> min_idle;  ///< pre-filled connections (pool_options::min_idle)
+    std::optional<double> timeout_s;      ///< pool acquire timeout
+    std::optional<double> recycle_s;      ///< 0: never
     std::optional<bool> pre_ping;
     /// --overflow-delay: seconds, or "auto" (the pool's default). Outer
     /// nullopt: not given; inner nullopt: auto.
     std::optional<std::optional<double>> overflow_delay_s;
-    std::optional<double> rss_soak_s;        ///< --rss-soak SECONDS: the memory soak instead of the scenarios
+    std::optional<double>
+        rss_soak_s;  ///< --rss-soak SECONDS: the memory soak instead of the scenarios
     bool json = false;
     bool quiet = false;
-    std::string svg_file;                    ///< empty: no chart
-    double max_seconds = 30;                 ///< BENCH_MAX_SECONDS: no op starts later
+    std::string svg_file;     ///< empty: no chart
+    double max_seconds = 30;  ///< BENCH_MAX_SECONDS: no op starts later
     bool help = false;
 };
 

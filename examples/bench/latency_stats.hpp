@@ -9,9 +9,8 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
-
 #include <uvdb/error.hpp>
+#include <vector>
 
 namespace uvdb::bench {
 
@@ -19,7 +18,7 @@ namespace uvdb::bench {
 /// sized up front, so record() never allocates; ops beyond the capacity
 /// (impossible when it is the number of ops planned) are dropped.
 class latency_recorder {
-public:
+  public:
     explicit latency_recorder(std::size_t capacity) : ns_(capacity) {}
 
     void record(std::int64_t ns) noexcept {
@@ -33,7 +32,7 @@ public:
         return std::move(ns_);
     }
 
-private:
+  private:
     std::vector<std::int64_t> ns_;
     std::size_t n_ = 0;
 };
@@ -61,7 +60,7 @@ latency_summary summarize(std::vector<std::int64_t>& ns);
 /// that answered something other than what was asked. The first message of
 /// each category is kept to show people what went wrong.
 class failure_counter {
-public:
+  public:
     void add(const uvdb::error& e);
     void add_wrong_result(std::string message);
     /// Adds another counter's counts (and first messages it has that this lacks).
@@ -73,7 +72,7 @@ public:
     /// (category, first message) for each category seen, by name.
     std::vector<std::pair<std::string, std::string>> first_messages() const;
 
-private:
+  private:
     static constexpr std::size_t slots = 32;  // errc values are small; 0 is wrong_result
     static std::string category_name(std::size_t slot);
 

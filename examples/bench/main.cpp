@@ -11,17 +11,16 @@
 //
 // Everything runs on one libuv loop: W workers are W chains of callbacks.
 
+#include <spdlog/logger.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
-#include <vector>
-
-#include <spdlog/logger.h>
-
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/log.hpp>
+#include <vector>
 
 #include "bench_driver.hpp"
 #include "bench_options.hpp"
@@ -103,14 +102,15 @@ int main(int argc, char** argv) {
     // connection, as in production?
     auto probe = probe_server(loop, *drv, tgt->pool.connection, rag_sql);
     if (!probe) {
-        std::fprintf(stderr, "uvdb-bench: cannot connect to %s (from %s): %s\n", tgt->described.c_str(),
-                     tgt->source.c_str(), probe.err().to_string().c_str());
+        std::fprintf(stderr, "uvdb-bench: cannot connect to %s (from %s): %s\n",
+                     tgt->described.c_str(), tgt->source.c_str(), probe.err().to_string().c_str());
         return 1;
     }
     const uvdb::server_facts& facts = probe->server;
     if (facts.tls == false && !opts->quiet) {
-        std::fprintf(stderr, "uvdb-bench: warning: the connection does not use TLS; docs/BENCHMARKS.md "
-                             "measures TLS + SCRAM connections (sslmode=require or verify-full)\n");
+        std::fprintf(stderr,
+                     "uvdb-bench: warning: the connection does not use TLS; docs/BENCHMARKS.md "
+                     "measures TLS + SCRAM connections (sslmode=require or verify-full)\n");
     }
 
     if (opts->rss_soak_s) {
@@ -128,7 +128,8 @@ int main(int argc, char** argv) {
         // The one scenario that needs more than SELECT 1: skipped, not failed,
         // on a driver that cannot run its query.
         const auto before = specs.size();
-        std::erase_if(specs, [](const scenario_spec& s) { return s.kind == uvdb::bench::op_kind::rag; });
+        std::erase_if(specs,
+                      [](const scenario_spec& s) { return s.kind == uvdb::bench::op_kind::rag; });
         if (specs.size() != before && !opts->quiet) {
             std::fprintf(stderr, "uvdb-bench: note: rag skipped: driver \"%s\" cannot run %s: %s\n",
                          std::string(drv->name()).c_str(), std::string(rag_sql).c_str(),
@@ -142,10 +143,11 @@ int main(int argc, char** argv) {
     for (const auto& s : specs) {
         if (s.kind == uvdb::bench::op_kind::unpooled && facts.max_connections > 0 &&
             s.workers + 3 > static_cast<std::size_t>(facts.max_connections) && !opts->quiet) {
-            std::fprintf(stderr,
-                         "uvdb-bench: warning: %s opens %zu connections at once but the server allows "
-                         "max_connections=%d (3 reserved for superusers): expect too_many_connections\n",
-                         std::string(s.name).c_str(), s.workers, facts.max_connections);
+            std::fprintf(
+                stderr,
+                "uvdb-bench: warning: %s opens %zu connections at once but the server allows "
+                "max_connections=%d (3 reserved for superusers): expect too_many_connections\n",
+                std::string(s.name).c_str(), s.workers, facts.max_connections);
         }
     }
 
@@ -167,9 +169,9 @@ int main(int argc, char** argv) {
     std::vector<scenario_result> results;
     for (const auto& spec : specs) {
         if (!opts->quiet && !settings.progress) {
-            std::fprintf(stderr, "uvdb-bench: %s: %zu worker%s, %zu %s…\n", std::string(spec.name).c_str(),
-                         spec.workers, spec.workers == 1 ? "" : "s", spec.ops,
-                         spec.kind == uvdb::bench::op_kind::rag ? "requests" : "ops");
+            std::fprintf(stderr, "uvdb-bench: %s: %zu worker%s, %zu %s…\n",
+                         std::string(spec.name).c_str(), spec.workers, spec.workers == 1 ? "" : "s",
+                         spec.ops, spec.kind == uvdb::bench::op_kind::rag ? "requests" : "ops");
         }
         scenario_result r = runner.run(spec);
         if (opts->json) {
@@ -191,11 +193,14 @@ int main(int argc, char** argv) {
     }
     if (!opts->svg_file.empty()) {
         std::string why;
-        if (!write_latency_chart(opts->svg_file, results, server + "; " + runner.pool_note(), why)) {
+        if (!write_latency_chart(opts->svg_file, results, server + "; " + runner.pool_note(),
+                                 why)) {
             std::fprintf(stderr, "uvdb-bench: %s\n", why.c_str());
             return 1;
         }
-        if (!opts->quiet) std::fprintf(stderr, "uvdb-bench: latency chart written to %s\n", opts->svg_file.c_str());
+        if (!opts->quiet)
+            std::fprintf(stderr, "uvdb-bench: latency chart written to %s\n",
+                         opts->svg_file.c_str());
     }
     return 0;
 }

@@ -16,7 +16,8 @@ void progress_bar::start(std::string_view label, const std::size_t* done, std::s
     started_ = std::chrono::steady_clock::now();
     running_ = true;
     draw();
-    timer_.start(std::chrono::milliseconds{100}, [this] { draw(); }, std::chrono::milliseconds{100});
+    timer_.start(
+        std::chrono::milliseconds{100}, [this] { draw(); }, std::chrono::milliseconds{100});
 }
 
 void progress_bar::stop() noexcept {
@@ -36,7 +37,8 @@ void progress_bar::draw() {
     bar[width] = '\0';
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    std::fprintf(stderr, "\r\033[K%-14s [%s] %zu/%zu  %.1f s", label_.c_str(), bar, done, total_, secs);
+    std::fprintf(stderr, "\r\033[K%-14s [%s] %zu/%zu  %.1f s", label_.c_str(), bar, done, total_,
+                 secs);
     std::fflush(stderr);
 }
 

@@ -7,14 +7,13 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/timer.hpp>
 
 namespace uvdb::bench {
 
 class progress_bar {
-public:
+  public:
     /// `enabled` false: every call does nothing.
     progress_bar(event_loop& loop, bool enabled) : timer_(loop), enabled_(enabled) {}
     progress_bar(const progress_bar&) = delete;
@@ -30,7 +29,7 @@ public:
     /// Whether stderr is a terminal (the bar is drawn only then).
     static bool stderr_is_terminal() noexcept;
 
-private:
+  private:
     void draw();
 
     timer timer_;

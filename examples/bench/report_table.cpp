@@ -16,8 +16,8 @@ std::string fmt(const char* format, auto... args) {
 
 /// Display width of UTF-8 text (code points; the tables hold no wide characters).
 std::size_t width_of(const std::string& s) {
-    return static_cast<std::size_t>(
-        std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+    return static_cast<std::size_t>(std::count_if(
+        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 std::string ms_text(double ms) {
@@ -63,7 +63,8 @@ std::string faster(double worse, double better) {
 
 std::string failed_text(const scenario_result& r) {
     if (r.ops == 0) return "0";
-    return fmt("%" PRIu64 " (%.1f%%)", r.failures, 100.0 * static_cast<double>(r.failures) / static_cast<double>(r.ops));
+    return fmt("%" PRIu64 " (%.1f%%)", r.failures,
+               100.0 * static_cast<double>(r.failures) / static_cast<double>(r.ops));
 }
 
 const scenario_result* find(const std::vector<scenario_result>& rs, std::string_view name) {
@@ -88,17 +89,25 @@ void print_comparison(std::FILE* out, const std::string& title, const scenario_r
     const double overhead = u.latency.mean_ms - p.latency.mean_ms;
     t.add({"Connection overhead", overhead > 0 ? ms_text(overhead) : "-",
            p.mean_acquire_ms >= 0 ? ms_text(p.mean_acquire_ms) + " (acquire)" : "-",
-           p.mean_acquire_ms > 0 && overhead > 0 ? ratio_text(overhead / p.mean_acquire_ms) + " less" : "-"});
-    t.add({"Throughput", with_thousands(u.ops_per_s()) + " q/s", with_thousands(p.ops_per_s()) + " q/s",
-           u.ops_per_s() > 0 && p.ops_per_s() > 0 ? ratio_text(p.ops_per_s() / u.ops_per_s()) : "-"});
+           p.mean_acquire_ms > 0 && overhead > 0
+               ? ratio_text(overhead / p.mean_acquire_ms) + " less"
+               : "-"});
+    t.add(
+        {"Throughput", with_thousands(u.ops_per_s()) + " q/s",
+         with_thousands(p.ops_per_s()) + " q/s",
+         u.ops_per_s() > 0 && p.ops_per_s() > 0 ? ratio_text(p.ops_per_s() / u.ops_per_s()) : "-"});
     t.add({"P50 latency", ms_text(u.latency.count ? u.latency.p50_ms : -1),
-           ms_text(p.latency.count ? p.latency.p50_ms : -1), faster(u.latency.p50_ms, p.latency.p50_ms)});
+           ms_text(p.latency.count ? p.latency.p50_ms : -1),
+           faster(u.latency.p50_ms, p.latency.p50_ms)});
     t.add({"P95 latency", ms_text(u.latency.count ? u.latency.p95_ms : -1),
-           ms_text(p.latency.count ? p.latency.p95_ms : -1), faster(u.latency.p95_ms, p.latency.p95_ms)});
+           ms_text(p.latency.count ? p.latency.p95_ms : -1),
+           faster(u.latency.p95_ms, p.latency.p95_ms)});
     t.add({"P99 latency", ms_text(u.latency.count ? u.latency.p99_ms : -1),
-           ms_text(p.latency.count ? p.latency.p99_ms : -1), faster(u.latency.p99_ms, p.latency.p99_ms)});
+           ms_text(p.latency.count ? p.latency.p99_ms : -1),
+           faster(u.latency.p99_ms, p.latency.p99_ms)});
     t.add({"Max latency", ms_text(u.latency.count ? u.latency.max_ms : -1),
-           ms_text(p.latency.count ? p.latency.max_ms : -1), faster(u.latency.max_ms, p.latency.max_ms)});
+           ms_text(p.latency.count ? p.latency.max_ms : -1),
+           faster(u.latency.max_ms, p.latency.max_ms)});
     t.add({"Failed requests", failed_text(u), failed_text(p), ""});
     // One row per error category seen on either side.
     std::vector<std::string> cats;
@@ -122,7 +131,8 @@ void text_table::print(std::FILE* out, std::size_t first_right) const {
     std::vector<std::size_t> widths;
     for (const auto& row : rows_) {
         if (widths.size() < row.size()) widths.resize(row.size(), 0);
-        for (std::size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], width_of(row[c]));
+        for (std::size_t c = 0; c < row.size(); ++c)
+            widths[c] = std::max(widths[c], width_of(row[c]));
     }
     auto print_row = [&](const std::vector<std::string>& row) {
         std::string line = "|";
@@ -138,13 +148,15 @@ void text_table::print(std::FILE* out, std::size_t first_right) const {
     print_row(rows_.front());
     std::string rule = "|";
     for (std::size_t c = 0; c < widths.size(); ++c) {
-        rule += c >= first_right ? std::string(widths[c] + 1, '-') + ":|" : std::string(widths[c] + 2, '-') + "|";
+        rule += c >= first_right ? std::string(widths[c] + 1, '-') + ":|"
+                                 : std::string(widths[c] + 2, '-') + "|";
     }
     std::fprintf(out, "%s\n", rule.c_str());
     for (std::size_t r = 1; r < rows_.size(); ++r) print_row(rows_[r]);
 }
 
-void print_report(std::FILE* out, const run_header& header, const std::vector<scenario_result>& results) {
+void print_report(std::FILE* out, const run_header& header,
+                  const std::vector<scenario_result>& results) {
     std::fprintf(out, "uvdb-bench: %s (from %s)\n", header.target.c_str(), header.source.c_str());
     std::fprintf(out, "server: %s\n", header.server.c_str());
     std::fprintf(out, "%s\n", header.pool.c_str());
@@ -152,21 +164,25 @@ void print_report(std::FILE* out, const run_header& header, const std::vector<sc
     const auto* su = find(results, "seq_unpooled");
     const auto* sp = find(results, "seq_pooled");
     if (su != nullptr && sp != nullptr) {
-        print_comparison(out, fmt("Sequential: %zu queries one after another (seq_unpooled vs seq_pooled)", sp->ops),
-                         *su, *sp);
+        print_comparison(
+            out,
+            fmt("Sequential: %zu queries one after another (seq_unpooled vs seq_pooled)", sp->ops),
+            *su, *sp);
     }
     const auto* cu = find(results, "conc_unpooled");
     const auto* cp = find(results, "conc_pooled");
     if (cu != nullptr && cp != nullptr) {
-        print_comparison(out,
-                         fmt("Concurrent: %zu workers (conc_unpooled %zu queries vs conc_pooled %zu queries)",
-                             cp->spec.workers, cu->ops, cp->ops),
-                         *cu, *cp);
+        print_comparison(
+            out,
+            fmt("Concurrent: %zu workers (conc_unpooled %zu queries vs conc_pooled %zu queries)",
+                cp->spec.workers, cu->ops, cp->ops),
+            *cu, *cp);
     }
 
-    std::fprintf(out, "\nEvery scenario (latency of successful ops; rag: of whole 10-query requests)\n\n");
-    text_table t({"scenario", "W", "ops", "failed", "time", "ops/s", "mean", "p50", "p95", "p99", "max",
-                  "CPU", "CPU/query"});
+    std::fprintf(
+        out, "\nEvery scenario (latency of successful ops; rag: of whole 10-query requests)\n\n");
+    text_table t({"scenario", "W", "ops", "failed", "time", "ops/s", "mean", "p50", "p95", "p99",
+                  "max", "CPU", "CPU/query"});
     for (const auto& r : results) {
         const bool lat = r.latency.count > 0;
         const double cpu_q = r.cpu_us_per_query();

@@ -5,10 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
-#include <vector>
-
 #include <uvdb/pool.hpp>
 #include <uvdb/timer.hpp>
+#include <vector>
 
 namespace uvdb::bench {
 
@@ -18,8 +17,9 @@ using clock_type = std::chrono::steady_clock;
 
 /// One connection's worth of load: acquire, SELECT 1, release, pause, again.
 class soak_worker {
-public:
-    soak_worker(event_loop& loop, pool& db, std::chrono::milliseconds tick) : pause_(loop), db_(db), tick_(tick) {}
+  public:
+    soak_worker(event_loop& loop, pool& db, std::chrono::milliseconds tick)
+        : pause_(loop), db_(db), tick_(tick) {}
 
     void start(const bool* stop) {
         stop_ = stop;
@@ -29,7 +29,7 @@ public:
     std::uint64_t queries = 0;
     std::uint64_t failures = 0;
 
-private:
+  private:
     void next() {
         if (*stop_) {
             idle_ = true;
@@ -83,7 +83,8 @@ int run_rss_soak(event_loop& loop, std::shared_ptr<driver> drv, const soak_setti
     db.emplace(loop, std::move(drv), o);
 
     // All connections open (TLS + SCRAM) before the first sample.
-    run_until(loop, clock_type::now() + std::chrono::seconds(60), [&] { return db->stats().idle >= n; });
+    run_until(loop, clock_type::now() + std::chrono::seconds(60),
+              [&] { return db->stats().idle >= n; });
     if (db->stats().idle < n) {
         std::fprintf(stderr, "uvdb-bench: rss-soak: only %zu of %zu connections opened in 60 s\n",
                      db->stats().idle, n);
@@ -92,20 +93,22 @@ int run_rss_soak(event_loop& loop, std::shared_ptr<driver> drv, const soak_setti
 
     bool stop = false;
     std::vector<std::unique_ptr<soak_worker>> workers;
-    for (std::size_t i = 0; i < n; ++i) workers.push_back(std::make_unique<soak_worker>(loop, *db, s.tick));
+    for (std::size_t i = 0; i < n; ++i)
+        workers.push_back(std::make_unique<soak_worker>(loop, *db, s.tick));
     for (auto& w : workers) w->start(&stop);
 
     const auto t0 = clock_type::now();
-    const auto end = t0 + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(s.seconds));
+    const auto end = t0 + std::chrono::duration_cast<clock_type::duration>(
+                              std::chrono::duration<double>(s.seconds));
     // The first sample after one round of queries: TLS buffers and result
     // buffers of every connection have been touched once.
     run_until(loop, t0 + std::chrono::milliseconds{500}, [] { return false; });
     std::vector<std::size_t> samples{resident_kb()};
     auto report = [&](double at) {
         if (!s.quiet) {
-            std::fprintf(stderr, "uvdb-bench: rss-soak: %6.0f s  rss %zu kB  live %zu  queries %llu\n", at,
-                         samples.back(), db->stats().total,
-                         static_cast<unsigned long long>([&] {
+            std::fprintf(stderr,
+                         "uvdb-bench: rss-soak: %6.0f s  rss %zu kB  live %zu  queries %llu\n", at,
+                         samples.back(), db->stats().total, static_cast<unsigned long long>([&] {
                              std::uint64_t q = 0;
                              for (auto& w : workers) q += w->queries;
                              return q;
@@ -141,20 +144,25 @@ int run_rss_soak(event_loop& loop, std::shared_ptr<driver> drv, const soak_setti
     const std::size_t end_kb = samples.back();
     const std::size_t max_kb = *std::max_element(samples.begin(), samples.end());
     if (s.json) {
-        std::printf("{\"peer\": \"uvdb\", \"scenario\": \"rss_soak\", \"connections\": %zu, \"live_at_end\": %zu, "
-                    "\"seconds\": %.1f, \"queries\": %llu, \"failures\": %llu, \"rss_before_pool_kb\": %zu, "
-                    "\"rss_start_kb\": %zu, \"rss_end_kb\": %zu, \"rss_max_kb\": %zu, \"samples\": %zu, "
-                    "\"notes\": \"pool(%zu,0,min_idle=%zu,fifo); each connection: acquire, SELECT 1, "
-                    "release, %lld ms pause\"}\n",
-                    n, live, seconds, static_cast<unsigned long long>(queries),
-                    static_cast<unsigned long long>(failures), rss_before_pool, start_kb, end_kb, max_kb,
-                    samples.size(), n, n, static_cast<long long>(s.tick.count()));
+        std::printf(
+            "{\"peer\": \"uvdb\", \"scenario\": \"rss_soak\", \"connections\": %zu, "
+            "\"live_at_end\": %zu, "
+            "\"seconds\": %.1f, \"queries\": %llu, \"failures\": %llu, \"rss_before_pool_kb\": "
+            "%zu, "
+            "\"rss_start_kb\": %zu, \"rss_end_kb\": %zu, \"rss_max_kb\": %zu, \"samples\": %zu, "
+            "\"notes\": \"pool(%zu,0,min_idle=%zu,fifo); each connection: acquire, SELECT 1, "
+            "release, %lld ms pause\"}\n",
+            n, live, seconds, static_cast<unsigned long long>(queries),
+            static_cast<unsigned long long>(failures), rss_before_pool, start_kb, end_kb, max_kb,
+            samples.size(), n, n, static_cast<long long>(s.tick.count()));
     } else {
-        std::printf("rss-soak: %zu live TLS connections for %.0f s, %llu queries (%llu failed)\n", n, seconds,
-                    static_cast<unsigned long long>(queries), static_cast<unsigned long long>(failures));
-        std::printf("  RSS before the pool %zu kB; with the pool: start %zu kB, end %zu kB, max %zu kB "
-                    "(%zu samples)\n",
-                    rss_before_pool, start_kb, end_kb, max_kb, samples.size());
+        std::printf("rss-soak: %zu live TLS connections for %.0f s, %llu queries (%llu failed)\n",
+                    n, seconds, static_cast<unsigned long long>(queries),
+                    static_cast<unsigned long long>(failures));
+        std::printf(
+            "  RSS before the pool %zu kB; with the pool: start %zu kB, end %zu kB, max %zu kB "
+            "(%zu samples)\n",
+            rss_before_pool, start_kb, end_kb, max_kb, samples.size());
     }
     return failures == 0 ? 0 : 1;
 }

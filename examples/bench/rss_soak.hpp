@@ -12,7 +12,6 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/pool_options.hpp>

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <optional>
 #include <utility>
-
 #include <uvdb/pool.hpp>
 #include <uvdb/pool_stats.hpp>
 #include <uvdb/timer.hpp>
@@ -34,16 +33,20 @@ std::string fmt(const char* format, auto... args) {
 
 }  // namespace
 
-scenario_runner::scenario_runner(event_loop& loop, std::shared_ptr<driver> drv, run_settings settings)
+scenario_runner::scenario_runner(event_loop& loop, std::shared_ptr<driver> drv,
+                                 run_settings settings)
     : loop_(loop), driver_(std::move(drv)), settings_(std::move(settings)) {}
 
 std::string scenario_runner::pool_note() const {
     const pool_options& o = settings_.pool;
     std::string recycle = o.recycle.count() <= 0 ? "never" : fmt("%g", o.recycle.count() / 1000.0);
-    std::string delay = o.overflow_delay ? fmt("%g", static_cast<double>(o.overflow_delay->count()) / 1000.0) : "auto";
+    std::string delay = o.overflow_delay
+                            ? fmt("%g", static_cast<double>(o.overflow_delay->count()) / 1000.0)
+                            : "auto";
     std::string min_idle = o.min_idle != 0 ? fmt(",min_idle=%zu", o.min_idle) : "";
     return fmt("pool(%zu,%zu,%s,recycle=%s,overflow_delay=%s%s)", o.size, o.max_overflow,
-               o.pre_ping ? "pre_ping" : "no_pre_ping", recycle.c_str(), delay.c_str(), min_idle.c_str());
+               o.pre_ping ? "pre_ping" : "no_pre_ping", recycle.c_str(), delay.c_str(),
+               min_idle.c_str());
 }
 
 void scenario_runner::run_phase(phase& ph, const scenario_spec& spec, std::size_t ops) {
@@ -95,9 +98,10 @@ std::string scenario_runner::round_trip_note(const scenario_result& r) const {
     const double per_op = r.pool.checkouts == 0
                               ? static_cast<double>(r.spec.queries_per_op)
                               : r.spec.queries_per_op + static_cast<double>(r.pool.pings) /
-                                                             static_cast<double>(r.pool.checkouts);
-    std::string note = fmt("%.2f round trips per %s (%" PRIu64 " pre-pings in %" PRIu64 " checkouts)",
-                           per_op, unit, r.pool.pings, r.pool.checkouts);
+                                                            static_cast<double>(r.pool.checkouts);
+    std::string note =
+        fmt("%.2f round trips per %s (%" PRIu64 " pre-pings in %" PRIu64 " checkouts)", per_op,
+            unit, r.pool.pings, r.pool.checkouts);
     if (r.pool.connects != 0) {
         note += fmt("; %" PRIu64 " connection%s opened during the timed phase", r.pool.connects,
                     r.pool.connects == 1 ? "" : "s");
@@ -158,7 +162,8 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
     res.sorted_ns = latencies.take();
     res.latency = summarize(res.sorted_ns);
     if (ph.acquired != 0) {
-        res.mean_acquire_ms = static_cast<double>(ph.acquire_ns) / static_cast<double>(ph.acquired) / 1e6;
+        res.mean_acquire_ms =
+            static_cast<double>(ph.acquire_ns) / static_cast<double>(ph.acquired) / 1e6;
     }
     if (db) {
         const pool_stats after = db->stats();
@@ -175,16 +180,17 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
 
     std::string notes;
     if (res.time_capped) {
-        notes += fmt("TIME-CAPPED: no op started after %g s (%zu of %zu ran); ", settings_.max_seconds,
-                     res.ops, spec.ops);
+        notes += fmt("TIME-CAPPED: no op started after %g s (%zu of %zu ran); ",
+                     settings_.max_seconds, res.ops, spec.ops);
     }
     if (!settings_.server_note.empty()) notes += settings_.server_note + "; ";
     if (res.has_pool) notes += pool_note() + "; ";
     notes += round_trip_note(res);
     if (warmup_failures != 0) notes += fmt("; %" PRIu64 " warm-up ops failed", warmup_failures);
     if (warmup_connects != 0) {
-        notes += fmt("; the clock started after the %zu connects in flight (warm-up, min_idle) finished",
-                     warmup_connects);
+        notes +=
+            fmt("; the clock started after the %zu connects in flight (warm-up, min_idle) finished",
+                warmup_connects);
     }
     res.notes = std::move(notes);
     return res;

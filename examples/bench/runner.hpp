@@ -6,7 +6,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/pool_options.hpp>
@@ -37,7 +36,7 @@ struct run_settings {
 /// before the next scenario starts, so that an unpooled scenario is not
 /// short of server connections because of a pool that is no longer used.
 class scenario_runner {
-public:
+  public:
     scenario_runner(event_loop& loop, std::shared_ptr<driver> drv, run_settings settings);
 
     /// Runs one scenario (spec already adjusted for --ops/--concurrency).
@@ -46,7 +45,7 @@ public:
     /// "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)".
     std::string pool_note() const;
 
-private:
+  private:
     /// Runs `ops` ops split over spec.workers workers until every worker is done.
     void run_phase(phase& ph, const scenario_spec& spec, std::size_t ops);
     /// Runs the loop for `ms` without work of ours (lets closed backends exit).

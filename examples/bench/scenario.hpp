@@ -25,11 +25,11 @@ enum class op_kind : std::uint8_t {
 struct scenario_spec {
     std::string_view name;
     op_kind kind;
-    std::size_t workers;       ///< W: concurrent callers on the loop
-    std::size_t ops;           ///< N: ops (rag: requests) in the timed phase
-    std::size_t warmup_ops;    ///< untimed, same concurrency, after the pool is created
-    unsigned queries_per_op;   ///< 10 for rag, else 1
-    bool concurrent;           ///< --concurrency applies to it
+    std::size_t workers;      ///< W: concurrent callers on the loop
+    std::size_t ops;          ///< N: ops (rag: requests) in the timed phase
+    std::size_t warmup_ops;   ///< untimed, same concurrency, after the pool is created
+    unsigned queries_per_op;  ///< 10 for rag, else 1
+    bool concurrent;          ///< --concurrency applies to it
 };
 
 /// The scenarios in the order they run by default.
@@ -53,14 +53,14 @@ struct pool_deltas {
 
 /// What one scenario measured.
 struct scenario_result {
-    scenario_spec spec;         ///< with the workers/ops actually used
-    std::size_t ops = 0;        ///< ops started (fewer than spec.ops when time-capped)
+    scenario_spec spec;   ///< with the workers/ops actually used
+    std::size_t ops = 0;  ///< ops started (fewer than spec.ops when time-capped)
     std::uint64_t failures = 0;
     failure_counter failure_detail;
-    double seconds = 0;         ///< wall clock of the timed phase
-    double client_cpu_s = -1;   ///< user + sys over the timed phase; < 0: unknown
+    double seconds = 0;        ///< wall clock of the timed phase
+    double client_cpu_s = -1;  ///< user + sys over the timed phase; < 0: unknown
     bool time_capped = false;
-    latency_summary latency;    ///< of successful ops
+    latency_summary latency;              ///< of successful ops
     std::vector<std::int64_t> sorted_ns;  ///< every successful op's latency, sorted
     double mean_acquire_ms = -1;          ///< pooled: mean time to get a lease; < 0: n/a
     bool has_pool = false;

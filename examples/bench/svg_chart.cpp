@@ -20,11 +20,20 @@ std::string xml_escape(std::string_view s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -52,7 +61,8 @@ constexpr std::size_t max_points = 400;
 
 }  // namespace
 
-std::string latency_chart_svg(const std::vector<scenario_result>& results, const std::string& subtitle) {
+std::string latency_chart_svg(const std::vector<scenario_result>& results,
+                              const std::string& subtitle) {
     double lo = 0, hi = 0;
     bool any = false;
     for (const auto& r : results) {
@@ -72,13 +82,16 @@ std::string latency_chart_svg(const std::vector<scenario_result>& results, const
     auto y_of = [&](double pct) { return top + plot_h - pct / 100.0 * plot_h; };
 
     std::string s;
-    s += fmt("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
-             "font-family=\"sans-serif\" font-size=\"12\">\n",
-             width, height, width, height);
+    s +=
+        fmt("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g "
+            "%g\" "
+            "font-family=\"sans-serif\" font-size=\"12\">\n",
+            width, height, width, height);
     s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-    s += fmt("<text x=\"%g\" y=\"24\" font-size=\"16\" font-weight=\"bold\">uvdb-bench: latency "
-             "distribution per scenario (cumulative)</text>\n",
-             left);
+    s +=
+        fmt("<text x=\"%g\" y=\"24\" font-size=\"16\" font-weight=\"bold\">uvdb-bench: latency "
+            "distribution per scenario (cumulative)</text>\n",
+            left);
     s += fmt("<text x=\"%g\" y=\"42\" fill=\"#555\">", left) + xml_escape(subtitle) + "</text>\n";
 
     // Grid and axes: a vertical line per 1-2-5 step, horizontal every 10 %.
@@ -88,28 +101,33 @@ std::string latency_chart_svg(const std::vector<scenario_result>& results, const
             const double x = x_of(ms);
             if (x > left + plot_w + 0.5) break;
             const bool major = m == 1.0;
-            s += fmt("<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"%s\"/>\n", x, top, x,
-                     top + plot_h, major ? "#ccc" : "#eee");
+            s += fmt("<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"%s\"/>\n", x, top,
+                     x, top + plot_h, major ? "#ccc" : "#eee");
             if (major || dec_hi - dec_lo <= 3) {
-                s += fmt("<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\" fill=\"#333\">%s</text>\n", x,
-                         top + plot_h + 16, tick_label(ms).c_str());
+                s += fmt(
+                    "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\" fill=\"#333\">%s</text>\n", x,
+                    top + plot_h + 16, tick_label(ms).c_str());
             }
         }
     }
     for (int p = 0; p <= 100; p += 10) {
         const double y = y_of(p);
-        s += fmt("<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"%s\"/>\n", left, y, left + plot_w, y,
-                 p == 50 ? "#bbb" : "#eee");
-        s += fmt("<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\" fill=\"#333\">%d%%</text>\n", left - 6, y + 4, p);
+        s += fmt("<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"%s\"/>\n", left, y,
+                 left + plot_w, y, p == 50 ? "#bbb" : "#eee");
+        s += fmt("<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\" fill=\"#333\">%d%%</text>\n",
+                 left - 6, y + 4, p);
     }
-    s += fmt("<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" stroke=\"#333\"/>\n", left, top,
-             plot_w, plot_h);
-    s += fmt("<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">latency of one op (log scale; rag: one "
-             "10-query request)</text>\n",
-             left + plot_w / 2, height - 16);
-    s += fmt("<text transform=\"translate(18 %g) rotate(-90)\" text-anchor=\"middle\">ops completed within "
-             "that latency</text>\n",
-             top + plot_h / 2);
+    s += fmt("<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" stroke=\"#333\"/>\n",
+             left, top, plot_w, plot_h);
+    s +=
+        fmt("<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">latency of one op (log scale; rag: one "
+            "10-query request)</text>\n",
+            left + plot_w / 2, height - 16);
+    s +=
+        fmt("<text transform=\"translate(18 %g) rotate(-90)\" text-anchor=\"middle\">ops completed "
+            "within "
+            "that latency</text>\n",
+            top + plot_h / 2);
 
     // One step curve per scenario: rank i of n reaches (i+1)/n of the ops.
     double legend_y = top + 8;
@@ -125,7 +143,8 @@ std::string latency_chart_svg(const std::vector<scenario_result>& results, const
             for (std::size_t i = 0; i < n; i += step) {
                 const std::size_t idx = std::min(n - 1, i);
                 const double x = x_of(static_cast<double>(v[idx]) / 1e6);
-                const double y = y_of(100.0 * static_cast<double>(idx + 1) / static_cast<double>(n));
+                const double y =
+                    y_of(100.0 * static_cast<double>(idx + 1) / static_cast<double>(n));
                 pts += fmt("%.1f,%.1f %.1f,%.1f ", x, prev_y, x, y);
                 prev_y = y;
             }
@@ -139,17 +158,21 @@ std::string latency_chart_svg(const std::vector<scenario_result>& results, const
         }
         // Legend entry with the figures people look for.
         const double lx = left + plot_w + 16;
-        s += fmt("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", lx,
-                 legend_y, lx + 28, legend_y, colour, unpooled ? " stroke-dasharray=\"6 4\"" : "");
+        s += fmt(
+            "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
+            lx, legend_y, lx + 28, legend_y, colour, unpooled ? " stroke-dasharray=\"6 4\"" : "");
         s += fmt("<text x=\"%g\" y=\"%g\" font-weight=\"bold\">%s</text>\n", lx + 34, legend_y + 4,
                  std::string(r.spec.name).c_str());
         if (r.latency.count > 0) {
-            s += fmt("<text x=\"%g\" y=\"%g\" fill=\"#444\">p50 %s · p99 %s</text>\n", lx + 34, legend_y + 19,
-                     tick_label(r.latency.p50_ms).c_str(), tick_label(r.latency.p99_ms).c_str());
-            s += fmt("<text x=\"%g\" y=\"%g\" fill=\"#444\">%zu ok, %llu failed, W=%zu</text>\n", lx + 34,
-                     legend_y + 33, r.latency.count, static_cast<unsigned long long>(r.failures), r.spec.workers);
+            s += fmt("<text x=\"%g\" y=\"%g\" fill=\"#444\">p50 %s · p99 %s</text>\n", lx + 34,
+                     legend_y + 19, tick_label(r.latency.p50_ms).c_str(),
+                     tick_label(r.latency.p99_ms).c_str());
+            s += fmt("<text x=\"%g\" y=\"%g\" fill=\"#444\">%zu ok, %llu failed, W=%zu</text>\n",
+                     lx + 34, legend_y + 33, r.latency.count,
+                     static_cast<unsigned long long>(r.failures), r.spec.workers);
         } else {
-            s += fmt("<text x=\"%g\" y=\"%g\" fill=\"#444\">no successful op</text>\n", lx + 34, legend_y + 19);
+            s += fmt("<text x=\"%g\" y=\"%g\" fill=\"#444\">no successful op</text>\n", lx + 34,
+                     legend_y + 19);
         }
         legend_y += 54;
     }

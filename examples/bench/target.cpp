@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
-
 #include <uvdb/param.hpp>
 #include <uvdb/url.hpp>
 
@@ -107,7 +106,8 @@ result<probe_result> probe_server(event_loop& loop, driver& drv, const connect_o
                 conn->query(rag_sql, make_params(0), [&](result<result_set> q) {
                     if (!q) {
                         found.rag_problem = q.err().to_string();
-                    } else if (q->size() != 1 || !(*q)[0].try_get<int>(0) || *(*q)[0].try_get<int>(0) != 1) {
+                    } else if (q->size() != 1 || !(*q)[0].try_get<int>(0) ||
+                               *(*q)[0].try_get<int>(0) != 1) {
                         found.rag_problem = "it did not answer 1";
                     }
                     finish(std::move(found));

@@ -7,7 +7,6 @@
 
 #include <string>
 #include <string_view>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/pool_options.hpp>
@@ -33,13 +32,14 @@ result<target> resolve_target(const bench_options& opts);
 
 /// What the probe connection saw.
 struct probe_result {
-    server_facts server;      ///< as the driver describes it (connection::describe_server)
+    server_facts server;  ///< as the driver describes it (connection::describe_server)
     /// Empty, or why the rag query cannot run on this driver (rag is then skipped).
     std::string rag_problem;
 };
 
 /// Opens one connection, asks the driver to describe its server, checks that
-/// SELECT 1 runs (an error otherwise) and that the rag query `rag_sql` answers (with parameter 0: 1) and closes it. Runs the loop.
+/// SELECT 1 runs (an error otherwise) and that the rag query `rag_sql` answers (with parameter 0:
+/// 1) and closes it. Runs the loop.
 result<probe_result> probe_server(event_loop& loop, driver& drv, const connect_options& opts,
                                   std::string_view rag_sql);
 

@@ -2,7 +2,6 @@
 
 #include <string>
 #include <utility>
-
 #include <uvdb/param.hpp>
 
 namespace uvdb::bench {
@@ -82,7 +81,8 @@ void worker::on_lease(lease l) {
 
 void worker::send() {
     if (ph_->kind == op_kind::rag) {
-        lease_->query(ph_->rag_sql, make_params(k_), [this](result<result_set> r) { on_result(std::move(r)); });
+        lease_->query(ph_->rag_sql, make_params(k_),
+                      [this](result<result_set> r) { on_result(std::move(r)); });
     } else {
         lease_->query(select_one, [this](result<result_set> r) { on_result(std::move(r)); });
     }

@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/lease.hpp>
@@ -29,21 +28,21 @@ using bench_clock = std::chrono::steady_clock;
 struct phase {
     event_loop* loop = nullptr;
     op_kind kind = op_kind::pooled;
-    uvdb::pool* pool = nullptr;                  ///< pooled and rag
-    uvdb::driver* drv = nullptr;                 ///< unpooled
-    const connect_options* connection = nullptr; ///< unpooled
+    uvdb::pool* pool = nullptr;                       ///< pooled and rag
+    uvdb::driver* drv = nullptr;                      ///< unpooled
+    const connect_options* connection = nullptr;      ///< unpooled
     std::string_view rag_sql = "SELECT $1::int + 1";  ///< rag (see rag_sql_for)
-    latency_recorder* latencies = nullptr;       ///< null: nothing recorded (warm-up)
+    latency_recorder* latencies = nullptr;            ///< null: nothing recorded (warm-up)
     /// No op starts at or after this moment (the time cap).
     bench_clock::time_point stop_starting_at = bench_clock::time_point::max();
 
     failure_counter failures;
     std::size_t started = 0;
     std::size_t completed = 0;
-    std::size_t running = 0;  ///< workers not yet finished
-    bool capped = false;      ///< some worker stopped early because of the time cap
-    std::int64_t acquire_ns = 0;  ///< time spent getting leases, summed over ops
-    std::size_t acquired = 0;     ///< ops that got a lease
+    std::size_t running = 0;                ///< workers not yet finished
+    bool capped = false;                    ///< some worker stopped early because of the time cap
+    std::int64_t acquire_ns = 0;            ///< time spent getting leases, summed over ops
+    std::size_t acquired = 0;               ///< ops that got a lease
     bench_clock::time_point finished_at{};  ///< when the last worker finished
 };
 
@@ -54,7 +53,7 @@ std::string_view rag_sql_for(const driver& drv) noexcept;
 
 /// One worker. Must not move while it runs (its callbacks hold `this`).
 class worker {
-public:
+  public:
     worker() = default;
     worker(const worker&) = delete;
     worker& operator=(const worker&) = delete;
@@ -62,12 +61,12 @@ public:
     /// Starts running `ops` ops. The phase's `running` must already count this worker.
     void start(phase& ph, std::size_t ops);
 
-private:
+  private:
     void next();
     void finish();
 
-    void connect();                    // unpooled
-    void acquire();                    // pooled, rag
+    void connect();  // unpooled
+    void acquire();  // pooled, rag
     void on_lease(lease l);
     void send();
     void on_result(result<result_set> r);

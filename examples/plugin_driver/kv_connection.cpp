@@ -4,11 +4,10 @@
 #include <optional>
 #include <string>
 #include <utility>
-#include <vector>
-
 #include <uvdb/connection_adapter.hpp>
 #include <uvdb/pending_completion.hpp>
 #include <uvdb/timer.hpp>
+#include <vector>
 
 #include "kv_store.hpp"
 
@@ -18,7 +17,7 @@ namespace kv {
 // (a uvdb::connection_adapter) and by any work it deferred to the loop, so a
 // deferred callback never sees freed memory.
 class session : public std::enable_shared_from_this<session> {
-public:
+  public:
     enum class kind { query, script, ping, reset };
     struct op {
         kind k;
@@ -29,21 +28,26 @@ public:
     };
 
     session(uvdb::event_loop& loop, std::string name, std::chrono::milliseconds default_timeout)
-        : loop_(loop), name_(std::move(name)), default_timeout_(default_timeout),
-          sleep_(loop), deadline_(loop) {}
+        : loop_(loop),
+          name_(std::move(name)),
+          default_timeout_(default_timeout),
+          sleep_(loop),
+          deadline_(loop) {}
 
     void start(uvdb::driver::connect_callback cb, std::optional<uvdb::error> bad_url) {
-        loop_.defer([self = shared_from_this(), cb = std::move(cb), bad = std::move(bad_url)]() mutable {
-            if (self->closed_) return cb(uvdb::error(uvdb::errc::closed, "kv: closed while connecting"));
-            if (bad) {
-                self->closed_ = true;
-                self->fail_all(uvdb::errc::closed);
-                return cb(std::move(*bad));
-            }
-            self->store_ = open_store(self->name_);
-            cb({});
-            self->pump();
-        });
+        loop_.defer(
+            [self = shared_from_this(), cb = std::move(cb), bad = std::move(bad_url)]() mutable {
+                if (self->closed_)
+                    return cb(uvdb::error(uvdb::errc::closed, "kv: closed while connecting"));
+                if (bad) {
+                    self->closed_ = true;
+                    self->fail_all(uvdb::errc::closed);
+                    return cb(std::move(*bad));
+                }
+                self->store_ = open_store(self->name_);
+                cb({});
+                self->pump();
+            });
     }
 
     // The uvdb::connection operations, reached through connection_adapter.
@@ -51,7 +55,8 @@ public:
                uvdb::connection::query_callback cb) {
         push({kind::query, std::string(sql), std::move(p), opts.timeout, std::move(cb)});
     }
-    void execute(std::string_view script, const uvdb::query_options& opts, uvdb::connection::script_callback cb) {
+    void execute(std::string_view script, const uvdb::query_options& opts,
+                 uvdb::connection::script_callback cb) {
         push({kind::script, std::string(script), {}, opts.timeout, std::move(cb)});
     }
     void ping(std::chrono::milliseconds, uvdb::connection::done_callback cb) {
@@ -70,7 +75,8 @@ public:
 
     void cancel() {
         // Only a SLEEP is ever in flight; anything else answers at once.
-        if (running_ && sleep_.active()) finish_running(uvdb::error(uvdb::errc::cancelled, "kv: statement cancelled"));
+        if (running_ && sleep_.active())
+            finish_running(uvdb::error(uvdb::errc::cancelled, "kv: statement cancelled"));
     }
 
     // reset() while a statement is queued or runs: the contract makes that
@@ -78,8 +84,9 @@ public:
     void fail_reset(uvdb::connection::done_callback cb) {
         close();
         loop_.defer([self = shared_from_this(), cb = std::move(cb)]() mutable {
-            uvdb::error e(uvdb::errc::bad_input,
-                          "kv: reset() while a statement is still running; the connection was closed");
+            uvdb::error e(
+                uvdb::errc::bad_input,
+                "kv: reset() while a statement is still running; the connection was closed");
             cb(std::move(e.with_fatal(true)));
         });
     }
@@ -102,7 +109,7 @@ public:
     bool is_idle() const noexcept { return queue_.empty() && !running_; }
     std::string describe() const { return "kv://" + name_; }
 
-private:
+  private:
     void schedule_pump() {
         if (pump_scheduled_) return;
         pump_scheduled_ = true;
@@ -175,13 +182,15 @@ private:
         });
     }
 
-    static void deliver(op& o, uvdb::result<uvdb::result_set> r, std::vector<uvdb::result_set> scripts) {
+    static void deliver(op& o, uvdb::result<uvdb::result_set> r,
+                        std::vector<uvdb::result_set> scripts) {
         switch (o.k) {
             case kind::query:
                 return o.cb.complete(std::move(r));
             case kind::script:
                 if (!r) return o.cb.fail(r.err());
-                return o.cb.complete(uvdb::result<std::vector<uvdb::result_set>>(std::move(scripts)));
+                return o.cb.complete(
+                    uvdb::result<std::vector<uvdb::result_set>>(std::move(scripts)));
             case kind::ping:
             case kind::reset:
                 if (!r) return o.cb.fail(r.err());
@@ -206,9 +215,9 @@ private:
     uvdb::event_loop& loop_;
     std::string name_;
     std::chrono::milliseconds default_timeout_;
-    std::shared_ptr<store> store_;  // set once connected
+    std::shared_ptr<store> store_;   // set once connected
     std::optional<transaction> tx_;  // the open transaction, if any
-    std::deque<op> queue_;          // front() is the running one while running_
+    std::deque<op> queue_;           // front() is the running one while running_
     std::vector<uvdb::result_set> script_results_;
     uvdb::timer sleep_;
     uvdb::timer deadline_;
@@ -223,15 +232,18 @@ namespace {
 uvdb::result<std::string> store_name(std::string_view url) {
     constexpr std::string_view scheme = "kv://";
     if (url.size() < scheme.size() || url.substr(0, scheme.size()) != scheme) {
-        return uvdb::error(uvdb::errc::bad_config, "kv: the URL must start with kv:// (e.g. kv://cache)");
+        return uvdb::error(uvdb::errc::bad_config,
+                           "kv: the URL must start with kv:// (e.g. kv://cache)");
     }
     std::string name(url.substr(scheme.size()));
     if (name.empty()) return std::string("default");
     for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
         if (!ok) {
-            return uvdb::error(uvdb::errc::bad_config,
-                               "kv: a store name may hold letters, digits, '_' and '-' only (kv://name)");
+            return uvdb::error(
+                uvdb::errc::bad_config,
+                "kv: a store name may hold letters, digits, '_' and '-' only (kv://name)");
         }
     }
     return name;
@@ -239,14 +251,17 @@ uvdb::result<std::string> store_name(std::string_view url) {
 
 }  // namespace
 
-std::unique_ptr<uvdb::connection> open_connection(uvdb::event_loop& loop, const uvdb::connect_options& opts,
+std::unique_ptr<uvdb::connection> open_connection(uvdb::event_loop& loop,
+                                                  const uvdb::connect_options& opts,
                                                   uvdb::driver::connect_callback on_connected) {
     auto name = store_name(opts.url);
-    auto s = std::make_shared<session>(loop, name ? *name : std::string("invalid"), opts.query_timeout);
+    auto s =
+        std::make_shared<session>(loop, name ? *name : std::string("invalid"), opts.query_timeout);
     std::optional<uvdb::error> bad;
     if (!name) bad = std::move(name).err().with_fatal(true);
     s->start(std::move(on_connected), std::move(bad));
-    return std::make_unique<uvdb::connection_adapter<session, std::shared_ptr<session>>>(std::move(s));
+    return std::make_unique<uvdb::connection_adapter<session, std::shared_ptr<session>>>(
+        std::move(s));
 }
 
 }  // namespace kv

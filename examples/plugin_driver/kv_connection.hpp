@@ -8,7 +8,6 @@
 // destroyed), uvdb::pending_completion holds each statement's callback.
 
 #include <memory>
-
 #include <uvdb/driver.hpp>
 
 namespace kv {
@@ -16,7 +15,8 @@ namespace kv {
 /// Opens a connection to the store named by opts.url (kv://name). Loop thread
 /// only. Destroying the returned object closes it: every statement still
 /// queued gets errc::closed (on the loop, after the destructor returns).
-std::unique_ptr<uvdb::connection> open_connection(uvdb::event_loop& loop, const uvdb::connect_options& opts,
+std::unique_ptr<uvdb::connection> open_connection(uvdb::event_loop& loop,
+                                                  const uvdb::connect_options& opts,
                                                   uvdb::driver::connect_callback on_connected);
 
 }  // namespace kv

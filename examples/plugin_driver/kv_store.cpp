@@ -39,10 +39,12 @@ uvdb::result<std::string> param_text(const uvdb::param& p, std::size_t n) {
     switch (p.type()) {
         case kind::null:
             return uvdb::error(uvdb::errc::bad_input,
-                               "kv: parameter $" + std::to_string(n) + " is NULL; the kv backend stores text only");
+                               "kv: parameter $" + std::to_string(n) +
+                                   " is NULL; the kv backend stores text only");
         case kind::binary:
             return uvdb::error(uvdb::errc::bad_input,
-                               "kv: parameter $" + std::to_string(n) + " is binary; the kv backend stores text only");
+                               "kv: parameter $" + std::to_string(n) +
+                                   " is binary; the kv backend stores text only");
         case kind::boolean:
             return std::string(p.as_bool() ? "true" : "false");
         case kind::int16:
@@ -70,18 +72,21 @@ uvdb::result<std::string> argument(std::string_view w, const uvdb::params& p) {
         return syntax("bad parameter reference \"" + std::string(w) + "\"");
     }
     if (n > p.size()) {
-        return uvdb::error(uvdb::errc::bad_input, "kv: the statement uses $" + std::to_string(n) + " but " +
-                                                      std::to_string(p.size()) + " parameter(s) were given");
+        return uvdb::error(uvdb::errc::bad_input, "kv: the statement uses $" + std::to_string(n) +
+                                                      " but " + std::to_string(p.size()) +
+                                                      " parameter(s) were given");
     }
     return param_text(p[n - 1], n);
 }
 
 std::unique_ptr<uvdb::owned_result> key_value_result() {
-    return std::make_unique<uvdb::owned_result>(std::vector<uvdb::owned_result::column>{
-        {"key", uvdb::column_kind::text, 0, "text"}, {"value", uvdb::column_kind::text, 0, "text"}});
+    return std::make_unique<uvdb::owned_result>(
+        std::vector<uvdb::owned_result::column>{{"key", uvdb::column_kind::text, 0, "text"},
+                                                {"value", uvdb::column_kind::text, 0, "text"}});
 }
 
-uvdb::result_set tagged(std::unique_ptr<uvdb::owned_result> r, std::string tag, std::uint64_t affected) {
+uvdb::result_set tagged(std::unique_ptr<uvdb::owned_result> r, std::string tag,
+                        std::uint64_t affected) {
     r->set_command_tag(std::move(tag));
     r->set_affected_rows(affected);
     return uvdb::result_set(std::move(r));
@@ -102,7 +107,7 @@ namespace {
 
 // Reads and writes of one statement: through the open transaction if there is one.
 class view {
-public:
+  public:
     view(store& s, std::optional<transaction>& tx) : s_(s), tx_(tx), lock_(s.mutex) {}
 
     std::optional<std::string> get(const std::string& k) const {
@@ -136,7 +141,7 @@ public:
         return out;
     }
 
-private:
+  private:
     store& s_;
     std::optional<transaction>& tx_;
     std::lock_guard<std::mutex> lock_;
@@ -145,15 +150,24 @@ private:
 uvdb::column_kind kind_of(const uvdb::param& p, std::string& type_name) {
     using kind = uvdb::param::kind;
     switch (p.type()) {
-        case kind::boolean: type_name = "boolean"; return uvdb::column_kind::boolean;
+        case kind::boolean:
+            type_name = "boolean";
+            return uvdb::column_kind::boolean;
         case kind::int16:
         case kind::int32:
-        case kind::int64: type_name = "integer"; return uvdb::column_kind::int64;
+        case kind::int64:
+            type_name = "integer";
+            return uvdb::column_kind::int64;
         case kind::float32:
-        case kind::float64: type_name = "double"; return uvdb::column_kind::float64;
-        case kind::binary: type_name = "bytes"; return uvdb::column_kind::binary;
+        case kind::float64:
+            type_name = "double";
+            return uvdb::column_kind::float64;
+        case kind::binary:
+            type_name = "bytes";
+            return uvdb::column_kind::binary;
         case kind::null:
-        case kind::text: break;
+        case kind::text:
+            break;
     }
     type_name = "text";
     return uvdb::column_kind::text;
@@ -165,7 +179,8 @@ uvdb::result<uvdb::result_set> echo(const std::vector<std::string_view>& w, cons
     std::vector<uvdb::owned_result::column> cols;
     std::vector<std::optional<std::string>> cells;
     for (std::size_t i = 1; i < w.size(); ++i) {
-        uvdb::owned_result::column c{"?column" + std::to_string(i) + "?", uvdb::column_kind::text, 0, "text"};
+        uvdb::owned_result::column c{"?column" + std::to_string(i) + "?", uvdb::column_kind::text,
+                                     0, "text"};
         std::optional<std::string> cell{std::string(w[i])};
         if (w[i].size() >= 2 && w[i][0] == '$') {
             std::size_t n = 0;
@@ -174,8 +189,9 @@ uvdb::result<uvdb::result_set> echo(const std::vector<std::string_view>& w, cons
                 return syntax("bad parameter reference \"" + std::string(w[i]) + "\"");
             }
             if (n > p.size()) {
-                return uvdb::error(uvdb::errc::bad_input, "kv: the statement uses $" + std::to_string(n) + " but " +
-                                                              std::to_string(p.size()) + " parameter(s) were given");
+                return uvdb::error(uvdb::errc::bad_input,
+                                   "kv: the statement uses $" + std::to_string(n) + " but " +
+                                       std::to_string(p.size()) + " parameter(s) were given");
             }
             const uvdb::param& v = p[n - 1];
             c.kind = kind_of(v, c.type_name);
@@ -203,7 +219,8 @@ uvdb::result<uvdb::result_set> echo(const std::vector<std::string_view>& w, cons
     return tagged(std::move(r), "ECHO", 1);
 }
 
-outcome execute_statement(view& v, std::optional<transaction>& tx, std::string_view sql, const uvdb::params& p) {
+outcome execute_statement(view& v, std::optional<transaction>& tx, std::string_view sql,
+                          const uvdb::params& p) {
     auto w = words(sql);
     if (w.empty()) return {syntax("empty statement")};
     const std::string verb = upper(w[0]);
@@ -213,7 +230,9 @@ outcome execute_statement(view& v, std::optional<transaction>& tx, std::string_v
         tx.emplace();
         return {tagged(std::make_unique<uvdb::owned_result>(), "BEGIN", 0)};
     }
-    auto want = [&](std::size_t min, std::size_t max) { return w.size() - 1 >= min && w.size() - 1 <= max; };
+    auto want = [&](std::size_t min, std::size_t max) {
+        return w.size() - 1 >= min && w.size() - 1 <= max;
+    };
 
     std::vector<std::string> args;
     for (std::size_t i = 1; i < w.size(); ++i) {
@@ -241,15 +260,16 @@ outcome execute_statement(view& v, std::optional<transaction>& tx, std::string_v
         const std::string prefix = args.empty() ? std::string() : args[0];
         auto r = key_value_result();
         auto all = v.all();
-        for (auto it = all.lower_bound(prefix); it != all.end() && it->first.starts_with(prefix); ++it) {
+        for (auto it = all.lower_bound(prefix); it != all.end() && it->first.starts_with(prefix);
+             ++it) {
             r->add_row({it->first, it->second});
         }
         auto n = r->rows();
         return {tagged(std::move(r), "SCAN " + std::to_string(n), n)};
     }
     if (verb == "COUNT" && want(0, 0)) {
-        auto r = std::make_unique<uvdb::owned_result>(
-            std::vector<uvdb::owned_result::column>{{"count", uvdb::column_kind::int64, 0, "integer"}});
+        auto r = std::make_unique<uvdb::owned_result>(std::vector<uvdb::owned_result::column>{
+            {"count", uvdb::column_kind::int64, 0, "integer"}});
         r->add_row({std::to_string(v.all().size())});
         return {tagged(std::move(r), "COUNT", 1)};
     }
@@ -259,16 +279,19 @@ outcome execute_statement(view& v, std::optional<transaction>& tx, std::string_v
         if (ec != std::errc() || ptr != args[0].data() + args[0].size() || ms < 0) {
             return {syntax("SLEEP needs a number of milliseconds, not \"" + args[0] + "\"")};
         }
-        return {tagged(std::make_unique<uvdb::owned_result>(), "SLEEP", 0), std::chrono::milliseconds(ms)};
+        return {tagged(std::make_unique<uvdb::owned_result>(), "SLEEP", 0),
+                std::chrono::milliseconds(ms)};
     }
-    return {syntax("unknown command or wrong number of arguments: \"" + std::string(w[0]) +
-                   "\" (the kv backend knows PUT k v, GET k, DELETE k, SCAN [prefix], COUNT, SLEEP ms, "
-                   "ECHO args, BEGIN, COMMIT, ROLLBACK)")};
+    return {
+        syntax("unknown command or wrong number of arguments: \"" + std::string(w[0]) +
+               "\" (the kv backend knows PUT k v, GET k, DELETE k, SCAN [prefix], COUNT, SLEEP ms, "
+               "ECHO args, BEGIN, COMMIT, ROLLBACK)")};
 }
 
 }  // namespace
 
-outcome run_statement(store& s, std::optional<transaction>& tx, std::string_view sql, const uvdb::params& p) {
+outcome run_statement(store& s, std::optional<transaction>& tx, std::string_view sql,
+                      const uvdb::params& p) {
     const std::string verb = upper(words(sql).empty() ? std::string_view{} : words(sql)[0]);
     if (verb == "COMMIT" || verb == "ROLLBACK") {
         // Outside a transaction both are harmless no-ops, as in PostgreSQL.

@@ -12,7 +12,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
 #include <uvdb/error.hpp>
 #include <uvdb/param.hpp>
 #include <uvdb/result.hpp>
@@ -34,7 +33,8 @@ std::shared_ptr<store> open_store(const std::string& name);
 /// delete), applied to the store at COMMIT. Reads inside it see them.
 struct transaction {
     std::map<std::string, std::optional<std::string>> writes;
-    bool failed = false;  ///< a statement failed: only ROLLBACK/COMMIT (which rolls back) are accepted
+    bool failed =
+        false;  ///< a statement failed: only ROLLBACK/COMMIT (which rolls back) are accepted
 };
 
 /// What a statement asks for: an answer now, or a pause of `sleep` first.
@@ -52,6 +52,7 @@ struct outcome {
 /// server rejects a statement it cannot parse; the connection stays usable.
 /// A failed statement inside a transaction marks it failed (SQLSTATE 25P02
 /// for what follows, until ROLLBACK), as PostgreSQL does.
-outcome run_statement(store& s, std::optional<transaction>& tx, std::string_view sql, const uvdb::params& p);
+outcome run_statement(store& s, std::optional<transaction>& tx, std::string_view sql,
+                      const uvdb::params& p);
 
 }  // namespace kv

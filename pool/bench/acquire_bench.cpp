@@ -4,19 +4,18 @@
 //
 //   uvdb_pool_bench [operations]
 
+#include <spdlog/logger.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <new>
-#include <vector>
-
-#include <spdlog/logger.h>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/log.hpp>
 #include <uvdb/pool.hpp>
+#include <vector>
 
 #include "unit/support/fake_driver.hpp"
 
@@ -122,7 +121,8 @@ void chain_step(chain_state& st) {
     });
 }
 
-measurement bench_chains(uvdb::event_loop& loop, uvdb::pool& p, std::size_t chains, std::size_t ops) {
+measurement bench_chains(uvdb::event_loop& loop, uvdb::pool& p, std::size_t chains,
+                         std::size_t ops) {
     chain_state st{&p, ops};
     const std::size_t a0 = g_allocations.load();
     const auto t0 = clock_type::now();
@@ -152,7 +152,8 @@ int main(int argc, char** argv) {
         uvdb::pool p(loop, drv, bench_options(4));
         warm_up(loop, p, 1);
         bench_try_acquire(loop, p, ops / 10);  // warm caches
-        report("try_acquire + release (no waiters, no loop turn)", ops, bench_try_acquire(loop, p, ops));
+        report("try_acquire + release (no waiters, no loop turn)", ops,
+               bench_try_acquire(loop, p, ops));
         bench_chains(loop, p, 1, ops / 10);
         report("acquire(cb) + release, 1 caller (no waiters)", ops, bench_chains(loop, p, 1, ops));
         bench_chains(loop, p, 4, ops / 10);
@@ -163,12 +164,14 @@ int main(int argc, char** argv) {
         uvdb::pool p(loop, drv, bench_options(4));
         warm_up(loop, p, 4);
         bench_chains(loop, p, 64, ops / 10);
-        report("acquire(cb) + release, 64 callers, size 4 (waiters)", ops, bench_chains(loop, p, 64, ops));
+        report("acquire(cb) + release, 64 callers, size 4 (waiters)", ops,
+               bench_chains(loop, p, 64, ops));
         auto st = p.stats();
         std::printf("  stats: acquires %llu, timeouts %llu, connects %llu, pings %llu, total %zu\n",
-                    static_cast<unsigned long long>(st.acquires), static_cast<unsigned long long>(st.timeouts),
-                    static_cast<unsigned long long>(st.connects), static_cast<unsigned long long>(st.pings),
-                    st.total);
+                    static_cast<unsigned long long>(st.acquires),
+                    static_cast<unsigned long long>(st.timeouts),
+                    static_cast<unsigned long long>(st.connects),
+                    static_cast<unsigned long long>(st.pings), st.total);
     }
     loop.run();
     return 0;

@@ -14,11 +14,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 #include <uvdb/config.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/log.hpp>
+#include <vector>
 
 namespace {
 
@@ -27,7 +27,7 @@ namespace {
 // the fuzzer reaches the loader's paths after the URL (the real drivers'
 // check() is not linked here).
 class any_url_driver final : public uvdb::driver {
-public:
+  public:
     std::string_view name() const noexcept override { return "fuzz"; }
     std::vector<std::string> schemes() const override { return {"postgresql", "postgres"}; }
     bool accepts(std::string_view conn) const override {

@@ -14,7 +14,7 @@ namespace uvdb::detail {
 
 template <class T>
 class free_list {
-public:
+  public:
     free_list() = default;
     free_list(const free_list&) = delete;
     free_list& operator=(const free_list&) = delete;
@@ -49,7 +49,7 @@ public:
     /// Records ever made.
     std::size_t size() const noexcept { return store_.size(); }
 
-private:
+  private:
     std::vector<std::unique_ptr<T>> store_;
     T* head_ = nullptr;
 };

@@ -17,7 +17,7 @@ struct list_node {
 
 template <class T>
 class intrusive_list {
-public:
+  public:
     intrusive_list() noexcept { head_.prev = head_.next = &head_; }
     intrusive_list(const intrusive_list&) = delete;
     intrusive_list& operator=(const intrusive_list&) = delete;
@@ -65,7 +65,7 @@ public:
         }
     }
 
-private:
+  private:
     void link_before(list_node* pos, list_node* n) noexcept {
         assert(!n->linked());
         n->next = pos;

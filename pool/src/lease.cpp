@@ -24,7 +24,8 @@ void lease::give_back(mode m, const error* cause) noexcept {
 
 std::chrono::milliseconds lease::held_for() const noexcept {
     if (slot_ == nullptr) return std::chrono::milliseconds{0};
-    return std::chrono::duration_cast<std::chrono::milliseconds>(core_->now() - slot_->checked_out_at);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(core_->now() -
+                                                                 slot_->checked_out_at);
 }
 
 std::source_location lease::acquired_at() const noexcept {

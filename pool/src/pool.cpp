@@ -1,14 +1,12 @@
 // uvdb::pool: the public handle on the shared pool state.
 
-#include <uvdb/pool.hpp>
+#include <spdlog/logger.h>
 
 #include <memory>
 #include <stdexcept>
 #include <utility>
-
-#include <spdlog/logger.h>
-
 #include <uvdb/log.hpp>
+#include <uvdb/pool.hpp>
 
 #include "pool_core.hpp"
 

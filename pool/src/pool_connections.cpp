@@ -1,14 +1,13 @@
 // The life of one pooled connection: connect (with on_connect and back-off),
 // pre-ping, reset on return, and discarding.
 
+#include <spdlog/logger.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <exception>
 #include <utility>
-
-#include <spdlog/logger.h>
-
 #include <uvdb/log.hpp>
 
 #include "pool_core.hpp"
@@ -34,7 +33,8 @@ void pool_core::start_connect() {
     } catch (const std::exception& ex) {
         // A driver should report failures through the callback; treat a
         // throwing one as a failed connect rather than corrupt the counts.
-        connect_failed(*s, error(errc::internal, std::string("the driver threw from connect(): ") + ex.what()));
+        connect_failed(*s, error(errc::internal,
+                                 std::string("the driver threw from connect(): ") + ex.what()));
     }
 }
 
@@ -67,7 +67,8 @@ void pool_core::on_initialized(conn_slot* s, std::uint32_t epoch, result<void> r
 void pool_core::connected(conn_slot& s) {
     slots_.set_state(s, slot_state::detached);
     if (consecutive_failures_ != 0) {
-        logger().info("pool: connecting works again after {} failed attempt(s)", consecutive_failures_);
+        logger().info("pool: connecting works again after {} failed attempt(s)",
+                      consecutive_failures_);
     }
     consecutive_failures_ = 0;
     if (in_backoff_) {
@@ -81,7 +82,8 @@ void pool_core::connected(conn_slot& s) {
     s.created_at = now;
     s.idle_since = now;
     if (opts_.recycle.count() > 0) {
-        const double cut = opts_.recycle_jitter * std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+        const double cut =
+            opts_.recycle_jitter * std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
         const auto life = duration_cast<timer_source::clock::duration>(opts_.recycle * (1.0 - cut));
         s.expires_at = now + life;
     } else {
@@ -190,9 +192,10 @@ void pool_core::reset_step(conn_slot& s) {
         s.reset_query_due = false;
         query_options qo;
         qo.timeout = opts_.ping_timeout;
-        c.execute(opts_.reset_query, qo, [next = std::move(next)](result<std::vector<result_set>> r) mutable {
-            next(r ? result<void>() : result<void>(std::move(r).err()));
-        });
+        c.execute(opts_.reset_query, qo,
+                  [next = std::move(next)](result<std::vector<result_set>> r) mutable {
+                      next(r ? result<void>() : result<void>(std::move(r).err()));
+                  });
     } else {
         slots_.set_state(s, slot_state::detached);
         const time_point now = timers_->now();
@@ -211,12 +214,15 @@ void pool_core::on_reset_step(conn_slot* s, std::uint32_t epoch, result<void> r)
             // slow) closes every returned connection: say so once, loudly.
             if (!r.err().is_fatal() && !reset_failure_warned_) {
                 reset_failure_warned_ = true;
-                logger().warn("pool: making a returned connection fit for reuse failed, so it is closed instead: {}"
-                              "{}",
-                              r.err().to_string(),
-                              opts_.reset_query.empty() ? "" : "; check pool_options::reset_query");
+                logger().warn(
+                    "pool: making a returned connection fit for reuse failed, so it is closed "
+                    "instead: {}"
+                    "{}",
+                    r.err().to_string(),
+                    opts_.reset_query.empty() ? "" : "; check pool_options::reset_query");
             } else {
-                logger().debug("pool: resetting a returned connection failed, closing it: {}", r.err().to_string());
+                logger().debug("pool: resetting a returned connection failed, closing it: {}",
+                               r.err().to_string());
             }
             if (r.err().server_gone()) invalidate_all(r.err());
         }

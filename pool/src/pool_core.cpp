@@ -11,8 +11,8 @@ namespace uvdb::detail {
 
 namespace {
 using std::chrono::duration_cast;
-using std::chrono::milliseconds;
 using std::chrono::microseconds;
+using std::chrono::milliseconds;
 
 std::uint64_t seed_from(std::uint64_t configured) {
     if (configured != 0) return configured;
@@ -69,7 +69,8 @@ conn_slot* pool_core::try_checkout(std::source_location where) {
     const time_point now = timers_->fresh_now();
     // Anything unusual (ping due, too old, invalidated, broken) goes the slow
     // way through dispatch(), which knows how to deal with it.
-    if (needs_ping(*s, now) || judge_reuse(*s, generation_, now) != reuse_verdict::reuse) return nullptr;
+    if (needs_ping(*s, now) || judge_reuse(*s, generation_, now) != reuse_verdict::reuse)
+        return nullptr;
     ++acquires_;
     wait_time_.record_immediate();
     checkout(*s, now, where);
@@ -87,7 +88,8 @@ void pool_core::acquire(acquire_callback cb, milliseconds timeout, std::source_l
     }
     ++acquires_;
     if (closed_) {
-        reject(std::move(cb), error(errc::pool_closed, "the pool is closed; acquire after close() is not possible"));
+        reject(std::move(cb), error(errc::pool_closed,
+                                    "the pool is closed; acquire after close() is not possible"));
         return;
     }
     if (opts_.max_waiters != 0 && waiters_.size() >= opts_.max_waiters) {
@@ -191,11 +193,19 @@ conn_slot* pool_core::take_idle(time_point now) {
 
 void pool_core::discard_for(conn_slot& s, reuse_verdict v) noexcept {
     switch (v) {
-        case reuse_verdict::stale: ++invalidated_; break;
-        case reuse_verdict::expired: ++recycled_; break;
+        case reuse_verdict::stale:
+            ++invalidated_;
+            break;
+        case reuse_verdict::expired:
+            ++recycled_;
+            break;
         case reuse_verdict::broken:
-        case reuse_verdict::busy: ++closed_broken_; break;
-        case reuse_verdict::reuse: assert(false); break;
+        case reuse_verdict::busy:
+            ++closed_broken_;
+            break;
+        case reuse_verdict::reuse:
+            assert(false);
+            break;
     }
     discard(s);
 }
@@ -222,7 +232,8 @@ void pool_core::dispatch() {
         const time_point now = timers_->fresh_now();  // ping decisions: see try_checkout
         // Waiters not yet covered by a connection on its way (connecting or
         // being pinged) take idle connections, pinging those that need it.
-        while (waiters_.size() > slots_.count(slot_state::connecting) + slots_.count(slot_state::pinging)) {
+        while (waiters_.size() >
+               slots_.count(slot_state::connecting) + slots_.count(slot_state::pinging)) {
             conn_slot* s = take_idle(now);
             if (s == nullptr) break;
             if (needs_ping(*s, now)) {
@@ -237,7 +248,8 @@ void pool_core::dispatch() {
         const std::size_t covered = connecting + slots_.count(slot_state::pinging);
         const std::size_t total = slots_.total();
         const bool for_waiters = waiters_.size() > covered;
-        const bool for_min_idle = slots_.idle().size() + connecting < opts_.min_idle && total < opts_.size;
+        const bool for_min_idle =
+            slots_.idle().size() + connecting < opts_.min_idle && total < opts_.size;
         if (!for_waiters && !for_min_idle) break;
         if (total >= max_total_ || connecting >= opts_.max_connecting || in_backoff_) break;
         // Up to `size`, connections open at once; beyond it only for a
@@ -253,8 +265,9 @@ timer_source::clock::duration pool_core::overflow_delay(const waiter& w) const n
     if (opts_.overflow_delay) {
         d = *opts_.overflow_delay;
     } else if (connect_time_ms_ >= 0) {
-        d = std::min<dur>(duration_cast<dur>(std::chrono::duration<double, std::milli>(connect_time_ms_)),
-                          pool_defaults::overflow_delay_auto_cap);
+        d = std::min<dur>(
+            duration_cast<dur>(std::chrono::duration<double, std::milli>(connect_time_ms_)),
+            pool_defaults::overflow_delay_auto_cap);
     }
     // A caller with a short timeout must not spend half of it waiting only
     // to find no connection was started for it.
@@ -323,7 +336,8 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
     // mistake, it is reset all the same; in a pool configured not to reset
     // on return, it is discarded.
     if (m == lease::mode::no_reset && in_transaction) m = lease::mode::normal;
-    if (m == lease::mode::normal && in_transaction && !opts_.reset_on_return) m = lease::mode::invalidate;
+    if (m == lease::mode::normal && in_transaction && !opts_.reset_on_return)
+        m = lease::mode::invalidate;
     if (m == lease::mode::invalidate) {
         ++invalidated_;
         if (cause != nullptr && cause->server_gone()) invalidate_all(*cause);
@@ -382,7 +396,8 @@ void pool_core::close() noexcept {
     timers_->cancel(leak_timer_);
     timers_->cancel(grow_timer_);
     backoff_timer_ = sweep_timer_ = leak_timer_ = grow_timer_ = 0;
-    fail_all_waiters(error(errc::pool_closed, "the pool was closed while waiting for a connection"));
+    fail_all_waiters(
+        error(errc::pool_closed, "the pool was closed while waiting for a connection"));
     // Leased connections close when their lease is dropped; every other one now.
     slots_.for_each([this](conn_slot& s) {
         switch (s.state) {
@@ -438,7 +453,8 @@ pool_stats pool_core::stats() const {
     st.overflow_closed = overflow_closed_;
     st.wait_time = wait_time_;
     if (connect_time_ms_ >= 0) {
-        st.connect_time = duration_cast<microseconds>(std::chrono::duration<double, std::milli>(connect_time_ms_));
+        st.connect_time = duration_cast<microseconds>(
+            std::chrono::duration<double, std::milli>(connect_time_ms_));
     }
     st.longest_held = longest_held();
     if (!slots_.leaked().empty()) {

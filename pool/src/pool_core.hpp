@@ -28,19 +28,18 @@
 #include <random>
 #include <source_location>
 #include <string>
-#include <vector>
-
-#include "timer_source.hpp"
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/intrusive_ref.hpp>
 #include <uvdb/lease.hpp>
 #include <uvdb/pool_options.hpp>
 #include <uvdb/pool_stats.hpp>
+#include <vector>
 
 #include "free_list.hpp"
 #include "intrusive_list.hpp"
 #include "pool_slot.hpp"
+#include "timer_source.hpp"
 
 namespace uvdb::detail {
 
@@ -71,7 +70,7 @@ class pool_core;
 using core_ref = intrusive_ref<pool_core>;
 
 class pool_core {
-public:
+  public:
     using acquire_callback = unique_function<void(result<lease>)>;
     using query_callback = unique_function<void(result<result_set>)>;
 
@@ -92,7 +91,8 @@ public:
     /// Opens min_idle connections; called once after construction.
     void start();
 
-    void acquire(acquire_callback cb, std::chrono::milliseconds timeout, std::source_location where);
+    void acquire(acquire_callback cb, std::chrono::milliseconds timeout,
+                 std::source_location where);
     /// The fast path: checks out an idle connection that needs no ping when
     /// nobody waits. nullptr when that is not possible.
     conn_slot* try_checkout(std::source_location where);
@@ -117,7 +117,7 @@ public:
     event_loop& loop() const noexcept { return loop_; }
     time_point now() const noexcept { return timers_->now(); }
 
-private:
+  private:
     // Acquire and hand-out (pool_core.cpp).
     waiter* new_waiter();
     void free_waiter(waiter* w) noexcept;
@@ -202,8 +202,9 @@ private:
     std::size_t consecutive_failures_ = 0;
     std::optional<error> last_connect_error_;
     bool in_backoff_ = false;
-    bool reset_failure_warned_ = false;  // the first failed reset of a returned connection was logged as a warning
-    std::uint64_t closing_hook_ = 0;     // event_loop::add_closing_hook; 0 once run
+    bool reset_failure_warned_ =
+        false;  // the first failed reset of a returned connection was logged as a warning
+    std::uint64_t closing_hook_ = 0;  // event_loop::add_closing_hook; 0 once run
     timer_source::handle backoff_timer_ = 0;
     timer_source::handle sweep_timer_ = 0;
     time_point sweep_at_{};  // when sweep_timer_ fires
@@ -219,8 +220,7 @@ private:
     // Counters (see pool_stats).
     std::uint64_t acquires_ = 0, timeouts_ = 0, rejected_ = 0, connects_ = 0, connect_failures_ = 0,
                   pings_ = 0, ping_failures_ = 0, recycled_ = 0, invalidated_ = 0,
-                  leaks_reported_ = 0, closed_broken_ = 0, idle_closed_ = 0,
-                  overflow_closed_ = 0;
+                  leaks_reported_ = 0, closed_broken_ = 0, idle_closed_ = 0, overflow_closed_ = 0;
     wait_histogram wait_time_;
 };
 

@@ -13,7 +13,8 @@ time_point pool_core::sweep_due() const noexcept {
     // The idle list is ordered by idle_since, so its front is due first.
     const time_point since = idle.front().idle_since;
     time_point due = time_point::max();
-    if (opts_.idle_timeout.count() > 0 && idle.size() > opts_.min_idle) due = since + opts_.idle_timeout;
+    if (opts_.idle_timeout.count() > 0 && idle.size() > opts_.min_idle)
+        due = since + opts_.idle_timeout;
     if (opts_.overflow_linger.count() > 0 && slots_.total() > opts_.size) {
         due = std::min(due, since + opts_.overflow_linger);
     }
@@ -40,7 +41,8 @@ void pool_core::on_sweep() {
     intrusive_list<conn_slot>& idle = slots_.idle();
     while (!idle.empty()) {
         const auto idle_for = now - idle.front().idle_since;
-        if (opts_.idle_timeout.count() > 0 && idle.size() > opts_.min_idle && idle_for >= opts_.idle_timeout) {
+        if (opts_.idle_timeout.count() > 0 && idle.size() > opts_.min_idle &&
+            idle_for >= opts_.idle_timeout) {
             ++idle_closed_;
         } else if (opts_.overflow_linger.count() > 0 && slots_.total() > opts_.size &&
                    idle_for >= opts_.overflow_linger) {
@@ -65,10 +67,11 @@ void pool_core::on_leak_check() {
         report_leak(s, now);
     }
     if (!leased.empty() && !closed_) {
-        leak_timer_ = timers_->schedule(leased.front().checked_out_at + opts_.leak_threshold, [this] {
-            leak_timer_ = 0;
-            on_leak_check();
-        });
+        leak_timer_ =
+            timers_->schedule(leased.front().checked_out_at + opts_.leak_threshold, [this] {
+                leak_timer_ = 0;
+                on_leak_check();
+            });
     }
 }
 

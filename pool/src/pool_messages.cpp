@@ -2,11 +2,10 @@
 // duration and source-location formats they use. None of it runs on the hot
 // path. (The start-up line is built with pool_options, in core/src/pool_options.cpp.)
 
-#include <cstdio>
-#include <string>
-
 #include <spdlog/logger.h>
 
+#include <cstdio>
+#include <string>
 #include <uvdb/log.hpp>
 
 #include "pool_core.hpp"
@@ -30,7 +29,8 @@ std::string format_duration(milliseconds d) {
 
 std::string format_location(const std::source_location& where) {
     std::string_view file = where.file_name() != nullptr ? where.file_name() : "";
-    if (auto slash = file.find_last_of('/'); slash != std::string_view::npos) file.remove_prefix(slash + 1);
+    if (auto slash = file.find_last_of('/'); slash != std::string_view::npos)
+        file.remove_prefix(slash + 1);
     if (file.empty()) return "an unknown place";
     return std::string(file) + ':' + std::to_string(where.line());
 }
@@ -38,8 +38,8 @@ std::string format_location(const std::source_location& where) {
 error pool_core::timeout_error(const waiter& w, time_point now) const {
     using std::chrono::duration_cast;
     const auto waited = duration_cast<milliseconds>(w.deadline - w.enqueued_at);
-    const std::string counts = "(checked out " + std::to_string(slots_.lent_count()) +
-                               ", idle " + std::to_string(slots_.idle().size()) + ", waiting " +
+    const std::string counts = "(checked out " + std::to_string(slots_.lent_count()) + ", idle " +
+                               std::to_string(slots_.idle().size()) + ", waiting " +
                                std::to_string(waiters_.size()) + ", connecting " +
                                std::to_string(slots_.count(slot_state::connecting)) + ")";
     std::string msg;
@@ -47,11 +47,12 @@ error pool_core::timeout_error(const waiter& w, time_point now) const {
     // connects failed, those slots are retries that may fail again, so the
     // connect error is the cause to report, not the limit.
     const bool connects_failing = consecutive_failures_ != 0 && last_connect_error_.has_value();
-    if (slots_.total() >= max_total_ && !(connects_failing && slots_.count(slot_state::connecting) > 0)) {
+    if (slots_.total() >= max_total_ &&
+        !(connects_failing && slots_.count(slot_state::connecting) > 0)) {
         msg = "pool limit of size " + std::to_string(opts_.size) + " overflow " +
               std::to_string(opts_.max_overflow) + " reached, connection timed out after " +
               format_duration(waited) + " " + counts + "; raise size or max_overflow";
-        const conn_slot* oldest = !slots_.leaked().empty()  ? &slots_.leaked().front()
+        const conn_slot* oldest = !slots_.leaked().empty()   ? &slots_.leaked().front()
                                   : !slots_.leased().empty() ? &slots_.leased().front()
                                                              : nullptr;
         if (oldest != nullptr) {
@@ -61,8 +62,8 @@ error pool_core::timeout_error(const waiter& w, time_point now) const {
         }
     } else if (connects_failing) {
         msg = "no connection within " + format_duration(waited) +
-              ": opening new connections keeps failing " + counts + "; last connect error: " +
-              last_connect_error_->to_string();
+              ": opening new connections keeps failing " + counts +
+              "; last connect error: " + last_connect_error_->to_string();
     } else {
         msg = "no connection within " + format_duration(waited) +
               ": connections are slow to open or check " + counts +

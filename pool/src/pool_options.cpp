@@ -1,12 +1,10 @@
 // pool_options checks and the start-up line, next to the configuration
 // loader that fills pool_options; the pool calls them when it is created.
 
-#include <uvdb/pool_options.hpp>
-
 #include <cstdio>
 #include <string>
 #include <utility>
-
+#include <uvdb/pool_options.hpp>
 #include <uvdb/url.hpp>
 
 namespace uvdb {
@@ -14,11 +12,14 @@ namespace uvdb {
 namespace {
 using std::chrono::milliseconds;
 
-error bad_option(std::string what) { return error(errc::bad_config, "invalid pool option: " + std::move(what)); }
+error bad_option(std::string what) {
+    return error(errc::bad_config, "invalid pool option: " + std::move(what));
+}
 }  // namespace
 
 result<void> validate(const pool_options& o) {
-    if (o.size + o.max_overflow == 0) return bad_option("size + max_overflow must be at least 1 (both are 0)");
+    if (o.size + o.max_overflow == 0)
+        return bad_option("size + max_overflow must be at least 1 (both are 0)");
     if (o.min_idle > o.size) {
         return bad_option("min_idle " + std::to_string(o.min_idle) + " is larger than size " +
                           std::to_string(o.size));
@@ -72,7 +73,8 @@ std::string url_for_log(const connect_options& c) {
     const auto authority = scheme_end + 3;
     const auto at = url.find('@', authority);
     const auto slash = url.find_first_of("/?", authority);
-    if (at == std::string::npos || (slash != std::string::npos && slash < at)) return url;  // no user
+    if (at == std::string::npos || (slash != std::string::npos && slash < at))
+        return url;                                 // no user
     if (url.find(':', authority) < at) return url;  // the URL's own password, already masked
     url.insert(at, ":***");
     return url;
@@ -95,11 +97,13 @@ std::string engine_configured_line(const pool_options& opts) {
     field("total_connections", std::to_string(opts.max_total()));
     // After the sizing fields the SQLAlchemy line has, so its familiar
     // prefix stays as it is.
-    field("overflow_delay", opts.overflow_delay ? seconds_text(*opts.overflow_delay) : std::string("auto"));
+    field("overflow_delay",
+          opts.overflow_delay ? seconds_text(*opts.overflow_delay) : std::string("auto"));
     if (!opts.reset_query.empty()) {
         // Quoted, on one line: the log stays one record per event.
         std::string q = "\"";
-        for (char c : opts.reset_query) q += (c == '\n' || c == '\r' || c == '\t') ? ' ' : (c == '"' ? '\'' : c);
+        for (char c : opts.reset_query)
+            q += (c == '\n' || c == '\r' || c == '\t') ? ' ' : (c == '"' ? '\'' : c);
         q += '"';
         field("reset_query", q);
     }

@@ -16,7 +16,8 @@ void pool_core::free_op(query_op* op) noexcept {
     op_records_.put(op);
 }
 
-void pool_core::query(std::string_view sql, params p, query_callback cb, std::source_location where) {
+void pool_core::query(std::string_view sql, params p, query_callback cb,
+                      std::source_location where) {
     query_op* op = new_op();
     op->cb = std::move(cb);
     if (conn_slot* s = try_checkout(where)) {

@@ -27,28 +27,38 @@
 #include <cstdint>
 #include <memory>
 #include <source_location>
-
-#include "timer_source.hpp"
 #include <uvdb/driver.hpp>
 
 #include "free_list.hpp"
 #include "intrusive_list.hpp"
+#include "timer_source.hpp"
 
 namespace uvdb::detail {
 
 using time_point = timer_source::time_point;
 
-enum class slot_state : std::uint8_t { free, detached, connecting, idle, pinging, leased, leaked, resetting };
+enum class slot_state : std::uint8_t {
+    free,
+    detached,
+    connecting,
+    idle,
+    pinging,
+    leased,
+    leaked,
+    resetting
+};
 inline constexpr std::size_t slot_state_count = 8;
 
 /// Whether a caller holds the slot's connection (leaked is leased, reported).
-constexpr bool lent(slot_state s) noexcept { return s == slot_state::leased || s == slot_state::leaked; }
+constexpr bool lent(slot_state s) noexcept {
+    return s == slot_state::leased || s == slot_state::leaked;
+}
 
 struct conn_slot : list_node {
     std::unique_ptr<connection> conn;
-    time_point created_at{};      // when its connect started, then when it connected
-    time_point idle_since{};      // when it last became idle (or was pinged OK)
-    time_point expires_at{};      // recycle deadline (with jitter); max() = never
+    time_point created_at{};  // when its connect started, then when it connected
+    time_point idle_since{};  // when it last became idle (or was pinged OK)
+    time_point expires_at{};  // recycle deadline (with jitter); max() = never
     time_point checked_out_at{};
     std::source_location acquired_at{};
     std::uint64_t generation = 0;  // pool generation when it connected
@@ -70,7 +80,8 @@ enum class reuse_verdict : std::uint8_t {
 
 /// The verdict on `s` for a pool at `generation`, at `now`. Cheapest checks
 /// first: this runs on every checkout and checkin.
-inline reuse_verdict judge_reuse(const conn_slot& s, std::uint64_t generation, time_point now) noexcept {
+inline reuse_verdict judge_reuse(const conn_slot& s, std::uint64_t generation,
+                                 time_point now) noexcept {
     if (s.generation != generation) return reuse_verdict::stale;
     if (now >= s.expires_at) return reuse_verdict::expired;
     if (s.conn->is_broken()) return reuse_verdict::broken;
@@ -81,7 +92,7 @@ inline reuse_verdict judge_reuse(const conn_slot& s, std::uint64_t generation, t
 /// Every slot of a pool, the lists that order some of them, and how many
 /// are in each state. Loop thread only.
 class slot_table {
-public:
+  public:
     slot_table() = default;
     slot_table(const slot_table&) = delete;
     slot_table& operator=(const slot_table&) = delete;
@@ -160,15 +171,21 @@ public:
                leaked_.size() == counts_[index(slot_state::leaked)];
     }
 
-private:
-    static constexpr std::size_t index(slot_state s) noexcept { return static_cast<std::size_t>(s); }
+  private:
+    static constexpr std::size_t index(slot_state s) noexcept {
+        return static_cast<std::size_t>(s);
+    }
 
     intrusive_list<conn_slot>* list_of(slot_state s) noexcept {
         switch (s) {
-            case slot_state::idle: return &idle_;
-            case slot_state::leased: return &leased_;
-            case slot_state::leaked: return &leaked_;
-            default: return nullptr;
+            case slot_state::idle:
+                return &idle_;
+            case slot_state::leased:
+                return &leased_;
+            case slot_state::leaked:
+                return &leaked_;
+            default:
+                return nullptr;
         }
     }
     const intrusive_list<conn_slot>* list_of_const(slot_state s) const noexcept {

@@ -1,7 +1,6 @@
-#include <uvdb/pool_stats.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <uvdb/pool_stats.hpp>
 
 namespace uvdb {
 
@@ -21,7 +20,8 @@ std::chrono::microseconds wait_histogram::percentile(double q) const noexcept {
     const std::uint64_t n = total();
     if (n == 0) return std::chrono::microseconds{0};
     q = std::clamp(q, 0.0, 1.0);
-    const auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(n))));
+    const auto rank = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(n))));
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < bucket_count; ++i) {
         seen += counts_[i];

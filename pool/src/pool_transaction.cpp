@@ -6,7 +6,6 @@
 
 #include <memory>
 #include <utility>
-
 #include <uvdb/pool.hpp>
 
 namespace uvdb {

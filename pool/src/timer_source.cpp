@@ -4,7 +4,6 @@
 #include <cassert>
 #include <ctime>
 #include <utility>
-
 #include <uvdb/timer.hpp>
 
 namespace uvdb::detail {
@@ -118,7 +117,7 @@ namespace {
 
 /// event_loop::now() and one uvdb::timer armed for the earliest deadline.
 class loop_timer_source final : public timer_source {
-public:
+  public:
     explicit loop_timer_source(event_loop& loop) : loop_(loop), timer_(loop) {}
 
     time_point now() const noexcept override { return loop_.now(); }
@@ -132,8 +131,8 @@ public:
         // never behind the loop's time, which timers are measured against.
         timespec ts{};
         ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-        const time_point coarse{std::chrono::duration_cast<clock::duration>(std::chrono::seconds(ts.tv_sec) +
-                                                                            std::chrono::nanoseconds(ts.tv_nsec))};
+        const time_point coarse{std::chrono::duration_cast<clock::duration>(
+            std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec))};
         return std::max(coarse, loop_.now());
 #else
         return loop_.update_time();
@@ -157,7 +156,7 @@ public:
         }
     }
 
-private:
+  private:
     void arm() {
         if (heap_.empty()) {
             timer_.stop();

@@ -10,16 +10,15 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <vector>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
+#include <vector>
 
 namespace uvdb::detail {
 
 /// Time and one-shot deadlines. Loop thread only.
 class timer_source {
-public:
+  public:
     using clock = std::chrono::steady_clock;
     using time_point = clock::time_point;
     /// Identifies a scheduled callback; 0 is never a valid handle.
@@ -45,7 +44,7 @@ public:
 /// live in a slab reused through a free list, so scheduling and cancelling
 /// allocate nothing in steady state. Ties fire in scheduling order.
 class deadline_heap {
-public:
+  public:
     using time_point = timer_source::time_point;
     using handle = timer_source::handle;
 
@@ -61,7 +60,7 @@ public:
     /// callback; otherwise returns an empty function.
     unique_function<void()> pop_due(time_point now);
 
-private:
+  private:
     struct entry {
         time_point deadline{};
         std::uint64_t seq = 0;

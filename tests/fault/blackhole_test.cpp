@@ -4,13 +4,11 @@
 // they are skipped with the reason printed.
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <thread>
-
 #include <uvdb/pool.hpp>
 
 #include "fault/support/fault_check.hpp"
@@ -52,8 +50,9 @@ struct black_hole_rig {
 
 }  // namespace
 
-TEST_CASE("F10: connect black-holed (SYN dropped): uvdb's connect timer fires, fd and slot released",
-          "[fault][F10][netns]") {
+TEST_CASE(
+    "F10: connect black-holed (SYN dropped): uvdb's connect timer fires, fd and slot released",
+    "[fault][F10][netns]") {
     if (!netns_available("F10")) return;
     t::fd_scope fds;
     {
@@ -77,20 +76,25 @@ TEST_CASE("F10: connect black-holed (SYN dropped): uvdb's connect timer fires, f
         CHECK(rig.proxy.accepted() == 0);  // nothing got through
         // A connect started for the waiter may still be under way: its own
         // timer must end it too.
-        CHECK(t::wait_until(loop, [&] { return db.stats().connecting == 0; }, opts.connection.connect_timeout + 300ms));
+        CHECK(t::wait_until(
+            loop, [&] { return db.stats().connecting == 0; },
+            opts.connection.connect_timeout + 300ms));
         const auto st = db.stats();
         CHECK(st.connecting == 0);
         CHECK(st.total == 0);
         CHECK(t::client_sockets_to(rig.proxy.port()) == 0);  // the SYN_SENT sockets were closed
 
         rig.ns.heal();
-        t::check_after_fault(loop, db, opts.connection.application_name, {.port = rig.proxy.port()});
+        t::check_after_fault(loop, db, opts.connection.application_name,
+                             {.port = rig.proxy.port()});
     }
     fds.check();
 }
 
-TEST_CASE("F12: black hole mid-query: an error within the keepalive / tcp_user_timeout, connection destroyed",
-          "[fault][F12][netns]") {
+TEST_CASE(
+    "F12: black hole mid-query: an error within the keepalive / tcp_user_timeout, connection "
+    "destroyed",
+    "[fault][F12][netns]") {
     if (!netns_available("F12")) return;
     t::fd_scope fds;
     {
@@ -114,7 +118,8 @@ TEST_CASE("F12: black hole mid-query: an error within the keepalive / tcp_user_t
         const auto before = db.stats();
         rig.ns.black_hole();
         const auto began = clock_type::now();
-        t::run_until(loop, [&] { return slot->has_value(); }, 10s, "the black-holed query's callback");
+        t::run_until(
+            loop, [&] { return slot->has_value(); }, 10s, "the black-holed query's callback");
         const double took = t::ms_between(began, clock_type::now());
         REQUIRE_FALSE(**slot);
         const auto& e = (*slot)->err();
@@ -130,13 +135,16 @@ TEST_CASE("F12: black hole mid-query: an error within the keepalive / tcp_user_t
         CHECK(after.total == before.total - 1);
 
         rig.ns.heal();
-        t::check_after_fault(loop, db, opts.connection.application_name, {.port = rig.proxy.port()});
+        t::check_after_fault(loop, db, opts.connection.application_name,
+                             {.port = rig.proxy.port()});
     }
     fds.check();
 }
 
-TEST_CASE("F13: black hole while idle: the pre-ping's own deadline, a new connection, acquire does not hang",
-          "[fault][F13][netns]") {
+TEST_CASE(
+    "F13: black hole while idle: the pre-ping's own deadline, a new connection, acquire does not "
+    "hang",
+    "[fault][F13][netns]") {
     if (!netns_available("F13")) return;
     t::fd_scope fds;
     {
@@ -168,7 +176,8 @@ TEST_CASE("F13: black hole while idle: the pre-ping's own deadline, a new connec
         CHECK(st.ping_failures == 1);
         r = uvdb::error(errc::internal, "released");
 
-        t::check_after_fault(loop, db, opts.connection.application_name, {.port = rig.proxy.port()});
+        t::check_after_fault(loop, db, opts.connection.application_name,
+                             {.port = rig.proxy.port()});
     }
     fds.check();
 }

@@ -3,13 +3,11 @@
 // that accepts and never speaks. Rows 5, 6, 7, 9 and 11 of docs/FAULTS.md.
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <optional>
 #include <string>
-#include <vector>
-
 #include <uvdb/pool.hpp>
+#include <vector>
 
 #include "fault/support/fault_check.hpp"
 #include "fault/support/fault_pool.hpp"
@@ -34,9 +32,11 @@ using clock_type = std::chrono::steady_clock;
 
 }  // namespace
 
-TEST_CASE("F5: server down when the pool starts: jittered back-off until the deadline, the error carries the last "
-          "connect error",
-          "[fault][F5]") {
+TEST_CASE(
+    "F5: server down when the pool starts: jittered back-off until the deadline, the error carries "
+    "the last "
+    "connect error",
+    "[fault][F5]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -69,7 +69,8 @@ TEST_CASE("F5: server down when the pool starts: jittered back-off until the dea
         CHECK(st.connects >= 3);
         CHECK(st.connects <= 20);
         // A connect started just before the deadline ends on its own.
-        CHECK(t::wait_until(loop, [&] { return db.stats().connecting == 0; }, 1s));
+        CHECK(t::wait_until(
+            loop, [&] { return db.stats().connecting == 0; }, 1s));
 
         proxy.start_listening();
         t::check_after_fault(loop, db, opts.connection.application_name, {.port = proxy.port()});
@@ -77,7 +78,8 @@ TEST_CASE("F5: server down when the pool starts: jittered back-off until the dea
     fds.check();
 }
 
-TEST_CASE("F6: the server comes back while callers wait: they are served before their deadline", "[fault][F6]") {
+TEST_CASE("F6: the server comes back while callers wait: they are served before their deadline",
+          "[fault][F6]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -101,10 +103,11 @@ TEST_CASE("F6: the server comes back while callers wait: they are served before 
         CHECK(db.stats().waiting == 3);
         CHECK(db.stats().connect_failures >= 1);
         proxy.start_listening();
-        t::run_until(loop, [&] { return got.size() == 3; }, 10s, "three acquires");
+        t::run_until(
+            loop, [&] { return got.size() == 3; }, 10s, "three acquires");
         for (std::size_t i = 0; i < got.size(); ++i) {
-            INFO("acquire " << i << " after " << waited[i] << " ms: "
-                            << (got[i] ? std::string("ok") : t::describe(got[i].err())));
+            INFO("acquire " << i << " after " << waited[i]
+                            << " ms: " << (got[i] ? std::string("ok") : t::describe(got[i].err())));
             CHECK(got[i]);
             CHECK(waited[i] < 4000.0);
         }
@@ -114,9 +117,11 @@ TEST_CASE("F6: the server comes back while callers wait: they are served before 
     fds.check();
 }
 
-TEST_CASE("F7: the role's connection limit: its own error, back-off, released connections reach waiters, overflow "
-          "count right",
-          "[fault][F7]") {
+TEST_CASE(
+    "F7: the role's connection limit: its own error, back-off, released connections reach waiters, "
+    "overflow "
+    "count right",
+    "[fault][F7]") {
     t::role_connection_limit role_limit(t::quote_ident(t::env().user), t::admin_exec);
     t::fd_scope fds;
     {
@@ -150,15 +155,18 @@ TEST_CASE("F7: the role's connection limit: its own error, back-off, released co
         CHECK_FALSE(t::contains(limit.to_string(), t::env().password));
         const auto st = db.stats();
         INFO("connect attempts in 0.8 s: " << st.connects);
-        CHECK(st.connects <= 2 + 10);  // two good ones, then back-off (spinning would give hundreds)
+        CHECK(st.connects <=
+              2 + 10);  // two good ones, then back-off (spinning would give hundreds)
         CHECK(st.connect_failures >= 1);
         CHECK(st.total - st.connecting == 2);  // refused connects hold no slot
 
         // A released connection goes to the waiter, well before its deadline.
         const double released_at = t::ms_between(began, clock_type::now());
         b.reset();
-        t::run_until(loop, [&] { return c.has_value(); }, 5s, "the waiter");
-        INFO("waiter answered after " << c_waited << " ms (connection released at " << released_at << " ms)");
+        t::run_until(
+            loop, [&] { return c.has_value(); }, 5s, "the waiter");
+        INFO("waiter answered after " << c_waited << " ms (connection released at " << released_at
+                                      << " ms)");
         REQUIRE(*c);
         CHECK(c_waited < 3000.0);
 
@@ -169,19 +177,23 @@ TEST_CASE("F7: the role's connection limit: its own error, back-off, released co
         // succeed (connects are slow under TSan): that connection then
         // stays idle, so the pool holds 2 or 3. Let it land before counting;
         // check_after_fault then compares the count with the server's.
-        t::run_until(loop, [&] { return db.stats().connecting == 0; }, 5s, "connects in flight to end");
+        t::run_until(
+            loop, [&] { return db.stats().connecting == 0; }, 5s, "connects in flight to end");
         const auto end = db.stats();
         INFO("total " << end.total << ", overflow " << end.overflow << ", size " << end.size);
         CHECK(end.overflow == (end.total > end.size ? end.total - end.size : 0));
         CHECK(end.total >= 2);
         CHECK(end.total <= 3);
-        t::check_after_fault(loop, db, opts.connection.application_name, {.port = std::stoi(t::env().port)});
+        t::check_after_fault(loop, db, opts.connection.application_name,
+                             {.port = std::stoi(t::env().port)});
     }
     fds.check();
 }
 
-TEST_CASE("F9: wrong password, missing database or role: fails fast, clearly, no secret, server not hammered",
-          "[fault][F9]") {
+TEST_CASE(
+    "F9: wrong password, missing database or role: fails fast, clearly, no secret, server not "
+    "hammered",
+    "[fault][F9]") {
     const std::string wrong_password = "wrong-pw-3f1c9a7e55";
     struct bad_case {
         const char* what;
@@ -191,7 +203,9 @@ TEST_CASE("F9: wrong password, missing database or role: fails fast, clearly, no
     const std::vector<bad_case> cases = {
         {"wrong password", {.password = wrong_password}, errc::auth_failed},
         {"missing database", {.db = "uvdb_no_such_db"}, errc::auth_failed},
-        {"missing role", {.user = "uvdb_no_such_role", .password = wrong_password}, errc::auth_failed},
+        {"missing role",
+         {.user = "uvdb_no_such_role", .password = wrong_password},
+         errc::auth_failed},
     };
     for (const auto& bc : cases) {
         DYNAMIC_SECTION(bc.what) {
@@ -226,7 +240,8 @@ TEST_CASE("F9: wrong password, missing database or role: fails fast, clearly, no
     }
 }
 
-TEST_CASE("F11: a server that accepts and never speaks: the connect timeout fires, nothing leaks", "[fault][F11]") {
+TEST_CASE("F11: a server that accepts and never speaks: the connect timeout fires, nothing leaks",
+          "[fault][F11]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -249,7 +264,9 @@ TEST_CASE("F11: a server that accepts and never speaks: the connect timeout fire
         CHECK(took < 1200.0 + 200.0);
         // A connect started for the waiter may still be under way: its own
         // timer must end it and close its socket too.
-        CHECK(t::wait_until(loop, [&] { return db.stats().connecting == 0; }, opts.connection.connect_timeout + 300ms));
+        CHECK(t::wait_until(
+            loop, [&] { return db.stats().connecting == 0; },
+            opts.connection.connect_timeout + 300ms));
         CHECK(t::client_sockets_to(proxy.port()) == 0);  // timed-out connects closed their sockets
 
         proxy.pass();
@@ -259,7 +276,8 @@ TEST_CASE("F11: a server that accepts and never speaks: the connect timeout fire
     fds.check();
 }
 
-TEST_CASE("F11: the TLS handshake stalls half-way: the connect timeout fires, nothing leaks", "[fault][F11]") {
+TEST_CASE("F11: the TLS handshake stalls half-way: the connect timeout fires, nothing leaks",
+          "[fault][F11]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -280,7 +298,9 @@ TEST_CASE("F11: the TLS handshake stalls half-way: the connect timeout fires, no
         CHECK(db.last_connect_error()->value() == errc::timeout);
         // A connect started for the waiter may still be under way: its own
         // timer must end it and close its socket too.
-        CHECK(t::wait_until(loop, [&] { return db.stats().connecting == 0; }, opts.connection.connect_timeout + 300ms));
+        CHECK(t::wait_until(
+            loop, [&] { return db.stats().connecting == 0; },
+            opts.connection.connect_timeout + 300ms));
         CHECK(t::client_sockets_to(proxy.port()) == 0);
         CHECK(proxy.bytes_to_clients() >= 1);
 

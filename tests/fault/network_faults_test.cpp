@@ -3,17 +3,15 @@
 // flood during a large write through a stalled path, and replies delivered
 // a byte at a time. Rows 14, 15, 20 and 21 of docs/FAULTS.md.
 
-#include <catch2/catch.hpp>
-
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
-
 #include <uvdb/pool.hpp>
+#include <vector>
 
 #include "fault/support/fault_check.hpp"
 #include "fault/support/fault_pool.hpp"
@@ -34,10 +32,14 @@ uvdb::pool_options via(const t::fault_proxy& proxy, std::size_t size) {
 }
 
 /// A statement and a text rendering of everything it returned (or its error).
-std::string run_and_render(uvdb::event_loop& loop, uvdb::pool& db, const std::string& sql, uvdb::params p = {}) {
+std::string run_and_render(uvdb::event_loop& loop, uvdb::pool& db, const std::string& sql,
+                           uvdb::params p = {}) {
     auto r = t::pool_query_sync(loop, db, sql, std::move(p));
-    if (!r) return "error " + std::string(r.err().sqlstate()) + " " + std::string(uvdb::to_string(r.err().value()));
-    std::string out = std::to_string(r->size()) + " rows, tag " + std::string(r->command_tag()) + ":";
+    if (!r)
+        return "error " + std::string(r.err().sqlstate()) + " " +
+               std::string(uvdb::to_string(r.err().value()));
+    std::string out =
+        std::to_string(r->size()) + " rows, tag " + std::string(r->command_tag()) + ":";
     for (const uvdb::row row : *r) {
         for (std::size_t col = 0; col < row.size(); ++col) {
             out += row.is_null(col) ? std::string("NULL") : std::string(row.text(col));
@@ -65,7 +67,8 @@ TEST_CASE("F14: connection reset mid-query: an immediate connection-lost error",
         const auto before = db.stats();
         proxy.reset_all();
         const auto began = clock_type::now();
-        t::run_until(loop, [&] { return slot->has_value(); }, 5s, "the reset query's callback");
+        t::run_until(
+            loop, [&] { return slot->has_value(); }, 5s, "the reset query's callback");
         const double took = t::ms_between(began, clock_type::now());
         REQUIRE_FALSE(**slot);
         const auto& e = (*slot)->err();
@@ -82,8 +85,9 @@ TEST_CASE("F14: connection reset mid-query: an immediate connection-lost error",
     fds.check();
 }
 
-TEST_CASE("F15: a query past its timeout: cancelled (57014), the connection never handed out mid-query",
-          "[fault][F15]") {
+TEST_CASE(
+    "F15: a query past its timeout: cancelled (57014), the connection never handed out mid-query",
+    "[fault][F15]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -94,7 +98,9 @@ TEST_CASE("F15: a query past its timeout: cancelled (57014), the connection neve
         t::warm_up(loop, db, 1);
 
         SECTION("pg_sleep past the timeout") {}
-        SECTION("with 200 ms of latency each way, the cancel request too") { proxy.set_latency(200ms); }
+        SECTION("with 200 ms of latency each way, the cancel request too") {
+            proxy.set_latency(200ms);
+        }
 
         const auto began = clock_type::now();
         auto r = t::pool_query_sync(loop, db, "SELECT pg_sleep(1), 1");
@@ -125,8 +131,10 @@ TEST_CASE("F15: a query past its timeout: cancelled (57014), the connection neve
     fds.check();
 }
 
-TEST_CASE("F15: a backend stopped (SIGSTOP) mid-query cannot confirm the cancel: the connection is destroyed",
-          "[fault][F15]") {
+TEST_CASE(
+    "F15: a backend stopped (SIGSTOP) mid-query cannot confirm the cancel: the connection is "
+    "destroyed",
+    "[fault][F15]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -164,22 +172,25 @@ TEST_CASE("F15: a backend stopped (SIGSTOP) mid-query cannot confirm the cancel:
         CHECK(after.invalidated + after.closed_broken > before.invalidated + before.closed_broken);
 
         ::kill(static_cast<pid_t>(pid), SIGCONT);
-        t::check_after_fault(loop, db, opts.connection.application_name, {.port = std::stoi(t::env().port)});
+        t::check_after_fault(loop, db, opts.connection.application_name,
+                             {.port = std::stoi(t::env().port)});
     }
     fds.check();
 }
 
-TEST_CASE("F20: the server floods notices during a large write through a stalled path: no deadlock", "[fault][F20]") {
+TEST_CASE("F20: the server floods notices during a large write through a stalled path: no deadlock",
+          "[fault][F20]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
         t::fault_proxy proxy(t::env().host, std::stoi(t::env().port));
         auto opts = via(proxy, 1);
         opts.on_connect = [](uvdb::connection& c, uvdb::connection::done_callback done) {
-            c.query("SET client_min_messages = debug5", [done = std::move(done)](uvdb::result<uvdb::result_set> r) mutable {
-                if (!r) return done(r.err());
-                done({});
-            });
+            c.query("SET client_min_messages = debug5",
+                    [done = std::move(done)](uvdb::result<uvdb::result_set> r) mutable {
+                        if (!r) return done(r.err());
+                        done({});
+                    });
         };
         uvdb::pool db(loop, t::pg_driver(), opts);
         t::warm_up(loop, db, 1);
@@ -202,7 +213,8 @@ TEST_CASE("F20: the server floods notices during a large write through a stalled
         t::run_for(loop, 300ms);
         CHECK_FALSE(slot->has_value());
         proxy.set_paused(false);
-        t::run_until(loop, [&] { return slot->has_value(); }, 60s, "the 65,535-parameter statement");
+        t::run_until(
+            loop, [&] { return slot->has_value(); }, 60s, "the 65,535-parameter statement");
         auto& r = **slot;
         if (!r) t::fail_with("the 65,535-parameter statement", r.err());
         CHECK(r->at(0).get<std::int64_t>(0) == n);
@@ -216,7 +228,8 @@ TEST_CASE("F21: replies delivered a byte at a time give the same results", "[fau
     const std::vector<std::pair<std::string, uvdb::params>> statements = {
         {"SELECT 1::int, 'two'::text, 3.5::float8, true, NULL::int, '\\xdeadbeef'::bytea", {}},
         {"SELECT g, repeat('x', g % 50), g * 1.5 FROM generate_series(1, 300) AS g", {}},
-        {"SELECT $1::int8 + 1, $2::text || '!'", uvdb::make_params(std::int64_t{41}, std::string("hello"))},
+        {"SELECT $1::int8 + 1, $2::text || '!'",
+         uvdb::make_params(std::int64_t{41}, std::string("hello"))},
         {"SELECT repeat('abcdefgh', 1024)", {}},
         {"SELECT 1/0", {}},
         {"DO $$ BEGIN RAISE NOTICE 'a notice'; END $$", {}},
@@ -242,11 +255,13 @@ TEST_CASE("F21: replies delivered a byte at a time give the same results", "[fau
         }
         // Most writes carried one byte (a few fall back to whole chunks when
         // the client's buffer is full).
-        INFO("bytes " << proxy.bytes_to_clients() << " in " << proxy.writes_to_clients() << " writes");
+        INFO("bytes " << proxy.bytes_to_clients() << " in " << proxy.writes_to_clients()
+                      << " writes");
         CHECK(proxy.bytes_to_clients() > 15'000);
         CHECK(proxy.writes_to_clients() * 10 >= proxy.bytes_to_clients() * 9);
         proxy.pass();
-        t::check_after_fault(loop, dripped, opts.connection.application_name, {.port = proxy.port()});
+        t::check_after_fault(loop, dripped, opts.connection.application_name,
+                             {.port = proxy.port()});
     }
     fds.check();
 }

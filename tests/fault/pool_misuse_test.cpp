@@ -2,22 +2,20 @@
 // mid-query or with session state, exhaust it, close it under load, and hold
 // a lease forever. Rows 16, 17, 18, 19 and 22 of docs/FAULTS.md.
 
-#include <catch2/catch.hpp>
-
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <source_location>
 #include <string>
 #include <thread>
-#include <vector>
-
 #include <uvdb/log.hpp>
 #include <uvdb/pool.hpp>
 #include <uvdb/timer.hpp>
+#include <vector>
 
 #include "fault/support/fault_check.hpp"
 #include "fault/support/fault_pool.hpp"
@@ -40,7 +38,7 @@ uvdb::lease take(uvdb::result<uvdb::lease> r) {
 
 /// Captures what uvdb logs while in scope.
 class log_capture {
-public:
+  public:
     log_capture() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(512)) {
         auto l = std::make_shared<spdlog::logger>("uvdb-fault-test", sink_);
         l->set_level(spdlog::level::debug);
@@ -58,14 +56,16 @@ public:
         return out;
     }
 
-private:
+  private:
     std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
 };
 
 }  // namespace
 
-TEST_CASE("F16: a connection returned inside a transaction, or an aborted one, is rolled back before reuse",
-          "[fault][F16]") {
+TEST_CASE(
+    "F16: a connection returned inside a transaction, or an aborted one, is rolled back before "
+    "reuse",
+    "[fault][F16]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -74,7 +74,9 @@ TEST_CASE("F16: a connection returned inside a transaction, or an aborted one, i
         how h = how::open;
         SECTION("open transaction") { h = how::open; }
         SECTION("aborted transaction") { h = how::aborted; }
-        SECTION("open transaction, lease released without reset") { h = how::open_released_without_reset; }
+        SECTION("open transaction, lease released without reset") {
+            h = how::open_released_without_reset;
+        }
         SECTION("open transaction, pool configured with reset_on_return off") {
             h = how::open_no_reset_on_return;
         }
@@ -103,7 +105,8 @@ TEST_CASE("F16: a connection returned inside a transaction, or an aborted one, i
         REQUIRE(fresh);
         CHECK(fresh->value<bool>());
         // The table created in the abandoned transaction was rolled back.
-        auto gone = t::query_sync(loop, *l, "SELECT to_regclass('pg_temp.f16_uncommitted') IS NULL");
+        auto gone =
+            t::query_sync(loop, *l, "SELECT to_regclass('pg_temp.f16_uncommitted') IS NULL");
         REQUIRE(gone);
         CHECK(gone->value<bool>());
         l.release();
@@ -112,7 +115,8 @@ TEST_CASE("F16: a connection returned inside a transaction, or an aborted one, i
     fds.check();
 }
 
-TEST_CASE("F17: a lease dropped with its query still running: the connection is destroyed", "[fault][F17]") {
+TEST_CASE("F17: a lease dropped with its query still running: the connection is destroyed",
+          "[fault][F17]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -127,7 +131,8 @@ TEST_CASE("F17: a lease dropped with its query still running: the connection is 
             l->query("SELECT pg_sleep(1)", t::store_in(slot));
             t::run_for(loop, 100ms);
         }  // dropped mid-query
-        t::run_until(loop, [&] { return slot->has_value(); }, 5s, "the dropped query's callback");
+        t::run_until(
+            loop, [&] { return slot->has_value(); }, 5s, "the dropped query's callback");
         REQUIRE_FALSE(**slot);  // it ends with an error, once (store_in catches a second call)
         INFO(t::describe((*slot)->err()));
         CHECK((*slot)->err().value() != errc::internal);
@@ -142,8 +147,10 @@ TEST_CASE("F17: a lease dropped with its query still running: the connection is 
     fds.check();
 }
 
-TEST_CASE("F17: session state (SET, temp table, LISTEN) does not reach the next user when DISCARD ALL is configured",
-          "[fault][F17]") {
+TEST_CASE(
+    "F17: session state (SET, temp table, LISTEN) does not reach the next user when DISCARD ALL is "
+    "configured",
+    "[fault][F17]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -164,9 +171,10 @@ TEST_CASE("F17: session state (SET, temp table, LISTEN) does not reach the next 
         {
             auto l = take(t::acquire_sync(loop, db, 5s));
             pid = l->server_pid();
-            auto r = t::execute_sync(loop, *l,
-                                     "SET application_name = 'f17-changed'; SET statement_timeout = '4321ms'; "
-                                     "CREATE TEMP TABLE f17_session (x int); LISTEN f17_channel");
+            auto r = t::execute_sync(
+                loop, *l,
+                "SET application_name = 'f17-changed'; SET statement_timeout = '4321ms'; "
+                "CREATE TEMP TABLE f17_session (x int); LISTEN f17_channel");
             REQUIRE(r);
             // Prepared and cached by the driver; DISCARD ALL deallocates it.
             REQUIRE(t::query_sync(loop, *l, "SELECT 17"));
@@ -175,7 +183,8 @@ TEST_CASE("F17: session state (SET, temp table, LISTEN) does not reach the next 
         CHECK(l->server_pid() == pid);  // the same session, reused: only its state is gone
         CHECK(l->is_idle());            // the reset has finished before the hand-out
         auto again = t::query_sync(loop, *l, "SELECT 17");
-        INFO("the statement cached before the reset: " << (again ? std::string("ok") : t::describe(again.err())));
+        INFO("the statement cached before the reset: " << (again ? std::string("ok")
+                                                                 : t::describe(again.err())));
         CHECK(again);
         auto r = t::query_sync(loop, *l,
                                "SELECT current_setting('statement_timeout') <> '4321ms', "
@@ -191,8 +200,10 @@ TEST_CASE("F17: session state (SET, temp table, LISTEN) does not reach the next 
     fds.check();
 }
 
-TEST_CASE("F18: pool exhausted: acquire fails at its deadline, the waiter is removed, the next waiter is served",
-          "[fault][F18]") {
+TEST_CASE(
+    "F18: pool exhausted: acquire fails at its deadline, the waiter is removed, the next waiter is "
+    "served",
+    "[fault][F18]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -221,20 +232,24 @@ TEST_CASE("F18: pool exhausted: acquire fails at its deadline, the waiter is rem
             b_at = t::ms_between(began, clock_type::now());
             b.emplace(std::move(r));
         });
-        t::run_until(loop, [&] { return a.has_value(); }, 5s, "the first waiter's timeout");
+        t::run_until(
+            loop, [&] { return a.has_value(); }, 5s, "the first waiter's timeout");
         REQUIRE_FALSE(*a);
-        t::run_until(loop, [&] { return reference_at > 0; }, 5s, "the reference timer");
-        INFO(t::describe(a->err()) << " after " << a_at << " ms; a loop timer with the same deadline fired after "
-                                   << reference_at << " ms");
+        t::run_until(
+            loop, [&] { return reference_at > 0; }, 5s, "the reference timer");
+        INFO(t::describe(a->err())
+             << " after " << a_at << " ms; a loop timer with the same deadline fired after "
+             << reference_at << " ms");
         CHECK(a->err().value() == errc::pool_timeout);
-        CHECK(a_at >= 295.0);                   // not before its deadline
-        CHECK(a_at - reference_at <= 50.0);     // and within 50 ms of it
+        CHECK(a_at >= 295.0);                // not before its deadline
+        CHECK(a_at - reference_at <= 50.0);  // and within 50 ms of it
         CHECK(reference_at - a_at <= 50.0);
         CHECK(db.stats().waiting == 1);  // the timed-out waiter is gone, the other still waits
 
         t::run_for(loop, 200ms);
         held.reset();  // the connection comes back after the first waiter gave up
-        t::run_until(loop, [&] { return b.has_value(); }, 5s, "the second waiter");
+        t::run_until(
+            loop, [&] { return b.has_value(); }, 5s, "the second waiter");
         INFO("second waiter served after " << b_at << " ms");
         REQUIRE(*b);
         CHECK(b_at < 3000.0);
@@ -245,7 +260,8 @@ TEST_CASE("F18: pool exhausted: acquire fails at its deadline, the waiter is rem
     fds.check();
 }
 
-TEST_CASE("F18: an acquire's deadline counts from the call, even when the loop's clock is stale", "[fault][F18]") {
+TEST_CASE("F18: an acquire's deadline counts from the call, even when the loop's clock is stale",
+          "[fault][F18]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -262,7 +278,8 @@ TEST_CASE("F18: an acquire's deadline counts from the call, even when the loop's
             a_at = t::ms_between(called, clock_type::now());
             a.emplace(std::move(r));
         });
-        t::run_until(loop, [&] { return a.has_value(); }, 5s, "the waiter's timeout");
+        t::run_until(
+            loop, [&] { return a.has_value(); }, 5s, "the waiter's timeout");
         REQUIRE_FALSE(*a);
         INFO(t::describe(a->err()) << " after " << a_at << " ms");
         CHECK(a->err().value() == errc::pool_timeout);
@@ -273,9 +290,11 @@ TEST_CASE("F18: an acquire's deadline counts from the call, even when the loop's
     fds.check();
 }
 
-TEST_CASE("F19: pool closed with callers waiting: they fail at once, close is idempotent, leases close their "
-          "connection when dropped",
-          "[fault][F19]") {
+TEST_CASE(
+    "F19: pool closed with callers waiting: they fail at once, close is idempotent, leases close "
+    "their "
+    "connection when dropped",
+    "[fault][F19]") {
     t::fd_scope fds;
     {
         uvdb::event_loop loop;
@@ -301,12 +320,14 @@ TEST_CASE("F19: pool closed with callers waiting: they fail at once, close is id
         const auto closed_at = clock_type::now();
         db.close();
         db.close();  // idempotent
-        t::run_until(loop, [&] { return waiters.size() == 3; }, 2s, "the waiters' answers");
+        t::run_until(
+            loop, [&] { return waiters.size() == 3; }, 2s, "the waiters' answers");
         for (std::size_t i = 0; i < waiters.size(); ++i) {
             REQUIRE_FALSE(waiters[i]);
             INFO(t::describe(waiters[i].err()));
             CHECK(waiters[i].err().value() == errc::pool_closed);
-            CHECK(answered[i] - t::ms_between(began, closed_at) < 100.0);  // at once, not at their deadline
+            CHECK(answered[i] - t::ms_between(began, closed_at) <
+                  100.0);  // at once, not at their deadline
         }
         CHECK(db.closed());
         auto after = t::acquire_sync(loop, db, 1s);
@@ -314,7 +335,8 @@ TEST_CASE("F19: pool closed with callers waiting: they fail at once, close is id
         CHECK(after.err().value() == errc::pool_closed);
 
         // The statement on a lease still out finishes normally.
-        t::run_until(loop, [&] { return running->has_value(); }, 5s, "the running statement");
+        t::run_until(
+            loop, [&] { return running->has_value(); }, 5s, "the running statement");
         REQUIRE(**running);
         CHECK((**running)->at(0).get<int>(1) == 5);
         // Leases dropped after close close their connection.
@@ -327,13 +349,16 @@ TEST_CASE("F19: pool closed with callers waiting: they fail at once, close is id
 
         // A new pool with the same settings serves.
         uvdb::pool again(loop, t::pg_driver(), opts);
-        t::check_after_fault(loop, again, opts.connection.application_name, {.port = server_port()});
+        t::check_after_fault(loop, again, opts.connection.application_name,
+                             {.port = server_port()});
     }
     fds.check();
 }
 
-TEST_CASE("F19: the pool and then its loop destroyed with a pool.query in flight: the caller hears, nothing leaks",
-          "[fault][F19]") {
+TEST_CASE(
+    "F19: the pool and then its loop destroyed with a pool.query in flight: the caller hears, "
+    "nothing leaks",
+    "[fault][F19]") {
     t::fd_scope fds;
     int calls = 0;
     std::optional<uvdb::error> failure;
@@ -370,8 +395,9 @@ TEST_CASE("F19: the pool and then its loop destroyed with a pool.query in flight
     CHECK(left == 0);
 }
 
-TEST_CASE("F22: a lease never returned: one warning after the threshold, naming where it was acquired",
-          "[fault][F22]") {
+TEST_CASE(
+    "F22: a lease never returned: one warning after the threshold, naming where it was acquired",
+    "[fault][F22]") {
     t::fd_scope fds;
     log_capture logs;
     {
@@ -384,16 +410,18 @@ TEST_CASE("F22: a lease never returned: one warning after the threshold, naming 
         db.acquire([&](uvdb::result<uvdb::lease> r) {
             if (r) held.emplace(std::move(r).value());
         });
-        t::run_until(loop, [&] { return held.has_value(); }, 5s, "the lease");
+        t::run_until(
+            loop, [&] { return held.has_value(); }, 5s, "the lease");
 
         t::run_for(loop, 800ms);  // four thresholds
         const std::string where = "pool_misuse_test.cpp:" + std::to_string(acquire_line);
         const auto warnings = logs.lines_with("leak_threshold");
-        INFO("warnings:\n" << [&] {
-            std::string all;
-            for (auto& w : warnings) all += w + "\n";
-            return all;
-        }());
+        INFO("warnings:\n"
+             << [&] {
+                    std::string all;
+                    for (auto& w : warnings) all += w + "\n";
+                    return all;
+                }());
         REQUIRE(warnings.size() == 1);  // one warning, not one per check
         CHECK(t::contains(warnings.front(), "warn"));
         CHECK(t::contains(warnings.front(), where));

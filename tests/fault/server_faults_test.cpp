@@ -2,20 +2,17 @@
 // terminated while idle and mid-query, and the server refusing connections
 // while it shuts down and starts up (57P03). Rows 1-4 and 8 of docs/FAULTS.md.
 
-#include <catch2/catch.hpp>
-
 #include <libpq-fe.h>
-
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
-
 #include <uvdb/pool.hpp>
 
 #include "fault/support/fault_check.hpp"
@@ -32,7 +29,8 @@ namespace {
 int server_port() { return std::stoi(t::env().port); }
 
 void require_pgctl() {
-    if (t::env().pgctl.empty()) FAIL("UVDB_TEST_PGCTL is not set: start the server with scripts/pg-test-server.sh");
+    if (t::env().pgctl.empty())
+        FAIL("UVDB_TEST_PGCTL is not set: start the server with scripts/pg-test-server.sh");
 }
 
 /// The backend pids the pool holds now: leases every connection at once.
@@ -43,8 +41,10 @@ std::set<std::int64_t> pool_pids(uvdb::event_loop& loop, uvdb::pool& db, std::si
 
 }  // namespace
 
-TEST_CASE("F1: server restarted (fast) under an idle pool: idle connections replaced, no caller sees an error",
-          "[fault][F1]") {
+TEST_CASE(
+    "F1: server restarted (fast) under an idle pool: idle connections replaced, no caller sees an "
+    "error",
+    "[fault][F1]") {
     require_pgctl();
     t::fd_scope fds;
     {
@@ -61,7 +61,9 @@ TEST_CASE("F1: server restarted (fast) under an idle pool: idle connections repl
         // the loop must turn once (as an application's loop does) so that its
         // cached clock knows how long they sat.
         const auto since = std::chrono::steady_clock::now() - began;
-        t::run_for(loop, std::max(20ms, std::chrono::duration_cast<std::chrono::milliseconds>(600ms - since)));
+        t::run_for(
+            loop,
+            std::max(20ms, std::chrono::duration_cast<std::chrono::milliseconds>(600ms - since)));
 
         const auto failures = t::run_pool_queries(loop, db, 30, 3);
         INFO("first failure: " << (failures.empty() ? "" : failures.front()));
@@ -73,8 +75,10 @@ TEST_CASE("F1: server restarted (fast) under an idle pool: idle connections repl
     fds.check();
 }
 
-TEST_CASE("F2: server crash (immediate stop, start): every older connection replaced pool-wide, at most one caller fails",
-          "[fault][F2]") {
+TEST_CASE(
+    "F2: server crash (immediate stop, start): every older connection replaced pool-wide, at most "
+    "one caller fails",
+    "[fault][F2]") {
     require_pgctl();
     t::fd_scope fds;
     {
@@ -131,8 +135,10 @@ TEST_CASE("F3: backends terminated while idle are replaced silently", "[fault][F
     fds.check();
 }
 
-TEST_CASE("F4: backend terminated mid-query: the caller gets connection_lost (57P01), no retry, connection destroyed",
-          "[fault][F4]") {
+TEST_CASE(
+    "F4: backend terminated mid-query: the caller gets connection_lost (57P01), no retry, "
+    "connection destroyed",
+    "[fault][F4]") {
     t::fd_scope fds;
     const std::string seq = "uvdb_fault_f4_" + std::to_string(::getpid());
     {
@@ -149,18 +155,23 @@ TEST_CASE("F4: backend terminated mid-query: the caller gets connection_lost (57
         // Wait until the server runs it, then terminate that backend.
         auto admin = t::connect_or_fail(loop, t::admin_options());
         std::int64_t pid = 0;
-        t::run_until(loop, [&] {
-            auto r = t::query_sync(loop, *admin,
-                                   "SELECT coalesce(max(pid), 0)::int8 FROM pg_stat_activity WHERE application_name = $1 "
-                                   "AND state = 'active' AND query LIKE '%pg_sleep%'",
-                                   uvdb::make_params(opts.connection.application_name));
-            if (r) pid = r->value<std::int64_t>();
-            return pid != 0;
-        }, 5s, "the statement to run on the server");
+        t::run_until(
+            loop,
+            [&] {
+                auto r = t::query_sync(loop, *admin,
+                                       "SELECT coalesce(max(pid), 0)::int8 FROM pg_stat_activity "
+                                       "WHERE application_name = $1 "
+                                       "AND state = 'active' AND query LIKE '%pg_sleep%'",
+                                       uvdb::make_params(opts.connection.application_name));
+                if (r) pid = r->value<std::int64_t>();
+                return pid != 0;
+            },
+            5s, "the statement to run on the server");
         const uvdb::pool_stats st0 = db.stats();
         admin.reset();
         t::terminate_backend(loop, pid);
-        t::run_until(loop, [&] { return slot->has_value(); }, 5s, "the terminated statement's callback");
+        t::run_until(
+            loop, [&] { return slot->has_value(); }, 5s, "the terminated statement's callback");
         REQUIRE_FALSE(**slot);
         const auto& e = (*slot)->err();
         INFO(t::describe(e));
@@ -176,15 +187,18 @@ TEST_CASE("F4: backend terminated mid-query: the caller gets connection_lost (57
         REQUIRE(count);
         CHECK(count->value<std::int64_t>() == 1);
         const auto st = db.stats();
-        CHECK(st.invalidated + st.closed_broken > st0.invalidated + st0.closed_broken);  // destroyed, not reused
+        CHECK(st.invalidated + st.closed_broken >
+              st0.invalidated + st0.closed_broken);  // destroyed, not reused
         (void)t::pool_query_sync(loop, db, "DROP SEQUENCE " + seq);
         t::check_after_fault(loop, db, opts.connection.application_name, {.port = server_port()});
     }
     fds.check();
 }
 
-TEST_CASE("F8: server shutting down and starting up (57P03): retryable, retried within the acquire deadline",
-          "[fault][F8]") {
+TEST_CASE(
+    "F8: server shutting down and starting up (57P03): retryable, retried within the acquire "
+    "deadline",
+    "[fault][F8]") {
     require_pgctl();
     t::fd_scope fds;
     {
@@ -203,10 +217,13 @@ TEST_CASE("F8: server shutting down and starting up (57P03): retryable, retried 
         std::optional<uvdb::result<uvdb::lease>> got;
         const auto began = std::chrono::steady_clock::now();
         db.acquire([&](uvdb::result<uvdb::lease> r) { got.emplace(std::move(r)); });
-        const bool saw_57p03 = t::wait_until(loop, [&] {
-            auto e = db.last_connect_error();
-            return e && e->value() == errc::server_starting;
-        }, 5s);
+        const bool saw_57p03 = t::wait_until(
+            loop,
+            [&] {
+                auto e = db.last_connect_error();
+                return e && e->value() == errc::server_starting;
+            },
+            5s);
         std::optional<uvdb::error> refused = db.last_connect_error();
         INFO("last connect error: " << (refused ? t::describe(*refused) : "none"));
         CHECK(saw_57p03);
@@ -226,7 +243,9 @@ TEST_CASE("F8: server shutting down and starting up (57P03): retryable, retried 
             start_rc = t::run_pg_ctl("start -w");
             restarted = true;
         });
-        t::run_until(loop, [&] { return got.has_value() && restarted.load(); }, 20s, "the acquire and the restart");
+        t::run_until(
+            loop, [&] { return got.has_value() && restarted.load(); }, 20s,
+            "the acquire and the restart");
         ops.join();
         CHECK(start_rc.load() == 0);
         REQUIRE(got.has_value());

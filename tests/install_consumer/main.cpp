@@ -1,10 +1,9 @@
 // Built against an installed uvdb by run.cmake: it proves that the installed
 // headers, targets and dependencies are enough to compile, link and run.
-#include <uvdb/postgres/driver.hpp>
-#include <uvdb/uvdb.hpp>
-
 #include <iostream>
 #include <string>
+#include <uvdb/postgres/driver.hpp>
+#include <uvdb/uvdb.hpp>
 
 int main() {
     uvdb::event_loop loop;

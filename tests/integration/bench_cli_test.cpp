@@ -20,7 +20,6 @@
 #include "integration/support/run_program.hpp"
 #include "integration/support/test_env.hpp"
 
-
 namespace {
 
 using namespace std::chrono_literals;
@@ -29,7 +28,8 @@ using bench_run = uvdb::test::program_run;
 
 /// Runs uvdb-bench with `args`; stdout and stderr captured apart. The
 /// child's environment is ours without DATABASE_URL, plus `extra_env`.
-bench_run run_bench(const std::vector<std::string>& args, const std::vector<std::string>& extra_env = {},
+bench_run run_bench(const std::vector<std::string>& args,
+                    const std::vector<std::string>& extra_env = {},
                     std::chrono::seconds deadline = 120s) {
 #ifndef UVDB_BENCH_EXE
     FAIL("uvdb-bench was not built with the pg tests (configure with UVDB_BUILD_EXAMPLES=ON)");
@@ -49,7 +49,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 /// A flat JSON object: key → raw value text (strings unescaped, nested
 /// objects kept as text). Fails the test on anything that is not JSON.
 class json_object {
-public:
+  public:
     explicit json_object(const std::string& text) : s_(text) {
         ws();
         expect('{');
@@ -98,7 +98,7 @@ public:
         return d;
     }
 
-private:
+  private:
     char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
     void ws() {
         while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) ++i_;
@@ -157,14 +157,15 @@ private:
 /// Checks one scenario's JSON line against docs/BENCHMARKS.md and returns it.
 /// `server_note` is what the notes say about the server: the TLS version on
 /// the test server, "SQLite <version> in-process" on SQLite.
-json_object check_line(const std::string& line, const std::string& scenario, std::size_t ops,
-                       const std::string& pool_note = "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)",
-                       const std::string& server_note = "TLSv1.") {
+json_object check_line(
+    const std::string& line, const std::string& scenario, std::size_t ops,
+    const std::string& pool_note = "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)",
+    const std::string& server_note = "TLSv1.") {
     INFO("line: " << line);
     json_object j(line);
-    for (const char* key : {"peer", "scenario", "ops", "seconds", "ops_per_s", "p50_ms", "p99_ms", "failures",
-                            "client_cpu_s", "notes", "mean_ms", "p95_ms", "max_ms", "workers",
-                            "queries_per_op", "failures_by_category"}) {
+    for (const char* key : {"peer", "scenario", "ops", "seconds", "ops_per_s", "p50_ms", "p99_ms",
+                            "failures", "client_cpu_s", "notes", "mean_ms", "p95_ms", "max_ms",
+                            "workers", "queries_per_op", "failures_by_category"}) {
         INFO("key " << key);
         CHECK(j.has(key));
     }
@@ -175,8 +176,8 @@ json_object check_line(const std::string& line, const std::string& scenario, std
     CHECK(j.at("failures_by_category") == "{}");
     CHECK(j.number("queries_per_op") == (scenario == "rag" ? 10 : 1));
     // Every figure was measurable in a run without failures.
-    for (const char* key : {"seconds", "ops_per_s", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms",
-                            "client_cpu_s"}) {
+    for (const char* key : {"seconds", "ops_per_s", "mean_ms", "p50_ms", "p95_ms", "p99_ms",
+                            "max_ms", "client_cpu_s"}) {
         INFO("key " << key);
         CHECK_FALSE(j.is_null(key));
     }
@@ -204,10 +205,11 @@ json_object check_line(const std::string& line, const std::string& scenario, std
 
 }  // namespace
 
-TEST_CASE("uvdb-bench --json runs each scenario against the server without a failure", "[pg][bench]") {
+TEST_CASE("uvdb-bench --json runs each scenario against the server without a failure",
+          "[pg][bench]") {
     const auto& e = uvdb::test::env();
-    const std::string scenario =
-        GENERATE(as<std::string>{}, "seq_unpooled", "seq_pooled", "conc_pooled", "conc_unpooled", "rag");
+    const std::string scenario = GENERATE(as<std::string>{}, "seq_unpooled", "seq_pooled",
+                                          "conc_pooled", "conc_unpooled", "rag");
     // The single positional scenario form, as `uvdb-bench --json conc_pooled`.
     const bench_run r = run_bench({"--json", "--ops", "30", "--url", e.url, scenario});
     INFO("stderr: " << r.err);
@@ -219,7 +221,8 @@ TEST_CASE("uvdb-bench --json runs each scenario against the server without a fai
     CHECK(r.err.find(e.password) == std::string::npos);
 }
 
-TEST_CASE("uvdb-bench runs every scenario on SQLite, chosen by the URL's scheme", "[sqlite][bench]") {
+TEST_CASE("uvdb-bench runs every scenario on SQLite, chosen by the URL's scheme",
+          "[sqlite][bench]") {
     char dir_template[] = "/tmp/uvdb-bench-sqlite-XXXXXX";
     const char* dir = ::mkdtemp(dir_template);
     REQUIRE(dir != nullptr);
@@ -233,21 +236,24 @@ TEST_CASE("uvdb-bench runs every scenario on SQLite, chosen by the URL's scheme"
     INFO("stderr: " << r.err);
     REQUIRE(r.exit_code == 0);
     const auto lines = lines_of(r.out);
-    const std::vector<std::string> expected = {"seq_unpooled", "seq_pooled", "conc_pooled", "conc_unpooled",
-                                               "rag"};
+    const std::vector<std::string> expected = {"seq_unpooled", "seq_pooled", "conc_pooled",
+                                               "conc_unpooled", "rag"};
     REQUIRE(lines.size() == expected.size());
     for (std::size_t i = 0; i < lines.size(); ++i) {
-        const json_object j = check_line(lines[i], expected[i], 30,
-                                         "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)", "SQLite 3.");
+        const json_object j =
+            check_line(lines[i], expected[i], 30,
+                       "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)", "SQLite 3.");
         CHECK(j.at("notes").find("in-process") != std::string::npos);
-        CHECK(j.at("notes").find("TLS") == std::string::npos);  // nothing PostgreSQL-only is claimed
+        CHECK(j.at("notes").find("TLS") ==
+              std::string::npos);  // nothing PostgreSQL-only is claimed
     }
     // No server limit to warn about, no TLS to miss, no rag skipped.
     CHECK(r.err.find("warning") == std::string::npos);
     CHECK(r.err.find("skipped") == std::string::npos);
 }
 
-TEST_CASE("uvdb-bench says which schemes it knows when no driver serves the URL", "[sqlite][bench]") {
+TEST_CASE("uvdb-bench says which schemes it knows when no driver serves the URL",
+          "[sqlite][bench]") {
     const bench_run r = run_bench({"--json", "--url", "nosuchdb://x/y", "seq_pooled"});
     CHECK(r.exit_code == 2);
     CHECK(r.out.empty());
@@ -256,11 +262,12 @@ TEST_CASE("uvdb-bench says which schemes it knows when no driver serves the URL"
     CHECK(r.err.find("sqlite") != std::string::npos);
 }
 
-TEST_CASE("uvdb-bench runs repeated --scenario options in order and finds the server in DATABASE_URL",
-          "[pg][bench]") {
+TEST_CASE(
+    "uvdb-bench runs repeated --scenario options in order and finds the server in DATABASE_URL",
+    "[pg][bench]") {
     const auto& e = uvdb::test::env();
-    const bench_run r = run_bench({"--json", "--ops", "20", "--concurrency", "5", "--scenario", "rag",
-                                   "--scenario", "seq_pooled"},
+    const bench_run r = run_bench({"--json", "--ops", "20", "--concurrency", "5", "--scenario",
+                                   "rag", "--scenario", "seq_pooled"},
                                   {"DATABASE_URL=" + e.url});
     INFO("stderr: " << r.err);
     REQUIRE(r.exit_code == 0);
@@ -272,11 +279,12 @@ TEST_CASE("uvdb-bench runs repeated --scenario options in order and finds the se
     CHECK(seq.number("workers") == 1);  // --concurrency leaves the sequential scenarios alone
 }
 
-TEST_CASE("uvdb-bench without --json prints the pooling tables and writes an SVG chart", "[pg][bench]") {
+TEST_CASE("uvdb-bench without --json prints the pooling tables and writes an SVG chart",
+          "[pg][bench]") {
     const auto& e = uvdb::test::env();
     const std::string svg = "/tmp/uvdb-bench-test-" + std::to_string(::getpid()) + ".svg";
-    const bench_run r = run_bench({"--ops", "20", "--url", e.url, "--svg", svg, "--scenario", "seq_unpooled",
-                                   "--scenario", "seq_pooled"});
+    const bench_run r = run_bench({"--ops", "20", "--url", e.url, "--svg", svg, "--scenario",
+                                   "seq_unpooled", "--scenario", "seq_pooled"});
     INFO("stdout: " << r.out << "\nstderr: " << r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(r.out.find("| Metric") != std::string::npos);
@@ -304,8 +312,8 @@ TEST_CASE("uvdb-bench fails clearly, with nothing on stdout, when the server rej
           "[pg][bench]") {
     const auto& e = uvdb::test::env();
     const std::string wrong = "not-the-password-42";
-    const bench_run r =
-        run_bench({"--json", "--ops", "5", "--url", uvdb::test::make_url({.password = wrong}), "seq_pooled"});
+    const bench_run r = run_bench(
+        {"--json", "--ops", "5", "--url", uvdb::test::make_url({.password = wrong}), "seq_pooled"});
     CHECK(r.exit_code == 1);
     CHECK(r.out.empty());
     CHECK(r.err.find("auth_failed") != std::string::npos);
@@ -317,15 +325,19 @@ TEST_CASE("uvdb-bench rejects an unknown scenario before connecting", "[pg][benc
     const bench_run r = run_bench({"--json", "no_such_scenario"});
     CHECK(r.exit_code == 2);
     CHECK(r.out.empty());
-    CHECK(r.err.find("seq_unpooled, seq_pooled, conc_pooled, conc_unpooled, rag") != std::string::npos);
+    CHECK(r.err.find("seq_unpooled, seq_pooled, conc_pooled, conc_unpooled, rag") !=
+          std::string::npos);
 }
 
-TEST_CASE("uvdb-bench --min-idle pre-fills the pool, so the timed phase opens no connection", "[pg][bench]") {
+TEST_CASE("uvdb-bench --min-idle pre-fills the pool, so the timed phase opens no connection",
+          "[pg][bench]") {
     const auto& e = uvdb::test::env();
     // No warm-up: without --min-idle the timed phase opens all four.
     auto conc_pooled = [&](std::vector<std::string> extra, const std::string& pool_note) {
-        std::vector<std::string> args = {"--json", "--url", e.url, "--ops", "200", "--concurrency", "8",
-                                         "--pool-size", "4", "--max-overflow", "0", "--warmup", "0"};
+        std::vector<std::string> args = {"--json", "--url",          e.url, "--ops",
+                                         "200",    "--concurrency",  "8",   "--pool-size",
+                                         "4",      "--max-overflow", "0",   "--warmup",
+                                         "0"};
         args.insert(args.end(), extra.begin(), extra.end());
         args.emplace_back("conc_pooled");
         const bench_run r = run_bench(args);
@@ -338,19 +350,21 @@ TEST_CASE("uvdb-bench --min-idle pre-fills the pool, so the timed phase opens no
     const std::string lazy = conc_pooled({}, "pool(4,0,pre_ping,recycle=3600,overflow_delay=auto)");
     INFO("notes without --min-idle: " << lazy);
     CHECK(lazy.find("4 connections opened during the timed phase") != std::string::npos);
-    const std::string filled =
-        conc_pooled({"--min-idle", "4"}, "pool(4,0,pre_ping,recycle=3600,overflow_delay=auto,min_idle=4)");
+    const std::string filled = conc_pooled(
+        {"--min-idle", "4"}, "pool(4,0,pre_ping,recycle=3600,overflow_delay=auto,min_idle=4)");
     INFO("notes with --min-idle 4: " << filled);
     CHECK(filled.find("opened during the timed phase") == std::string::npos);
 
     // More pre-filled connections than the pool holds: refused, saying why.
-    const bench_run bad = run_bench({"--json", "--url", e.url, "--pool-size", "4", "--min-idle", "5", "seq_pooled"});
+    const bench_run bad =
+        run_bench({"--json", "--url", e.url, "--pool-size", "4", "--min-idle", "5", "seq_pooled"});
     CHECK(bad.exit_code != 0);
     CHECK(bad.out.empty());
     CHECK(bad.err.find("min_idle 5 is larger than size 4") != std::string::npos);
 }
 
-TEST_CASE("uvdb-bench stops starting ops after BENCH_MAX_SECONDS and says TIME-CAPPED", "[pg][bench]") {
+TEST_CASE("uvdb-bench stops starting ops after BENCH_MAX_SECONDS and says TIME-CAPPED",
+          "[pg][bench]") {
     const auto& e = uvdb::test::env();
     // 1000 new TLS + SCRAM connections take far longer than 0.3 s.
     const bench_run r =
@@ -375,7 +389,8 @@ TEST_CASE("uvdb-bench stops starting ops after BENCH_MAX_SECONDS and says TIME-C
 TEST_CASE("uvdb-bench --rss-soak keeps a pool of live TLS connections busy and reports its RSS",
           "[pg][bench]") {
     const auto& e = uvdb::test::env();
-    const bench_run r = run_bench({"--json", "--rss-soak", "1.5", "--pool-size", "3", "--url", e.url});
+    const bench_run r =
+        run_bench({"--json", "--rss-soak", "1.5", "--pool-size", "3", "--url", e.url});
     INFO("stderr: " << r.err);
     REQUIRE(r.exit_code == 0);
     const auto lines = lines_of(r.out);

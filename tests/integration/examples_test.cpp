@@ -16,7 +16,6 @@
 #include "integration/support/run_program.hpp"
 #include "integration/support/test_env.hpp"
 
-
 namespace {
 
 using namespace std::chrono_literals;

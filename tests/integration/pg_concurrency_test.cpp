@@ -2,17 +2,15 @@
 // keeps turning (a 1 ms timer never waits long) while they connect (TLS +
 // SCRAM) and query.
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <vector>
-
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
+#include <vector>
 
 #include "integration/support/loop_gap_meter.hpp"
 #include "integration/support/test_env.hpp"
@@ -47,14 +45,18 @@ void run_next(const std::shared_ptr<worker>& w) {
         return;
     }
     const int k = w->done;
-    w->conn->query("SELECT $1::int + 1", uvdb::make_params(k), [w, k](uvdb::result<uvdb::result_set> r) {
-        if (!r) return fail(*w, t::describe(r.err()));
-        auto v = r->size() == 1 ? (*r)[0].try_get<int>(0) : uvdb::result<int>(uvdb::error(uvdb::errc::internal, "no row"));
-        if (!v) return fail(*w, t::describe(v.err()));
-        if (*v != k + 1) return fail(*w, "wrong answer " + std::to_string(*v) + " for " + std::to_string(k));
-        ++w->done;
-        run_next(w);
-    });
+    w->conn->query(
+        "SELECT $1::int + 1", uvdb::make_params(k), [w, k](uvdb::result<uvdb::result_set> r) {
+            if (!r) return fail(*w, t::describe(r.err()));
+            auto v = r->size() == 1
+                         ? (*r)[0].try_get<int>(0)
+                         : uvdb::result<int>(uvdb::error(uvdb::errc::internal, "no row"));
+            if (!v) return fail(*w, t::describe(v.err()));
+            if (*v != k + 1)
+                return fail(*w, "wrong answer " + std::to_string(*v) + " for " + std::to_string(k));
+            ++w->done;
+            run_next(w);
+        });
 }
 
 struct swarm {
@@ -69,18 +71,20 @@ struct swarm {
         for (int i = 0; i < n; ++i) {
             auto w = std::make_shared<worker>();
             w->queries = queries;
-            conns.push_back(t::pg_driver()->connect(loop, opts, [w, c = connected](uvdb::result<void> r) {
-                if (!r) return fail(*w, "connect: " + t::describe(r.err()));
-                ++*c;
-                run_next(w);
-            }));
+            conns.push_back(
+                t::pg_driver()->connect(loop, opts, [w, c = connected](uvdb::result<void> r) {
+                    if (!r) return fail(*w, "connect: " + t::describe(r.err()));
+                    ++*c;
+                    run_next(w);
+                }));
             w->conn = conns.back().get();
             workers.push_back(std::move(w));
         }
     }
 
     bool all_finished() const {
-        return std::all_of(workers.begin(), workers.end(), [](const auto& w) { return w->finished; });
+        return std::all_of(workers.begin(), workers.end(),
+                           [](const auto& w) { return w->finished; });
     }
 
     void check_results(int queries) const {
@@ -91,10 +95,12 @@ struct swarm {
             failures += w.failures;
             total += w.done;
             if (w.failures != 0) {
-                UNSCOPED_INFO("connection " << i << ": " << w.done << " done, first error: " << w.first_error);
+                UNSCOPED_INFO("connection " << i << ": " << w.done
+                                            << " done, first error: " << w.first_error);
             }
         }
-        std::printf("swarm: %zu connections, %ld correct answers, %d failures\n", workers.size(), total, failures);
+        std::printf("swarm: %zu connections, %ld correct answers, %d failures\n", workers.size(),
+                    total, failures);
         CHECK(failures == 0);
         CHECK(total == static_cast<long>(workers.size()) * queries);
     }
@@ -107,12 +113,15 @@ struct swarm {
 
 }  // namespace
 
-TEST_CASE("50 connections x 200 queries on one loop, all concurrent, all correct", "[pg][concurrency]") {
+TEST_CASE("50 connections x 200 queries on one loop, all concurrent, all correct",
+          "[pg][concurrency]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     {
         swarm s(loop, 50, 200);
-        t::run_until(loop, [&] { return s.all_finished(); }, 120s, "50 connections to finish 200 queries each");
+        t::run_until(
+            loop, [&] { return s.all_finished(); }, 120s,
+            "50 connections to finish 200 queries each");
         s.check_results(200);
         for (const auto& c : s.conns) CHECK(c->is_idle());
         s.close_all();
@@ -120,26 +129,30 @@ TEST_CASE("50 connections x 200 queries on one loop, all concurrent, all correct
     t::check_fds_return_to(loop, fds);
 }
 
-TEST_CASE("the loop never blocks while 50 connections connect and query", "[pg][concurrency][loop]") {
+TEST_CASE("the loop never blocks while 50 connections connect and query",
+          "[pg][concurrency][loop]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     {
         const int* connected = nullptr;
         // Phase 0: some connections still connecting (TLS + SCRAM); 1: all connected, querying.
-        t::loop_gap_meter meter(loop, [&] { return connected != nullptr && *connected == 50 ? 1 : 0; });
+        t::loop_gap_meter meter(loop,
+                                [&] { return connected != nullptr && *connected == 50 ? 1 : 0; });
         t::run_for(loop, 20ms);  // let the timer settle before the load starts
         meter.reset();
 
         swarm s(loop, 50, 100);
         connected = s.connected.get();
-        t::run_until(loop, [&] { return s.all_finished(); }, 120s, "50 connections to finish their queries");
+        t::run_until(
+            loop, [&] { return s.all_finished(); }, 120s, "50 connections to finish their queries");
         meter.stop();
-        std::printf("loop responsiveness (1 ms timer): largest gap %.2f ms while 50 connections connected "
-                    "(TLS + SCRAM), %.2f ms once all were connected and querying; less the time the loop "
-                    "thread waited for a CPU: %.2f ms and %.2f ms%s\n",
-                    meter.largest_gap_ms(0), meter.largest_gap_ms(1), meter.largest_own_gap_ms(0),
-                    meter.largest_own_gap_ms(1),
-                    meter.has_run_queue_time() ? "" : " (run-queue time unknown here)");
+        std::printf(
+            "loop responsiveness (1 ms timer): largest gap %.2f ms while 50 connections connected "
+            "(TLS + SCRAM), %.2f ms once all were connected and querying; less the time the loop "
+            "thread waited for a CPU: %.2f ms and %.2f ms%s\n",
+            meter.largest_gap_ms(0), meter.largest_gap_ms(1), meter.largest_own_gap_ms(0),
+            meter.largest_own_gap_ms(1),
+            meter.has_run_queue_time() ? "" : " (run-queue time unknown here)");
         s.check_results(100);
         // What the loop itself spent, running or blocked. Waiting for a CPU
         // taken by other processes (a busy 2-core machine) is not the loop

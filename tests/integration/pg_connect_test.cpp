@@ -2,12 +2,10 @@
 // the error a user gets for each way a connect can fail.
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
-
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/url.hpp>
@@ -45,12 +43,14 @@ TEST_CASE("connect over TLS with the default application_name", "[pg][connect]")
         CHECK(conn->is_idle());
         CHECK(conn->transaction_status() == uvdb::tx_status::idle);
 
-        CHECK(t::scalar<bool>(loop, *conn, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"));
+        CHECK(t::scalar<bool>(loop, *conn,
+                              "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"));
         CHECK(t::scalar<std::string>(
                   loop, *conn,
                   "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()") ==
               "uvdb");
-        CHECK(conn->server_pid() == t::scalar<std::int64_t>(loop, *conn, "SELECT pg_backend_pid()"));
+        CHECK(conn->server_pid() ==
+              t::scalar<std::int64_t>(loop, *conn, "SELECT pg_backend_pid()"));
 
         const std::string desc = conn->describe();
         INFO("describe(): " << desc);
@@ -198,7 +198,8 @@ TEST_CASE("sslmode=disable is refused by the server, saying why", "[pg][connect]
     CHECK_FALSE(t::contains(text, t::env().password));
 }
 
-TEST_CASE("connect timeout on a server that accepts TCP but never answers", "[pg][connect][timeout]") {
+TEST_CASE("connect timeout on a server that accepts TCP but never answers",
+          "[pg][connect][timeout]") {
     uvdb::event_loop loop;
     t::silent_listener listener;
     const auto fds = t::open_fd_count();
@@ -226,11 +227,13 @@ TEST_CASE("destroying a connection while it connects completes the callback with
     opts.url = t::make_url({.port = std::to_string(listener.port())});
 
     auto got = std::make_shared<std::optional<uvdb::result<void>>>();
-    auto conn = t::pg_driver()->connect(loop, opts, [got](uvdb::result<void> r) { got->emplace(std::move(r)); });
+    auto conn = t::pg_driver()->connect(
+        loop, opts, [got](uvdb::result<void> r) { got->emplace(std::move(r)); });
     t::run_for(loop, 100ms);
     REQUIRE_FALSE(got->has_value());
     conn.reset();
-    t::run_until(loop, [&] { return got->has_value(); }, 2s, "the aborted connect's callback");
+    t::run_until(
+        loop, [&] { return got->has_value(); }, 2s, "the aborted connect's callback");
     REQUIRE_FALSE(got->value().ok());
     CHECK(got->value().err().value() == errc::closed);
     t::check_fds_return_to(loop, fds);
@@ -254,9 +257,9 @@ TEST_CASE("multi-host URL: a dead first host is skipped", "[pg][connect]") {
     uvdb::event_loop loop;
     const auto& e = t::env();
     auto opts = t::test_options();
-    opts.url = "postgresql://" + uvdb::url_encode(e.user) + ":" + uvdb::url_encode(e.password) + "@" + e.host +
-               ":" + std::to_string(t::free_port()) + "," + e.host + ":" + e.port + "/" + e.db +
-               "?sslmode=verify-full&sslrootcert=" + uvdb::url_encode(e.ca);
+    opts.url = "postgresql://" + uvdb::url_encode(e.user) + ":" + uvdb::url_encode(e.password) +
+               "@" + e.host + ":" + std::to_string(t::free_port()) + "," + e.host + ":" + e.port +
+               "/" + e.db + "?sslmode=verify-full&sslrootcert=" + uvdb::url_encode(e.ca);
     auto conn = t::connect_or_fail(loop, opts);
     CHECK(t::scalar<int>(loop, *conn, "SELECT 1") == 1);
     CHECK(t::contains(conn->describe(), e.port));
@@ -283,7 +286,8 @@ TEST_CASE("the URL's connect_timeout is honoured when shorter", "[pg][connect][t
     CHECK(took < 4000);
 }
 
-TEST_CASE("statements queued on a connection that fails to connect fail too", "[pg][connect][lifecycle]") {
+TEST_CASE("statements queued on a connection that fails to connect fail too",
+          "[pg][connect][lifecycle]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     auto opts = t::test_options();
@@ -292,12 +296,14 @@ TEST_CASE("statements queued on a connection that fails to connect fail too", "[
     auto queried = t::make_query_slot();
     auto pinged = std::make_shared<std::optional<uvdb::result<void>>>();
     {
-        auto conn = t::pg_driver()->connect(loop, opts,
-                                            [connected](uvdb::result<void> r) { connected->emplace(std::move(r)); });
+        auto conn = t::pg_driver()->connect(
+            loop, opts, [connected](uvdb::result<void> r) { connected->emplace(std::move(r)); });
         conn->query("SELECT 1", t::store_in(queried));
         conn->ping(1s, [pinged](uvdb::result<void> r) { pinged->emplace(std::move(r)); });
-        t::run_until(loop, [&] { return connected->has_value() && queried->has_value() && pinged->has_value(); },
-                     10s, "the connect callback and the queued statement's");
+        t::run_until(
+            loop,
+            [&] { return connected->has_value() && queried->has_value() && pinged->has_value(); },
+            10s, "the connect callback and the queued statement's");
         REQUIRE_FALSE(connected->value().ok());
         CHECK(connected->value().err().value() == errc::auth_failed);
         REQUIRE_FALSE(queried->value().ok());

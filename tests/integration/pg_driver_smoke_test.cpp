@@ -3,24 +3,21 @@
 // logger, a stalled backend (SIGSTOP) for ping and cancel deadlines, and
 // reset() misuse.
 
-#include <catch2/catch.hpp>
-
 #include <signal.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <vector>
-
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <uvdb/log.hpp>
 #include <uvdb/timer.hpp>
+#include <vector>
 
 #include "integration/support/test_env.hpp"
 
@@ -44,7 +41,7 @@ uvdb::connect_options options_for(const std::string& url) {
 
 /// Stops a backend process for the scope (a server that stalls), then lets it go.
 class stopped_backend {
-public:
+  public:
     explicit stopped_backend(std::int64_t pid) : pid_(static_cast<pid_t>(pid)) {
         REQUIRE(::kill(pid_, SIGSTOP) == 0);
     }
@@ -52,21 +49,22 @@ public:
     stopped_backend(const stopped_backend&) = delete;
     stopped_backend& operator=(const stopped_backend&) = delete;
 
-private:
+  private:
     pid_t pid_;
 };
 
 }  // namespace
 
-TEST_CASE("smoke: the first host refuses, the second answers (libpq opens a new socket)", "[pg][smoke][connect]") {
+TEST_CASE("smoke: the first host refuses, the second answers (libpq opens a new socket)",
+          "[pg][smoke][connect]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     {
         const int dead = t::free_port();
         const auto& e = t::env();
-        const std::string url = "postgresql://" + e.user + ":" + e.password + "@127.0.0.1:" +
-                                std::to_string(dead) + ",127.0.0.1:" + e.port + "/" + e.db +
-                                "?sslmode=verify-full&sslrootcert=" + e.ca;
+        const std::string url = "postgresql://" + e.user + ":" + e.password +
+                                "@127.0.0.1:" + std::to_string(dead) + ",127.0.0.1:" + e.port +
+                                "/" + e.db + "?sslmode=verify-full&sslrootcert=" + e.ca;
         auto conn = t::connect_or_fail(loop, options_for(url));
         CHECK(t::scalar<int>(loop, *conn, "SELECT 7") == 7);
         CHECK(conn->describe().find(e.port) != std::string::npos);
@@ -74,14 +72,17 @@ TEST_CASE("smoke: the first host refuses, the second answers (libpq opens a new 
     t::check_fds_return_to(loop, fds);
 }
 
-TEST_CASE("smoke: sslmode=allow retries with TLS on a new socket after the server refuses plain TCP",
-          "[pg][smoke][connect][tls]") {
+TEST_CASE(
+    "smoke: sslmode=allow retries with TLS on a new socket after the server refuses plain TCP",
+    "[pg][smoke][connect][tls]") {
     uvdb::event_loop loop;
-    auto conn = t::connect_or_fail(loop, options_for(t::make_url({.sslmode = "allow", .sslrootcert = ""})));
+    auto conn =
+        t::connect_or_fail(loop, options_for(t::make_url({.sslmode = "allow", .sslrootcert = ""})));
     CHECK(t::scalar<bool>(loop, *conn, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"));
 }
 
-TEST_CASE("smoke: a host name is resolved off the loop and kept for TLS verification", "[pg][smoke][connect][tls]") {
+TEST_CASE("smoke: a host name is resolved off the loop and kept for TLS verification",
+          "[pg][smoke][connect][tls]") {
     uvdb::event_loop loop;
     // The test certificate is issued for 127.0.0.1 and localhost; verify-full
     // checks the name we gave while the address comes from our own resolver.
@@ -96,7 +97,8 @@ TEST_CASE("smoke: a host name is resolved off the loop and kept for TLS verifica
     CHECK((*conn)->describe().find("localhost") != std::string::npos);
 }
 
-TEST_CASE("smoke: connect timeout names the endpoint and releases the socket", "[pg][smoke][connect][timeout]") {
+TEST_CASE("smoke: connect timeout names the endpoint and releases the socket",
+          "[pg][smoke][connect][timeout]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     t::silent_listener silent;
@@ -111,13 +113,15 @@ TEST_CASE("smoke: connect timeout names the endpoint and releases the socket", "
     CHECK(r.err().is_fatal());
     CHECK(took >= 250);
     CHECK(took < 2000);
-    CHECK(r.err().message().find("127.0.0.1:" + std::to_string(silent.port())) != std::string::npos);
+    CHECK(r.err().message().find("127.0.0.1:" + std::to_string(silent.port())) !=
+          std::string::npos);
     CHECK(r.err().message().find("300 ms") != std::string::npos);
     CHECK(r.err().to_string().find(t::env().password) == std::string::npos);
     t::check_fds_return_to(loop, fds + 1);  // + the listener itself
 }
 
-TEST_CASE("smoke: a bad connection string is bad_config without the password", "[pg][smoke][connect]") {
+TEST_CASE("smoke: a bad connection string is bad_config without the password",
+          "[pg][smoke][connect]") {
     uvdb::event_loop loop;
     auto r = t::connect_sync(loop, options_for("postgresql://u:topsecret%zz@127.0.0.1/db"), 5s);
     REQUIRE_FALSE(r.ok());
@@ -135,7 +139,8 @@ TEST_CASE("smoke: server notices go to uvdb's logger at debug level", "[pg][smok
     {
         uvdb::event_loop loop;
         auto conn = t::connect_or_fail(loop, t::test_options());
-        auto r = t::execute_sync(loop, *conn, "DO $$ BEGIN RAISE NOTICE 'smoke-notice-%', 42; END $$");
+        auto r =
+            t::execute_sync(loop, *conn, "DO $$ BEGIN RAISE NOTICE 'smoke-notice-%', 42; END $$");
         REQUIRE(r.ok());
     }
     uvdb::set_logger(nullptr);
@@ -143,7 +148,8 @@ TEST_CASE("smoke: server notices go to uvdb's logger at debug level", "[pg][smok
     CHECK(out->str().find(t::env().password) == std::string::npos);
 }
 
-TEST_CASE("smoke: ping against a stalled backend times out and breaks the connection", "[pg][smoke][ping]") {
+TEST_CASE("smoke: ping against a stalled backend times out and breaks the connection",
+          "[pg][smoke][ping]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     {
@@ -163,8 +169,9 @@ TEST_CASE("smoke: ping against a stalled backend times out and breaks the connec
     t::check_fds_return_to(loop, fds);
 }
 
-TEST_CASE("smoke: a timeout whose cancel cannot take effect closes the connection after the grace period",
-          "[pg][smoke][timeout]") {
+TEST_CASE(
+    "smoke: a timeout whose cancel cannot take effect closes the connection after the grace period",
+    "[pg][smoke][timeout]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     {
@@ -175,9 +182,12 @@ TEST_CASE("smoke: a timeout whose cancel cannot take effect closes the connectio
         o.timeout = 300ms;
         stopped_backend stall(conn->server_pid());
         const auto start = clock_type::now();
-        conn->query("SELECT 1", {}, o, [got](uvdb::result<uvdb::result_set> r) { got->emplace(std::move(r)); });
-        conn->query("SELECT 2", [next](uvdb::result<uvdb::result_set> r) { next->emplace(std::move(r)); });
-        t::run_until(loop, [&] { return got->has_value() && next->has_value(); }, 10s, "both callbacks");
+        conn->query("SELECT 1", {}, o,
+                    [got](uvdb::result<uvdb::result_set> r) { got->emplace(std::move(r)); });
+        conn->query("SELECT 2",
+                    [next](uvdb::result<uvdb::result_set> r) { next->emplace(std::move(r)); });
+        t::run_until(
+            loop, [&] { return got->has_value() && next->has_value(); }, 10s, "both callbacks");
         const auto took = ms_since(start);
         INFO("took " << took << " ms");
         REQUIRE_FALSE(got->value().ok());
@@ -197,11 +207,13 @@ TEST_CASE("smoke: reset() with a statement running is a fatal misuse", "[pg][smo
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     auto running = std::make_shared<std::optional<uvdb::result<uvdb::result_set>>>();
-    conn->query("SELECT pg_sleep(0.3)", [running](uvdb::result<uvdb::result_set> r) { running->emplace(std::move(r)); });
+    conn->query("SELECT pg_sleep(0.3)",
+                [running](uvdb::result<uvdb::result_set> r) { running->emplace(std::move(r)); });
     std::optional<uvdb::result<void>> reset;
     conn->reset([&](uvdb::result<void> r) { reset.emplace(std::move(r)); });
     CHECK_FALSE(reset.has_value());  // never inline
-    t::run_until(loop, [&] { return reset.has_value() && running->has_value(); }, 5s, "reset and query");
+    t::run_until(
+        loop, [&] { return reset.has_value() && running->has_value(); }, 5s, "reset and query");
     REQUIRE_FALSE(reset->ok());
     INFO(t::describe(reset->err()));
     CHECK(reset->err().value() == errc::bad_input);
@@ -210,7 +222,8 @@ TEST_CASE("smoke: reset() with a statement running is a fatal misuse", "[pg][smo
     CHECK(running->value().ok());  // the statement itself was not harmed
 }
 
-TEST_CASE("smoke: execute() returns each statement's result; errors carry server fields", "[pg][smoke][results]") {
+TEST_CASE("smoke: execute() returns each statement's result; errors carry server fields",
+          "[pg][smoke][results]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     auto r = t::execute_sync(loop, *conn, "SELECT 1 AS a; SELECT 'x' AS b, 2 AS c; ");
@@ -250,7 +263,8 @@ TEST_CASE("smoke: a 32 MiB parameter to a stalled backend waits for writable, th
         // The socket buffers fill up; the loop keeps running meanwhile.
         int ticks = 0;
         uvdb::timer tick(loop);
-        tick.start(5ms, [&] { ++ticks; }, 5ms);
+        tick.start(
+            5ms, [&] { ++ticks; }, 5ms);
         t::run_for(loop, 300ms);
         tick.stop();
         // A write that blocked would hold the loop until the backend resumes
@@ -259,7 +273,8 @@ TEST_CASE("smoke: a 32 MiB parameter to a stalled backend waits for writable, th
         CHECK(ticks >= 1);
         CHECK_FALSE(got->has_value());
     }
-    t::run_until(loop, [&] { return got->has_value(); }, 30s, "the 32 MiB statement");
+    t::run_until(
+        loop, [&] { return got->has_value(); }, 30s, "the 32 MiB statement");
     REQUIRE(got->value().ok());
     CHECK((*got->value())[0].get<std::int64_t>(0) == static_cast<std::int64_t>(blob.size()));
     CHECK(t::scalar<int>(loop, *conn, "SELECT 1") == 1);

@@ -1,10 +1,10 @@
 // Server-free checks of the PostgreSQL driver's pure pieces: classification
 // of libpq's connect messages, password scrubbing, host expansion, parameter
-// encoding, bytea decoding and which statements bypass the statement cache. They include the driver's private headers,
-// which is why they live beside the driver's smoke tests and not in tests/unit.
+// encoding, bytea decoding and which statements bypass the statement cache. They include the
+// driver's private headers, which is why they live beside the driver's smoke tests and not in
+// tests/unit.
 
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <string>
 
@@ -38,26 +38,34 @@ TEST_CASE("smoke-unit: connect failures are classified from libpq's text", "[pg]
         const char* sqlstate;
     };
     const sample samples[] = {
-        {"connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  28P01: password authentication "
+        {"connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  28P01: password "
+         "authentication "
          "failed for user \"app\"\nLOCATION:  auth_failed, auth.c:334\n",
          errc::auth_failed, "28P01"},
-        {"connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  3D000: database \"appdb\" does "
+        {"connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  3D000: database "
+         "\"appdb\" does "
          "not exist\n",
          errc::auth_failed, "3D000"},
-        {"connection to server at \"127.0.0.1\", port 5433 failed: Connection refused\n\tIs the server "
+        {"connection to server at \"127.0.0.1\", port 5433 failed: Connection refused\n\tIs the "
+         "server "
          "running on that host and accepting TCP/IP connections?\n",
          errc::connect_failed, ""},
-        {"connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  sorry, too many clients already\n",
+        {"connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  sorry, too many clients "
+         "already\n",
          errc::too_many_connections, ""},
-        {"connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  53300: remaining connection "
+        {"connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  53300: remaining "
+         "connection "
          "slots are reserved for non-replication superuser connections\n",
          errc::too_many_connections, "53300"},
-        {"connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  57P03: the database system is "
+        {"connection to server at \"127.0.0.1\", port 5433 failed: FATAL:  57P03: the database "
+         "system is "
          "starting up\n",
          errc::server_starting, "57P03"},
-        {"connection to server at \"127.0.0.1\", port 5433 failed: SSL error: certificate verify failed\n",
+        {"connection to server at \"127.0.0.1\", port 5433 failed: SSL error: certificate verify "
+         "failed\n",
          errc::tls_failed, ""},
-        {"connection to server at \"127.0.0.1\", port 5433 failed: fe_sendauth: no password supplied\n",
+        {"connection to server at \"127.0.0.1\", port 5433 failed: fe_sendauth: no password "
+         "supplied\n",
          errc::auth_failed, ""},
         {"invalid sslmode value: \"sometimes\"\n", errc::bad_config, ""},
     };
@@ -68,24 +76,30 @@ TEST_CASE("smoke-unit: connect failures are classified from libpq's text", "[pg]
         CHECK(e.value() == s.want);
         CHECK(e.sqlstate() == s.sqlstate);
         CHECK(e.is_fatal());
-        if (s.want != errc::bad_config) CHECK(e.message().find("127.0.0.1:5433") != std::string::npos);
+        if (s.want != errc::bad_config)
+            CHECK(e.message().find("127.0.0.1:5433") != std::string::npos);
     }
     const uvdb::error refused = d::connect_error(samples[2].text, ep);
     CHECK(refused.message().find("accepts TCP connections on 127.0.0.1:5433") != std::string::npos);
 }
 
 TEST_CASE("smoke-unit: passwords are scrubbed from libpq's parse errors", "[pg][smoke][unit]") {
-    CHECK(d::scrub_password("invalid percent-encoded token: \"sec%zzret\"", "postgresql://u:sec%zzret@h/db") ==
+    CHECK(d::scrub_password("invalid percent-encoded token: \"sec%zzret\"",
+                            "postgresql://u:sec%zzret@h/db") ==
           "invalid percent-encoded token: \"***\"");
-    CHECK(d::scrub_password("bad value 'hunter22'", "host=x password='hunter22'").find("hunter22") ==
+    CHECK(
+        d::scrub_password("bad value 'hunter22'", "host=x password='hunter22'").find("hunter22") ==
+        std::string::npos);
+    CHECK(d::scrub_password("x s@cret y", "postgresql://u:s%40cret@h/db").find("s@cret") ==
           std::string::npos);
-    CHECK(d::scrub_password("x s@cret y", "postgresql://u:s%40cret@h/db").find("s@cret") == std::string::npos);
     // Too short to replace safely: the text is dropped rather than mangled.
     CHECK(d::scrub_password("abc", "postgresql://u:b@h/db").find('b') == std::string::npos);
-    CHECK(d::scrub_password("no secret here", "postgresql://u:longpassword@h/db") == "no secret here");
+    CHECK(d::scrub_password("no secret here", "postgresql://u:longpassword@h/db") ==
+          "no secret here");
 }
 
-TEST_CASE("smoke-unit: resolved hosts expand into aligned host/hostaddr/port entries", "[pg][smoke][unit]") {
+TEST_CASE("smoke-unit: resolved hosts expand into aligned host/hostaddr/port entries",
+          "[pg][smoke][unit]") {
     uvdb::connect_options o;
     o.url = "user=u dbname=app host=db1.example,/tmp,10.0.0.9 port=5432,6000,7000";
     auto ci = d::conninfo::parse(o);
@@ -114,7 +128,8 @@ TEST_CASE("smoke-unit: resolved hosts expand into aligned host/hostaddr/port ent
     CHECK(value_of("dbname") == "app");
 }
 
-TEST_CASE("smoke-unit: no host resolved is connect_failed; mismatched ports are bad_config", "[pg][smoke][unit]") {
+TEST_CASE("smoke-unit: no host resolved is connect_failed; mismatched ports are bad_config",
+          "[pg][smoke][unit]") {
     uvdb::connect_options o;
     o.url = "postgresql://u@nowhere.invalid/app";
     auto ci = d::conninfo::parse(o);
@@ -129,10 +144,11 @@ TEST_CASE("smoke-unit: no host resolved is connect_failed; mismatched ports are 
     CHECK(bad.err().value() == errc::bad_config);
 }
 
-TEST_CASE("smoke-unit: parameters are encoded in network byte order with exact OIDs", "[pg][smoke][unit]") {
+TEST_CASE("smoke-unit: parameters are encoded in network byte order with exact OIDs",
+          "[pg][smoke][unit]") {
     d::param_arrays a;
-    uvdb::params p = uvdb::make_params(std::int16_t{-2}, 0x01020304, std::int64_t{1} << 40, 1.5, true,
-                                       "txt", nullptr, uvdb::bytes{});
+    uvdb::params p = uvdb::make_params(std::int16_t{-2}, 0x01020304, std::int64_t{1} << 40, 1.5,
+                                       true, "txt", nullptr, uvdb::bytes{});
     REQUIRE(a.bind(p));
     REQUIRE(a.count() == 8);
     auto bytes_of = [&](int i) {
@@ -174,17 +190,20 @@ TEST_CASE("smoke-unit: bytea text forms decode", "[pg][smoke][unit]") {
     CHECK_FALSE(d::decode_bytea("\\xzz").ok());
 }
 
-TEST_CASE("smoke-unit: COPY bypasses the statement cache after white space and comments", "[pg][smoke][unit]") {
-    for (const char* sql : {"COPY t FROM STDIN", "  copy t TO STDOUT", "\n\tCoPy(SELECT 1) TO STDOUT",
-                            "-- load\nCOPY t FROM STDIN", "--\r\nCOPY t FROM STDIN",
-                            "/* load */ COPY t FROM STDIN", "/* outer /* inner */ still outer */COPY t FROM STDIN",
-                            "/**/--a\n /* b */\n-- c\n  COPY t FROM STDIN"}) {
+TEST_CASE("smoke-unit: COPY bypasses the statement cache after white space and comments",
+          "[pg][smoke][unit]") {
+    for (const char* sql :
+         {"COPY t FROM STDIN", "  copy t TO STDOUT", "\n\tCoPy(SELECT 1) TO STDOUT",
+          "-- load\nCOPY t FROM STDIN", "--\r\nCOPY t FROM STDIN", "/* load */ COPY t FROM STDIN",
+          "/* outer /* inner */ still outer */COPY t FROM STDIN",
+          "/**/--a\n /* b */\n-- c\n  COPY t FROM STDIN"}) {
         INFO(sql);
         CHECK(d::uncacheable(sql));
     }
-    for (const char* sql : {"SELECT 1", "", "   ", "COP", "-- COPY t FROM STDIN", "/* COPY */ SELECT 1",
-                            "/* outer /* inner */ COPY */ SELECT 1", "/* unterminated COPY", "SELECT 'COPY'",
-                            "- COPY t FROM STDIN", "/ * x */ COPY"}) {
+    for (const char* sql :
+         {"SELECT 1", "", "   ", "COP", "-- COPY t FROM STDIN", "/* COPY */ SELECT 1",
+          "/* outer /* inner */ COPY */ SELECT 1", "/* unterminated COPY", "SELECT 'COPY'",
+          "- COPY t FROM STDIN", "/ * x */ COPY"}) {
         INFO(sql);
         CHECK_FALSE(d::uncacheable(sql));
     }

@@ -3,11 +3,9 @@
 // notices, big results.
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <limits>
 #include <string>
-
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
 
@@ -32,10 +30,12 @@ TEST_CASE("text with an embedded NUL is never silently cut short", "[pg][params]
     CHECK(t::scalar<int>(loop, *conn, "SELECT 1") == 1);
 }
 
-TEST_CASE("invalid UTF-8 in a text parameter is the server's error, not fatal", "[pg][params][edge]") {
+TEST_CASE("invalid UTF-8 in a text parameter is the server's error, not fatal",
+          "[pg][params][edge]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
-    auto r = t::query_sync(loop, *conn, "SELECT $1::text", uvdb::make_params(std::string("\xff\xfe bad")));
+    auto r = t::query_sync(loop, *conn, "SELECT $1::text",
+                           uvdb::make_params(std::string("\xff\xfe bad")));
     REQUIRE_FALSE(r.ok());
     INFO(t::describe(r.err()));
     CHECK(r.err().sqlstate() == "22021");
@@ -49,12 +49,14 @@ TEST_CASE("unsigned 64-bit values beyond int64 are bound exactly", "[pg][params]
     const auto big = std::numeric_limits<std::uint64_t>::max();
     CHECK(t::scalar<std::string>(loop, *conn, "SELECT $1::numeric::text", uvdb::make_params(big)) ==
           "18446744073709551615");
-    CHECK(t::scalar<std::uint64_t>(loop, *conn, "SELECT $1::numeric", uvdb::make_params(big)) == big);
-    CHECK(t::scalar<std::uint32_t>(loop, *conn, "SELECT $1::int8", uvdb::make_params(std::uint32_t{4000000000u})) ==
-          4000000000u);
+    CHECK(t::scalar<std::uint64_t>(loop, *conn, "SELECT $1::numeric", uvdb::make_params(big)) ==
+          big);
+    CHECK(t::scalar<std::uint32_t>(loop, *conn, "SELECT $1::int8",
+                                   uvdb::make_params(std::uint32_t{4000000000u})) == 4000000000u);
 }
 
-TEST_CASE("statement_timeout on the server: 57014, not fatal, connection usable", "[pg][timeout][edge]") {
+TEST_CASE("statement_timeout on the server: 57014, not fatal, connection usable",
+          "[pg][timeout][edge]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     REQUIRE(t::query_sync(loop, *conn, "SET statement_timeout = 200").ok());
@@ -105,10 +107,11 @@ TEST_CASE("idle_in_transaction_session_timeout ends the session: fatal on the ne
 TEST_CASE("a flood of notices does not stall the connection", "[pg][edge]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
-    auto r = t::execute_sync(loop, *conn,
-                             "DO $$ BEGIN FOR i IN 1..20000 LOOP RAISE NOTICE 'notice % with some padding "
-                             "text to fill the socket buffers', i; END LOOP; END $$",
-                             {}, 60s);
+    auto r = t::execute_sync(
+        loop, *conn,
+        "DO $$ BEGIN FOR i IN 1..20000 LOOP RAISE NOTICE 'notice % with some padding "
+        "text to fill the socket buffers', i; END LOOP; END $$",
+        {}, 60s);
     if (!r) t::fail_with("notice flood", r.err());
     CHECK(t::scalar<int>(loop, *conn, "SELECT 1") == 1);
 }
@@ -116,7 +119,8 @@ TEST_CASE("a flood of notices does not stall the connection", "[pg][edge]") {
 TEST_CASE("a result of 200,000 rows arrives whole", "[pg][results][large]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
-    auto r = t::query_sync(loop, *conn, "SELECT g, md5(g::text) FROM generate_series(1, 200000) g", {}, {}, 60s);
+    auto r = t::query_sync(loop, *conn, "SELECT g, md5(g::text) FROM generate_series(1, 200000) g",
+                           {}, {}, 60s);
     if (!r) t::fail_with("big select", r.err());
     REQUIRE(r->size() == 200000);
     CHECK(r->at(0).get<int>(0) == 1);
@@ -146,7 +150,8 @@ TEST_CASE("COPY is refused as bad_input and leaves the connection consistent", "
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     REQUIRE(t::query_sync(loop, *conn, "CREATE TEMP TABLE c (v int)").ok());
-    for (const char* sql : {"COPY (SELECT g FROM generate_series(1, 100000) g) TO STDOUT", "COPY c FROM STDIN"}) {
+    for (const char* sql :
+         {"COPY (SELECT g FROM generate_series(1, 100000) g) TO STDOUT", "COPY c FROM STDIN"}) {
         INFO(sql);
         auto r = t::query_sync(loop, *conn, sql, {}, {}, 10s);
         REQUIRE_FALSE(r.ok());

@@ -2,9 +2,7 @@
 // not fatal, and the connection answers the next query.
 
 #include <catch2/catch.hpp>
-
 #include <string>
-
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
 

@@ -3,14 +3,12 @@
 // and no file descriptor left behind.
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <vector>
-
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
+#include <vector>
 
 #include "integration/support/test_env.hpp"
 
@@ -77,7 +75,8 @@ TEST_CASE("queued statements run in order", "[pg][lifecycle]") {
     std::vector<int> order;
     std::vector<t::query_slot> slots;
     // The first is the slowest: a driver that reorders would answer it last.
-    const char* sqls[] = {"SELECT 1 FROM pg_sleep(0.2)", "SELECT 2", "SELECT 3 FROM pg_sleep(0.05)"};
+    const char* sqls[] = {"SELECT 1 FROM pg_sleep(0.2)", "SELECT 2",
+                          "SELECT 3 FROM pg_sleep(0.05)"};
     for (int i = 0; i < 3; ++i) {
         auto s = t::make_query_slot();
         slots.push_back(s);
@@ -88,7 +87,8 @@ TEST_CASE("queued statements run in order", "[pg][lifecycle]") {
     }
     CHECK(order.empty());  // never inline from query()
     CHECK_FALSE(conn->is_idle());
-    t::run_until(loop, [&] { return order.size() == 3; }, 10s, "three queued statements");
+    t::run_until(
+        loop, [&] { return order.size() == 3; }, 10s, "three queued statements");
     CHECK(order == std::vector<int>{0, 1, 2});
     for (int i = 0; i < 3; ++i) {
         REQUIRE(slots[i]->value().ok());
@@ -100,18 +100,21 @@ TEST_CASE("queued statements run in order", "[pg][lifecycle]") {
 TEST_CASE("statements issued before the connect completes are queued", "[pg][lifecycle]") {
     uvdb::event_loop loop;
     auto connected = std::make_shared<std::optional<uvdb::result<void>>>();
-    auto conn = t::pg_driver()->connect(loop, t::test_options(),
-                                        [connected](uvdb::result<void> r) { connected->emplace(std::move(r)); });
+    auto conn = t::pg_driver()->connect(loop, t::test_options(), [connected](uvdb::result<void> r) {
+        connected->emplace(std::move(r));
+    });
     auto q = t::make_query_slot();
     conn->query("SELECT $1::text", uvdb::make_params("early"), t::store_in(q));
-    t::run_until(loop, [&] { return q->has_value(); }, 30s, "a statement issued while connecting");
+    t::run_until(
+        loop, [&] { return q->has_value(); }, 30s, "a statement issued while connecting");
     REQUIRE(connected->has_value());
     REQUIRE(connected->value().ok());
     REQUIRE(q->value().ok());
     CHECK(q->value()->value<std::string>() == "early");
 }
 
-TEST_CASE("close() from inside a query callback: queued statements complete with closed", "[pg][lifecycle][close]") {
+TEST_CASE("close() from inside a query callback: queued statements complete with closed",
+          "[pg][lifecycle][close]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     {
@@ -135,7 +138,8 @@ TEST_CASE("close() from inside a query callback: queued statements complete with
             ++calls;
             third->emplace(std::move(r));
         });
-        t::run_until(loop, [&] { return third->has_value(); }, 10s, "all three callbacks");
+        t::run_until(
+            loop, [&] { return third->has_value(); }, 10s, "all three callbacks");
         REQUIRE(first->value().ok());
         CHECK(first->value()->value<int>() == 1);
         expect_closed(second);
@@ -147,7 +151,8 @@ TEST_CASE("close() from inside a query callback: queued statements complete with
         auto late = t::make_query_slot();
         conn->query("SELECT 4", t::store_in(late));
         CHECK_FALSE(late->has_value());
-        t::run_until(loop, [&] { return late->has_value(); }, 5s, "a statement on a closed connection");
+        t::run_until(
+            loop, [&] { return late->has_value(); }, 5s, "a statement on a closed connection");
         expect_closed(late);
         t::run_for(loop, 20ms);
         CHECK(calls == 3);  // each callback exactly once
@@ -166,14 +171,16 @@ TEST_CASE("destroying a connection from inside its own callback", "[pg][lifecycl
         conn.reset();
     });
     conn->query("SELECT 2", t::store_in(second));
-    t::run_until(loop, [&] { return second->has_value(); }, 10s, "both callbacks");
+    t::run_until(
+        loop, [&] { return second->has_value(); }, 10s, "both callbacks");
     CHECK(conn == nullptr);
     REQUIRE(first->value().ok());
     expect_closed(second);
     t::check_fds_return_to(loop, fds);
 }
 
-TEST_CASE("destroying a connection while a query runs completes it with closed", "[pg][lifecycle][close]") {
+TEST_CASE("destroying a connection while a query runs completes it with closed",
+          "[pg][lifecycle][close]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     auto conn = t::connect_or_fail(loop, t::test_options());
@@ -187,8 +194,9 @@ TEST_CASE("destroying a connection while a query runs completes it with closed",
 
     const auto start = std::chrono::steady_clock::now();
     conn.reset();
-    t::run_until(loop, [&] { return running->has_value() && queued->has_value(); }, 5s,
-                 "the callbacks of a destroyed connection");
+    t::run_until(
+        loop, [&] { return running->has_value() && queued->has_value(); }, 5s,
+        "the callbacks of a destroyed connection");
     CHECK(std::chrono::steady_clock::now() - start < 2s);
     expect_closed(running);
     expect_closed(queued);
@@ -197,11 +205,15 @@ TEST_CASE("destroying a connection while a query runs completes it with closed",
     // The server learns of it too: the session goes away (once pg_sleep ends
     // and the backend finds the socket closed).
     auto admin = t::connect_or_fail(loop, t::admin_options());
-    bool gone = t::wait_until(loop, [&] {
-        auto r = t::query_sync(loop, *admin, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int",
-                               uvdb::make_params(pid));
-        return r.ok() && r->value<std::int64_t>() == 0;
-    }, 15s);
+    bool gone = t::wait_until(
+        loop,
+        [&] {
+            auto r = t::query_sync(loop, *admin,
+                                   "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int",
+                                   uvdb::make_params(pid));
+            return r.ok() && r->value<std::int64_t>() == 0;
+        },
+        15s);
     CHECK(gone);
 }
 

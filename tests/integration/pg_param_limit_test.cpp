@@ -3,12 +3,10 @@
 // parameter is refused cleanly before anything is sent.
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
 
@@ -54,7 +52,8 @@ TEST_CASE("65,535 parameters with client_min_messages = debug5", "[pg][params][l
     CHECK(t::scalar<int>(loop, *conn, "SELECT 1") == 1);
 }
 
-TEST_CASE("65,536 parameters: bad_input with a clear message, connection unharmed", "[pg][params][large]") {
+TEST_CASE("65,536 parameters: bad_input with a clear message, connection unharmed",
+          "[pg][params][large]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     auto [sql, ps] = many_params(65536);
@@ -62,13 +61,15 @@ TEST_CASE("65,536 parameters: bad_input with a clear message, connection unharme
     auto got = t::make_query_slot();
     conn->query(sql, std::move(ps), t::store_in(got));
     CHECK_FALSE(got->has_value());  // never inline from query()
-    t::run_until(loop, [&] { return got->has_value(); }, 30s, "the refused statement's callback");
+    t::run_until(
+        loop, [&] { return got->has_value(); }, 30s, "the refused statement's callback");
     REQUIRE_FALSE(got->value().ok());
     const uvdb::error& e = got->value().err();
     INFO(t::describe(e));
     CHECK(e.value() == errc::bad_input);
     // Says what the limit is.
-    CHECK((e.message().find("65535") != std::string::npos || e.message().find("65,535") != std::string::npos));
+    CHECK((e.message().find("65535") != std::string::npos ||
+           e.message().find("65,535") != std::string::npos));
     CHECK(e.message().find("param") != std::string::npos);
     CHECK_FALSE(e.is_fatal());
     CHECK_FALSE(conn->is_broken());

@@ -2,17 +2,15 @@
 // and through a typed table (INSERT, then SELECT). Parameters stay data.
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
-#include <vector>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/param.hpp>
+#include <vector>
 
 #include "integration/support/test_env.hpp"
 
@@ -48,8 +46,8 @@ struct fixture {
     uvdb::result_set through_table(const std::string& col, uvdb::param p) {
         uvdb::params ps;
         ps.push_back(std::move(p));
-        auto ins = t::query_sync(loop, *conn, "INSERT INTO rt (" + col + ") VALUES ($1) RETURNING id",
-                                 std::move(ps));
+        auto ins = t::query_sync(
+            loop, *conn, "INSERT INTO rt (" + col + ") VALUES ($1) RETURNING id", std::move(ps));
         if (!ins) t::fail_with("INSERT into " + col, ins.err());
         REQUIRE(ins->affected_rows() == 1);
         const auto id = ins->value<std::int64_t>();
@@ -127,34 +125,53 @@ TEST_CASE("integer parameters round-trip, limits included", "[pg][params]") {
     using i16 = std::int16_t;
     using i32 = std::int32_t;
     using i64 = std::int64_t;
-    for (i16 v : {i16{0}, i16{-1}, i16{42}, std::numeric_limits<i16>::min(), std::numeric_limits<i16>::max()}) {
+    for (i16 v : {i16{0}, i16{-1}, i16{42}, std::numeric_limits<i16>::min(),
+                  std::numeric_limits<i16>::max()}) {
         f.check_both("i2", v);
     }
-    for (i32 v : {i32{0}, i32{-7}, i32{123456}, std::numeric_limits<i32>::min(), std::numeric_limits<i32>::max()}) {
+    for (i32 v : {i32{0}, i32{-7}, i32{123456}, std::numeric_limits<i32>::min(),
+                  std::numeric_limits<i32>::max()}) {
         f.check_both("i4", v);
     }
-    for (i64 v : {i64{0}, i64{-99}, i64{1} << 40, std::numeric_limits<i64>::min(), std::numeric_limits<i64>::max()}) {
+    for (i64 v : {i64{0}, i64{-99}, i64{1} << 40, std::numeric_limits<i64>::min(),
+                  std::numeric_limits<i64>::max()}) {
         f.check_both("i8", v);
     }
     // The bound value is the number, not its text: arithmetic happens on the server.
-    auto r = t::query_sync(f.loop, *f.conn, "SELECT $1::int8 + 1", uvdb::make_params(std::numeric_limits<i64>::max() - 1));
+    auto r = t::query_sync(f.loop, *f.conn, "SELECT $1::int8 + 1",
+                           uvdb::make_params(std::numeric_limits<i64>::max() - 1));
     REQUIRE(r.ok());
     CHECK(r->value<i64>() == std::numeric_limits<i64>::max());
 }
 
-TEST_CASE("float and double parameters round-trip exactly, NaN and infinities included", "[pg][params]") {
+TEST_CASE("float and double parameters round-trip exactly, NaN and infinities included",
+          "[pg][params]") {
     fixture f;
-    const double dvals[] = {0.0, -1.5, 3.141592653589793, -2.718281828459045e-300, 1e-300,
-                            std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::min(),
-                            std::numeric_limits<double>::max(), -std::numeric_limits<double>::max(),
-                            std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-                            0.1, 1.0 / 3.0};
+    const double dvals[] = {0.0,
+                            -1.5,
+                            3.141592653589793,
+                            -2.718281828459045e-300,
+                            1e-300,
+                            std::numeric_limits<double>::denorm_min(),
+                            std::numeric_limits<double>::min(),
+                            std::numeric_limits<double>::max(),
+                            -std::numeric_limits<double>::max(),
+                            std::numeric_limits<double>::infinity(),
+                            -std::numeric_limits<double>::infinity(),
+                            0.1,
+                            1.0 / 3.0};
     for (double v : dvals) {
         INFO("double " << v);
         f.check_both("f8", v);
     }
-    const float fvals[] = {0.0f, -1.25f, 0.1f, 1.0f / 3.0f, 1e-30f, -3.4e38f,
-                           std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};
+    const float fvals[] = {0.0f,
+                           -1.25f,
+                           0.1f,
+                           1.0f / 3.0f,
+                           1e-30f,
+                           -3.4e38f,
+                           std::numeric_limits<float>::infinity(),
+                           -std::numeric_limits<float>::infinity()};
     for (float v : fvals) {
         INFO("float " << v);
         f.check_both("f4", v);
@@ -162,9 +179,11 @@ TEST_CASE("float and double parameters round-trip exactly, NaN and infinities in
     const double nan = std::numeric_limits<double>::quiet_NaN();
     CHECK(std::isnan(f.select_param(nan).value<double>()));
     CHECK(std::isnan(f.through_table("f8", nan).value<double>()));
-    CHECK(std::isnan(f.through_table("f4", std::numeric_limits<float>::quiet_NaN()).value<float>()));
+    CHECK(
+        std::isnan(f.through_table("f4", std::numeric_limits<float>::quiet_NaN()).value<float>()));
     // The server sees a real NaN, not a string that happens to read back as one.
-    auto r = t::query_sync(f.loop, *f.conn, "SELECT $1::float8 = 'NaN'::float8", uvdb::make_params(nan));
+    auto r =
+        t::query_sync(f.loop, *f.conn, "SELECT $1::float8 = 'NaN'::float8", uvdb::make_params(nan));
     REQUIRE(r.ok());
     CHECK(r->value<bool>());
 }
@@ -190,8 +209,9 @@ TEST_CASE("text parameters round-trip: empty, unicode, quotes and backslashes", 
     // string_view and const char* bind as text too.
     CHECK(f.select_param(std::string_view("sv")).value<std::string>() == "sv");
     CHECK(f.select_param("cstr").value<std::string>() == "cstr");
-    auto len = t::query_sync(f.loop, *f.conn, "SELECT char_length($1::text), octet_length($1::text)",
-                             uvdb::make_params("żółć 漢字 🙂"));
+    auto len =
+        t::query_sync(f.loop, *f.conn, "SELECT char_length($1::text), octet_length($1::text)",
+                      uvdb::make_params("żółć 漢字 🙂"));
     REQUIRE(len.ok());
     CHECK(len->at(0).get<int>(0) == 9);
     CHECK(len->at(0).get<int>(1) == 20);
@@ -202,8 +222,10 @@ TEST_CASE("bytea parameters round-trip: all 256 byte values", "[pg][params]") {
     const uvdb::bytes all = all_byte_values();
     CHECK(f.select_param(all).value<uvdb::bytes>() == all);
     CHECK(f.through_table("by", all).value<uvdb::bytes>() == all);
-    auto len = t::query_sync(f.loop, *f.conn, "SELECT octet_length($1::bytea), get_byte($1::bytea, 0), "
-                                              "get_byte($1::bytea, 255)", uvdb::make_params(all));
+    auto len = t::query_sync(f.loop, *f.conn,
+                             "SELECT octet_length($1::bytea), get_byte($1::bytea, 0), "
+                             "get_byte($1::bytea, 255)",
+                             uvdb::make_params(all));
     REQUIRE(len.ok());
     CHECK(len->at(0).get<int>(0) == 512);
     CHECK(len->at(0).get<int>(1) == 0);
@@ -223,7 +245,8 @@ TEST_CASE("a bytea of 8 MiB round-trips exactly", "[pg][params][large]") {
     const uvdb::bytes stored = f.through_table("by", big).value<uvdb::bytes>();
     CHECK(stored.data.size() == big.data.size());
     CHECK(stored == big);
-    auto md5 = t::query_sync(f.loop, *f.conn, "SELECT md5($1::bytea) = md5(by) FROM rt WHERE by IS NOT NULL",
+    auto md5 = t::query_sync(f.loop, *f.conn,
+                             "SELECT md5($1::bytea) = md5(by) FROM rt WHERE by IS NOT NULL",
                              uvdb::make_params(big));
     REQUIRE(md5.ok());
     CHECK(md5->value<bool>());
@@ -239,10 +262,12 @@ TEST_CASE("a parameter holding SQL stays data", "[pg][params]") {
     CHECK(ins->affected_rows() == 1);
     CHECK(t::scalar<std::string>(loop, *conn, "SELECT $1::text", uvdb::make_params(evil)) == evil);
     CHECK(t::scalar<std::string>(loop, *conn, "SELECT v FROM t") == evil);
-    CHECK(t::scalar<std::int64_t>(loop, *conn, "SELECT count(*) FROM t WHERE v = $1", uvdb::make_params(evil)) == 1);
+    CHECK(t::scalar<std::int64_t>(loop, *conn, "SELECT count(*) FROM t WHERE v = $1",
+                                  uvdb::make_params(evil)) == 1);
     CHECK(t::scalar<bool>(loop, *conn, "SELECT to_regclass('pg_temp.t') IS NOT NULL"));
     // A parameter does not become an identifier either.
-    auto r = t::query_sync(loop, *conn, "SELECT count(*) FROM t WHERE v = $1", uvdb::make_params("x' OR '1'='1"));
+    auto r = t::query_sync(loop, *conn, "SELECT count(*) FROM t WHERE v = $1",
+                           uvdb::make_params("x' OR '1'='1"));
     REQUIRE(r.ok());
     CHECK(r->value<std::int64_t>() == 0);
 }

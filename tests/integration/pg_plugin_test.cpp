@@ -4,13 +4,11 @@
 // real test server.
 #ifdef UVDB_PG_PLUGIN_PATH
 
-#include <catch2/catch.hpp>
-
 #include <dlfcn.h>
 
+#include <catch2/catch.hpp>
 #include <optional>
 #include <string>
-
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/pool.hpp>
 #include <uvdb/postgres/driver.hpp>
@@ -44,8 +42,10 @@ TEST_CASE("the PostgreSQL plugin serves queries through the pool", "[pg][plugin]
     REQUIRE(db.ok());
     std::optional<uvdb::result<uvdb::result_set>> got;
     db->query("SELECT $1::int + 1 AS answer, current_setting('application_name') AS app",
-              uvdb::make_params(41), [&](uvdb::result<uvdb::result_set> r) { got.emplace(std::move(r)); });
-    t::run_until(loop, [&] { return got.has_value(); }, 15s, "the query through the plugin");
+              uvdb::make_params(41),
+              [&](uvdb::result<uvdb::result_set> r) { got.emplace(std::move(r)); });
+    t::run_until(
+        loop, [&] { return got.has_value(); }, 15s, "the query through the plugin");
     REQUIRE(got->ok());
     CHECK((**got)[0].get<int>("answer") == 42);
     CHECK((**got)[0].get<std::string>("app") == opts.connection.application_name);
@@ -53,7 +53,8 @@ TEST_CASE("the PostgreSQL plugin serves queries through the pool", "[pg][plugin]
     // Server errors come back as uvdb errors with their SQLSTATE, through the plugin.
     std::optional<uvdb::result<uvdb::result_set>> bad;
     db->query("SELECT 1/0", [&](uvdb::result<uvdb::result_set> r) { bad.emplace(std::move(r)); });
-    t::run_until(loop, [&] { return bad.has_value(); }, 15s, "the failing query");
+    t::run_until(
+        loop, [&] { return bad.has_value(); }, 15s, "the failing query");
     REQUIRE_FALSE(bad->ok());
     CHECK(bad->err().code() == uvdb::errc::server_error);
     CHECK(bad->err().sqlstate() == "22012");

@@ -2,10 +2,8 @@
 // access by name, conversion errors that say what went wrong, and scripts.
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <string>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/postgres/driver.hpp>
 
@@ -39,11 +37,12 @@ uvdb::error conversion_error_of(const uvdb::row& r, std::string_view column) {
 TEST_CASE("column names, type ids and kinds", "[pg][results]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
-    auto r = t::query_sync(loop, *conn,
-                           "SELECT true AS c_bool, '\\x01'::bytea AS c_bytea, 1::int8 AS c_int8, "
-                           "2::int2 AS c_int2, 3::int4 AS c_int4, 'x'::text AS c_text, "
-                           "1.5::float4 AS c_float4, 2.5::float8 AS c_float8, "
-                           "'v'::varchar AS c_varchar, 1.25::numeric AS c_numeric, 42::oid AS c_oid");
+    auto r =
+        t::query_sync(loop, *conn,
+                      "SELECT true AS c_bool, '\\x01'::bytea AS c_bytea, 1::int8 AS c_int8, "
+                      "2::int2 AS c_int2, 3::int4 AS c_int4, 'x'::text AS c_text, "
+                      "1.5::float4 AS c_float4, 2.5::float8 AS c_float8, "
+                      "'v'::varchar AS c_varchar, 1.25::numeric AS c_numeric, 42::oid AS c_oid");
     REQUIRE(r.ok());
     const uvdb::result_set& rs = *r;
     REQUIRE(rs.columns() == 11);
@@ -106,7 +105,8 @@ TEST_CASE("column names, type ids and kinds", "[pg][results]") {
 TEST_CASE("rows are iterated in order", "[pg][results]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
-    auto r = t::query_sync(loop, *conn, "SELECT g AS n, 'row' || g AS label FROM generate_series(1, 1000) g");
+    auto r = t::query_sync(loop, *conn,
+                           "SELECT g AS n, 'row' || g AS label FROM generate_series(1, 1000) g");
     REQUIRE(r.ok());
     REQUIRE(r->size() == 1000);
     int expected = 1;
@@ -132,7 +132,8 @@ TEST_CASE("affected_rows for INSERT, UPDATE and DELETE", "[pg][results]") {
     CHECK(ins->columns() == 0);
     CHECK(ins->empty());
 
-    auto upd = t::query_sync(loop, *conn, "UPDATE a SET v = 'z' WHERE v = $1", uvdb::make_params("x"));
+    auto upd =
+        t::query_sync(loop, *conn, "UPDATE a SET v = 'z' WHERE v = $1", uvdb::make_params("x"));
     REQUIRE(upd.ok());
     CHECK(upd->affected_rows() == 2);
 
@@ -154,9 +155,10 @@ TEST_CASE("affected_rows for INSERT, UPDATE and DELETE", "[pg][results]") {
 TEST_CASE("conversion errors name the column and the types", "[pg][results]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
-    auto r = t::query_sync(loop, *conn,
-                           "SELECT 'abc'::text AS word, NULL::int4 AS nothing, 100000::int8 AS big, "
-                           "3.5::float8 AS frac");
+    auto r =
+        t::query_sync(loop, *conn,
+                      "SELECT 'abc'::text AS word, NULL::int4 AS nothing, 100000::int8 AS big, "
+                      "3.5::float8 AS frac");
     REQUIRE(r.ok());
     const uvdb::row row = (*r)[0];
 
@@ -214,7 +216,8 @@ TEST_CASE("execute() runs a script and returns every statement's result", "[pg][
     CHECK(results[2][1].get<std::string>("v") == "b");
 
     SECTION("an error in the middle fails the whole call, and the connection goes on") {
-        auto bad = t::execute_sync(loop, *conn, "SELECT 1; SELECT * FROM no_such_table_xyz; SELECT 3");
+        auto bad =
+            t::execute_sync(loop, *conn, "SELECT 1; SELECT * FROM no_such_table_xyz; SELECT 3");
         REQUIRE_FALSE(bad.ok());
         INFO(t::describe(bad.err()));
         CHECK(bad.err().value() == errc::server_error);

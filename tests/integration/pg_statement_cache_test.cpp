@@ -5,12 +5,10 @@
 // pg_prepared_statements through execute() (simple protocol, never cached).
 
 #include <catch2/catch.hpp>
-
 #include <string>
-#include <vector>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/param.hpp>
+#include <vector>
 
 #include "integration/support/test_env.hpp"
 
@@ -78,7 +76,8 @@ struct fixture {
 TEST_CASE("statement cache: a repeated statement is prepared once and executed many times",
           "[pg][statement_cache]") {
     fixture f;
-    for (int k = 0; k < 5; ++k) CHECK(f.int_of("SELECT $1::int + 1", uvdb::make_params(k)) == k + 1);
+    for (int k = 0; k < 5; ++k)
+        CHECK(f.int_of("SELECT $1::int + 1", uvdb::make_params(k)) == k + 1);
     const auto all = f.on_server();
     const prepared* p = f.find(all, "SELECT $1::int + 1");
     REQUIRE(p != nullptr);
@@ -87,8 +86,9 @@ TEST_CASE("statement cache: a repeated statement is prepared once and executed m
     CHECK(all.size() == 1);
 }
 
-TEST_CASE("statement cache: a statement the server cannot parse fails with its own error and is not kept",
-          "[pg][statement_cache]") {
+TEST_CASE(
+    "statement cache: a statement the server cannot parse fails with its own error and is not kept",
+    "[pg][statement_cache]") {
     fixture f;
     auto bad = f.q("SELEC 1");
     REQUIRE_FALSE(bad.ok());
@@ -139,14 +139,17 @@ TEST_CASE("statement cache: an error while executing keeps the statement prepare
     REQUIRE(f.find(all, "SELECT 1 / $1::int") != nullptr);
 }
 
-TEST_CASE("statement cache: statement_cache_size=0 in the URL switches it off", "[pg][statement_cache]") {
+TEST_CASE("statement cache: statement_cache_size=0 in the URL switches it off",
+          "[pg][statement_cache]") {
     fixture f("&statement_cache_size=0");
-    for (int k = 0; k < 3; ++k) CHECK(f.int_of("SELECT $1::int + 1", uvdb::make_params(k)) == k + 1);
+    for (int k = 0; k < 3; ++k)
+        CHECK(f.int_of("SELECT $1::int + 1", uvdb::make_params(k)) == k + 1);
     CHECK(f.on_server().empty());
 }
 
-TEST_CASE("statement cache: a full cache evicts the least recently used statement and deallocates it",
-          "[pg][statement_cache]") {
+TEST_CASE(
+    "statement cache: a full cache evicts the least recently used statement and deallocates it",
+    "[pg][statement_cache]") {
     fixture f("&statement_cache_size=2");
     CHECK(f.int_of("SELECT 1") == 1);
     CHECK(f.int_of("SELECT 2") == 2);
@@ -163,8 +166,10 @@ TEST_CASE("statement cache: a full cache evicts the least recently used statemen
     CHECK(f.find(all, "SELECT 1") == nullptr);
 }
 
-TEST_CASE("statement cache: a table that changed its columns is re-prepared without the caller seeing 0A000",
-          "[pg][statement_cache]") {
+TEST_CASE(
+    "statement cache: a table that changed its columns is re-prepared without the caller seeing "
+    "0A000",
+    "[pg][statement_cache]") {
     fixture f;
     f.script("CREATE TEMP TABLE sc_t (a int); INSERT INTO sc_t VALUES (7)");
     auto before = f.q("SELECT * FROM sc_t");
@@ -206,15 +211,16 @@ TEST_CASE("statement cache: DISCARD ALL and DEALLOCATE ALL empty it; statements 
     CHECK(f.int_of("SELECT 5") == 5);
     f.script("DISCARD ALL");
     CHECK(f.on_server().empty());
-    CHECK(f.int_of("SELECT 5") == 5);  // prepared afresh, no "does not exist"
+    CHECK(f.int_of("SELECT 5") == 5);      // prepared afresh, no "does not exist"
     auto dealloc = f.q("DEALLOCATE ALL");  // through query(): itself prepared, then gone
     if (!dealloc) t::fail_with("DEALLOCATE ALL", dealloc.err());
     CHECK(f.int_of("SELECT 5") == 5);
     CHECK(f.on_server().size() == 1);
 }
 
-TEST_CASE("statement cache: a statement deallocated behind its back is prepared again (26000 not seen)",
-          "[pg][statement_cache]") {
+TEST_CASE(
+    "statement cache: a statement deallocated behind its back is prepared again (26000 not seen)",
+    "[pg][statement_cache]") {
     fixture f;
     CHECK(f.int_of("SELECT 6") == 6);
     const auto all = f.on_server();
@@ -239,8 +245,10 @@ TEST_CASE("statement cache: the same text with other parameter types is prepared
     CHECK(again->value<std::int64_t>() == -5);
 }
 
-TEST_CASE("statement cache: inside a failed transaction the server's 25P02 comes back, then ROLLBACK heals",
-          "[pg][statement_cache]") {
+TEST_CASE(
+    "statement cache: inside a failed transaction the server's 25P02 comes back, then ROLLBACK "
+    "heals",
+    "[pg][statement_cache]") {
     fixture f;
     f.script("BEGIN");
     REQUIRE_FALSE(f.q("SELECT 1 / 0").ok());
@@ -264,7 +272,8 @@ TEST_CASE("statement cache: a large result and notices arrive whole through a pr
     }
 }
 
-TEST_CASE("statement cache: a bad statement_cache_size is refused before connecting", "[pg][statement_cache]") {
+TEST_CASE("statement cache: a bad statement_cache_size is refused before connecting",
+          "[pg][statement_cache]") {
     uvdb::event_loop loop;
     auto opts = t::test_options();
     opts.url += "&statement_cache_size=lots";

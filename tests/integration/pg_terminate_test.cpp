@@ -3,11 +3,9 @@
 // way. Either way the connection reports itself broken.
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>
-
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
 
@@ -32,7 +30,8 @@ void expect_lost(const uvdb::error& e) {
 
 }  // namespace
 
-TEST_CASE("backend terminated while idle: the next query fails with connection_lost", "[pg][terminate]") {
+TEST_CASE("backend terminated while idle: the next query fails with connection_lost",
+          "[pg][terminate]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     {
@@ -58,7 +57,8 @@ TEST_CASE("backend terminated while idle: the next query fails with connection_l
     t::check_fds_return_to(loop, fds);
 }
 
-TEST_CASE("backend terminated during pg_sleep(10): that query fails with connection_lost", "[pg][terminate]") {
+TEST_CASE("backend terminated during pg_sleep(10): that query fails with connection_lost",
+          "[pg][terminate]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     {
@@ -72,8 +72,9 @@ TEST_CASE("backend terminated during pg_sleep(10): that query fails with connect
 
         const auto start = std::chrono::steady_clock::now();
         t::terminate_backend(loop, conn->server_pid());
-        t::run_until(loop, [&] { return got->has_value() && queued->has_value(); }, 5s,
-                     "the terminated query and the one queued behind it");
+        t::run_until(
+            loop, [&] { return got->has_value() && queued->has_value(); }, 5s,
+            "the terminated query and the one queued behind it");
         CHECK(std::chrono::steady_clock::now() - start < 5s);
         REQUIRE_FALSE(got->value().ok());
         expect_lost(got->value().err());
@@ -87,7 +88,8 @@ TEST_CASE("backend terminated during pg_sleep(10): that query fails with connect
     t::check_fds_return_to(loop, fds);
 }
 
-TEST_CASE("ping: ok on a live connection, fatal after the backend is terminated", "[pg][terminate][ping]") {
+TEST_CASE("ping: ok on a live connection, fatal after the backend is terminated",
+          "[pg][terminate][ping]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     auto ok = t::ping_sync(loop, *conn, 2s);

@@ -3,16 +3,14 @@
 // assertions are not thread-safe: the threads record, the main thread checks.
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
-#include <vector>
-
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
+#include <vector>
 
 #include "integration/support/test_env.hpp"
 
@@ -56,14 +54,15 @@ void run_thread(const uvdb::connect_options& opts, int conns, int queries, threa
     // Statements issued while connecting are queued: issue them all now.
     for (auto& c : chains) {
         for (int k = 0; k < queries; ++k) {
-            c->conn->query("SELECT $1::int + 1", uvdb::make_params(k), [c, k, &out](uvdb::result<uvdb::result_set> r) {
-                auto v = r ? (*r)[0].try_get<int>(0) : uvdb::result<int>(r.err());
-                if (v && *v == k + 1) {
-                    ++out.correct;
-                } else {
-                    out.errors.push_back(v ? "wrong answer" : t::describe(v.err()));
-                }
-            });
+            c->conn->query("SELECT $1::int + 1", uvdb::make_params(k),
+                           [c, k, &out](uvdb::result<uvdb::result_set> r) {
+                               auto v = r ? (*r)[0].try_get<int>(0) : uvdb::result<int>(r.err());
+                               if (v && *v == k + 1) {
+                                   ++out.correct;
+                               } else {
+                                   out.errors.push_back(v ? "wrong answer" : t::describe(v.err()));
+                               }
+                           });
         }
         uvdb::query_options o;
         o.timeout = 100ms;
@@ -71,21 +70,27 @@ void run_thread(const uvdb::connect_options& opts, int conns, int queries, threa
             if (!r && r.err().value() == errc::timeout) {
                 ++out.timeouts;
             } else {
-                out.errors.push_back("expected a timeout, got " + (r ? std::string("a result") : t::describe(r.err())));
+                out.errors.push_back("expected a timeout, got " +
+                                     (r ? std::string("a result") : t::describe(r.err())));
             }
         });
         c->conn->query("SELECT 7", [c, &out](uvdb::result<uvdb::result_set> r) {
             auto v = r ? (*r)[0].try_get<int>(0) : uvdb::result<int>(r.err());
-            if (!v || *v != 7) out.errors.push_back("after the timeout: " + (v ? std::string("wrong answer") : t::describe(v.err())));
+            if (!v || *v != 7)
+                out.errors.push_back("after the timeout: " +
+                                     (v ? std::string("wrong answer") : t::describe(v.err())));
             c->finished = true;
         });
     }
-    const bool done = t::wait_until(loop, [&] {
-        for (auto& c : chains) {
-            if (!c->finished) return false;
-        }
-        return true;
-    }, 60s);
+    const bool done = t::wait_until(
+        loop,
+        [&] {
+            for (auto& c : chains) {
+                if (!c->finished) return false;
+            }
+            return true;
+        },
+        60s);
     if (!done) out.errors.push_back("deadline passed");
     owned.clear();
     t::run_for(loop, 20ms);

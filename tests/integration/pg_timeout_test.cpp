@@ -3,15 +3,13 @@
 // reaches them).
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <vector>
-
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
+#include <vector>
 
 #include "integration/support/test_env.hpp"
 
@@ -38,7 +36,8 @@ void expect_timeout(const uvdb::result<uvdb::result_set>& r) {
 
 }  // namespace
 
-TEST_CASE("query timeout: pg_sleep(30) with 500 ms, then the same connection answers", "[pg][timeout]") {
+TEST_CASE("query timeout: pg_sleep(30) with 500 ms, then the same connection answers",
+          "[pg][timeout]") {
     uvdb::event_loop loop;
     const auto fds = t::open_fd_count();
     {
@@ -48,7 +47,8 @@ TEST_CASE("query timeout: pg_sleep(30) with 500 ms, then the same connection ans
         const auto start = clock_type::now();
         auto r = t::query_sync(loop, *conn, "SELECT pg_sleep(30)", {}, with_timeout(500ms), 10s);
         const auto took = t::ms_since(start);
-        std::printf("query timeout: pg_sleep(30) with a 500 ms timeout failed after %lld ms\n", took);
+        std::printf("query timeout: pg_sleep(30) with a 500 ms timeout failed after %lld ms\n",
+                    took);
         expect_timeout(r);
         CHECK(took >= 450);
         CHECK(took < 2000);
@@ -77,12 +77,14 @@ TEST_CASE("query timeout from connect_options, and a per-call override", "[pg][t
     CHECK(t::ms_since(start) < 2000);
 
     // 0 = no deadline for this call, although the connection's default is 300 ms.
-    auto slow = t::query_sync(loop, *conn, "SELECT 4 FROM pg_sleep(0.6)", {}, with_timeout(0ms), 10s);
+    auto slow =
+        t::query_sync(loop, *conn, "SELECT 4 FROM pg_sleep(0.6)", {}, with_timeout(0ms), 10s);
     REQUIRE(slow.ok());
     CHECK(slow->value<int>() == 4);
 
     // A longer per-call deadline wins over the default.
-    auto longer = t::query_sync(loop, *conn, "SELECT 5 FROM pg_sleep(0.5)", {}, with_timeout(5000ms), 10s);
+    auto longer =
+        t::query_sync(loop, *conn, "SELECT 5 FROM pg_sleep(0.5)", {}, with_timeout(5000ms), 10s);
     REQUIRE(longer.ok());
     CHECK(longer->value<int>() == 5);
 }
@@ -94,13 +96,13 @@ TEST_CASE("timeouts in a row with queued statements behind them", "[pg][timeout]
         INFO("round " << round);
         auto slow = t::make_query_slot();
         auto next = t::make_query_slot();
-        conn->query("SELECT pg_sleep(30)", {}, with_timeout(300ms),
-                    t::store_in(slow));
+        conn->query("SELECT pg_sleep(30)", {}, with_timeout(300ms), t::store_in(slow));
         // Queued behind the slow one: must run, and must not be cancelled.
         conn->query("SELECT $1::int * 2 FROM pg_sleep(0.3)", uvdb::make_params(round + 10),
                     t::store_in(next));
-        t::run_until(loop, [&] { return slow->has_value() && next->has_value(); }, 10s,
-                     "the timed-out query and the one queued behind it");
+        t::run_until(
+            loop, [&] { return slow->has_value() && next->has_value(); }, 10s,
+            "the timed-out query and the one queued behind it");
         expect_timeout(**slow);
         REQUIRE(next->value().ok());
         CHECK(next->value()->value<int>() == (round + 10) * 2);
@@ -114,15 +116,15 @@ TEST_CASE("cancel() on a running pg_sleep completes it with cancelled", "[pg][ti
     {
         auto conn = t::connect_or_fail(loop, t::test_options());
         auto got = t::make_query_slot();
-        conn->query("SELECT pg_sleep(30)",
-                    t::store_in(got));
+        conn->query("SELECT pg_sleep(30)", t::store_in(got));
         t::run_for(loop, 300ms);
         REQUIRE_FALSE(got->has_value());
         CHECK_FALSE(conn->is_idle());
 
         const auto start = clock_type::now();
         conn->cancel();
-        t::run_until(loop, [&] { return got->has_value(); }, 5s, "the cancelled query's callback");
+        t::run_until(
+            loop, [&] { return got->has_value(); }, 5s, "the cancelled query's callback");
         const auto took = t::ms_since(start);
         INFO("cancel took " << took << " ms");
         CHECK(took < 2000);
@@ -139,7 +141,8 @@ TEST_CASE("cancel() on a running pg_sleep completes it with cancelled", "[pg][ti
     t::check_fds_return_to(loop, fds);
 }
 
-TEST_CASE("cancel() with nothing running has no effect on later statements", "[pg][timeout][cancel]") {
+TEST_CASE("cancel() with nothing running has no effect on later statements",
+          "[pg][timeout][cancel]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     conn->cancel();
@@ -151,10 +154,10 @@ TEST_CASE("cancel() with nothing running has no effect on later statements", "[p
     uvdb::connection* c = conn.get();
     conn->query("SELECT 1", [c, second](uvdb::result<uvdb::result_set>) {
         c->cancel();
-        c->query("SELECT 6 FROM pg_sleep(0.5)",
-                 t::store_in(second));
+        c->query("SELECT 6 FROM pg_sleep(0.5)", t::store_in(second));
     });
-    t::run_until(loop, [&] { return second->has_value(); }, 5s, "the statement after a stray cancel");
+    t::run_until(
+        loop, [&] { return second->has_value(); }, 5s, "the statement after a stray cancel");
     REQUIRE(second->value().ok());
     CHECK(second->value()->value<int>() == 6);
 }

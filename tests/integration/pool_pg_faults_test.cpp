@@ -2,17 +2,15 @@
 // server restart under an idle pool, and the role's connection limit.
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
-#include <vector>
-
 #include <uvdb/pool.hpp>
 #include <uvdb/timer.hpp>
+#include <vector>
 
 #include "integration/pool_pg_support.hpp"
 #include "integration/support/test_env.hpp"
@@ -24,7 +22,8 @@ namespace t = uvdb::test;
 namespace {
 
 /// Runs `n` pool queries, `concurrency` at a time; returns the failures' texts.
-std::vector<std::string> run_queries(uvdb::event_loop& loop, uvdb::pool& db, int n, int concurrency) {
+std::vector<std::string> run_queries(uvdb::event_loop& loop, uvdb::pool& db, int n,
+                                     int concurrency) {
     struct state {
         int started = 0;
         int finished = 0;
@@ -35,18 +34,20 @@ std::vector<std::string> run_queries(uvdb::event_loop& loop, uvdb::pool& db, int
     start_one = [&db, st, n, &start_one] {
         if (st->started == n) return;
         const int k = st->started++;
-        db.query("SELECT $1::int + 1", uvdb::make_params(k), [st, k, &start_one](uvdb::result<uvdb::result_set> r) {
-            ++st->finished;
-            if (!r) {
-                st->failures.push_back(t::describe(r.err()));
-            } else if (r->value<int>() != k + 1) {
-                st->failures.push_back("wrong answer");
-            }
-            start_one();
-        });
+        db.query("SELECT $1::int + 1", uvdb::make_params(k),
+                 [st, k, &start_one](uvdb::result<uvdb::result_set> r) {
+                     ++st->finished;
+                     if (!r) {
+                         st->failures.push_back(t::describe(r.err()));
+                     } else if (r->value<int>() != k + 1) {
+                         st->failures.push_back("wrong answer");
+                     }
+                     start_one();
+                 });
     };
     for (int i = 0; i < concurrency; ++i) start_one();
-    t::run_until(loop, [&] { return st->finished == n; }, 120s, "the queries");
+    t::run_until(
+        loop, [&] { return st->finished == n; }, 120s, "the queries");
     return st->failures;
 }
 
@@ -64,7 +65,8 @@ std::set<std::int64_t> warm_up(uvdb::event_loop& loop, uvdb::pool& db, int n) {
             }
         });
     }
-    t::run_until(loop, [&] { return static_cast<int>(leases.size()) + failed == n; }, 60s, "warm-up");
+    t::run_until(
+        loop, [&] { return static_cast<int>(leases.size()) + failed == n; }, 60s, "warm-up");
     REQUIRE(failed == 0);
     std::set<std::int64_t> pids;
     for (auto& l : leases) pids.insert(l->server_pid());
@@ -75,7 +77,8 @@ std::set<std::int64_t> warm_up(uvdb::event_loop& loop, uvdb::pool& db, int n) {
 
 }  // namespace
 
-TEST_CASE("pool: every idle backend terminated, 100 queries still succeed (pre-ping)", "[pg][pool]") {
+TEST_CASE("pool: every idle backend terminated, 100 queries still succeed (pre-ping)",
+          "[pg][pool]") {
     uvdb::event_loop loop;
     auto opts = t::pool_test_options(5, 0);
     opts.pre_ping_idle_threshold = 0ms;  // ping at every checkout
@@ -89,10 +92,12 @@ TEST_CASE("pool: every idle backend terminated, 100 queries still succeed (pre-p
     INFO("first failure: " << (failures.empty() ? "" : failures.front()));
     CHECK(failures.empty());
     const auto st = db.stats();
-    CHECK(st.ping_failures + st.invalidated + st.closed_broken >= 5);  // all five noticed and replaced
+    CHECK(st.ping_failures + st.invalidated + st.closed_broken >=
+          5);  // all five noticed and replaced
     CHECK(st.checked_out == 0);
     t::run_for(loop, 100ms);
-    CHECK(t::count_app_connections(loop, opts.connection.application_name) == static_cast<int>(db.stats().total));
+    CHECK(t::count_app_connections(loop, opts.connection.application_name) ==
+          static_cast<int>(db.stats().total));
 }
 
 TEST_CASE("pool: the server restarts under an idle pool, the next queries succeed", "[pg][pool]") {
@@ -108,7 +113,8 @@ TEST_CASE("pool: the server restarts under an idle pool, the next queries succee
     REQUIRE(t::run_pg_ctl("restart -m fast -w") == 0);
     // The connections must have sat idle past the pre-ping threshold.
     const auto since = std::chrono::steady_clock::now() - restart_began;
-    if (since < 600ms) t::run_for(loop, std::chrono::duration_cast<std::chrono::milliseconds>(600ms - since));
+    if (since < 600ms)
+        t::run_for(loop, std::chrono::duration_cast<std::chrono::milliseconds>(600ms - since));
 
     const auto failures = run_queries(loop, db, 50, 5);
     INFO("first failure: " << (failures.empty() ? "" : failures.front()));
@@ -121,7 +127,8 @@ TEST_CASE("pool: the server restarts under an idle pool, the next queries succee
     CHECK(st.connects >= 6);
 }
 
-TEST_CASE("pool: the role's connection limit gives clear errors, leaks nothing, and recovers", "[pg][pool]") {
+TEST_CASE("pool: the role's connection limit gives clear errors, leaks nothing, and recovers",
+          "[pg][pool]") {
     t::role_connection_limit role_limit(t::quote_ident(t::env().user), t::admin_exec);
     role_limit.set(2);
 
@@ -141,7 +148,8 @@ TEST_CASE("pool: the role's connection limit gives clear errors, leaks nothing, 
             }
         });
     }
-    t::run_until(loop, [&] { return leases.size() + errors.size() == 5; }, 30s, "five acquires");
+    t::run_until(
+        loop, [&] { return leases.size() + errors.size() == 5; }, 30s, "five acquires");
     CHECK(leases.size() == 2);
     REQUIRE(errors.size() == 3);
     for (const auto& e : errors) {
@@ -154,7 +162,8 @@ TEST_CASE("pool: the role's connection limit gives clear errors, leaks nothing, 
     CHECK(db.last_connect_error()->value() == uvdb::errc::too_many_connections);
     // Retries still in flight when the waiters gave up (slow connects, as
     // under TSan) finish, fail, and are not retried with nobody waiting.
-    t::run_until(loop, [&] { return db.stats().connecting == 0; }, 30s, "in-flight connects to finish");
+    t::run_until(
+        loop, [&] { return db.stats().connecting == 0; }, 30s, "in-flight connects to finish");
     auto st = db.stats();
     CHECK(st.checked_out == leases.size());
     CHECK(st.total <= 2);
@@ -177,7 +186,8 @@ TEST_CASE("pool: the role's connection limit gives clear errors, leaks nothing, 
             }
         });
     }
-    t::run_until(loop, [&] { return ok + failed == 5; }, 30s, "five acquires after the limit was lifted");
+    t::run_until(
+        loop, [&] { return ok + failed == 5; }, 30s, "five acquires after the limit was lifted");
     CHECK(ok == 5);
     st = db.stats();
     CHECK(st.checked_out == 5);
@@ -187,7 +197,8 @@ TEST_CASE("pool: the role's connection limit gives clear errors, leaks nothing, 
     CHECK(db.stats().idle == 5);
 }
 
-TEST_CASE("pool: a connection idle past the ping threshold is pinged even inside a slow callback", "[pg][pool]") {
+TEST_CASE("pool: a connection idle past the ping threshold is pinged even inside a slow callback",
+          "[pg][pool]") {
     // The loop's clock is read once per iteration. A callback that blocked
     // for longer than the threshold must not make a connection that sat idle
     // all that time look fresh and skip its ping.
@@ -202,9 +213,11 @@ TEST_CASE("pool: a connection idle past the ping threshold is pinged even inside
     uvdb::timer slow(loop);
     slow.start(0ms, [&] {
         std::this_thread::sleep_for(1200ms);  // a callback that blocks the loop
-        db.query("SELECT 41 + 1", {}, [&](uvdb::result<uvdb::result_set> r) { got.emplace(std::move(r)); });
+        db.query("SELECT 41 + 1", {},
+                 [&](uvdb::result<uvdb::result_set> r) { got.emplace(std::move(r)); });
     });
-    t::run_until(loop, [&] { return got.has_value(); }, 30s, "the query");
+    t::run_until(
+        loop, [&] { return got.has_value(); }, 30s, "the query");
     INFO((*got ? std::string("ok") : t::describe(got->err())));
     REQUIRE(*got);
     CHECK((*got)->value<int>() == 42);
@@ -213,7 +226,8 @@ TEST_CASE("pool: a connection idle past the ping threshold is pinged even inside
     // Used just now: the next checkout goes without a ping.
     got.reset();
     db.query("SELECT 1", {}, [&](uvdb::result<uvdb::result_set> r) { got.emplace(std::move(r)); });
-    t::run_until(loop, [&] { return got.has_value(); }, 30s, "the second query");
+    t::run_until(
+        loop, [&] { return got.has_value(); }, 30s, "the second query");
     REQUIRE(*got);
     CHECK(db.stats().pings == pings_before + 1);
 }

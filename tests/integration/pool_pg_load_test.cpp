@@ -2,14 +2,13 @@
 // never open more than 60 connections (as the server counts them), the
 // acquire deadline holds in real time, and the coroutine forms work.
 
-#include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
-#include <unistd.h>
-
 #include <uvdb/coro.hpp>
 #include <uvdb/pool.hpp>
 #include <uvdb/timer.hpp>
@@ -34,18 +33,19 @@ void next_query(const std::shared_ptr<caller>& c) {
     if (c->remaining == 0) return;
     --c->remaining;
     const int k = c->remaining % 10;
-    c->db->query("SELECT $1::int + 1", uvdb::make_params(k), [c, k](uvdb::result<uvdb::result_set> r) {
-        if (!r) {
-            ++c->failures;
-            if (c->first_error.empty()) c->first_error = t::describe(r.err());
-        } else if (r->value<int>() != k + 1) {
-            ++c->failures;
-            if (c->first_error.empty()) c->first_error = "wrong answer";
-        } else {
-            ++c->ok;
-        }
-        next_query(c);
-    });
+    c->db->query("SELECT $1::int + 1", uvdb::make_params(k),
+                 [c, k](uvdb::result<uvdb::result_set> r) {
+                     if (!r) {
+                         ++c->failures;
+                         if (c->first_error.empty()) c->first_error = t::describe(r.err());
+                     } else if (r->value<int>() != k + 1) {
+                         ++c->failures;
+                         if (c->first_error.empty()) c->first_error = "wrong answer";
+                     } else {
+                         ++c->ok;
+                     }
+                     next_query(c);
+                 });
 }
 
 }  // namespace
@@ -98,10 +98,12 @@ uvdb::pool_stats run_100_callers(const uvdb::pool_options& opts, const char* lab
     CHECK(st.checked_out == 0);
     CHECK(st.total <= 60);
     CHECK(st.timeouts == 0);
-    std::printf("pool 20/40 (%s), 100 callers: %d queries, most server connections %d, connects %llu, "
-                "pings %llu, connect time %.1f ms\n",
-                label, ok, poller.max_seen(), static_cast<unsigned long long>(st.connects),
-                static_cast<unsigned long long>(st.pings), static_cast<double>(st.connect_time.count()) / 1000.0);
+    std::printf(
+        "pool 20/40 (%s), 100 callers: %d queries, most server connections %d, connects %llu, "
+        "pings %llu, connect time %.1f ms\n",
+        label, ok, poller.max_seen(), static_cast<unsigned long long>(st.connects),
+        static_cast<unsigned long long>(st.pings),
+        static_cast<double>(st.connect_time.count()) / 1000.0);
 
     db.reset();
     t::run_for(loop, 200ms);
@@ -111,14 +113,16 @@ uvdb::pool_stats run_100_callers(const uvdb::pool_options& opts, const char* lab
 
 }  // namespace
 
-TEST_CASE("pool 20/40: 100 callers, 20,000 queries, never more than 60 server connections", "[pg][pool]") {
+TEST_CASE("pool 20/40: 100 callers, 20,000 queries, never more than 60 server connections",
+          "[pg][pool]") {
     // QueuePool's eager overflow: the most connections the limit allows get opened.
     auto opts = t::pool_test_options(20, 40);
     opts.overflow_delay = 0ms;
     run_100_callers(opts, "overflow_delay 0");
 }
 
-TEST_CASE("pool 20/40 with the automatic overflow delay: the same load, a measured connect time", "[pg][pool]") {
+TEST_CASE("pool 20/40 with the automatic overflow delay: the same load, a measured connect time",
+          "[pg][pool]") {
     // How many overflow connections this opens depends on the machine (a
     // caller opens one only after waiting a connect's time); the output line
     // says how many. Checked: the same correctness, and the estimate is real.
@@ -134,7 +138,8 @@ TEST_CASE("pool acquire timeout fires within 50 ms of its deadline", "[pg][pool]
     uvdb::pool db(loop, t::pg_driver(), opts);
     std::optional<uvdb::result<uvdb::lease>> first;
     db.acquire([&](uvdb::result<uvdb::lease> r) { first.emplace(std::move(r)); });
-    t::run_until(loop, [&] { return first.has_value(); }, 30s, "first lease");
+    t::run_until(
+        loop, [&] { return first.has_value(); }, 30s, "first lease");
     REQUIRE(first->ok());
 
     std::optional<uvdb::result<uvdb::lease>> second;
@@ -144,14 +149,16 @@ TEST_CASE("pool acquire timeout fires within 50 ms of its deadline", "[pg][pool]
         fired = std::chrono::steady_clock::now();
         second.emplace(std::move(r));
     });
-    t::run_until(loop, [&] { return second.has_value(); }, 5s, "the timeout");
+    t::run_until(
+        loop, [&] { return second.has_value(); }, 5s, "the timeout");
     REQUIRE_FALSE(second->ok());
     CHECK(second->err().value() == uvdb::errc::pool_timeout);
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(fired - started);
     INFO("timed out after " << took.count() << " ms; " << second->err().message());
     CHECK(took >= 250ms);
     if (t::check_timing) CHECK(took <= 350ms);
-    CHECK(second->err().message().find("pool limit of size 1 overflow 0 reached") != std::string::npos);
+    CHECK(second->err().message().find("pool limit of size 1 overflow 0 reached") !=
+          std::string::npos);
     CHECK(db.stats().waiting == 0);
 }
 
@@ -178,7 +185,8 @@ TEST_CASE("pool coroutines against the server", "[pg][pool][coro]") {
     std::vector<std::string> trace;
     bool done = false;
     uvdb::spawn(coro_body(db, trace), [&](std::exception_ptr) { done = true; });
-    t::run_until(loop, [&] { return done; }, 30s, "the coroutine");
+    t::run_until(
+        loop, [&] { return done; }, 30s, "the coroutine");
     CHECK(trace == std::vector<std::string>{"42", "pooled"});
     CHECK(db.stats().checked_out == 0);
 }

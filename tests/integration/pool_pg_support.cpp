@@ -4,11 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
-
-#include <catch2/catch.hpp>
 
 #include "integration/support/test_env.hpp"
 
@@ -35,14 +34,17 @@ int count_app_connections(event_loop& loop, const std::string& application_name)
 result<void> admin_exec(const std::string& sql) {
     event_loop loop;
     std::optional<result<void>> connected;
-    auto conn = pg_driver()->connect(loop, admin_options(), [&](result<void> r) { connected.emplace(std::move(r)); });
-    if (!wait_until(loop, [&] { return connected.has_value(); }, std::chrono::seconds(30))) {
+    auto conn = pg_driver()->connect(loop, admin_options(),
+                                     [&](result<void> r) { connected.emplace(std::move(r)); });
+    if (!wait_until(
+            loop, [&] { return connected.has_value(); }, std::chrono::seconds(30))) {
         return error(errc::timeout, "admin connect timed out");
     }
     if (!*connected) return connected->err();
     std::optional<result<result_set>> done;
     conn->query(sql, [&](result<result_set> r) { done.emplace(std::move(r)); });
-    if (!wait_until(loop, [&] { return done.has_value(); }, std::chrono::seconds(30))) {
+    if (!wait_until(
+            loop, [&] { return done.has_value(); }, std::chrono::seconds(30))) {
         return error(errc::timeout, "admin statement timed out");
     }
     if (!*done) return done->err();
@@ -96,7 +98,9 @@ activity_poller::activity_poller(event_loop& loop, std::string application_name)
     : loop_(loop), st_(std::make_shared<state>()), timer_(loop) {
     st_->name = std::move(application_name);
     st_->admin = connect_or_fail(loop, admin_options());
-    timer_.start(std::chrono::milliseconds(50), [st = st_] { poll_once(st); }, std::chrono::milliseconds(50));
+    timer_.start(
+        std::chrono::milliseconds(50), [st = st_] { poll_once(st); },
+        std::chrono::milliseconds(50));
 }
 
 activity_poller::~activity_poller() {
@@ -105,11 +109,13 @@ activity_poller::~activity_poller() {
 }
 
 void activity_poller::poll_now_and_wait() {
-    run_until(loop_, [this] { return !st_->in_flight; }, std::chrono::seconds(10), "the poll in flight");
+    run_until(
+        loop_, [this] { return !st_->in_flight; }, std::chrono::seconds(10), "the poll in flight");
     const int before = st_->polls;
     poll_once(st_);
-    run_until(loop_, [&] { return st_->polls > before || !st_->last_error.empty(); }, std::chrono::seconds(10),
-              "a pg_stat_activity poll");
+    run_until(
+        loop_, [&] { return st_->polls > before || !st_->last_error.empty(); },
+        std::chrono::seconds(10), "a pg_stat_activity poll");
     INFO("poll error: " << st_->last_error);
     CHECK(st_->last_error.empty());
 }

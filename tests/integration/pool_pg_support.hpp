@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/pool_options.hpp>
 #include <uvdb/result.hpp>
@@ -39,7 +38,7 @@ int run_pg_ctl(const std::string& args);
 /// Polls pg_stat_activity every ~50 ms on its own superuser connection and
 /// remembers the largest count of connections named `application_name`.
 class activity_poller {
-public:
+  public:
     activity_poller(event_loop& loop, std::string application_name);
     ~activity_poller();
     activity_poller(const activity_poller&) = delete;
@@ -53,7 +52,7 @@ public:
 
     struct state;
 
-private:
+  private:
     event_loop& loop_;
     std::shared_ptr<state> st_;
     timer timer_;

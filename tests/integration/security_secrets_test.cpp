@@ -7,27 +7,25 @@
 // Unit tests cover the pieces (core_mask_test, config_secrets_test); this
 // runs them together against the real server.
 
-#include <catch2/catch.hpp>
-
+#include <fcntl.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
-#include <fcntl.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <vector>
-
 #include <uvdb/config.hpp>
+#include <uvdb/driver_registry.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/log.hpp>
 #include <uvdb/pool.hpp>
 #include <uvdb/pool_from_config.hpp>
-#include <uvdb/driver_registry.hpp>
 #include <uvdb/url.hpp>
+#include <vector>
 
 #include "integration/pool_pg_support.hpp"
 #include "integration/support/run_program.hpp"
@@ -43,7 +41,7 @@ namespace {
 /// descriptors 1 and 2, so libpq or anything else writing there directly is
 /// caught too), both while in scope.
 class output_capture {
-public:
+  public:
     output_capture() {
         sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_);
         auto l = std::make_shared<spdlog::logger>("uvdb-security-test", sink_);
@@ -78,7 +76,8 @@ public:
             std::string fd_text;
             ::lseek(file_, 0, SEEK_SET);
             char buf[4096];
-            for (ssize_t n; (n = ::read(file_, buf, sizeof buf)) > 0;) fd_text.append(buf, static_cast<std::size_t>(n));
+            for (ssize_t n; (n = ::read(file_, buf, sizeof buf)) > 0;)
+                fd_text.append(buf, static_cast<std::size_t>(n));
             ::close(file_);
             text_ = log_.str() + "\n--- fd 1+2\n" + fd_text;
             // What went to fd 1 and 2 meanwhile includes Catch's own reports
@@ -89,14 +88,15 @@ public:
         return text_;
     }
 
-private:
+  private:
     static void echo_masked(std::string text) {
         const std::string& secret = t::env().password;
         for (std::size_t at; !secret.empty() && (at = text.find(secret)) != std::string::npos;) {
             text.replace(at, secret.size(), "<password>");
         }
         if (text.empty()) return;
-        std::fprintf(stdout, "--- written to stdout/stderr during the capture:\n%s\n--- end\n", text.c_str());
+        std::fprintf(stdout, "--- written to stdout/stderr during the capture:\n%s\n--- end\n",
+                     text.c_str());
         std::fflush(stdout);
     }
 
@@ -117,7 +117,8 @@ void wait(uvdb::event_loop& loop, const std::function<bool()>& done) {
 std::shared_ptr<std::optional<uvdb::error>> first_error(uvdb::pool& p) {
     auto slot = std::make_shared<std::optional<uvdb::error>>();
     p.query("SELECT 1", [slot](uvdb::result<uvdb::result_set> r) {
-        if (!slot->has_value()) *slot = r ? uvdb::error(uvdb::errc::internal, "unexpected success") : r.err();
+        if (!slot->has_value())
+            *slot = r ? uvdb::error(uvdb::errc::internal, "unexpected success") : r.err();
     });
     return slot;
 }
@@ -147,7 +148,9 @@ TEST_CASE("no password in any output: pools, connects, failures, configuration, 
                                               uvdb::url_encode(real_pw)};
 
     std::string texts;  // error messages, describe() and printouts gathered on the way
-    auto note = [&](const std::string& what, const std::string& s) { texts += what + ": " + s + "\n"; };
+    auto note = [&](const std::string& what, const std::string& s) {
+        texts += what + ": " + s + "\n";
+    };
     output_capture cap;
     {
         uvdb::event_loop loop;
@@ -169,7 +172,8 @@ TEST_CASE("no password in any output: pools, connects, failures, configuration, 
         });
         wait(loop, [&] { return texts.find("lease describe") != std::string::npos; });
         const auto st = good.stats();
-        note("stats", "connects=" + std::to_string(st.connects) + " total=" + std::to_string(st.total));
+        note("stats",
+             "connects=" + std::to_string(st.connects) + " total=" + std::to_string(st.total));
         good.close();
 
         // 2. Authentication fails: the wrong password, in the URL and as an option.
@@ -189,10 +193,11 @@ TEST_CASE("no password in any output: pools, connects, failures, configuration, 
         }
 
         // 3. Malformed connection strings that hold a password.
-        for (const std::string& url :
-             {"postgresql://app:" + bad_url_pw + "@127.0.0.1:notaport/db",
-              "postgresql://app:" + bad_url_pw + "@127.0.0.1:" + t::env().port + "/db?sslmode=bogus",
-              "host=127.0.0.1 password=" + bad_url_pw + " port=", "postgresql://app:" + bad_url_pw}) {
+        for (const std::string& url : {"postgresql://app:" + bad_url_pw + "@127.0.0.1:notaport/db",
+                                       "postgresql://app:" + bad_url_pw +
+                                           "@127.0.0.1:" + t::env().port + "/db?sslmode=bogus",
+                                       "host=127.0.0.1 password=" + bad_url_pw + " port=",
+                                       "postgresql://app:" + bad_url_pw}) {
             uvdb::connect_options o;
             o.url = url;
             auto r = t::connect_sync(loop, o, 20s);
@@ -217,7 +222,8 @@ TEST_CASE("no password in any output: pools, connects, failures, configuration, 
         // 4. Configuration from the environment, printed and logged.
         uvdb::load_options lo;
         lo.file = "";
-        lo.env = uvdb::environment_from({{"DATABASE_URL", t::env().url}, {"UVDB_LOG_LEVEL", "trace"}});
+        lo.env =
+            uvdb::environment_from({{"DATABASE_URL", t::env().url}, {"UVDB_LOG_LEVEL", "trace"}});
         lo.registry = &registry;  // the URL is checked by its driver
         auto cfg = uvdb::load_config(lo);
         REQUIRE(cfg.ok());
@@ -234,8 +240,8 @@ TEST_CASE("no password in any output: pools, connects, failures, configuration, 
 
     // 5. The programs a user runs, as a user runs them.
 #ifdef UVDB_EXAMPLES_DIR
-    for (const auto& [name, args] :
-         std::vector<std::pair<std::string, std::vector<std::string>>>{{"quickstart", {}}, {"uvdb-config", {}}}) {
+    for (const auto& [name, args] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+             {"quickstart", {}}, {"uvdb-config", {}}}) {
         // Built with append, not a chain of operator+: GCC 12 warns
         // (-Warray-bounds) on the chain's inlined moves, wrongly.
         std::string program(UVDB_EXAMPLES_DIR);
@@ -252,7 +258,7 @@ TEST_CASE("no password in any output: pools, connects, failures, configuration, 
     INFO(redacted(all, secrets));
     // The capture really saw what happened (else the search proves nothing).
     CHECK(t::contains(texts, "answered: 4"));
-    CHECK(t::contains(all, "uvdb postgres: connected to"));   // a debug line from the driver
+    CHECK(t::contains(all, "uvdb postgres: connected to"));  // a debug line from the driver
     CHECK(t::contains(all, "the server refused to authenticate"));
     CHECK(t::contains(all, "malformed connection URL"));
     CHECK(t::contains(all, "***"));

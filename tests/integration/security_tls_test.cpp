@@ -5,8 +5,6 @@
 // server cannot do it). pg_connect_test.cpp covers verify-full against the
 // test CA and against an unrelated CA; they are not repeated here.
 
-#include <catch2/catch.hpp>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,10 +12,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <string>
 #include <thread>
-
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/url.hpp>
@@ -35,7 +33,7 @@ namespace {
 /// the bytes a client sends after the 'N' (a startup packet, which would
 /// carry the user name in clear text).
 class no_tls_server {
-public:
+  public:
     no_tls_server() {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         REQUIRE(fd_ >= 0);
@@ -64,7 +62,7 @@ public:
     /// sockets live in this process and count in the fd check.
     bool all_closed() const noexcept { return accepted_ == closed_; }
 
-private:
+  private:
     // Waits up to 50 ms for `fd` to be readable, so stop_ is noticed.
     static bool readable(int fd) {
         pollfd p{fd, POLLIN, 0};
@@ -169,7 +167,8 @@ TEST_CASE("sslmode=require refuses a server that offers no TLS, before sending a
     no_tls_server plain;  // its listening socket stays open past the fd check
     const auto fds = t::open_fd_count();
     auto opts = t::test_options();
-    opts.url = t::make_url({.port = std::to_string(plain.port()), .sslmode = "require", .sslrootcert = ""});
+    opts.url = t::make_url(
+        {.port = std::to_string(plain.port()), .sslmode = "require", .sslrootcert = ""});
     const uvdb::error e = expect_refused(loop, opts);
     CHECK(e.value() == errc::tls_failed);
     CHECK(t::contains(e.to_string(), "SSL was required"));
@@ -183,7 +182,9 @@ TEST_CASE("sslmode=require refuses a server that offers no TLS, before sending a
     full.url = t::make_url({.port = std::to_string(plain.port())});
     CHECK(expect_refused(loop, full).value() == errc::tls_failed);
     // The fake server notices the client's close within its 50 ms poll.
-    t::run_until(loop, [&] { return plain.all_closed(); }, std::chrono::seconds(5), "the fake server to close its side");
+    t::run_until(
+        loop, [&] { return plain.all_closed(); }, std::chrono::seconds(5),
+        "the fake server to close its side");
     t::check_fds_return_to(loop, fds);
 }
 
@@ -194,7 +195,8 @@ TEST_CASE("sslmode=prefer falls back to clear text when the server offers no TLS
     uvdb::event_loop loop;
     no_tls_server plain;
     auto opts = t::test_options();
-    opts.url = t::make_url({.port = std::to_string(plain.port()), .sslmode = "prefer", .sslrootcert = ""});
+    opts.url =
+        t::make_url({.port = std::to_string(plain.port()), .sslmode = "prefer", .sslrootcert = ""});
     opts.connect_timeout = std::chrono::milliseconds(1500);
     auto r = t::connect_sync(loop, opts);
     REQUIRE_FALSE(r.ok());  // our fake server never completes the startup
@@ -225,9 +227,9 @@ TEST_CASE("channel_binding=require is refused clearly where the server cannot bi
     const std::string socket_dir = pgdata.substr(0, pgdata.rfind('/'));
     uvdb::event_loop loop;
     uvdb::connect_options opts;
-    opts.url = "postgresql://" + uvdb::url_encode(t::env().user) + "@/" + uvdb::url_encode(t::env().db) +
-               "?host=" + uvdb::url_encode(socket_dir) + "&port=" + t::env().port +
-               "&sslmode=disable&channel_binding=require";
+    opts.url = "postgresql://" + uvdb::url_encode(t::env().user) + "@/" +
+               uvdb::url_encode(t::env().db) + "?host=" + uvdb::url_encode(socket_dir) +
+               "&port=" + t::env().port + "&sslmode=disable&channel_binding=require";
     opts.connect_timeout = std::chrono::milliseconds(10000);
     const uvdb::error e = expect_refused(loop, opts);
     CHECK(e.value() == errc::auth_failed);

@@ -7,12 +7,10 @@
 #ifndef UVDB_HAVE_CATCH_MAIN
 #define CATCH_CONFIG_MAIN
 #endif
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <stdexcept>
 #include <string>
-
 #include <uvdb/conformance/target.hpp>
 #include <uvdb/driver_registry.hpp>
 
@@ -25,7 +23,8 @@ const uvdb::conformance::registration reg([] {
     uvdb::conformance::target t;
     t.name = "kv (plugin)";
     t.driver = registry.find("kv");
-    if (!t.driver) throw std::runtime_error("no kv driver: set UVDB_DRIVER_PATH to the plugin's directory");
+    if (!t.driver)
+        throw std::runtime_error("no kv driver: set UVDB_DRIVER_PATH to the plugin's directory");
     // Each connection gets a store of its own, so counts start at zero.
     t.options = [] {
         static std::atomic<int> n{0};

@@ -3,16 +3,16 @@
 // UVDB_DRIVER_PATH and by path, serves kv:// queries through uvdb::pool, and
 // loads the installed PostgreSQL plugin by path (no server needed for that).
 //
-//   UVDB_DRIVER_PATH=<dir of libuvdb-kv.so> uvdb_plugin_consumer <libuvdb-kv.so> <libuvdb-postgres.so>
-
-#include <uvdb/driver_registry.hpp>
-#include <uvdb/event_loop.hpp>
-#include <uvdb/pool.hpp>
+//   UVDB_DRIVER_PATH=<dir of libuvdb-kv.so> uvdb_plugin_consumer <libuvdb-kv.so>
+//   <libuvdb-postgres.so>
 
 #include <chrono>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <uvdb/driver_registry.hpp>
+#include <uvdb/event_loop.hpp>
+#include <uvdb/pool.hpp>
 #include <vector>
 
 namespace {
@@ -28,7 +28,8 @@ void check(bool ok, const std::string& what) {
 uvdb::result<uvdb::result_set> run(uvdb::event_loop& loop, uvdb::pool& db, const std::string& sql,
                                    uvdb::params p = {}) {
     std::optional<uvdb::result<uvdb::result_set>> got;
-    db.query(sql, std::move(p), [&](uvdb::result<uvdb::result_set> r) { got.emplace(std::move(r)); });
+    db.query(sql, std::move(p),
+             [&](uvdb::result<uvdb::result_set> r) { got.emplace(std::move(r)); });
     while (!got && loop.run_once()) {
     }
     if (!got) return uvdb::error(uvdb::errc::internal, "the loop stopped before the answer came");
@@ -63,8 +64,8 @@ void exercise_kv(const uvdb::driver_registry& reg, const std::string& url) {
           "SCAN returns the keys in order");
 
     auto bad = run(loop, *db, "SELECT 1");
-    check(!bad.ok() && bad.err().code() == uvdb::errc::server_error && bad.err().sqlstate() == "42601" &&
-              !bad.err().is_fatal(),
+    check(!bad.ok() && bad.err().code() == uvdb::errc::server_error &&
+              bad.err().sqlstate() == "42601" && !bad.err().is_fatal(),
           "an unknown command is a non-fatal server error with SQLSTATE 42601");
     auto after = run(loop, *db, "GET answer");
     check(after.ok() && after->size() == 1, "the pool still serves after the error");
@@ -75,7 +76,8 @@ void exercise_kv(const uvdb::driver_registry& reg, const std::string& url) {
         std::optional<uvdb::result<void>> done;
         db->transaction(
             [sql, fail](uvdb::lease& l, uvdb::pool::done_callback finish) {
-                l->query(sql, [fail, finish = std::move(finish)](uvdb::result<uvdb::result_set> r) mutable {
+                l->query(sql, [fail, finish = std::move(finish)](
+                                  uvdb::result<uvdb::result_set> r) mutable {
                     if (!r) return finish(std::move(r).err());
                     if (fail) return finish(uvdb::error(uvdb::errc::bad_input, "the body gave up"));
                     finish({});
@@ -86,7 +88,8 @@ void exercise_kv(const uvdb::driver_registry& reg, const std::string& url) {
         }
         return done && done->ok();
     };
-    check(!in_transaction("PUT rolled-back 1", true), "a failing transaction body reports its error");
+    check(!in_transaction("PUT rolled-back 1", true),
+          "a failing transaction body reports its error");
     auto gone = run(loop, *db, "GET rolled-back");
     check(gone.ok() && gone->empty(), "its write was rolled back");
     check(in_transaction("PUT committed 1", false), "a transaction commits");
@@ -142,7 +145,8 @@ int main(int argc, char** argv) {
     uvdb::driver_registry pg;
     auto pg_info = pg.load_plugin(pg_path);
     check(pg_info.ok() && pg.find("postgresql") != nullptr && pg.find("postgres") != nullptr,
-          "the installed PostgreSQL plugin loads" + (pg_info.ok() ? "" : ": " + pg_info.err().to_string()));
+          "the installed PostgreSQL plugin loads" +
+              (pg_info.ok() ? "" : ": " + pg_info.err().to_string()));
 
     std::cout << (failures == 0 ? "all checks passed\n" : "some checks failed\n");
     return failures == 0 ? 0 : 1;

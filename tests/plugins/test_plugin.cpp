@@ -7,31 +7,32 @@
 // of one column named "echo". That is enough to prove that the code of a
 // loaded plugin runs, through the program's core (loop, results, errors).
 
-#include <uvdb/plugin.hpp>
-
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <uvdb/plugin.hpp>
 #include <vector>
 
 namespace {
 
 class echo_connection final : public uvdb::connection {
-public:
+  public:
     echo_connection(uvdb::event_loop& loop, uvdb::driver::connect_callback cb) : loop_(loop) {
         loop_.defer([this, cb = std::move(cb)]() mutable {
             ready_ = !closed_;
-            cb(closed_ ? uvdb::result<void>(uvdb::error(uvdb::errc::closed, "echo: closed while connecting"))
+            cb(closed_ ? uvdb::result<void>(
+                             uvdb::error(uvdb::errc::closed, "echo: closed while connecting"))
                        : uvdb::result<void>());
         });
     }
 
-    void query(std::string_view sql, uvdb::params, const uvdb::query_options&, query_callback cb) override {
+    void query(std::string_view sql, uvdb::params, const uvdb::query_options&,
+               query_callback cb) override {
         loop_.defer([this, text = std::string(sql), cb = std::move(cb)]() mutable {
             if (closed_) return cb(uvdb::error(uvdb::errc::closed, "echo: connection closed"));
-            auto rs = std::make_unique<uvdb::owned_result>(
-                std::vector<uvdb::owned_result::column>{{"echo", uvdb::column_kind::text, 0, "text"}});
+            auto rs = std::make_unique<uvdb::owned_result>(std::vector<uvdb::owned_result::column>{
+                {"echo", uvdb::column_kind::text, 0, "text"}});
             rs->add_row({std::move(text)});
             cb(uvdb::result_set(std::move(rs)));
         });
@@ -58,14 +59,14 @@ public:
     uvdb::tx_status transaction_status() const noexcept override { return uvdb::tx_status::idle; }
     std::string describe() const override { return "echo"; }
 
-private:
+  private:
     uvdb::event_loop& loop_;
     bool ready_ = false;
     bool closed_ = false;
 };
 
 class echo_driver final : public uvdb::driver {
-public:
+  public:
     echo_driver(std::string name, std::vector<std::string> schemes)
         : name_(std::move(name)), schemes_(std::move(schemes)) {}
     std::string_view name() const noexcept override { return name_; }
@@ -75,7 +76,7 @@ public:
         return std::make_unique<echo_connection>(loop, std::move(cb));
     }
 
-private:
+  private:
     std::string name_;
     std::vector<std::string> schemes_;
 };
@@ -102,7 +103,8 @@ uvdb::plugin_drivers make_drivers() {
 #if defined(TEST_PLUGIN_NO_ENTRY)
 // A shared library that is not a uvdb plugin: it exports something else.
 extern "C" UVDB_PLUGIN_EXPORT int not_a_uvdb_plugin(void) { return 42; }
-#elif !defined(TEST_PLUGIN_ABI) && !defined(TEST_PLUGIN_VERSION_MINOR) && !defined(TEST_PLUGIN_STDLIB)
+#elif !defined(TEST_PLUGIN_ABI) && !defined(TEST_PLUGIN_VERSION_MINOR) && \
+    !defined(TEST_PLUGIN_STDLIB)
 // What a plugin author writes.
 UVDB_DEFINE_DRIVER_PLUGIN(TEST_PLUGIN_NAME, make_drivers);
 #else

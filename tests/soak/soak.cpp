@@ -29,13 +29,12 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <vector>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/pool.hpp>
 #include <uvdb/postgres/driver.hpp>
 #include <uvdb/timer.hpp>
 #include <uvdb/url.hpp>
+#include <vector>
 
 namespace {
 
@@ -46,7 +45,8 @@ struct options {
     std::string url, admin_url, pgctl;
     double seconds = 300, warmup = 20, fault_every = 10, grace = 3;
     double recycle = 0;  // pool recycle in seconds; 0 = the pool's default
-    std::uint64_t warmup_connects = 1000;  // connects the warm-up churn makes at most (see struct churn)
+    std::uint64_t warmup_connects =
+        1000;  // connects the warm-up churn makes at most (see struct churn)
     int clients = 32;
     std::size_t size = 8, overflow = 4;
     std::vector<std::string> faults = {"terminate", "restart-fast", "stop-cont", "conn-limit",
@@ -170,7 +170,8 @@ bool nap(fault_log& log, double s) {
 void run_faults(const options& o, const std::string& role, fault_log& log) {
     const std::string app = quote_literal(o.app);
     const std::string terminate =
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = " + app;
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = " +
+        app;
     std::size_t next = 0;
     if (!nap(log, o.warmup)) return;
     while (nap(log, o.fault_every)) {
@@ -206,7 +207,8 @@ void run_faults(const options& o, const std::string& role, fault_log& log) {
             w.note += " terminated " + admin_sql(o.admin_url, terminate);
             nap(log, 3);
             w.note += admin_sql(o.admin_url, alter + "-1");
-            w.note = "limit 1 for 3 s" + (w.note.find("error") != std::string::npos ? ": " + w.note : "");
+            w.note = "limit 1 for 3 s" +
+                     (w.note.find("error") != std::string::npos ? ": " + w.note : "");
         }
         w.end = now_s() + o.grace;
         std::printf("t=%7.2fs %s fault %s undone (%s); window ends at t=%.2fs\n", now_s(),
@@ -238,7 +240,8 @@ struct load {
     void next(int caller, std::uint64_t seq) {
         if (stopping) return;
         ++in_flight;
-        const auto want = static_cast<std::int64_t>(caller) * 1'000'000 + static_cast<std::int64_t>(seq % 1'000'000);
+        const auto want = static_cast<std::int64_t>(caller) * 1'000'000 +
+                          static_cast<std::int64_t>(seq % 1'000'000);
         pool.query("SELECT $1::int8", uvdb::make_params(want),
                    [this, caller, seq, want](uvdb::result<uvdb::result_set> r) {
                        --in_flight;
@@ -257,7 +260,8 @@ struct load {
                        ++failed;
                        failures.push_back({now_s(), std::move(bad)});
                        // Back off a little so a down server does not make callers spin.
-                       backoff[static_cast<std::size_t>(caller)]->start(100ms, [this, caller, seq] { next(caller, seq + 1); });
+                       backoff[static_cast<std::size_t>(caller)]->start(
+                           100ms, [this, caller, seq] { next(caller, seq + 1); });
                    });
     }
 };
@@ -299,12 +303,15 @@ void run_for(uvdb::event_loop& loop, std::chrono::milliseconds d) {
 void usage() {
     std::puts(
         "usage: uvdb-soak [--seconds N] [--warmup N] [--clients N] [--size N] [--overflow N]\n"
-        "                 [--fault-every N] [--grace N] [--faults a,b,...] [--url URL] [--admin-url URL]\n"
+        "                 [--fault-every N] [--grace N] [--faults a,b,...] [--url URL] "
+        "[--admin-url URL]\n"
         "                 [--warmup-connects N (1000; 0: no churn)] [--recycle SECONDS]\n"
         "The warm-up replaces connections one after another until N connects (or its end),\n"
-        "so the allocator's per-thread caches are full before RSS is measured (tests/soak/README.md).\n"
+        "so the allocator's per-thread caches are full before RSS is measured "
+        "(tests/soak/README.md).\n"
         "URL: --url, else DATABASE_URL, else UVDB_TEST_URL. Admin (superuser) URL: --admin-url,\n"
-        "else UVDB_TEST_ADMIN_URL. pg_ctl wrapper: UVDB_TEST_PGCTL (restart faults skipped without).\n"
+        "else UVDB_TEST_ADMIN_URL. pg_ctl wrapper: UVDB_TEST_PGCTL (restart faults skipped "
+        "without).\n"
         "Faults: terminate, restart-fast, restart-immediate, stop-cont, conn-limit.\n"
         "Exit 0 when: RSS grew < 5 % after warm-up (the warm-up time plus one round of every\n"
         "fault), no fd growth, every failure inside a fault\n"
@@ -329,17 +336,28 @@ int main(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--seconds") o.seconds = std::stod(val());
-        else if (a == "--warmup") o.warmup = std::stod(val());
-        else if (a == "--clients") o.clients = std::stoi(val());
-        else if (a == "--size") o.size = std::stoul(val());
-        else if (a == "--overflow") o.overflow = std::stoul(val());
-        else if (a == "--fault-every") o.fault_every = std::stod(val());
-        else if (a == "--grace") o.grace = std::stod(val());
-        else if (a == "--recycle") o.recycle = std::stod(val());
-        else if (a == "--warmup-connects") o.warmup_connects = std::stoull(val());
-        else if (a == "--url") o.url = val();
-        else if (a == "--admin-url") o.admin_url = val();
+        if (a == "--seconds")
+            o.seconds = std::stod(val());
+        else if (a == "--warmup")
+            o.warmup = std::stod(val());
+        else if (a == "--clients")
+            o.clients = std::stoi(val());
+        else if (a == "--size")
+            o.size = std::stoul(val());
+        else if (a == "--overflow")
+            o.overflow = std::stoul(val());
+        else if (a == "--fault-every")
+            o.fault_every = std::stod(val());
+        else if (a == "--grace")
+            o.grace = std::stod(val());
+        else if (a == "--recycle")
+            o.recycle = std::stod(val());
+        else if (a == "--warmup-connects")
+            o.warmup_connects = std::stoull(val());
+        else if (a == "--url")
+            o.url = val();
+        else if (a == "--admin-url")
+            o.admin_url = val();
         else if (a == "--faults") {
             o.faults.clear();
             const std::string list = val();
@@ -368,9 +386,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "uvdb-soak: need faults, clients >= 1 and seconds > warmup\n");
         return 2;
     }
-    std::printf("uvdb-soak: %s, %.0f s (warm-up %.0f s), %d callers, pool %zu+%zu, a fault every %.0f s\n",
-                uvdb::mask_password(o.url).c_str(), o.seconds, o.warmup, o.clients, o.size, o.overflow,
-                o.fault_every);
+    std::printf(
+        "uvdb-soak: %s, %.0f s (warm-up %.0f s), %d callers, pool %zu+%zu, a fault every %.0f s\n",
+        uvdb::mask_password(o.url).c_str(), o.seconds, o.warmup, o.clients, o.size, o.overflow,
+        o.fault_every);
     std::fflush(stdout);
 
     long fds_before = 0;
@@ -395,10 +414,12 @@ int main(int argc, char** argv) {
         po.size = o.size;
         po.max_overflow = o.overflow;
         po.timeout = 5s;
-        if (o.recycle > 0) po.recycle = std::chrono::milliseconds(static_cast<long>(o.recycle * 1000));
+        if (o.recycle > 0)
+            po.recycle = std::chrono::milliseconds(static_cast<long>(o.recycle * 1000));
         uvdb::pool pool(loop, uvdb::postgres::make_driver(), po);
         load l(pool, loop);
-        for (int c = 0; c < o.clients; ++c) l.backoff.push_back(std::make_unique<uvdb::timer>(loop));
+        for (int c = 0; c < o.clients; ++c)
+            l.backoff.push_back(std::make_unique<uvdb::timer>(loop));
         for (int c = 0; c < o.clients; ++c) l.next(c, 0);
         churn warm(pool, loop, o.warmup, o.warmup_connects);
         warm.next();
@@ -407,26 +428,32 @@ int main(int argc, char** argv) {
         uvdb::timer tick(loop);
         std::uint64_t last_ok = 0, last_failed = 0;
         bool done = false;
-        tick.start(1s, [&] {
-            const sample s{now_s(), rss_kib(), heap_in_use_kib(), fd_count(), pool.stats().total,
-                           pool.stats().connects};
-            samples.push_back(s);
-            if (!after_warmup && s.t >= o.warmup) after_warmup = s;
-            if (!after_cycle && s.t >= cycle_end) after_cycle = s;
-            if (static_cast<int>(s.t) % 10 == 0) {
-                std::printf("t=%7.2fs %s ok/s=%llu failed=%llu rss=%ld KiB heap=%ld KiB fds=%ld pool=%zu connects=%llu\n",
-                            s.t, utc_now().c_str(), static_cast<unsigned long long>((l.ok - last_ok) / 10),
-                            static_cast<unsigned long long>(l.failed - last_failed), s.rss, s.heap, s.fds,
-                            s.pool_total, static_cast<unsigned long long>(s.connects));
-                std::fflush(stdout);
-                last_ok = l.ok;
-                last_failed = l.failed;
-            }
-            if (s.t >= o.seconds && !done) {
-                done = true;
-                l.stopping = true;
-            }
-        }, 1s);
+        tick.start(
+            1s,
+            [&] {
+                const sample s{now_s(),    rss_kib(),          heap_in_use_kib(),
+                               fd_count(), pool.stats().total, pool.stats().connects};
+                samples.push_back(s);
+                if (!after_warmup && s.t >= o.warmup) after_warmup = s;
+                if (!after_cycle && s.t >= cycle_end) after_cycle = s;
+                if (static_cast<int>(s.t) % 10 == 0) {
+                    std::printf(
+                        "t=%7.2fs %s ok/s=%llu failed=%llu rss=%ld KiB heap=%ld KiB fds=%ld "
+                        "pool=%zu connects=%llu\n",
+                        s.t, utc_now().c_str(),
+                        static_cast<unsigned long long>((l.ok - last_ok) / 10),
+                        static_cast<unsigned long long>(l.failed - last_failed), s.rss, s.heap,
+                        s.fds, s.pool_total, static_cast<unsigned long long>(s.connects));
+                    std::fflush(stdout);
+                    last_ok = l.ok;
+                    last_failed = l.failed;
+                }
+                if (s.t >= o.seconds && !done) {
+                    done = true;
+                    l.stopping = true;
+                }
+            },
+            1s);
         // Run until the time is up and every caller's statement has come back.
         while (!(done && l.in_flight == 0)) loop.run_once();
         tick.stop();
@@ -441,13 +468,15 @@ int main(int argc, char** argv) {
         run_for(loop, std::chrono::milliseconds(static_cast<long>(o.grace * 1000)));
         std::string counted;
         std::thread counter([&] {
-            counted = admin_sql(o.admin_url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = " +
-                                                 quote_literal(o.app));
+            counted = admin_sql(o.admin_url,
+                                "SELECT count(*) FROM pg_stat_activity WHERE application_name = " +
+                                    quote_literal(o.app));
         });
         counter.join();
         server_count = counted;
         pool_total_end = pool.stats().total;
-        samples.push_back({now_s(), rss_kib(), heap_in_use_kib(), fd_count(), pool_total_end, pool.stats().connects});
+        samples.push_back({now_s(), rss_kib(), heap_in_use_kib(), fd_count(), pool_total_end,
+                           pool.stats().connects});
         pool.close();
         run_for(loop, 1s);
         std::printf("\n== failures (%zu of %llu statements)\n", l.failures.size(),
@@ -465,13 +494,15 @@ int main(int argc, char** argv) {
         }
         std::printf("\n== fault windows\n");
         for (const auto& w : faults.windows)
-            std::printf("%-18s t=%7.2fs .. %7.2fs  %s\n", w.name.c_str(), w.start, w.end, w.note.c_str());
+            std::printf("%-18s t=%7.2fs .. %7.2fs  %s\n", w.name.c_str(), w.start, w.end,
+                        w.note.c_str());
 
         const sample& a = after_warmup ? *after_warmup : samples.front();
         const sample& c = after_cycle ? *after_cycle : a;
         const sample& z = samples.back();
         auto pct = [](long from, long to) {
-            return from > 0 ? 100.0 * static_cast<double>(to - from) / static_cast<double>(from) : 0.0;
+            return from > 0 ? 100.0 * static_cast<double>(to - from) / static_cast<double>(from)
+                            : 0.0;
         };
         const double growth = pct(c.rss, z.rss);
         long rss_max = 0;
@@ -481,20 +512,31 @@ int main(int argc, char** argv) {
         const long fds_z = z.fds - static_cast<long>(z.pool_total);
         std::printf("\n== summary\n");
         std::printf("statements ok %llu, failed %llu (outside fault windows: %zu), faults %zu\n",
-                    static_cast<unsigned long long>(l.ok), static_cast<unsigned long long>(l.failed), outside,
-                    faults.windows.size());
-        std::printf("rss after warm-up (t=%.0fs) %ld KiB, after one round of every fault (t=%.0fs) %ld KiB, "
-                    "end %ld KiB, max %ld KiB\n", a.t, a.rss, c.t, c.rss, z.rss, rss_max);
-        std::printf("connects by the pool: %llu at warm-up, %llu at the fault round, %llu at the end\n",
-                    static_cast<unsigned long long>(a.connects), static_cast<unsigned long long>(c.connects),
-                    static_cast<unsigned long long>(z.connects));
+                    static_cast<unsigned long long>(l.ok),
+                    static_cast<unsigned long long>(l.failed), outside, faults.windows.size());
+        std::printf(
+            "rss after warm-up (t=%.0fs) %ld KiB, after one round of every fault (t=%.0fs) %ld "
+            "KiB, "
+            "end %ld KiB, max %ld KiB\n",
+            a.t, a.rss, c.t, c.rss, z.rss, rss_max);
+        std::printf(
+            "connects by the pool: %llu at warm-up, %llu at the fault round, %llu at the end\n",
+            static_cast<unsigned long long>(a.connects),
+            static_cast<unsigned long long>(c.connects),
+            static_cast<unsigned long long>(z.connects));
         std::printf("rss growth: %+.2f %% since the fault round, %+.2f %% since warm-up\n", growth,
                     pct(a.rss, z.rss));
-        std::printf("heap in use (malloc_info): after warm-up %ld KiB, after the fault round %ld KiB, end %ld KiB "
-                    "(%+.2f %% since the fault round)\n", a.heap, c.heap, z.heap, pct(c.heap, z.heap));
-        std::printf("fds after warm-up %ld (pool %zu), end %ld (pool %zu): %ld -> %ld without pool sockets\n",
-                    a.fds, a.pool_total, z.fds, z.pool_total, fds_a, fds_z);
-        std::printf("connections at the end: server %s, pool %zu\n", server_count.c_str(), pool_total_end);
+        std::printf(
+            "heap in use (malloc_info): after warm-up %ld KiB, after the fault round %ld KiB, end "
+            "%ld KiB "
+            "(%+.2f %% since the fault round)\n",
+            a.heap, c.heap, z.heap, pct(c.heap, z.heap));
+        std::printf(
+            "fds after warm-up %ld (pool %zu), end %ld (pool %zu): %ld -> %ld without pool "
+            "sockets\n",
+            a.fds, a.pool_total, z.fds, z.pool_total, fds_a, fds_z);
+        std::printf("connections at the end: server %s, pool %zu\n", server_count.c_str(),
+                    pool_total_end);
         const bool pass = growth < 5.0 && fds_z <= fds_a && outside == 0 &&
                           server_count == std::to_string(pool_total_end);
         std::printf("fds before the pool %ld, after closing it %ld\n", fds_before, fd_count());

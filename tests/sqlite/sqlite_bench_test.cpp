@@ -3,7 +3,6 @@
 // every statement succeeded: speed is never a test assertion.
 
 #include <cstdio>
-
 #include <uvdb/pool.hpp>
 
 #include "sqlite_test_util.hpp"
@@ -29,13 +28,16 @@ TEST_CASE("sqlite bench: statements per second through the threadpool", "[.sqlit
         const auto t0 = std::chrono::steady_clock::now();
         // Issued all at once: the connection queue runs them one job at a time.
         for (int i = 0; i < n; ++i)
-            c->query("SELECT $1", make_params(i), [&](result<result_set> r) { ++(r ? done : failed); });
-        REQUIRE(wait_until(loop, [&] { return done + failed == n; }, 120s));
+            c->query("SELECT $1", make_params(i),
+                     [&](result<result_set> r) { ++(r ? done : failed); });
+        REQUIRE(wait_until(
+            loop, [&] { return done + failed == n; }, 120s));
         const auto took = std::chrono::steady_clock::now() - t0;
         CHECK(failed == 0);
-        std::printf("[sqlite-bench] one :memory: connection, %d queued SELECT $1: %.0f statements/s "
-                    "(%.1f us each)\n",
-                    n, per_second(n, took), 1e6 / per_second(n, took));
+        std::printf(
+            "[sqlite-bench] one :memory: connection, %d queued SELECT $1: %.0f statements/s "
+            "(%.1f us each)\n",
+            n, per_second(n, took), 1e6 / per_second(n, took));
     }
     {
         {
@@ -43,7 +45,8 @@ TEST_CASE("sqlite bench: statements per second through the threadpool", "[.sqlit
             must(loop, *setup, "CREATE TABLE t (x INTEGER)");
         }
         pool_options o;
-        o.connection.url = dir.url("bench.db", "?journal_mode=wal&synchronous=normal&busy_timeout=10000");
+        o.connection.url =
+            dir.url("bench.db", "?journal_mode=wal&synchronous=normal&busy_timeout=10000");
         o.size = 4;
         o.max_overflow = 0;
         pool db(loop, sqlite_driver(), o);
@@ -60,14 +63,17 @@ TEST_CASE("sqlite bench: statements per second through the threadpool", "[.sqlit
                     db.query(sql, cb);
                 }
             }
-            REQUIRE(wait_until(loop, [&] { return done + failed == m; }, 300s));
+            REQUIRE(wait_until(
+                loop, [&] { return done + failed == m; }, 300s));
             const auto took = std::chrono::steady_clock::now() - t0;
             CHECK(failed == 0);
-            std::printf("[sqlite-bench] pool of 4 on a WAL file, %d concurrent %s: %.0f statements/s\n",
-                        m, insert ? "autocommit INSERTs (synchronous=normal)" : "SELECT count(*)",
-                        per_second(m, took));
+            std::printf(
+                "[sqlite-bench] pool of 4 on a WAL file, %d concurrent %s: %.0f statements/s\n", m,
+                insert ? "autocommit INSERTs (synchronous=normal)" : "SELECT count(*)",
+                per_second(m, took));
         }
         db.close();
     }
-    wait_until(loop, [] { return false; }, 20ms);
+    wait_until(
+        loop, [] { return false; }, 20ms);
 }

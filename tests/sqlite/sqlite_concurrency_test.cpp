@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdio>
-
 #include <uvdb/pool.hpp>
 #include <uvdb/timer.hpp>
 
@@ -68,7 +67,8 @@ TEST_CASE("sqlite: cancel() ends a wait for a lock long before busy_timeout", "[
     waiter->query("INSERT INTO t VALUES (1)", q.sink());
     timer later(loop);
     later.start(100ms, [&] { waiter->cancel(); });
-    REQUIRE(wait_until(loop, [&] { return q.done(); }, 30s));
+    REQUIRE(wait_until(
+        loop, [&] { return q.done(); }, 30s));
     const auto took = std::chrono::steady_clock::now() - started;
     REQUIRE_FALSE(q.get().ok());
     INFO(q.get().err().to_string());
@@ -99,38 +99,43 @@ TEST_CASE("sqlite: the loop keeps running while a slow statement runs on the thr
     auto last = std::chrono::steady_clock::now();
     std::chrono::steady_clock::duration max_gap{0};
     timer tick(loop);
-    tick.start(10ms, [&] {
-        const auto now = std::chrono::steady_clock::now();
-        if (running) {
-            ++ticks_during;
-            max_gap = std::max(max_gap, now - last);
-        }
-        last = now;
-    }, 10ms);
+    tick.start(
+        10ms,
+        [&] {
+            const auto now = std::chrono::steady_clock::now();
+            if (running) {
+                ++ticks_during;
+                max_gap = std::max(max_gap, now - last);
+            }
+            last = now;
+        },
+        10ms);
     slot<result_set> q;
     running = true;
     last = std::chrono::steady_clock::now();
     const auto started = last;
-    c->query("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000000) "
-             "SELECT count(*) FROM c",
-             q.sink());
-    REQUIRE(wait_until(loop, [&] { return q.done(); }, 120s));
+    c->query(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000000) "
+        "SELECT count(*) FROM c",
+        q.sink());
+    REQUIRE(wait_until(
+        loop, [&] { return q.done(); }, 120s));
     running = false;
     tick.close();
     const auto took = std::chrono::steady_clock::now() - started;
     REQUIRE(q.get().ok());
     CHECK(q.get()->value<std::int64_t>() == 1'000'000);
     using ms = std::chrono::milliseconds;
-    std::printf("[sqlite] 10^6-row CTE took %lld ms; the loop timer fired %d times meanwhile, "
-                "largest gap %lld ms\n",
-                static_cast<long long>(std::chrono::duration_cast<ms>(took).count()), ticks_during,
-                static_cast<long long>(std::chrono::duration_cast<ms>(max_gap).count()));
+    std::printf(
+        "[sqlite] 10^6-row CTE took %lld ms; the loop timer fired %d times meanwhile, "
+        "largest gap %lld ms\n",
+        static_cast<long long>(std::chrono::duration_cast<ms>(took).count()), ticks_during,
+        static_cast<long long>(std::chrono::duration_cast<ms>(max_gap).count()));
     // The statement took many timer periods; the timer fired during it.
     if (took > 100ms) CHECK(ticks_during >= 2);
 }
 
-TEST_CASE("sqlite: a pool of connections over one WAL file serves concurrent writers",
-          "[sqlite]") {
+TEST_CASE("sqlite: a pool of connections over one WAL file serves concurrent writers", "[sqlite]") {
     temp_dir dir;
     event_loop loop;
     {
@@ -155,12 +160,14 @@ TEST_CASE("sqlite: a pool of connections over one WAL file serves concurrent wri
                 }
             });
         }
-        REQUIRE(wait_until(loop, [&] { return ok + static_cast<int>(errors.size()) == n; }, 60s));
+        REQUIRE(wait_until(
+            loop, [&] { return ok + static_cast<int>(errors.size()) == n; }, 60s));
         INFO((errors.empty() ? std::string() : errors.front()));
         CHECK(errors.empty());
         slot<result_set> count;
         db.query("SELECT count(*), sum(x) FROM t", count.sink());
-        REQUIRE(wait_until(loop, [&] { return count.done(); }, step_timeout));
+        REQUIRE(wait_until(
+            loop, [&] { return count.done(); }, step_timeout));
         REQUIRE(count.get().ok());
         CHECK((*count.get())[0].get<int>(0) == n);
         CHECK((*count.get())[0].get<int>(1) == n * (n - 1) / 2);
@@ -168,7 +175,8 @@ TEST_CASE("sqlite: a pool of connections over one WAL file serves concurrent wri
         CHECK(db.stats().checked_out == 0);
         db.close();
     }
-    wait_until(loop, [] { return false; }, 20ms);
+    wait_until(
+        loop, [] { return false; }, 20ms);
 }
 
 TEST_CASE("sqlite: many connections opened and closed at once leave nothing behind", "[sqlite]") {
@@ -179,12 +187,14 @@ TEST_CASE("sqlite: many connections opened and closed at once leave nothing behi
     for (int i = 0; i < 16; ++i) {
         connect_options o;
         o.url = dir.url("app.db", "?journal_mode=wal");
-        conns.push_back(sqlite_driver()->connect(loop, o, [&](result<void> r) { opened += r ? 1 : 0; }));
+        conns.push_back(
+            sqlite_driver()->connect(loop, o, [&](result<void> r) { opened += r ? 1 : 0; }));
         conns.back()->query("SELECT 1", [](result<result_set>) {});
     }
     // Close half while they open, the rest after.
     for (int i = 0; i < 8; ++i) conns[static_cast<std::size_t>(i)].reset();
-    REQUIRE(wait_until(loop, [&] { return opened == 8; }, step_timeout));
+    REQUIRE(wait_until(
+        loop, [&] { return opened == 8; }, step_timeout));
     conns.clear();
     // The loop ends by itself once every close job has come back.
     loop.run();
@@ -197,16 +207,18 @@ TEST_CASE("sqlite: a statement whose deadline passes in the queue fails without 
     auto c = connect_ok(loop, "sqlite::memory:");
     must(loop, *c, "CREATE TABLE t (x INTEGER)");
     slot<result_set> slow;
-    c->query("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000000000) "
-             "SELECT count(*) FROM c",
-             slow.sink());
+    c->query(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000000000) "
+        "SELECT count(*) FROM c",
+        slow.sink());
     query_options opts;
     opts.timeout = 50ms;
     slot<result_set> queued;
     c->query("INSERT INTO t VALUES (1)", {}, opts, queued.sink());
     timer later(loop);
     later.start(300ms, [&] { c->cancel(); });
-    REQUIRE(wait_until(loop, [&] { return slow.done() && queued.done(); }, 30s));
+    REQUIRE(wait_until(
+        loop, [&] { return slow.done() && queued.done(); }, 30s));
     REQUIRE_FALSE(slow.get().ok());
     CHECK(slow.get().err().value() == errc::cancelled);
     REQUIRE_FALSE(queued.get().ok());

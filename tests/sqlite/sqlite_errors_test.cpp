@@ -3,7 +3,6 @@
 // replaces the connection).
 
 #include <fstream>
-
 #include <uvdb/pool.hpp>
 
 #include "sqlite_test_util.hpp"
@@ -48,8 +47,7 @@ TEST_CASE("sqlite: constraint violations carry SQLSTATE class 23 and the SQLite 
     CHECK(c->is_ready());
 }
 
-TEST_CASE("sqlite: a database file damaged under an open connection is a fatal error",
-          "[sqlite]") {
+TEST_CASE("sqlite: a database file damaged under an open connection is a fatal error", "[sqlite]") {
     temp_dir dir;
     event_loop loop;
     const std::string url = dir.url("app.db", "?journal_mode=delete");
@@ -67,7 +65,8 @@ TEST_CASE("sqlite: a database file damaged under an open connection is a fatal e
     INFO(r.err().to_string());
     CHECK(r.err().is_fatal());
     CHECK(r.err().value() == errc::connection_lost);
-    CHECK((contains(r.err().message(), "SQLITE_NOTADB") || contains(r.err().message(), "SQLITE_CORRUPT")));
+    CHECK((contains(r.err().message(), "SQLITE_NOTADB") ||
+           contains(r.err().message(), "SQLITE_CORRUPT")));
     CHECK(c->is_broken());
     auto again = query(loop, *c, "SELECT 1");
     REQUIRE_FALSE(again.ok());
@@ -94,7 +93,8 @@ TEST_CASE("sqlite: the pool replaces a connection broken by a damaged file", "[s
         pool db(loop, sqlite_driver(), o);
         slot<result_set> first;
         db.query("SELECT count(*) FROM t", first.sink());
-        REQUIRE(wait_until(loop, [&] { return first.done(); }, step_timeout));
+        REQUIRE(wait_until(
+            loop, [&] { return first.done(); }, step_timeout));
         REQUIRE(first.get().ok());
 
         // Damage the file: the pooled connection's next statement fails fatally.
@@ -107,7 +107,8 @@ TEST_CASE("sqlite: the pool replaces a connection broken by a damaged file", "[s
         }
         slot<result_set> broken;
         db.query("SELECT count(*) FROM t", broken.sink());
-        REQUIRE(wait_until(loop, [&] { return broken.done(); }, step_timeout));
+        REQUIRE(wait_until(
+            loop, [&] { return broken.done(); }, step_timeout));
         REQUIRE_FALSE(broken.get().ok());
         INFO(broken.get().err().to_string());
         CHECK(broken.get().err().is_fatal());
@@ -117,7 +118,8 @@ TEST_CASE("sqlite: the pool replaces a connection broken by a damaged file", "[s
                                    std::filesystem::copy_options::overwrite_existing);
         slot<result_set> after;
         db.query("SELECT count(*) FROM t", after.sink());
-        REQUIRE(wait_until(loop, [&] { return after.done(); }, step_timeout));
+        REQUIRE(wait_until(
+            loop, [&] { return after.done(); }, step_timeout));
         INFO((after.get().ok() ? std::string("ok") : after.get().err().to_string()));
         REQUIRE(after.get().ok());
         CHECK(db.stats().total == 1);
@@ -125,5 +127,6 @@ TEST_CASE("sqlite: the pool replaces a connection broken by a damaged file", "[s
         CHECK(db.stats().connects == 2);
         db.close();
     }
-    wait_until(loop, [] { return false; }, 20ms);
+    wait_until(
+        loop, [] { return false; }, 20ms);
 }

@@ -113,8 +113,9 @@ TEST_CASE("sqlite: mode=ro refuses writes and does not create files", "[sqlite]"
 
 TEST_CASE("sqlite: a file that is not a database fails the connect", "[sqlite]") {
     temp_dir dir;
-    std::ofstream(dir.path / "notes.txt") << "this is not a database, just a long enough line of text "
-                                             "so that SQLite reads a header from it\n";
+    std::ofstream(dir.path / "notes.txt")
+        << "this is not a database, just a long enough line of text "
+           "so that SQLite reads a header from it\n";
     event_loop loop;
     error e = connect_error(loop, dir.url("notes.txt"));
     INFO(e.to_string());
@@ -142,7 +143,8 @@ TEST_CASE("sqlite: bad URLs and parameters are refused with errc::bad_config", "
         {"sqlite://user:s3cret@host/a.db", "a host, user or password is not allowed"},
         {"sqlite://", "no database path"},
         {"sqlite:", "no database path"},
-        {"sqlite:a%zz.db", "bad percent-escape in the path at offset 1; write %XX with two hex digits"},
+        {"sqlite:a%zz.db",
+         "bad percent-escape in the path at offset 1; write %XX with two hex digits"},
         {dir.url("a.db", "?mo%d=ro"), "bad percent-escape in the parameter name at offset 2"},
         {dir.url("a.db", "?mode=r%0"), "bad percent-escape in the parameter value at offset 1"},
         {"sqlite:a%00.db", "the path contains a NUL byte (%00)"},
@@ -172,7 +174,8 @@ TEST_CASE("sqlite: connect_options::extra overrides the URL's parameters", "[sql
     o.extra["mode"] = "ro";
     slot<void> s;
     auto c = sqlite_driver()->connect(loop, o, s.sink());
-    REQUIRE(wait_until(loop, [&] { return s.done(); }, step_timeout));
+    REQUIRE(wait_until(
+        loop, [&] { return s.done(); }, step_timeout));
     REQUIRE(s.get().ok());
     auto w = query(loop, *c, "INSERT INTO t VALUES (1)");
     REQUIRE_FALSE(w.ok());
@@ -181,7 +184,8 @@ TEST_CASE("sqlite: connect_options::extra overrides the URL's parameters", "[sql
     o.extra = {{"no_such_key", "1"}};
     slot<void> s2;
     auto c2 = sqlite_driver()->connect(loop, o, s2.sink());
-    REQUIRE(wait_until(loop, [&] { return s2.done(); }, step_timeout));
+    REQUIRE(wait_until(
+        loop, [&] { return s2.done(); }, step_timeout));
     REQUIRE_FALSE(s2.get().ok());
     CHECK(contains(s2.get().err().message(), "no_such_key"));
 }
@@ -189,7 +193,8 @@ TEST_CASE("sqlite: connect_options::extra overrides the URL's parameters", "[sql
 TEST_CASE("sqlite: journal_mode, synchronous and foreign_keys are applied", "[sqlite]") {
     temp_dir dir;
     event_loop loop;
-    auto c = connect_ok(loop, dir.url("app.db", "?journal_mode=wal&synchronous=normal&foreign_keys=on"));
+    auto c =
+        connect_ok(loop, dir.url("app.db", "?journal_mode=wal&synchronous=normal&foreign_keys=on"));
     CHECK(must(loop, *c, "PRAGMA journal_mode").value<std::string>() == "wal");
     CHECK(must(loop, *c, "PRAGMA synchronous").value<int>() == 1);  // NORMAL
     CHECK(must(loop, *c, "PRAGMA foreign_keys").value<int>() == 1);

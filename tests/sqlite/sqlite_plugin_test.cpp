@@ -3,13 +3,11 @@
 // registry, found by URL scheme, and used through uvdb::pool.
 #ifdef UVDB_SQLITE_PLUGIN_PATH
 
-#include <catch2/catch.hpp>
-
 #include <dlfcn.h>
 
+#include <catch2/catch.hpp>
 #include <optional>
 #include <string>
-
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/pool.hpp>
 #include <uvdb/sqlite/driver.hpp>
@@ -45,15 +43,18 @@ TEST_CASE("the SQLite plugin serves statements through the pool", "[sqlite][plug
     std::optional<uvdb::result<uvdb::result_set>> got;
     db->query("SELECT $1 + 1 AS answer", uvdb::make_params(41),
               [&](uvdb::result<uvdb::result_set> r) { got.emplace(std::move(r)); });
-    REQUIRE(uvdb::sqlite_test::wait_until(loop, [&] { return got.has_value(); }, uvdb::sqlite_test::step_timeout));
+    REQUIRE(uvdb::sqlite_test::wait_until(
+        loop, [&] { return got.has_value(); }, uvdb::sqlite_test::step_timeout));
     INFO((got->ok() ? std::string("ok") : got->err().to_string()));
     REQUIRE(got->ok());
     CHECK((**got)[0].get<int>("answer") == 42);
 
     // Errors come back as uvdb errors, through the plugin.
     std::optional<uvdb::result<uvdb::result_set>> bad;
-    db->query("SELECT * FROM no_such_table", [&](uvdb::result<uvdb::result_set> r) { bad.emplace(std::move(r)); });
-    REQUIRE(uvdb::sqlite_test::wait_until(loop, [&] { return bad.has_value(); }, uvdb::sqlite_test::step_timeout));
+    db->query("SELECT * FROM no_such_table",
+              [&](uvdb::result<uvdb::result_set> r) { bad.emplace(std::move(r)); });
+    REQUIRE(uvdb::sqlite_test::wait_until(
+        loop, [&] { return bad.has_value(); }, uvdb::sqlite_test::step_timeout));
     REQUIRE_FALSE(bad->ok());
     CHECK(bad->err().code() == uvdb::errc::server_error);
     INFO(bad->err().to_string());
@@ -61,13 +62,15 @@ TEST_CASE("the SQLite plugin serves statements through the pool", "[sqlite][plug
     db->close();
 }
 
-TEST_CASE("the SQLite plugin is refused where the linked-in driver already serves sqlite://", "[sqlite][plugin]") {
+TEST_CASE("the SQLite plugin is refused where the linked-in driver already serves sqlite://",
+          "[sqlite][plugin]") {
     uvdb::driver_registry reg;
     REQUIRE(uvdb::sqlite::register_driver(reg).ok());
     auto r = reg.load_plugin(UVDB_SQLITE_PLUGIN_PATH);
     REQUIRE_FALSE(r.ok());
     CHECK(r.err().code() == uvdb::errc::plugin_error);
-    CHECK(r.err().message().find("is already registered by driver \"sqlite\"") != std::string::npos);
+    CHECK(r.err().message().find("is already registered by driver \"sqlite\"") !=
+          std::string::npos);
     CHECK(reg.plugins().empty());
 }
 

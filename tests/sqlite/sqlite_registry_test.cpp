@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-
 #include <uvdb/config.hpp>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/pool.hpp>
@@ -44,7 +43,8 @@ int answer(event_loop& loop, pool& db) {
 
 void close_and_settle(event_loop& loop, pool& db) {
     db.close();
-    wait_until(loop, [] { return false; }, 20ms);
+    wait_until(
+        loop, [] { return false; }, 20ms);
 }
 
 }  // namespace
@@ -68,7 +68,8 @@ TEST_CASE("sqlite: scheme-only URLs are routed by the registry", "[sqlite][regis
     CHECK_FALSE(reg.for_url("host=h dbname=app").ok());
 }
 
-TEST_CASE("sqlite: pool::create opens sqlite::memory: and sqlite:relative/path.db", "[sqlite][registry]") {
+TEST_CASE("sqlite: pool::create opens sqlite::memory: and sqlite:relative/path.db",
+          "[sqlite][registry]") {
     auto reg = sqlite_registry();
     temp_dir dir;
     event_loop loop;
@@ -86,7 +87,8 @@ TEST_CASE("sqlite: pool::create opens sqlite::memory: and sqlite:relative/path.d
     CHECK(std::filesystem::exists(dir.path / "rel.db"));
 }
 
-TEST_CASE("sqlite: make_pool and a configuration file reach the SQLite driver", "[sqlite][registry]") {
+TEST_CASE("sqlite: make_pool and a configuration file reach the SQLite driver",
+          "[sqlite][registry]") {
     auto reg = sqlite_registry();
     temp_dir dir;
     event_loop loop;

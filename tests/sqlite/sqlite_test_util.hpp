@@ -1,20 +1,18 @@
 #pragma once
 // Helpers for the [sqlite] tests: a temporary directory, URLs in it, and
 // synchronous wrappers that run the loop until a callback came (with a
-// deadline, never hanging: tests/support/loop_wait.hpp). Callbacks store into shared slots and never
-// REQUIRE (they run inside uv_run).
+// deadline, never hanging: tests/support/loop_wait.hpp). Callbacks store into shared slots and
+// never REQUIRE (they run inside uv_run).
 
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/sqlite/driver.hpp>
@@ -77,7 +75,8 @@ inline result<void> connect(event_loop& loop, std::unique_ptr<connection>& out,
     o.url = url;
     slot<void> s;
     out = sqlite_driver()->connect(loop, o, s.sink());
-    REQUIRE(wait_until(loop, [&] { return s.done(); }, step_timeout));
+    REQUIRE(wait_until(
+        loop, [&] { return s.done(); }, step_timeout));
     return std::move(s.get());
 }
 
@@ -93,14 +92,17 @@ inline result<result_set> query(event_loop& loop, connection& c, std::string_vie
                                 params p = {}, query_options opts = {}) {
     slot<result_set> s;
     c.query(sql, std::move(p), opts, s.sink());
-    REQUIRE(wait_until(loop, [&] { return s.done(); }, step_timeout));
+    REQUIRE(wait_until(
+        loop, [&] { return s.done(); }, step_timeout));
     return std::move(s.get());
 }
 
-inline result<std::vector<result_set>> execute(event_loop& loop, connection& c, std::string_view sql) {
+inline result<std::vector<result_set>> execute(event_loop& loop, connection& c,
+                                               std::string_view sql) {
     slot<std::vector<result_set>> s;
     c.execute(sql, s.sink());
-    REQUIRE(wait_until(loop, [&] { return s.done(); }, step_timeout));
+    REQUIRE(wait_until(
+        loop, [&] { return s.done(); }, step_timeout));
     return std::move(s.get());
 }
 

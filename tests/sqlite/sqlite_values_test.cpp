@@ -13,7 +13,8 @@ TEST_CASE("sqlite: declared column types map to portable kinds", "[sqlite]") {
     event_loop loop;
     auto c = connect_ok(loop, "sqlite::memory:");
     must(loop, *c,
-         "CREATE TABLE ty (b BOOLEAN, i INTEGER, r REAL, t TEXT, bl BLOB, n NUMERIC, v VARCHAR(20))");
+         "CREATE TABLE ty (b BOOLEAN, i INTEGER, r REAL, t TEXT, bl BLOB, n NUMERIC, v "
+         "VARCHAR(20))");
     const std::byte raw[] = {std::byte{0}, std::byte{0xff}};
     auto ins = must(loop, *c, "INSERT INTO ty VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     make_params(true, std::int64_t{5}, 2.5, "x", bytes(raw, 2), 1.5, "y"));
@@ -135,7 +136,8 @@ TEST_CASE("sqlite: affected rows count changes, not stale ones", "[sqlite]") {
 TEST_CASE("sqlite: execute() runs a script and names the statement that failed", "[sqlite]") {
     event_loop loop;
     auto c = connect_ok(loop, "sqlite::memory:");
-    auto ok = execute(loop, *c, "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1); SELECT x FROM t;");
+    auto ok =
+        execute(loop, *c, "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1); SELECT x FROM t;");
     REQUIRE(ok.ok());
     REQUIRE(ok->size() == 3);
     CHECK((*ok)[2].value<int>() == 1);
@@ -162,7 +164,8 @@ TEST_CASE("sqlite: transaction_status follows BEGIN, COMMIT and reset", "[sqlite
     must(loop, *c, "INSERT INTO t VALUES (2)");
     slot<void> r;
     c->reset(r.sink());
-    REQUIRE(wait_until(loop, [&] { return r.done(); }, step_timeout));
+    REQUIRE(wait_until(
+        loop, [&] { return r.done(); }, step_timeout));
     REQUIRE(r.get().ok());
     CHECK(c->transaction_status() == tx_status::idle);
     CHECK(must(loop, *c, "SELECT count(*) FROM t").value<int>() == 1);

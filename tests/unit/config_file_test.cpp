@@ -125,7 +125,8 @@ TEST_CASE("config: overflow_delay takes \"auto\" or a duration, 0 meaning QueueP
     CHECK(zero->pool.overflow_delay == 0ms);
     CHECK_THAT(error_of_text(url_only + "[pool]\noverflow_delay = \"soon\"\n"),
                Contains("[pool] overflow_delay: expected a duration") && Contains("or \"auto\""));
-    CHECK_THAT(error_of_text(url_only + "[pool]\noverflow_delay = -1\n"), Contains("must not be negative"));
+    CHECK_THAT(error_of_text(url_only + "[pool]\noverflow_delay = -1\n"),
+               Contains("must not be negative"));
 }
 
 TEST_CASE("config: reset_query is a statement run on every returned connection, none by default",
@@ -233,8 +234,7 @@ TEST_CASE("config: an unknown preset is refused with a suggestion", "[unit][conf
 TEST_CASE("config: a malformed or missing URL is refused without echoing it", "[unit][config]") {
     const std::string msg =
         error_of_text("[database]\nurl = \"postgresql://app:hunter2@db.internal:port/app\"\n");
-    CHECK_THAT(msg,
-               Contains("uvdb.toml:2:7: [database] url: malformed connection URL"));
+    CHECK_THAT(msg, Contains("uvdb.toml:2:7: [database] url: malformed connection URL"));
     CHECK_THAT(msg, !Contains("hunter2"));
     CHECK_THAT(error_of_text("[database]\nurl = \"\"\n"), Contains("[database] url: is empty"));
     CHECK_THAT(error_of_text("[pool]\nsize = 3\n"), Contains("no database URL: set DATABASE_URL"));
@@ -341,17 +341,21 @@ TEST_CASE("config: a quote inside a bare value does not hide what follows", "[un
     CHECK_THAT(error_of_text(url_only + "application_name = \"a\\\u00e9\"\n"),
                Contains("uvdb.toml:3:23: character U+00E9 after a backslash"));
     auto dotted = load(url_only + "[database.extra]\n\"x\".'\u00e9' = 1\n");
-    CHECK_THAT(config_test::error_of(dotted), Contains("uvdb.toml:4:"));  // a valid TOML key, but not one of ours
+    CHECK_THAT(config_test::error_of(dotted),
+               Contains("uvdb.toml:4:"));  // a valid TOML key, but not one of ours
 }
 
-TEST_CASE("config: quotes inside bare values and inline tables are scanned as toml++ reads them", "[unit][config]") {
+TEST_CASE("config: quotes inside bare values and inline tables are scanned as toml++ reads them",
+          "[unit][config]") {
     // Both found by the fuzzer: the quote belongs to a bare value, so é is outside any string.
-    CHECK_THAT(error_of_text("s = +1e618=\"\u00a7\"\n"), Contains("uvdb.toml:1:13: character U+00A7 outside a string"));
+    CHECK_THAT(error_of_text("s = +1e618=\"\u00a7\"\n"),
+               Contains("uvdb.toml:1:13: character U+00A7 outside a string"));
     CHECK_THAT(error_of_text(url_only + "[pool]\nx = [\n  1.'\u00e9',\n]\n"),
                Contains("uvdb.toml:5:6: character U+00E9 outside a string"));
     // Strings in arrays and inline tables keep their Unicode (the keys are simply not ours).
-    CHECK_THAT(error_of_text(url_only + "[database.extra]\nx = [\"\u00e9\", '\u00e9']\n"),
-               Contains("[database.extra] \"x\": expected a string, a number or a boolean, got a array"));
+    CHECK_THAT(
+        error_of_text(url_only + "[database.extra]\nx = [\"\u00e9\", '\u00e9']\n"),
+        Contains("[database.extra] \"x\": expected a string, a number or a boolean, got a array"));
     CHECK_THAT(error_of_text(url_only + "[database.extra]\nx = {a=\"\u00e9\", \"\u00e9\" = 1}\n"),
                Contains("got a table"));
 }

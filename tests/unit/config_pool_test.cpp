@@ -84,8 +84,9 @@ TEST_CASE("config: make_pool refuses a bad configuration and makes no pool", "[u
     // The loader checks the URL through the registry, so an unserved scheme
     // is a configuration error with its place in the file.
     CHECK(unknown.err().value() == uvdb::errc::bad_config);
-    CHECK_THAT(unknown.err().message(),
-               Contains("uvdb.toml:2:7: [database] url: no driver registered for URL scheme \"mysql\""));
+    CHECK_THAT(
+        unknown.err().message(),
+        Contains("uvdb.toml:2:7: [database] url: no driver registered for URL scheme \"mysql\""));
 }
 
 TEST_CASE("config: make_pool applies a log level the configuration chose, and only then",

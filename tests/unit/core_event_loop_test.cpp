@@ -215,7 +215,8 @@ TEST_CASE("now() follows steady_clock and update_time() refreshes it", "[unit][e
     CHECK(b >= a);
 }
 
-TEST_CASE("event_loop: closing hooks run once at destruction, in order, with the work they defer", "[unit][loop]") {
+TEST_CASE("event_loop: closing hooks run once at destruction, in order, with the work they defer",
+          "[unit][loop]") {
     std::vector<std::string> seen;
     {
         uvdb::event_loop loop;
@@ -238,7 +239,8 @@ TEST_CASE("event_loop: closing hooks run once at destruction, in order, with the
         loop.run_nowait();
         CHECK(seen.empty());  // running the loop does not run them
     }
-    CHECK(seen == std::vector<std::string>{"first", "third", "deferred by first", "deferred again"});
+    CHECK(seen ==
+          std::vector<std::string>{"first", "third", "deferred by first", "deferred again"});
 }
 
 TEST_CASE("event_loop: a borrowed loop runs its closing hooks too", "[unit][loop]") {

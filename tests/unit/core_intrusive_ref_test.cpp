@@ -7,7 +7,7 @@ namespace {
 // Counts its references the way the drivers' connection_impl does, and records
 // when it is freed.
 class counted {
-public:
+  public:
     explicit counted(bool& freed) : freed_(freed) {}
     void add_ref() noexcept { ++refs_; }
     void release() noexcept {
@@ -15,7 +15,7 @@ public:
     }
     int refs() const noexcept { return refs_; }
 
-private:
+  private:
     ~counted() { freed_ = true; }
     bool& freed_;
     int refs_ = 0;

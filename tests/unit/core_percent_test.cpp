@@ -50,5 +50,6 @@ TEST_CASE("hex_digit_value reads ASCII hex digits only", "[unit][percent]") {
     CHECK(uvdb::hex_digit_value('9') == 9);
     CHECK(uvdb::hex_digit_value('a') == 10);
     CHECK(uvdb::hex_digit_value('F') == 15);
-    for (char c : {'g', 'G', '/', ':', '@', '`', ' ', '%', '\0', '\xB2'}) CHECK(uvdb::hex_digit_value(c) == -1);
+    for (char c : {'g', 'G', '/', ':', '@', '`', ' ', '%', '\0', '\xB2'})
+        CHECK(uvdb::hex_digit_value(c) == -1);
 }

@@ -5,15 +5,13 @@
 #ifdef UVDB_TEST_PLUGIN_DIR
 
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <optional>
 #include <string>
-#include <vector>
-
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/plugin.hpp>
+#include <vector>
 
 namespace {
 
@@ -27,7 +25,7 @@ bool contains(const std::string& text, const std::string& part) {
 
 // Sets an environment variable for one test and restores it after.
 class scoped_env {
-public:
+  public:
     scoped_env(const char* name, const std::string& value) : name_(name) {
         if (const char* old = std::getenv(name)) old_ = old;
         ::setenv(name, value.c_str(), 1);
@@ -42,7 +40,7 @@ public:
     scoped_env(const scoped_env&) = delete;
     scoped_env& operator=(const scoped_env&) = delete;
 
-private:
+  private:
     const char* name_;
     std::optional<std::string> old_;
 };
@@ -54,7 +52,7 @@ uvdb::error load_error(const char* name) {
     auto r = reg.load_plugin(plugin(name));
     REQUIRE_FALSE(r.ok());
     CHECK(r.err().code() == uvdb::errc::plugin_error);
-    CHECK(reg.schemes().empty());   // nothing half registered
+    CHECK(reg.schemes().empty());  // nothing half registered
     CHECK(reg.plugins().empty());
     return r.err();
 }
@@ -81,10 +79,10 @@ TEST_CASE("a plugin's drivers are registered and its code runs on the program's 
     uvdb::event_loop loop;
     std::optional<uvdb::result<void>> connected;
     std::optional<uvdb::result<uvdb::result_set>> answered;
-    auto conn = (*drv)->connect(loop, uvdb::connect_options{}, [&](uvdb::result<void> r) {
-        connected.emplace(std::move(r));
-    });
-    conn->query("hello from the test", [&](uvdb::result<uvdb::result_set> r) { answered.emplace(std::move(r)); });
+    auto conn = (*drv)->connect(loop, uvdb::connect_options{},
+                                [&](uvdb::result<void> r) { connected.emplace(std::move(r)); });
+    conn->query("hello from the test",
+                [&](uvdb::result<uvdb::result_set> r) { answered.emplace(std::move(r)); });
     CHECK_FALSE(connected);  // never inline
     loop.run();
     REQUIRE(connected);
@@ -210,7 +208,8 @@ TEST_CASE("a directory scan loads every plugin it can and reports the others", "
     for (const auto& e : scan.failed) all += e.message() + "\n";
     INFO(all);
     CHECK(scan.failed.size() == broken_plugins + 1);  // + the missing directory
-    for (const char* broken : {"abi1", "clash", "nosym", "notelf", "oldversion", "stdlib", "throws"}) {
+    for (const char* broken :
+         {"abi1", "clash", "nosym", "notelf", "oldversion", "stdlib", "throws"}) {
         CHECK(contains(all, plugin(broken)));
     }
     CHECK(contains(all, "\"/nonexistent-uvdb-dir\""));

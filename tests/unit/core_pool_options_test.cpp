@@ -2,7 +2,6 @@
 // order operators grep for, and never a password.
 
 #include <catch2/catch.hpp>
-
 #include <uvdb/pool_options.hpp>
 
 using uvdb::engine_configured_line;
@@ -12,18 +11,21 @@ TEST_CASE("start-up line: defaults, preset before the masked URL", "[unit][pool_
     pool_options o;
     o.connection.url = "postgresql://app:s3cr3t@db.internal:5432/app";
     o.log_fields.emplace_back("preset", "medium");
-    CHECK(engine_configured_line(o) ==
-          "database_engine_configured pool_size=20 max_overflow=40 pool_recycle=3600 "
-          "pool_pre_ping=true pool_timeout=30 total_connections=60 overflow_delay=auto preset=medium "
-          "url=postgresql://app:***@db.internal:5432/app");
+    CHECK(
+        engine_configured_line(o) ==
+        "database_engine_configured pool_size=20 max_overflow=40 pool_recycle=3600 "
+        "pool_pre_ping=true pool_timeout=30 total_connections=60 overflow_delay=auto preset=medium "
+        "url=postgresql://app:***@db.internal:5432/app");
 }
 
-TEST_CASE("start-up line: a password given apart from the URL shows as masked", "[unit][pool_options]") {
+TEST_CASE("start-up line: a password given apart from the URL shows as masked",
+          "[unit][pool_options]") {
     pool_options o;
     o.connection.url = "postgresql://app@db.internal:5432/app?sslmode=verify-full";
     o.connection.password = "from-a-file";
     const auto line = engine_configured_line(o);
-    CHECK_THAT(line, Catch::EndsWith("url=postgresql://app:***@db.internal:5432/app?sslmode=verify-full"));
+    CHECK_THAT(
+        line, Catch::EndsWith("url=postgresql://app:***@db.internal:5432/app?sslmode=verify-full"));
     CHECK(line.find("from-a-file") == std::string::npos);
 
     o.connection.url = "postgresql://db.internal/app";  // no user: nothing to mark
@@ -32,12 +34,14 @@ TEST_CASE("start-up line: a password given apart from the URL shows as masked", 
     CHECK(engine_configured_line(o).find("from-a-file") == std::string::npos);
 }
 
-TEST_CASE("start-up line: a reset query shows quoted on one line, after the sizing", "[unit][pool_options]") {
+TEST_CASE("start-up line: a reset query shows quoted on one line, after the sizing",
+          "[unit][pool_options]") {
     pool_options o;
     o.connection.url = "postgresql://db.internal/app";
     o.reset_query = "RESET ALL;\nUNLISTEN *";
     CHECK_THAT(engine_configured_line(o),
-               Catch::Contains("overflow_delay=auto reset_query=\"RESET ALL; UNLISTEN *\" url=postgresql://db.internal/app"));
+               Catch::Contains("overflow_delay=auto reset_query=\"RESET ALL; UNLISTEN *\" "
+                               "url=postgresql://db.internal/app"));
     o.reset_query.clear();
     CHECK(engine_configured_line(o).find("reset_query") == std::string::npos);
 }

@@ -73,8 +73,8 @@ TEST_CASE("a scheme-less string goes to the one driver that accepts it", "[unit]
     auto none = reg.for_url("host=h password=hunter2");
     REQUIRE_FALSE(none.ok());
     CHECK(none.err().code() == uvdb::errc::driver_not_found);
-    CHECK_THAT(none.err().message(), Catch::Contains("no registered driver accepts it") &&
-                                         !Catch::Contains("hunter2"));
+    CHECK_THAT(none.err().message(),
+               Catch::Contains("no registered driver accepts it") && !Catch::Contains("hunter2"));
 
     auto a = std::make_shared<named_driver>("kv-a", std::vector<std::string>{"a"}, true);
     auto b = std::make_shared<named_driver>("kv-b", std::vector<std::string>{"b"}, true);
@@ -83,8 +83,7 @@ TEST_CASE("a scheme-less string goes to the one driver that accepts it", "[unit]
     REQUIRE(reg.add(b).ok());
     auto both = reg.for_url("host=h password=hunter2");
     REQUIRE_FALSE(both.ok());
-    CHECK_THAT(both.err().message(),
-               Catch::Contains("kv-a, kv-b") && !Catch::Contains("hunter2"));
+    CHECK_THAT(both.err().message(), Catch::Contains("kv-a, kv-b") && !Catch::Contains("hunter2"));
 }
 
 TEST_CASE("a taken scheme rejects the whole driver", "[unit][registry]") {

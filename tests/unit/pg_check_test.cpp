@@ -37,15 +37,17 @@ TEST_CASE("pg driver: accepts claims libpq key=value strings only", "[unit][pg_c
 
 TEST_CASE("pg driver: check passes what libpq reads", "[unit][pg_check]") {
     auto d = uvdb::postgres::make_driver();
-    for (const char* ok : {"postgresql://u:pw@h:5432/db?sslmode=require", "postgres://h1:5432,h2:5433/db",
-                           "postgresql:///db?host=/var/run/postgresql", "host=h port=5432 dbname=db",
-                           "host=a,b port=5432", "hostaddr=::1", "postgresql://h/db?statement_cache_size=0"}) {
+    for (const char* ok :
+         {"postgresql://u:pw@h:5432/db?sslmode=require", "postgres://h1:5432,h2:5433/db",
+          "postgresql:///db?host=/var/run/postgresql", "host=h port=5432 dbname=db",
+          "host=a,b port=5432", "hostaddr=::1", "postgresql://h/db?statement_cache_size=0"}) {
         INFO(ok);
         CHECK(d->check(ok).ok());
     }
 }
 
-TEST_CASE("pg driver: check refuses a bad string and says what, never the password", "[unit][pg_check]") {
+TEST_CASE("pg driver: check refuses a bad string and says what, never the password",
+          "[unit][pg_check]") {
     CHECK_THAT(refusal("postgresql://app:hunter2@db:port/app"),
                Contains("malformed connection URL: port 1 of 1 is not a number from 1 to 65535"));
     // libpq reads "hunter2" as the port here: it is never echoed.

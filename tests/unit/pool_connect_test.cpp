@@ -2,7 +2,6 @@
 // fast on errors retrying cannot fix, no leaked counts, min_idle, on_connect.
 
 #include <catch2/catch.hpp>
-
 #include <uvdb/pool.hpp>
 
 #include "unit/support/pool_harness.hpp"
@@ -24,8 +23,10 @@ TEST_CASE("failed connects are retried with jittered exponential back-off", "[un
     h.advance(30'000ms);
     REQUIRE(attempts.size() >= 8);
     for (std::size_t i = 1; i < attempts.size(); ++i) {
-        const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(attempts[i] - attempts[i - 1]);
-        const double full = std::min(5'000.0, 100.0 * static_cast<double>(1u << std::min<std::size_t>(i - 1, 20)));
+        const auto gap =
+            std::chrono::duration_cast<std::chrono::milliseconds>(attempts[i] - attempts[i - 1]);
+        const double full =
+            std::min(5'000.0, 100.0 * static_cast<double>(1u << std::min<std::size_t>(i - 1, 20)));
         INFO("gap " << i << " = " << gap.count() << " ms, full back-off " << full << " ms");
         CHECK(static_cast<double>(gap.count()) >= full / 2);
         CHECK(static_cast<double>(gap.count()) <= full + 1);
@@ -175,18 +176,21 @@ TEST_CASE("min_idle connections are opened at start and refilled when lost", "[u
     CHECK(h.stats().idle >= 2);
 }
 
-TEST_CASE("on_connect runs before a connection is used; its failure counts as a failed connect", "[unit][pool]") {
+TEST_CASE("on_connect runs before a connection is used; its failure counts as a failed connect",
+          "[unit][pool]") {
     pool_harness h;
     int hook_calls = 0;
     bool fail_hook = true;
     auto o = test_pool_options(2, 0);
     o.on_connect = [&](connection& c, connection::done_callback done) {
         ++hook_calls;
-        c.query("SET search_path TO app", [&, done = std::move(done)](result<result_set> r) mutable {
-            if (!r) return done(std::move(r).err());
-            if (fail_hook) return done(error(errc::server_error, "schema app does not exist"));
-            done(result<void>{});
-        });
+        c.query("SET search_path TO app",
+                [&, done = std::move(done)](result<result_set> r) mutable {
+                    if (!r) return done(std::move(r).err());
+                    if (fail_hook)
+                        return done(error(errc::server_error, "schema app does not exist"));
+                    done(result<void>{});
+                });
     };
     h.make(o);
     auto p = h.acquire();

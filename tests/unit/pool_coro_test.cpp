@@ -2,9 +2,7 @@
 // the pool/connection awaitables, against the fake driver.
 
 #include <catch2/catch.hpp>
-
 #include <stdexcept>
-
 #include <uvdb/coro.hpp>
 
 #include "unit/support/pool_harness.hpp"
@@ -61,7 +59,8 @@ TEST_CASE("coroutines acquire, query and nest tasks", "[unit][pool][coro]") {
     h.make(test_pool_options(2, 0));
     std::vector<std::string> trace;
     bool done = false;
-    spawn(acquire_and_query(h.get(), trace), [&](std::exception_ptr ep) { done = (ep == nullptr); });
+    spawn(acquire_and_query(h.get(), trace),
+          [&](std::exception_ptr ep) { done = (ep == nullptr); });
     CHECK(trace.empty());  // nothing inline: the first acquire waits for a connect
     h.settle();
     CHECK(done);
@@ -84,7 +83,8 @@ TEST_CASE("a task is lazy", "[unit][pool][coro]") {
     CHECK(ran);
 }
 
-TEST_CASE("symmetric transfer: many synchronous awaits do not grow the stack", "[unit][pool][coro]") {
+TEST_CASE("symmetric transfer: many synchronous awaits do not grow the stack",
+          "[unit][pool][coro]") {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     // AddressSanitizer and ThreadSanitizer keep GCC from turning the
     // resumption into a tail call, so each await costs stack there (TSan
@@ -106,9 +106,7 @@ TEST_CASE("exceptions propagate through co_await and to spawn", "[unit][pool][co
     CHECK(seen == "boom");
 
     std::exception_ptr escaped;
-    auto failing = []() -> task<void> {
-        (void)co_await throws();
-    };
+    auto failing = []() -> task<void> { (void)co_await throws(); };
     spawn(failing(), [&](std::exception_ptr ep) { escaped = ep; });
     REQUIRE(escaped != nullptr);
     CHECK_THROWS_WITH(std::rethrow_exception(escaped), "boom");

@@ -3,9 +3,7 @@
 // invalidation.
 
 #include <catch2/catch.hpp>
-
 #include <set>
-
 #include <uvdb/pool.hpp>
 
 #include "unit/support/pool_harness.hpp"
@@ -15,7 +13,8 @@ using namespace uvdb::test;
 
 // ---------------------------------------------------------------- pre-ping
 
-TEST_CASE("a connection idle past the threshold is pinged; one used a moment ago is not", "[unit][pool]") {
+TEST_CASE("a connection idle past the threshold is pinged; one used a moment ago is not",
+          "[unit][pool]") {
     pool_harness h;
     h.make(test_pool_options(1, 0));
     { lease l = h.acquire_now(); }  // fresh connections are never pinged
@@ -54,7 +53,8 @@ TEST_CASE("pre_ping_idle_threshold 0 pings at every checkout; pre_ping off never
     }
 }
 
-TEST_CASE("a failed ping replaces the connection without the caller seeing an error", "[unit][pool]") {
+TEST_CASE("a failed ping replaces the connection without the caller seeing an error",
+          "[unit][pool]") {
     pool_harness h;
     h.make(test_pool_options(2, 0));
     std::int64_t old_pid = 0;
@@ -62,7 +62,9 @@ TEST_CASE("a failed ping replaces the connection without the caller seeing an er
         lease l = h.acquire_now();
         old_pid = l->server_pid();
     }
-    h.fake().ping_fault = [](fake_connection&) { return std::optional<error>(error(errc::timeout, "ping timed out").with_fatal(true)); };
+    h.fake().ping_fault = [](fake_connection&) {
+        return std::optional<error>(error(errc::timeout, "ping timed out").with_fatal(true));
+    };
     h.advance(1'000ms);
     lease l = h.acquire_now();
     CHECK(l->server_pid() != old_pid);
@@ -189,7 +191,8 @@ TEST_CASE("recycle 0 disables recycling", "[unit][pool]") {
 
 // ---------------------------------------------------------------- idle timeout
 
-TEST_CASE("idle connections above min_idle close after idle_timeout; the sweep stops after", "[unit][pool]") {
+TEST_CASE("idle connections above min_idle close after idle_timeout; the sweep stops after",
+          "[unit][pool]") {
     pool_harness h;
     auto o = test_pool_options(3, 0);
     o.idle_timeout = 60'000ms;
@@ -367,11 +370,15 @@ TEST_CASE("lease.invalidate() discards only that connection", "[unit][pool]") {
     CHECK(h.stats().idle == 2);
     CHECK(h.stats().invalidated == 1);
     const auto connects = h.fake().connect_attempts;
-    { lease a = h.acquire_now(); lease b = h.acquire_now(); }
+    {
+        lease a = h.acquire_now();
+        lease b = h.acquire_now();
+    }
     CHECK(h.fake().connect_attempts == connects);  // the other two are reused
 }
 
-TEST_CASE("a server-gone error replaces every older connection, without pinging them", "[unit][pool]") {
+TEST_CASE("a server-gone error replaces every older connection, without pinging them",
+          "[unit][pool]") {
     pool_harness h;
     h.make(test_pool_options(4, 0));
     std::set<std::int64_t> old_pids;
@@ -385,8 +392,8 @@ TEST_CASE("a server-gone error replaces every older connection, without pinging 
         survivor_lease = std::move(all[3]);  // stays out across the invalidation
         all[1].release();
         all[2].release();
-        h.advance(1'000ms);                   // idle long enough to be pinged
-        all[0].invalidate(lost_error());      // the server restarted
+        h.advance(1'000ms);               // idle long enough to be pinged
+        all[0].invalidate(lost_error());  // the server restarted
     }
     h.settle();
     CHECK(h.stats().idle == 2);  // marked, not yet closed
@@ -420,13 +427,14 @@ TEST_CASE("a failed ping with server-gone invalidates the whole pool", "[unit][p
     h.advance(1'000ms);
     lease l = h.acquire_now();
     auto st = h.stats();
-    CHECK(st.pings == 1);          // only the first one was pinged
+    CHECK(st.pings == 1);  // only the first one was pinged
     CHECK(st.ping_failures == 1);
-    CHECK(st.invalidated == 2);    // the two others replaced without a ping
+    CHECK(st.invalidated == 2);  // the two others replaced without a ping
     CHECK_FALSE(static_cast<fake_connection&>(*l).dead());
 }
 
-TEST_CASE("a fatal error in pool.query invalidates the connection and the older ones", "[unit][pool]") {
+TEST_CASE("a fatal error in pool.query invalidates the connection and the older ones",
+          "[unit][pool]") {
     pool_harness h;
     h.make(test_pool_options(2, 0));
     {

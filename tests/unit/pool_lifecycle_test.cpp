@@ -2,7 +2,6 @@
 // warnings, pool.query and pool.transaction.
 
 #include <catch2/catch.hpp>
-
 #include <uvdb/pool.hpp>
 
 #include "unit/support/pool_harness.hpp"
@@ -10,7 +9,8 @@
 using namespace uvdb;
 using namespace uvdb::test;
 
-TEST_CASE("close fails waiters (deferred), closes idle and connecting, spares leases", "[unit][pool]") {
+TEST_CASE("close fails waiters (deferred), closes idle and connecting, spares leases",
+          "[unit][pool]") {
     pool_harness h;
     auto o = test_pool_options(3, 0);
     h.make(o);
@@ -18,13 +18,13 @@ TEST_CASE("close fails waiters (deferred), closes idle and connecting, spares le
     { lease idle = h.acquire_now(); }
     h.fake().connect_latency = 100ms;
     lease held2 = h.acquire_now();  // the idle one
-    auto waiting = h.acquire();      // opens a third connection (in flight)
+    auto waiting = h.acquire();     // opens a third connection (in flight)
     h.settle();
     CHECK(h.stats().connecting == 1);
     CHECK(h.driver->live() == 3);
 
     h.get().close();
-    CHECK(waiting->calls == 0);  // not inline
+    CHECK(waiting->calls == 0);    // not inline
     CHECK(h.driver->live() == 2);  // the connecting one is gone at once
     h.settle();
     REQUIRE(waiting->calls == 1);
@@ -122,7 +122,8 @@ TEST_CASE("lease: move, release, held_for, acquired_at", "[unit][pool]") {
     CHECK(h.stats().checked_out == 0);
 }
 
-TEST_CASE("a lease held past leak_threshold logs one warning naming where it was acquired", "[unit][pool]") {
+TEST_CASE("a lease held past leak_threshold logs one warning naming where it was acquired",
+          "[unit][pool]") {
     pool_harness h;
     auto o = test_pool_options(2, 0);
     o.leak_threshold = 30'000ms;

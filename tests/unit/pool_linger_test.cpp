@@ -2,10 +2,8 @@
 // instead of closing on return, so the next burst does not reconnect.
 
 #include <catch2/catch.hpp>
-
-#include <vector>
-
 #include <uvdb/pool.hpp>
+#include <vector>
 
 #include "unit/config_test_util.hpp"
 #include "unit/support/pool_harness.hpp"
@@ -21,7 +19,8 @@ pool_options linger_options(std::chrono::milliseconds linger) {
 }
 }  // namespace
 
-TEST_CASE("overflow connections linger idle, then close once they sat idle that long", "[unit][pool]") {
+TEST_CASE("overflow connections linger idle, then close once they sat idle that long",
+          "[unit][pool]") {
     pool_harness h;
     h.make(linger_options(5'000ms));
     std::vector<lease> held;
@@ -131,16 +130,18 @@ TEST_CASE("a negative overflow_linger is refused with the option's name", "[unit
     o.overflow_linger = -1ms;
     auto r = validate(o);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.err().message() == "invalid pool option: overflow_linger must not be negative (it is -1 ms)");
+    CHECK(r.err().message() ==
+          "invalid pool option: overflow_linger must not be negative (it is -1 ms)");
 }
 
-TEST_CASE("config: [pool] overflow_linger is read as a duration; a negative one is refused", "[unit][pool][config]") {
+TEST_CASE("config: [pool] overflow_linger is read as a duration; a negative one is refused",
+          "[unit][pool][config]") {
     auto r = config_test::load(config_test::url_only + "[pool]\noverflow_linger = \"2s\"\n");
     REQUIRE(r.ok());
     CHECK(r->pool.overflow_linger == 2'000ms);
     auto off = config_test::load(config_test::url_only + "[pool]\noverflow_linger = 0\n");
     REQUIRE(off.ok());
     CHECK(off->pool.overflow_linger == 0ms);
-    CHECK(config_test::error_of_text(config_test::url_only + "[pool]\noverflow_linger = -1\n").find(
-              "overflow_linger") != std::string::npos);
+    CHECK(config_test::error_of_text(config_test::url_only + "[pool]\noverflow_linger = -1\n")
+              .find("overflow_linger") != std::string::npos);
 }

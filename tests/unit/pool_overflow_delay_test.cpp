@@ -3,10 +3,8 @@
 // overflow connection for it.
 
 #include <catch2/catch.hpp>
-
-#include <vector>
-
 #include <uvdb/pool.hpp>
+#include <vector>
 
 #include "unit/support/pool_harness.hpp"
 
@@ -39,7 +37,9 @@ pool_options with_delay(std::chrono::milliseconds d) {
 }
 }  // namespace
 
-TEST_CASE("automatic overflow delay: a caller waits about one connect time before an overflow connect", "[unit][pool]") {
+TEST_CASE(
+    "automatic overflow delay: a caller waits about one connect time before an overflow connect",
+    "[unit][pool]") {
     pool_harness h;
     lease held = hold_base_connection(h, auto_delay_options());  // opened at once, took 20 ms
     CHECK(h.stats().connect_time == std::chrono::microseconds(20'000));
@@ -56,7 +56,9 @@ TEST_CASE("automatic overflow delay: a caller waits about one connect time befor
     CHECK(h.stats().overflow == 1);
 }
 
-TEST_CASE("automatic overflow delay: a connection returned within the delay is reused, nothing is opened", "[unit][pool]") {
+TEST_CASE(
+    "automatic overflow delay: a connection returned within the delay is reused, nothing is opened",
+    "[unit][pool]") {
     pool_harness h;
     lease held = hold_base_connection(h, auto_delay_options());
 
@@ -79,7 +81,8 @@ TEST_CASE("automatic overflow delay: a connection returned within the delay is r
     CHECK(st.timeouts == 0);
 }
 
-TEST_CASE("overflow_delay 0 opens an overflow connection at once, as QueuePool does", "[unit][pool]") {
+TEST_CASE("overflow_delay 0 opens an overflow connection at once, as QueuePool does",
+          "[unit][pool]") {
     pool_harness h;
     lease held = hold_base_connection(h, with_delay(0ms));
     auto waiting = h.acquire();

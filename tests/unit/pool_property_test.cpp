@@ -4,9 +4,7 @@
 // every step. The seed is fixed, so a failure reproduces.
 
 #include <catch2/catch.hpp>
-
 #include <random>
-
 #include <uvdb/pool.hpp>
 
 #include "unit/support/pool_harness.hpp"
@@ -17,7 +15,7 @@ using namespace uvdb::test;
 namespace {
 
 struct model {
-    std::vector<lease> leases;  // held by "the application"
+    std::vector<lease> leases;                // held by "the application"
     std::vector<std::shared_ptr<int>> calls;  // one counter per callback issued
     int double_calls = 0;
 
@@ -30,9 +28,10 @@ struct model {
 
 void check_invariants(pool_harness& h, const model& m, const pool_options& o, int step) {
     const pool_stats st = h.stats();
-    INFO("step " << step << ": idle " << st.idle << ", checked_out " << st.checked_out << ", connecting "
-                 << st.connecting << ", pending " << st.pending << ", total " << st.total << ", waiting "
-                 << st.waiting << ", live " << h.driver->live() << ", leases " << m.leases.size());
+    INFO("step " << step << ": idle " << st.idle << ", checked_out " << st.checked_out
+                 << ", connecting " << st.connecting << ", pending " << st.pending << ", total "
+                 << st.total << ", waiting " << st.waiting << ", live " << h.driver->live()
+                 << ", leases " << m.leases.size());
     REQUIRE(st.idle + st.checked_out + st.connecting + st.pending == st.total);
     REQUIRE(st.total <= o.size + o.max_overflow);
     REQUIRE(st.checked_out == m.leases.size());
@@ -68,7 +67,8 @@ TEST_CASE("pool invariants hold under random operations", "[unit][pool][property
             return chance(5) ? auth_error() : refused_error();
         };
         h.fake().ping_fault = [&](fake_connection&) -> std::optional<error> {
-            if (fail_pings && chance(50)) return error(errc::timeout, "ping timed out").with_fatal(true);
+            if (fail_pings && chance(50))
+                return error(errc::timeout, "ping timed out").with_fatal(true);
             return std::nullopt;
         };
         h.fake().record_sql = false;
@@ -95,7 +95,9 @@ TEST_CASE("pool invariants hold under random operations", "[unit][pool][property
             if (step == steps - 100) h.get().close();
             const int action = static_cast<int>(rng() % 100);
             if (action < 25) {
-                issue_acquire(chance(50) ? std::nullopt : std::optional(std::chrono::milliseconds(10 + pick(2'000))));
+                issue_acquire(chance(50)
+                                  ? std::nullopt
+                                  : std::optional(std::chrono::milliseconds(10 + pick(2'000))));
             } else if (action < 32) {
                 auto calls = std::make_shared<int>(0);
                 m.calls.push_back(calls);
@@ -107,16 +109,24 @@ TEST_CASE("pool invariants hold under random operations", "[unit][pool][property
                 lease l = std::move(m.leases[i]);
                 m.leases.erase(m.leases.begin() + static_cast<std::ptrdiff_t>(i));
                 switch (pick(6)) {
-                    case 0: l.invalidate(); break;
-                    case 1: l.invalidate(lost_error()); break;
-                    case 2: l.release_without_reset(); break;
+                    case 0:
+                        l.invalidate();
+                        break;
+                    case 1:
+                        l.invalidate(lost_error());
+                        break;
+                    case 2:
+                        l.release_without_reset();
+                        break;
                     case 3:
                         // Leaves a transaction open (or a statement running) on return.
                         l->query(chance(50) ? "BEGIN" : "SLEEP 50", [](result<result_set>) {});
                         if (chance(50)) h.settle();
                         l.release();
                         break;
-                    default: l.release(); break;
+                    default:
+                        l.release();
+                        break;
                 }
             } else if (action < 57 && !m.leases.empty()) {
                 // A statement on a held lease; it may break the connection.

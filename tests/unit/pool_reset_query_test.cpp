@@ -3,9 +3,7 @@
 // running. The next caller gets the connection only once all of it is done.
 
 #include <catch2/catch.hpp>
-
 #include <string>
-
 #include <uvdb/pool.hpp>
 
 #include "unit/support/pool_harness.hpp"
@@ -24,7 +22,8 @@ pool_options discard_all_options() {
 
 }  // namespace
 
-TEST_CASE("reset_query runs on every return, after the rollback, before the next caller", "[unit][pool]") {
+TEST_CASE("reset_query runs on every return, after the rollback, before the next caller",
+          "[unit][pool]") {
     pool_harness h;
     h.make(discard_all_options());
     std::int64_t pid = 0;
@@ -49,7 +48,8 @@ TEST_CASE("reset_query runs on every return, after the rollback, before the next
     CHECK(h.stats().closed_broken == 0);
 }
 
-TEST_CASE("reset_query: a waiting caller is served only when the reset query has finished", "[unit][pool]") {
+TEST_CASE("reset_query: a waiting caller is served only when the reset query has finished",
+          "[unit][pool]") {
     pool_harness h;
     h.make(discard_all_options());
     h.fake().query_latency = 10ms;
@@ -68,8 +68,9 @@ TEST_CASE("reset_query: a waiting caller is served only when the reset query has
     CHECK(h.fake().sql_log.back() == "DISCARD ALL");
 }
 
-TEST_CASE("reset_query fails or times out: the connection is closed, the next caller gets a new one",
-          "[unit][pool]") {
+TEST_CASE(
+    "reset_query fails or times out: the connection is closed, the next caller gets a new one",
+    "[unit][pool]") {
     pool_harness h;
     auto o = discard_all_options();
     o.ping_timeout = 50ms;
@@ -79,7 +80,8 @@ TEST_CASE("reset_query fails or times out: the connection is closed, the next ca
         o.reset_query = "SLEEP 1000";
     } else {
         h.fake().query_fault = [](fake_connection&, std::string_view sql) -> std::optional<error> {
-            if (sql == "DISCARD ALL") return error(errc::server_error, "permission denied (fake)").with_sqlstate("42501");
+            if (sql == "DISCARD ALL")
+                return error(errc::server_error, "permission denied (fake)").with_sqlstate("42501");
             return std::nullopt;
         };
     }
@@ -119,10 +121,13 @@ TEST_CASE("reset_query is skipped by release_without_reset and by invalidate", "
     CHECK(h.stats().invalidated == 1);
 }
 
-TEST_CASE("on_checkin starting a statement: the connection is reused once it has finished", "[unit][pool]") {
+TEST_CASE("on_checkin starting a statement: the connection is reused once it has finished",
+          "[unit][pool]") {
     pool_harness h;
     auto o = test_pool_options(1, 0);
-    o.on_checkin = [](connection& c) { c.execute("SLEEP 30", {}, [](result<std::vector<result_set>>) {}); };
+    o.on_checkin = [](connection& c) {
+        c.execute("SLEEP 30", {}, [](result<std::vector<result_set>>) {});
+    };
     h.make(o);
     lease held = h.acquire_now();
     auto waiting = h.acquire();

@@ -4,15 +4,14 @@
 // pool makes, driven through the pool with the fake driver and the manual
 // clock, checking the state counts pool_stats reports before and after.
 
-#include <catch2/catch.hpp>
+#include "../../pool/src/pool_slot.hpp"
 
+#include <catch2/catch.hpp>
 #include <memory>
 #include <optional>
+#include <uvdb/pool.hpp>
 #include <vector>
 
-#include <uvdb/pool.hpp>
-
-#include "../../pool/src/pool_slot.hpp"
 #include "unit/support/pool_harness.hpp"
 
 using namespace uvdb;
@@ -76,10 +75,11 @@ TEST_CASE("slot_table: open takes a free slot to connecting", "[unit][slot]") {
     CHECK(t.consistent());
 }
 
-TEST_CASE("slot_table: set_state keeps every list and count right for each pair of states", "[unit][slot]") {
-    const std::vector<slot_state> all{slot_state::detached, slot_state::connecting, slot_state::idle,
-                                      slot_state::pinging,  slot_state::leased,     slot_state::leaked,
-                                      slot_state::resetting};
+TEST_CASE("slot_table: set_state keeps every list and count right for each pair of states",
+          "[unit][slot]") {
+    const std::vector<slot_state> all{
+        slot_state::detached, slot_state::connecting, slot_state::idle,     slot_state::pinging,
+        slot_state::leased,   slot_state::leaked,     slot_state::resetting};
     for (slot_state from : all) {
         for (slot_state to : all) {
             slot_table t;
@@ -184,7 +184,8 @@ TEST_CASE("free -> connecting: a waiter with no idle connection starts a connect
     CHECK(p->calls == 0);
 }
 
-TEST_CASE("connecting -> leased: a new connection goes to the waiter it was opened for", "[unit][slot]") {
+TEST_CASE("connecting -> leased: a new connection goes to the waiter it was opened for",
+          "[unit][slot]") {
     pool_harness h;
     h.fake().connect_latency = 10ms;
     h.make(no_idle_options());
@@ -229,7 +230,8 @@ TEST_CASE("idle -> leased: a fresh idle connection is checked out without a ping
     CHECK(h.fake().pings == 0);
 }
 
-TEST_CASE("idle -> pinging: an idle connection past the ping threshold is pinged first", "[unit][slot]") {
+TEST_CASE("idle -> pinging: an idle connection past the ping threshold is pinged first",
+          "[unit][slot]") {
     pool_harness h;
     h.fake().ping_latency = 5ms;
     h.make(no_idle_options());
@@ -255,7 +257,8 @@ TEST_CASE("pinging -> leased: a good ping hands the connection to the waiter", "
     CHECK(h.stats().pings == 1);
 }
 
-TEST_CASE("pinging -> idle: a good ping with nobody left waiting makes the connection idle", "[unit][slot]") {
+TEST_CASE("pinging -> idle: a good ping with nobody left waiting makes the connection idle",
+          "[unit][slot]") {
     pool_harness h;
     h.fake().ping_latency = 50ms;
     h.make(no_idle_options(2));
@@ -272,7 +275,8 @@ TEST_CASE("pinging -> idle: a good ping with nobody left waiting makes the conne
     CHECK(states_of(h) == states{0, 1, 0, 1, 2});
 }
 
-TEST_CASE("pinging -> free: a failed ping frees the slot and a new connect serves the waiter", "[unit][slot]") {
+TEST_CASE("pinging -> free: a failed ping frees the slot and a new connect serves the waiter",
+          "[unit][slot]") {
     pool_harness h;
     h.fake().ping_fault = [](fake_connection&) { return std::optional<error>(lost_error()); };
     h.make(no_idle_options());
@@ -287,7 +291,8 @@ TEST_CASE("pinging -> free: a failed ping frees the slot and a new connect serve
     CHECK(p->ok());
 }
 
-TEST_CASE("leased -> idle: a connection returned with nothing to reset is idle at once", "[unit][slot]") {
+TEST_CASE("leased -> idle: a connection returned with nothing to reset is idle at once",
+          "[unit][slot]") {
     pool_harness h;
     h.make(no_idle_options());
     lease l = h.acquire_now();
@@ -297,7 +302,8 @@ TEST_CASE("leased -> idle: a connection returned with nothing to reset is idle a
     CHECK(h.fake().resets == 0);
 }
 
-TEST_CASE("leased -> leased: a connection returned while someone waits goes to them", "[unit][slot]") {
+TEST_CASE("leased -> leased: a connection returned while someone waits goes to them",
+          "[unit][slot]") {
     pool_harness h;
     h.make(no_idle_options());
     lease l = h.acquire_now();
@@ -310,7 +316,8 @@ TEST_CASE("leased -> leased: a connection returned while someone waits goes to t
     CHECK(p->ok());
 }
 
-TEST_CASE("leased -> resetting: a connection returned inside a transaction is reset", "[unit][slot]") {
+TEST_CASE("leased -> resetting: a connection returned inside a transaction is reset",
+          "[unit][slot]") {
     pool_harness h;
     h.fake().reset_latency = 10ms;
     h.make(no_idle_options());

@@ -1,15 +1,14 @@
 // The pool's deadline machinery: the indexed heap and the loop-backed
 // timer source (one libuv timer per pool).
 
-#include <catch2/catch.hpp>
-
-#include <map>
-#include <random>
-
 #include <uv.h>
 
-#include "timer_source.hpp"  // pool/src: the pool's test seam, not installed
+#include <catch2/catch.hpp>
+#include <map>
+#include <random>
 #include <uvdb/event_loop.hpp>
+
+#include "timer_source.hpp"  // pool/src: the pool's test seam, not installed
 
 using namespace uvdb;
 using namespace std::chrono_literals;
@@ -54,7 +53,8 @@ TEST_CASE("deadline_heap cancel, stale handles and a randomized comparison", "[u
         if (action < 5) {
             const long at = now + static_cast<long>(rng() % 100);
             const int id = seq++;
-            handles[id] = heap.push(t0 + std::chrono::milliseconds(at), [&fired, id] { fired.push_back(id); });
+            handles[id] = heap.push(t0 + std::chrono::milliseconds(at),
+                                    [&fired, id] { fired.push_back(id); });
             keys[id] = {at, id};
             model[{at, id}] = id;
         } else if (action < 8 && !handles.empty()) {
@@ -82,7 +82,8 @@ TEST_CASE("deadline_heap cancel, stale handles and a randomized comparison", "[u
     }
 }
 
-TEST_CASE("the loop timer source fires due callbacks and lets the loop end when idle", "[unit][pool]") {
+TEST_CASE("the loop timer source fires due callbacks and lets the loop end when idle",
+          "[unit][pool]") {
     event_loop loop;
     auto timers = detail::make_loop_timer_source(loop);
     std::vector<int> fired;

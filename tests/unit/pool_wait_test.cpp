@@ -2,7 +2,6 @@
 // max_waiters, and hand-over after a waiter gave up.
 
 #include <catch2/catch.hpp>
-
 #include <uvdb/pool.hpp>
 
 #include "unit/support/pool_harness.hpp"
@@ -11,10 +10,13 @@ using namespace uvdb;
 using namespace uvdb::test;
 
 namespace {
-bool contains(const std::string& text, std::string_view needle) { return text.find(needle) != std::string::npos; }
+bool contains(const std::string& text, std::string_view needle) {
+    return text.find(needle) != std::string::npos;
+}
 }  // namespace
 
-TEST_CASE("an acquire that finds no connection fails with pool_timeout at its deadline", "[unit][pool]") {
+TEST_CASE("an acquire that finds no connection fails with pool_timeout at its deadline",
+          "[unit][pool]") {
     pool_harness h;
     auto o = test_pool_options(1, 0);
     o.timeout = 300ms;
@@ -66,10 +68,11 @@ TEST_CASE("the timeout message says the pool is full and who holds connections",
     REQUIRE(waiting.front()->failed_with(errc::pool_timeout));
     const std::string msg = waiting.front()->err().message();
     INFO(msg);
-    CHECK(contains(msg,
-                   "pool limit of size 20 overflow 40 reached, connection timed out after 30 s "
-                   "(checked out 60, idle 0, waiting 112, connecting 0); raise size or max_overflow, "
-                   "or look for leases held too long: longest held 41 s, acquired at pool_wait_test.cpp:"));
+    CHECK(contains(
+        msg,
+        "pool limit of size 20 overflow 40 reached, connection timed out after 30 s "
+        "(checked out 60, idle 0, waiting 112, connecting 0); raise size or max_overflow, "
+        "or look for leases held too long: longest held 41 s, acquired at pool_wait_test.cpp:"));
     CHECK_FALSE(contains(msg, "s3cret"));
 }
 
@@ -108,7 +111,8 @@ TEST_CASE("a new acquire does not overtake waiters", "[unit][pool]") {
     CHECK(second->calls == 0);
 }
 
-TEST_CASE("a connection that comes back after a waiter timed out goes to the next one", "[unit][pool]") {
+TEST_CASE("a connection that comes back after a waiter timed out goes to the next one",
+          "[unit][pool]") {
     pool_harness h;
     h.make(test_pool_options(1, 0));
     lease held = h.acquire_now();
@@ -123,7 +127,8 @@ TEST_CASE("a connection that comes back after a waiter timed out goes to the nex
     CHECK(impatient->calls == 1);  // not called a second time
 }
 
-TEST_CASE("a connect that completes after its waiter timed out is kept or closed, never leaked", "[unit][pool]") {
+TEST_CASE("a connect that completes after its waiter timed out is kept or closed, never leaked",
+          "[unit][pool]") {
     pool_harness h;
     h.fake().connect_latency = 500ms;
     auto o = test_pool_options(1, 1);
@@ -167,7 +172,8 @@ TEST_CASE("beyond max_waiters acquire fails at once with pool_full", "[unit][poo
     CHECK(a->ok());
 }
 
-TEST_CASE("the timeout message says so when the pool was not full but connects failed", "[unit][pool]") {
+TEST_CASE("the timeout message says so when the pool was not full but connects failed",
+          "[unit][pool]") {
     pool_harness h;
     h.fake().connect_fault = [](std::size_t) { return std::optional<error>(too_many_error()); };
     auto o = test_pool_options(5, 0);
@@ -186,7 +192,8 @@ TEST_CASE("the timeout message says so when the pool was not full but connects f
     CHECK(h.get().last_connect_error()->value() == errc::too_many_connections);
 }
 
-TEST_CASE("the timeout message names the connect error when the limit is filled by failing retries", "[unit][pool]") {
+TEST_CASE("the timeout message names the connect error when the limit is filled by failing retries",
+          "[unit][pool]") {
     // Two connections are held; the third slot keeps failing (a role's
     // connection limit) and, with slow connects, is mid-retry at the
     // deadline. The limit is "reached" only because of that retry: the

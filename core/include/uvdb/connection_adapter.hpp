@@ -66,7 +66,7 @@ class connection_adapter final : public connection {
     }
     std::string describe() const override { return impl_->describe(); }
     void describe_server(server_facts_callback cb) override {
-        if constexpr (requires(Impl& i) { i.describe_server(std::move(cb)); }) {
+        if constexpr (requires(Impl & i) { i.describe_server(std::move(cb)); }) {
             impl_->describe_server(std::move(cb));
         } else {
             connection::describe_server(std::move(cb));

@@ -20,13 +20,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
 #include <uvdb/param.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
+#include <vector>
 
 namespace uvdb {
 
@@ -63,11 +62,12 @@ enum class tx_status : std::uint8_t { idle, in_transaction, failed_transaction, 
 /// What a connection can say about its server, for reports (uvdb-bench's
 /// notes). Every field may be unknown: a driver fills what it knows.
 struct server_facts {
-    std::string product;      ///< "PostgreSQL", "SQLite"; empty: unknown
-    std::string version;      ///< of the server, or of the embedded library; empty: unknown
+    std::string product;  ///< "PostgreSQL", "SQLite"; empty: unknown
+    std::string version;  ///< of the server, or of the embedded library; empty: unknown
     /// How the bytes travel, for people: "TLSv1.3", "NO TLS", "in-process"; empty: unknown.
     std::string transport;
-    /// Whether the connection is encrypted; nullopt where that means nothing (in-process) or is unknown.
+    /// Whether the connection is encrypted; nullopt where that means nothing (in-process) or is
+    /// unknown.
     std::optional<bool> tls;
     /// The server's limit on connections; 0: none or unknown.
     int max_connections = 0;
@@ -76,7 +76,7 @@ struct server_facts {
 /// One open (or opening) connection. Loop thread only. Destroying the object
 /// closes the connection (see the contract above).
 class connection {
-public:
+  public:
     using query_callback = unique_function<void(result<result_set>)>;
     using script_callback = unique_function<void(result<std::vector<result_set>>)>;
     using done_callback = unique_function<void(result<void>)>;
@@ -95,7 +95,8 @@ public:
 
     /// Runs a script of several statements without parameters (simple
     /// protocol) and returns every statement's result.
-    virtual void execute(std::string_view script, const query_options& opts, script_callback cb) = 0;
+    virtual void execute(std::string_view script, const query_options& opts,
+                         script_callback cb) = 0;
     void execute(std::string_view script, script_callback cb) {
         execute(script, query_options{}, std::move(cb));
     }
@@ -143,7 +144,7 @@ public:
 
 /// A backend. Stateless apart from configuration; shared by all its connections.
 class driver {
-public:
+  public:
     using connect_callback = unique_function<void(result<void>)>;
 
     virtual ~driver() = default;

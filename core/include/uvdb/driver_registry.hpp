@@ -7,10 +7,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/result.hpp>
+#include <vector>
 
 namespace uvdb {
 
@@ -32,7 +31,7 @@ struct plugin_scan {
 };
 
 class driver_registry {
-public:
+  public:
     /// A process-wide registry for applications that want one. Not thread-safe:
     /// register drivers at start-up, before loops run.
     static driver_registry& global();
@@ -83,7 +82,7 @@ public:
     /// The plugins loaded into this registry, in load order.
     std::vector<plugin_info> plugins() const;
 
-private:
+  private:
     // Registers every driver of `ds` under its schemes, or none (first conflict wins).
     result<void> add_all(const std::vector<std::shared_ptr<driver>>& ds);
 

@@ -18,21 +18,21 @@ enum class errc : int {
     tls_failed,            ///< TLS negotiation or certificate verification failed
     too_many_connections,  ///< server connection limit (53300, "too many clients already")
     server_starting,       ///< server starting up or shutting down (57P03): retry later
-    connection_lost,       ///< connection broke: reset, EOF, backend terminated (57P01/57P02, class 08)
-    timeout,               ///< a connect, query or ping deadline passed
-    cancelled,             ///< the operation was cancelled (57014 on user request, or cancel())
-    server_error,          ///< the server rejected the statement; see sqlstate()
-    protocol_error,        ///< the peer broke the protocol
-    bad_input,             ///< invalid argument or API misuse (e.g. too many parameters)
-    conversion_error,      ///< a result value cannot be converted to the requested type
-    bad_config,            ///< malformed URL, option or configuration value
-    closed,                ///< the connection was closed before the operation completed
-    pool_timeout,          ///< no pool connection became free before the acquire deadline
-    pool_closed,           ///< the pool was closed
-    pool_full,             ///< the pool's wait queue is full (max_waiters)
-    driver_not_found,      ///< no driver registered for the URL's scheme
-    plugin_error,          ///< a driver plugin could not be loaded
-    internal,              ///< a bug in uvdb or a driver; please report it
+    connection_lost,   ///< connection broke: reset, EOF, backend terminated (57P01/57P02, class 08)
+    timeout,           ///< a connect, query or ping deadline passed
+    cancelled,         ///< the operation was cancelled (57014 on user request, or cancel())
+    server_error,      ///< the server rejected the statement; see sqlstate()
+    protocol_error,    ///< the peer broke the protocol
+    bad_input,         ///< invalid argument or API misuse (e.g. too many parameters)
+    conversion_error,  ///< a result value cannot be converted to the requested type
+    bad_config,        ///< malformed URL, option or configuration value
+    closed,            ///< the connection was closed before the operation completed
+    pool_timeout,      ///< no pool connection became free before the acquire deadline
+    pool_closed,       ///< the pool was closed
+    pool_full,         ///< the pool's wait queue is full (max_waiters)
+    driver_not_found,  ///< no driver registered for the URL's scheme
+    plugin_error,      ///< a driver plugin could not be loaded
+    internal,          ///< a bug in uvdb or a driver; please report it
 };
 
 /// The `std::error_category` of `uvdb::errc`; its name is "uvdb".
@@ -51,7 +51,7 @@ std::string_view to_string(errc e) noexcept;
 /// `detail()` and `hint()` are the server's words (may quote user data), empty
 /// when the error did not come from the server.
 class error {
-public:
+  public:
     error() = default;
     error(errc code, std::string message);
 
@@ -95,7 +95,7 @@ public:
         return *this;
     }
 
-private:
+  private:
     errc code_ = errc::internal;
     bool fatal_ = false;
     unsigned char sqlstate_len_ = 0;

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-
 #include <uvdb/function.hpp>
 
 // Forward declaration so applications need not include uv.h to hand uvdb a loop.
@@ -22,10 +21,10 @@ namespace uvdb {
 namespace detail {
 struct loop_state;
 struct loop_access;  // core's own sources reach loop_state through it (src/loop_state.hpp)
-}
+}  // namespace detail
 
 class event_loop {
-public:
+  public:
     using clock = std::chrono::steady_clock;
 
     /// Creates and owns a new libuv loop.
@@ -85,7 +84,7 @@ public:
     /// Forgets a hook; harmless for an id already run or removed.
     void remove_closing_hook(std::uint64_t id) noexcept;
 
-private:
+  private:
     // Internal state shared with watchers, timers and offloaded work; not
     // part of the API.
     friend struct detail::loop_access;

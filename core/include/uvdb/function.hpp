@@ -31,8 +31,8 @@ class unique_function<R(Args...)> {
 
     template <class F>
     static constexpr bool fits_inline =
-        sizeof(F) <= inline_size && alignof(F) <= inline_align &&
-        std::is_nothrow_move_constructible_v<F>;
+        sizeof(F) <= inline_size &&
+        alignof(F) <= inline_align&& std::is_nothrow_move_constructible_v<F>;
 
     template <class F>
     static const ops* ops_for() noexcept {
@@ -62,7 +62,7 @@ class unique_function<R(Args...)> {
         }
     }
 
-public:
+  public:
     unique_function() noexcept = default;
     unique_function(std::nullptr_t) noexcept {}
 
@@ -106,7 +106,7 @@ public:
     /// Calls the target. Calling an empty unique_function is undefined.
     R operator()(Args... args) { return ops_->invoke(buf_, std::forward<Args>(args)...); }
 
-private:
+  private:
     void reset() noexcept {
         if (ops_ != nullptr) {
             ops_->destroy(buf_);

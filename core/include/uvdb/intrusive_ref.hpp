@@ -19,7 +19,7 @@ namespace uvdb {
 /// owns the object and every handle to it.
 template <class T>
 class intrusive_ref {
-public:
+  public:
     intrusive_ref() noexcept = default;
     /// Adds a reference to `p` (may be null); a new object starts at zero,
     /// so the first handle made from it owns it.
@@ -41,7 +41,7 @@ public:
     T& operator*() const noexcept { return *p_; }
     explicit operator bool() const noexcept { return p_ != nullptr; }
 
-private:
+  private:
     T* p_ = nullptr;
 };
 

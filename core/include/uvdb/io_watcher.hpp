@@ -4,7 +4,6 @@
 /// Drivers never include uv.h; they ask the core for a watcher on their socket.
 
 #include <memory>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
 
@@ -15,14 +14,14 @@ enum io_events : unsigned {
     io_none = 0,
     io_readable = 1u << 0,
     io_writable = 1u << 1,
-    io_error = 1u << 2,   ///< error or hang-up on the socket; the driver should read to learn what
+    io_error = 1u << 2,  ///< error or hang-up on the socket; the driver should read to learn what
 };
 
 /// Watches one socket for readiness (uv_poll_t underneath). Move-only; the
 /// destructor stops and closes the handle, and its memory is freed only after
 /// libuv's close callback. Loop thread only.
 class io_watcher {
-public:
+  public:
     /// Receives the events that became ready. May destroy or re-target the watcher.
     using callback = unique_function<void(unsigned events)>;
 
@@ -54,7 +53,7 @@ public:
 
     struct impl;
 
-private:
+  private:
     impl* impl_ = nullptr;
 };
 

@@ -8,11 +8,10 @@
 #include <string>
 #include <type_traits>
 #include <utility>
-#include <vector>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
 #include <uvdb/result.hpp>
+#include <vector>
 
 namespace uvdb {
 

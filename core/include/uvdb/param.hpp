@@ -42,14 +42,26 @@ concept has_text_form = !std::is_arithmetic_v<T> && requires(const T& t) {
     { to_string(t) } -> std::convertible_to<std::string>;
 };
 template <class T>
-concept has_param_traits = requires(const T& t) { param_traits<T>::to_param(t); };
+concept has_param_traits = requires(const T& t) {
+    param_traits<T>::to_param(t);
+};
 }  // namespace detail
 
 /// One bound parameter. Owns its data, so the caller's objects may die as soon
 /// as the call that took the parameters returns.
 class param {
-public:
-    enum class kind : std::uint8_t { null, boolean, int16, int32, int64, float32, float64, text, binary };
+  public:
+    enum class kind : std::uint8_t {
+        null,
+        boolean,
+        int16,
+        int32,
+        int64,
+        float32,
+        float64,
+        text,
+        binary
+    };
 
     param() noexcept = default;  ///< SQL NULL
     param(std::nullptr_t) noexcept {}
@@ -57,8 +69,8 @@ public:
     param(bool v) noexcept : kind_(kind::boolean) { num_.i = v ? 1 : 0; }
 
     template <std::integral I>
-        requires(!std::same_as<I, bool> && !std::same_as<I, char>)
-    param(I v) {  // NOLINT: implicit by design
+    requires(!std::same_as<I, bool> && !std::same_as<I, char>)
+        param(I v) {  // NOLINT: implicit by design
         if constexpr (std::is_signed_v<I> && sizeof(I) <= 2) {
             kind_ = kind::int16;
             num_.i = v;
@@ -88,15 +100,14 @@ public:
 
     /// Any type with a param_traits specialisation.
     template <class T>
-        requires requires(const T& t) {
-            { param_traits<T>::to_param(t) } -> std::convertible_to<param>;
-        }
+    requires requires(const T& t) {
+        { param_traits<T>::to_param(t) } -> std::convertible_to<param>;
+    }
     param(const T& v) : param(param_traits<T>::to_param(v)) {}  // NOLINT
 
     /// Any type with a `to_string` found by argument-dependent lookup: sent as text.
     template <detail::has_text_form T>
-        requires(!detail::has_param_traits<T>)
-    param(const T& v) : kind_(kind::text) {  // NOLINT
+    requires(!detail::has_param_traits<T>) param(const T& v) : kind_(kind::text) {  // NOLINT
         using std::to_string;
         text_ = to_string(v);
     }
@@ -109,7 +120,7 @@ public:
     const std::string& as_text() const noexcept { return text_; }
     const std::vector<std::byte>& as_bytes() const noexcept { return bin_; }
 
-private:
+  private:
     kind kind_ = kind::null;
     union {
         std::int64_t i;

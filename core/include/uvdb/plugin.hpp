@@ -38,11 +38,10 @@
 #include <memory>
 #include <string>
 #include <type_traits>
-#include <vector>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/error.hpp>
 #include <uvdb/version.hpp>
+#include <vector>
 
 /// Version of the descriptor layout below and of the driver interface's
 /// vtables. Bumped when a descriptor field changes or a virtual function is
@@ -96,15 +95,15 @@ typedef bool (*uvdb_plugin_create_fn)(uvdb::plugin_drivers* out, std::string* er
 /// plugin; the loader never frees it. Only `abi_version` and `descriptor_size`
 /// are read before the ABI version is known to match.
 struct uvdb_driver_plugin {
-    std::uint32_t abi_version;       ///< UVDB_PLUGIN_ABI_VERSION the plugin was built with
-    std::uint32_t descriptor_size;   ///< sizeof(uvdb_driver_plugin) in the plugin
-    const char* plugin_name;         ///< short name for messages ("kv", "postgresql")
-    const char* uvdb_version;        ///< UVDB_VERSION_STRING of the headers it was built with
+    std::uint32_t abi_version;      ///< UVDB_PLUGIN_ABI_VERSION the plugin was built with
+    std::uint32_t descriptor_size;  ///< sizeof(uvdb_driver_plugin) in the plugin
+    const char* plugin_name;        ///< short name for messages ("kv", "postgresql")
+    const char* uvdb_version;       ///< UVDB_VERSION_STRING of the headers it was built with
     std::uint32_t uvdb_version_major;
     std::uint32_t uvdb_version_minor;
-    const char* cxx_stdlib;          ///< UVDB_DETAIL_STDLIB_TAG of the plugin's build
-    const void* core_identity;       ///< &uvdb::uvdb_category() as the plugin sees it
-    uvdb_plugin_create_fn create;    ///< makes the drivers
+    const char* cxx_stdlib;        ///< UVDB_DETAIL_STDLIB_TAG of the plugin's build
+    const void* core_identity;     ///< &uvdb::uvdb_category() as the plugin sees it
+    uvdb_plugin_create_fn create;  ///< makes the drivers
 };
 
 /// The signature of the exported entry point.
@@ -137,7 +136,8 @@ bool plugin_create_with(Factory factory, plugin_drivers* out, std::string* error
 }
 
 /// The descriptor for a plugin built against these headers.
-inline uvdb_driver_plugin make_plugin_descriptor(const char* name, uvdb_plugin_create_fn create) noexcept {
+inline uvdb_driver_plugin make_plugin_descriptor(const char* name,
+                                                 uvdb_plugin_create_fn create) noexcept {
     return uvdb_driver_plugin{UVDB_PLUGIN_ABI_VERSION,
                               static_cast<std::uint32_t>(sizeof(uvdb_driver_plugin)),
                               name,
@@ -155,12 +155,12 @@ inline uvdb_driver_plugin make_plugin_descriptor(const char* name, uvdb_plugin_c
 /// rest is a callable (a function name or a lambda without captures) that
 /// returns a std::shared_ptr<uvdb::driver> or a uvdb::plugin_drivers list.
 /// Use it once per shared library, at namespace scope, followed by a semicolon.
-#define UVDB_DEFINE_DRIVER_PLUGIN(plugin_name, ...)                                              \
-    extern "C" UVDB_PLUGIN_EXPORT const uvdb_driver_plugin* uvdb_driver_plugin_entry(void) {     \
-        static const uvdb_driver_plugin descriptor = ::uvdb::detail::make_plugin_descriptor(    \
-            plugin_name, [](::uvdb::plugin_drivers* out, std::string* error_text) noexcept {    \
-                return ::uvdb::detail::plugin_create_with(__VA_ARGS__, out, error_text);        \
-            });                                                                                  \
-        return &descriptor;                                                                      \
-    }                                                                                            \
+#define UVDB_DEFINE_DRIVER_PLUGIN(plugin_name, ...)                                          \
+    extern "C" UVDB_PLUGIN_EXPORT const uvdb_driver_plugin* uvdb_driver_plugin_entry(void) { \
+        static const uvdb_driver_plugin descriptor = ::uvdb::detail::make_plugin_descriptor( \
+            plugin_name, [](::uvdb::plugin_drivers* out, std::string* error_text) noexcept { \
+                return ::uvdb::detail::plugin_create_with(__VA_ARGS__, out, error_text);     \
+            });                                                                              \
+        return &descriptor;                                                                  \
+    }                                                                                        \
     static_assert(true, "UVDB_DEFINE_DRIVER_PLUGIN is used as a statement: end it with ';'")

@@ -5,15 +5,14 @@
 
 #include <cassert>
 #include <utility>
-#include <variant>
-
 #include <uvdb/error.hpp>
+#include <variant>
 
 namespace uvdb {
 
 template <class T>
 class [[nodiscard]] result {
-public:
+  public:
     result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
     result(error err) : v_(std::in_place_index<1>, std::move(err)) {}  // NOLINT: implicit by design
 
@@ -49,14 +48,14 @@ public:
         return std::move(*std::get_if<1>(&v_));
     }
 
-private:
+  private:
     std::variant<T, error> v_;
 };
 
 /// Success or an error, for operations with no value.
 template <>
 class [[nodiscard]] result<void> {
-public:
+  public:
     result() = default;
     result(error err) : err_(std::move(err)), ok_(false) {}  // NOLINT: implicit by design
 
@@ -71,7 +70,7 @@ public:
         return std::move(err_);
     }
 
-private:
+  private:
     error err_;
     bool ok_ = true;
 };

@@ -11,23 +11,31 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <uvdb/error.hpp>
 #include <uvdb/param.hpp>
 #include <uvdb/result.hpp>
+#include <vector>
 
 namespace uvdb {
 
 /// Portable kind of a column, for conversions and for people.
 enum class column_kind : std::uint8_t {
-    other, boolean, int16, int32, int64, float32, float64, numeric, text, binary,
+    other,
+    boolean,
+    int16,
+    int32,
+    int64,
+    float32,
+    float64,
+    numeric,
+    text,
+    binary,
 };
 
 /// Implemented by drivers: read access to one native result in text form.
 /// Cells are read in place; the string_views stay valid while the source lives.
 class result_source {
-public:
+  public:
     virtual ~result_source() = default;
     virtual std::size_t rows() const noexcept = 0;
     virtual std::size_t columns() const noexcept = 0;
@@ -59,7 +67,7 @@ struct value_traits;
 
 /// One row of a result_set; a cheap view (result set + index).
 class row {
-public:
+  public:
     row(const result_set* rs, std::size_t index) noexcept : rs_(rs), index_(index) {}
 
     std::size_t index() const noexcept { return index_; }
@@ -84,25 +92,25 @@ public:
     /// Raw text form of a cell (empty for NULL).
     std::string_view text(std::size_t col) const;
 
-private:
+  private:
     const result_set* rs_;
     std::size_t index_;
 };
 
 /// Thrown by row::get when a value cannot be converted; carries the error.
 class conversion_exception : public std::exception {
-public:
+  public:
     explicit conversion_exception(error e) : err_(std::move(e)) {}
     const char* what() const noexcept override { return err_.message().c_str(); }
     const uvdb::error& err() const noexcept { return err_; }
 
-private:
+  private:
     uvdb::error err_;
 };
 
 /// The rows of one statement. Move-only; owns the driver's native result.
 class result_set {
-public:
+  public:
     result_set() = default;
     explicit result_set(std::unique_ptr<result_source> src) noexcept : src_(std::move(src)) {}
 
@@ -117,7 +125,9 @@ public:
     result<std::size_t> column_index(std::string_view name) const;
 
     std::uint64_t affected_rows() const noexcept { return src_ ? src_->affected_rows() : 0; }
-    std::string_view command_tag() const noexcept { return src_ ? src_->command_tag() : std::string_view{}; }
+    std::string_view command_tag() const noexcept {
+        return src_ ? src_->command_tag() : std::string_view{};
+    }
 
     uvdb::row operator[](std::size_t i) const noexcept { return {this, i}; }
     uvdb::row at(std::size_t i) const;  ///< throws std::out_of_range
@@ -129,7 +139,7 @@ public:
     }
 
     class iterator {
-    public:
+      public:
         using iterator_category = std::random_access_iterator_tag;
         using value_type = uvdb::row;
         using difference_type = std::ptrdiff_t;
@@ -138,10 +148,20 @@ public:
         iterator() = default;
         iterator(const result_set* rs, std::size_t i) noexcept : rs_(rs), i_(i) {}
         uvdb::row operator*() const noexcept { return {rs_, i_}; }
-        iterator& operator++() noexcept { ++i_; return *this; }
-        iterator operator++(int) noexcept { auto t = *this; ++i_; return t; }
-        friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.i_ == b.i_; }
-    private:
+        iterator& operator++() noexcept {
+            ++i_;
+            return *this;
+        }
+        iterator operator++(int) noexcept {
+            auto t = *this;
+            ++i_;
+            return t;
+        }
+        friend bool operator==(const iterator& a, const iterator& b) noexcept {
+            return a.i_ == b.i_;
+        }
+
+      private:
         const result_set* rs_ = nullptr;
         std::size_t i_ = 0;
     };
@@ -150,14 +170,14 @@ public:
 
     const result_source* source() const noexcept { return src_.get(); }
 
-private:
+  private:
     std::unique_ptr<result_source> src_;
 };
 
 /// A result_source holding its own copies of the cells, for drivers whose
 /// native results do not outlive the call (SQLite) and for tests/fakes.
 class owned_result : public result_source {
-public:
+  public:
     struct column {
         std::string name;
         column_kind kind = column_kind::text;
@@ -167,7 +187,9 @@ public:
     owned_result() = default;
     explicit owned_result(std::vector<column> cols) : cols_(std::move(cols)) {}
 
-    void add_row(std::vector<std::optional<std::string>> cells) { rows_.push_back(std::move(cells)); }
+    void add_row(std::vector<std::optional<std::string>> cells) {
+        rows_.push_back(std::move(cells));
+    }
     void set_affected_rows(std::uint64_t n) noexcept { affected_ = n; }
     void set_command_tag(std::string tag) { tag_ = std::move(tag); }
 
@@ -177,15 +199,19 @@ public:
     column_kind kind(std::size_t c) const noexcept override { return cols_[c].kind; }
     std::uint32_t type_id(std::size_t c) const noexcept override { return cols_[c].type_id; }
     std::string_view type_name(std::size_t c) const noexcept override { return cols_[c].type_name; }
-    bool is_null(std::size_t r, std::size_t c) const noexcept override { return !rows_[r][c].has_value(); }
+    bool is_null(std::size_t r, std::size_t c) const noexcept override {
+        return !rows_[r][c].has_value();
+    }
     std::string_view text(std::size_t r, std::size_t c) const noexcept override {
         const auto& v = rows_[r][c];
         return v ? std::string_view(*v) : std::string_view{};
     }
-    std::uint64_t affected_rows() const noexcept override { return affected_ ? affected_ : rows_.size(); }
+    std::uint64_t affected_rows() const noexcept override {
+        return affected_ ? affected_ : rows_.size();
+    }
     std::string_view command_tag() const noexcept override { return tag_; }
 
-private:
+  private:
     std::vector<column> cols_;
     std::vector<std::vector<std::optional<std::string>>> rows_;
     std::uint64_t affected_ = 0;

@@ -3,7 +3,6 @@
 /// The seam between drivers and libuv, part 2: timers on the loop.
 
 #include <chrono>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
 
@@ -13,7 +12,7 @@ namespace uvdb {
 /// destructor stops and closes the handle (memory freed after libuv's close
 /// callback). The handle is created lazily on the first start(). Loop thread only.
 class timer {
-public:
+  public:
     using callback = unique_function<void()>;
 
     timer() noexcept = default;
@@ -36,7 +35,7 @@ public:
 
     struct impl;
 
-private:
+  private:
     event_loop* loop_ = nullptr;
     impl* impl_ = nullptr;
 };

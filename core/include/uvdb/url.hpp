@@ -7,9 +7,8 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <uvdb/result.hpp>
+#include <vector>
 
 namespace uvdb {
 

@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 #include <uvdb/result_set.hpp>
+#include <vector>
 
 #include "pg_result.hpp"
 

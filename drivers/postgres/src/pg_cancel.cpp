@@ -1,12 +1,12 @@
 #include "pg_cancel.hpp"
 
 #include <array>
-
 #include <uvdb/offload.hpp>
 
 namespace uvdb::postgres::detail {
 
-std::uint64_t cancel_limiter::submit(cancel_ptr request, unique_function<bool()> still_wanted, done_fn done) {
+std::uint64_t cancel_limiter::submit(cancel_ptr request, unique_function<bool()> still_wanted,
+                                     done_fn done) {
     const std::uint64_t id = ++last_id_;
     waiting_.push_back(job{id, std::move(request), std::move(still_wanted), std::move(done)});
     // Starting from a deferred step keeps `still_wanted` and `done` out of the
@@ -50,7 +50,8 @@ void cancel_limiter::start_ready() {
         offload(
             loop_,
             [raw_req, raw_out] {
-                raw_out->sent = PQcancel(raw_req, raw_out->err.data(), static_cast<int>(raw_out->err.size())) == 1;
+                raw_out->sent = PQcancel(raw_req, raw_out->err.data(),
+                                         static_cast<int>(raw_out->err.size())) == 1;
             },
             [self = shared_from_this(), req = std::move(j.request), out = std::move(out),
              done = std::move(j.done)]() mutable {

@@ -14,7 +14,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
 
@@ -28,7 +27,7 @@ using cancel_ptr = std::unique_ptr<PGcancel, pq_free_cancel>;
 /// Runs cancel requests of one loop's connections, a bounded number at a time,
 /// the rest in FIFO order. Loop thread only.
 class cancel_limiter : public std::enable_shared_from_this<cancel_limiter> {
-public:
+  public:
     /// `sent`: the server acknowledged the request; otherwise `failure` says why
     /// (empty when the request was dropped because it was no longer wanted).
     using done_fn = unique_function<void(bool sent, std::string failure)>;
@@ -50,7 +49,7 @@ public:
     std::size_t running() const noexcept { return running_; }
     std::size_t waiting() const noexcept { return waiting_.size(); }
 
-private:
+  private:
     struct job {
         std::uint64_t id = 0;
         cancel_ptr request;
@@ -70,11 +69,11 @@ private:
 /// One limiter per loop, shared by the connections a driver opens on it.
 /// Thread-safe (connections on different loops may open at the same time).
 class cancel_limiters {
-public:
+  public:
     explicit cancel_limiters(std::size_t max_running) noexcept : max_running_(max_running) {}
     std::shared_ptr<cancel_limiter> for_loop(event_loop& loop);
 
-private:
+  private:
     std::size_t max_running_;
     std::mutex mutex_;
     std::map<event_loop*, std::weak_ptr<cancel_limiter>> by_loop_;

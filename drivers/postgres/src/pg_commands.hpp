@@ -10,10 +10,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/pending_completion.hpp>
+#include <vector>
 
 #include "pg_error.hpp"
 #include "pg_result.hpp"
@@ -21,10 +20,10 @@
 namespace uvdb::postgres::detail {
 
 enum class command_kind : std::uint8_t {
-    query,     ///< one statement, extended protocol, bound parameters
-    execute,   ///< a script, simple protocol, every result returned
-    ping,      ///< empty query: one round trip
-    reset,     ///< ROLLBACK when a transaction is open; nothing otherwise
+    query,    ///< one statement, extended protocol, bound parameters
+    execute,  ///< a script, simple protocol, every result returned
+    ping,     ///< empty query: one round trip
+    reset,    ///< ROLLBACK when a transaction is open; nothing otherwise
 };
 
 using clock = event_loop::clock;
@@ -37,8 +36,9 @@ struct command {
     std::uint64_t seq = 0;
     std::chrono::milliseconds timeout{0};  ///< 0: none
     clock::time_point deadline{};          ///< valid when timeout > 0
-    clock::time_point cancel_deadline{};   ///< valid when cancel != none: give up on the server then
-    std::chrono::milliseconds cancel_grace{0};  ///< how long the server was given to confirm the cancel
+    clock::time_point cancel_deadline{};  ///< valid when cancel != none: give up on the server then
+    std::chrono::milliseconds cancel_grace{
+        0};  ///< how long the server was given to confirm the cancel
 
     /// Owned only while the command waits; a command sent at once never copies its SQL.
     std::string sql;
@@ -71,13 +71,15 @@ struct command {
 /// allocation per command once it has grown to the connection's usual depth
 /// (std::deque would allocate a node per command of this size).
 class command_queue {
-public:
+  public:
     bool empty() const noexcept { return count_ == 0; }
     std::size_t size() const noexcept { return count_; }
     command& front() noexcept { return ring_[head_]; }
     const command& front() const noexcept { return ring_[head_]; }
     command& operator[](std::size_t i) noexcept { return ring_[(head_ + i) % ring_.size()]; }
-    const command& operator[](std::size_t i) const noexcept { return ring_[(head_ + i) % ring_.size()]; }
+    const command& operator[](std::size_t i) const noexcept {
+        return ring_[(head_ + i) % ring_.size()];
+    }
 
     /// True when the front command has been sent and awaits its results.
     bool in_flight() const noexcept { return count_ != 0 && front().sent; }
@@ -92,13 +94,15 @@ public:
 
     std::uint64_t next_seq() noexcept { return ++last_seq_; }
 
-private:
+  private:
     std::vector<command> ring_;
     std::size_t head_ = 0;
     std::size_t count_ = 0;
     std::uint64_t last_seq_ = 0;
 };
 
-inline std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+inline std::string ms_text(std::chrono::milliseconds d) {
+    return std::to_string(d.count()) + " ms";
+}
 
 }  // namespace uvdb::postgres::detail

@@ -10,7 +10,7 @@
 namespace uvdb::postgres::detail {
 
 class pg_conn {
-public:
+  public:
     pg_conn() noexcept = default;
     ~pg_conn() { finish(); }
     pg_conn(const pg_conn&) = delete;
@@ -29,7 +29,9 @@ public:
     PostgresPollingStatusType connect_poll() noexcept { return PQconnectPoll(conn_); }
     int socket() const noexcept { return PQsocket(conn_); }
     bool set_nonblocking() noexcept { return PQsetnonblocking(conn_, 1) == 0; }
-    void set_notice_receiver(PQnoticeReceiver fn, void* arg) noexcept { PQsetNoticeReceiver(conn_, fn, arg); }
+    void set_notice_receiver(PQnoticeReceiver fn, void* arg) noexcept {
+        PQsetNoticeReceiver(conn_, fn, arg);
+    }
     void set_error_verbosity(PGVerbosity v) noexcept { PQsetErrorVerbosity(conn_, v); }
 
     bool send_query_params(const char* sql, int n, const Oid* types, const char* const* values,
@@ -59,7 +61,9 @@ public:
     int get_copy_data_async(char** buffer) noexcept { return PQgetCopyData(conn_, buffer, 1); }
 
     const char* error_message() const noexcept { return PQerrorMessage(conn_); }
-    PGTransactionStatusType transaction_status() const noexcept { return PQtransactionStatus(conn_); }
+    PGTransactionStatusType transaction_status() const noexcept {
+        return PQtransactionStatus(conn_);
+    }
     int backend_pid() const noexcept { return PQbackendPID(conn_); }
     /// Owned by the caller (PQfreeCancel); usable from any thread, independent of this PGconn.
     PGcancel* get_cancel() const noexcept { return PQgetCancel(conn_); }
@@ -67,7 +71,9 @@ public:
     /// Decrypted bytes OpenSSL holds that libpq has not read yet (SSL_pending).
     /// They do not make the socket readable; see connection_impl::on_readable.
     bool tls_pending() const noexcept;
-    const char* ssl_attribute(const char* name) const noexcept { return PQsslAttribute(conn_, name); }
+    const char* ssl_attribute(const char* name) const noexcept {
+        return PQsslAttribute(conn_, name);
+    }
 
     const char* host() const noexcept { return PQhost(conn_); }
     const char* hostaddr() const noexcept { return PQhostaddr(conn_); }
@@ -75,7 +81,7 @@ public:
     const char* db() const noexcept { return PQdb(conn_); }
     const char* user() const noexcept { return PQuser(conn_); }
 
-private:
+  private:
     PGconn* conn_ = nullptr;
 };
 

@@ -2,9 +2,8 @@
 // PQconnectStartParams → PQconnectPoll driven by the io_watcher, all under one
 // deadline timer (libpq ignores connect_timeout in non-blocking mode).
 
-#include <sys/stat.h>
-
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <uvdb/log.hpp>
 
@@ -26,7 +25,8 @@ void connection_impl::start_connect() {
     connect_started_ = loop_.now();
     // The URL's connect_timeout, when shorter, wins: libpq would have honoured it.
     if (const auto url_timeout = info_.url_connect_timeout();
-        url_timeout.count() > 0 && (opts_.connect_timeout.count() <= 0 || url_timeout < opts_.connect_timeout)) {
+        url_timeout.count() > 0 &&
+        (opts_.connect_timeout.count() <= 0 || url_timeout < opts_.connect_timeout)) {
         opts_.connect_timeout = url_timeout;
     }
     if (opts_.connect_timeout.count() > 0) {
@@ -73,7 +73,8 @@ void connection_impl::start_libpq() {
     info_.arrays(keywords, values);
     conn_.start(keywords.data(), values.data());
     if (!conn_) {
-        fail_connect(error(errc::internal, "libpq could not allocate a connection (out of memory)"));
+        fail_connect(
+            error(errc::internal, "libpq could not allocate a connection (out of memory)"));
         return;
     }
     // Notices go to our logger, never to libpq's default (stderr).
@@ -155,17 +156,21 @@ void connection_impl::on_poll_done(PostgresPollingStatusType st) {
     }
     if (phase_ != phase::connecting) return;  // timed out or closed while the poll ran
     switch (st) {
-    case PGRES_POLLING_READING:
-        follow_socket();
-        watcher_.set_interest(io_readable);
-        break;
-    case PGRES_POLLING_WRITING:
-        follow_socket();
-        watcher_.set_interest(io_writable);
-        break;
-    case PGRES_POLLING_OK: on_connected(); break;
-    case PGRES_POLLING_FAILED:
-    default: fail_connect(connect_error(conn_.error_message(), current_endpoint())); break;
+        case PGRES_POLLING_READING:
+            follow_socket();
+            watcher_.set_interest(io_readable);
+            break;
+        case PGRES_POLLING_WRITING:
+            follow_socket();
+            watcher_.set_interest(io_writable);
+            break;
+        case PGRES_POLLING_OK:
+            on_connected();
+            break;
+        case PGRES_POLLING_FAILED:
+        default:
+            fail_connect(connect_error(conn_.error_message(), current_endpoint()));
+            break;
     }
 }
 
@@ -183,12 +188,15 @@ void connection_impl::on_connected() {
     phase_ = phase::ready;
     timer_.stop();
     timer_armed_ = false;
-    watcher_.set_interest(io_readable);  // stays on while connected: we notice a server that goes away
+    watcher_.set_interest(
+        io_readable);  // stays on while connected: we notice a server that goes away
     if (logger().should_log(spdlog::level::debug)) {
         const char* proto = conn_.ssl_in_use() ? conn_.ssl_attribute("protocol") : nullptr;
-        logger().debug("uvdb postgres: connected to {} in {} ms ({})", describe(),
-                       std::chrono::duration_cast<std::chrono::milliseconds>(loop_.now() - connect_started_).count(),
-                       proto != nullptr ? proto : "no TLS");
+        logger().debug(
+            "uvdb postgres: connected to {} in {} ms ({})", describe(),
+            std::chrono::duration_cast<std::chrono::milliseconds>(loop_.now() - connect_started_)
+                .count(),
+            proto != nullptr ? proto : "no TLS");
     }
     if (on_connected_) {
         auto cb = std::move(on_connected_);
@@ -254,7 +262,8 @@ void connection_impl::on_notice(void* self, const PGresult* notice) {
         // leave the loop thread's state alone. A session that ends during the
         // startup fails the connect anyway.
         const char* msg = PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
-        logger().debug("uvdb postgres: server notice while connecting: {}", msg != nullptr ? msg : "");
+        logger().debug("uvdb postgres: server notice while connecting: {}",
+                       msg != nullptr ? msg : "");
         return;
     }
     const char* sev = PQresultErrorField(notice, PG_DIAG_SEVERITY);
@@ -270,8 +279,9 @@ void connection_impl::on_notice(void* self, const PGresult* notice) {
         const char* state = PQresultErrorField(notice, PG_DIAG_SQLSTATE);
         c->fatal_notice_state_ = state != nullptr ? state : "";
         c->fatal_notice_text_ = msg != nullptr ? msg : "";
-        c->broken_reason_ = error(errc::connection_lost,
-                                  "the server announced the end of the session; open a new connection");
+        c->broken_reason_ =
+            error(errc::connection_lost,
+                  "the server announced the end of the session; open a new connection");
         c->broken_reason_.with_sqlstate(c->fatal_notice_state_).with_fatal(true);
     }
 }

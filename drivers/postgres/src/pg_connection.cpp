@@ -5,10 +5,9 @@
 
 #include "pg_connection.hpp"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <uvdb/log.hpp>
 
 namespace uvdb::postgres::detail {
@@ -91,7 +90,8 @@ void connection_impl::reset(connection::done_callback cb) {
 
 void connection_impl::cancel() {
     api_scope scope(*this);
-    if (phase_ == phase::ready && queue_.in_flight() && queue_.front().cancel == cancel_reason::none) {
+    if (phase_ == phase::ready && queue_.in_flight() &&
+        queue_.front().cancel == cancel_reason::none) {
         start_cancel(cancel_reason::user);
     }
 }
@@ -117,10 +117,14 @@ void connection_impl::close() {
 tx_status connection_impl::transaction_status() const noexcept {
     if (phase_ != phase::ready || !conn_) return tx_status::unknown;
     switch (conn_.transaction_status()) {
-    case PQTRANS_IDLE: return tx_status::idle;
-    case PQTRANS_INTRANS: return tx_status::in_transaction;
-    case PQTRANS_INERROR: return tx_status::failed_transaction;
-    default: return tx_status::unknown;
+        case PQTRANS_IDLE:
+            return tx_status::idle;
+        case PQTRANS_INTRANS:
+            return tx_status::in_transaction;
+        case PQTRANS_INERROR:
+            return tx_status::failed_transaction;
+        default:
+            return tx_status::unknown;
     }
 }
 
@@ -129,11 +133,19 @@ std::string connection_impl::describe() const {
     out += '/';
     out += ep_.db;
     switch (phase_) {
-    case phase::resolving:
-    case phase::connecting: out += " (connecting)"; break;
-    case phase::ready: out += " pid " + std::to_string(pid_); break;
-    case phase::failed: out += pid_ != 0 ? " pid " + std::to_string(pid_) + " (broken)" : " (failed)"; break;
-    case phase::closed: out += " (closed)"; break;
+        case phase::resolving:
+        case phase::connecting:
+            out += " (connecting)";
+            break;
+        case phase::ready:
+            out += " pid " + std::to_string(pid_);
+            break;
+        case phase::failed:
+            out += pid_ != 0 ? " pid " + std::to_string(pid_) + " (broken)" : " (failed)";
+            break;
+        case phase::closed:
+            out += " (closed)";
+            break;
     }
     return out;
 }
@@ -148,8 +160,9 @@ void connection_impl::fail_connection(error e) {
     broken_reason_ = e;
     phase_ = phase::failed;
     teardown_io();
-    error rest(errc::connection_lost,
-               "the statement was not run: the connection failed before its turn (" + e.message() + ")");
+    error rest(
+        errc::connection_lost,
+        "the statement was not run: the connection failed before its turn (" + e.message() + ")");
     rest.with_fatal(true);
     fail_all(queue_.take_all(), e, rest);
 }

@@ -21,8 +21,6 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <vector>
-
 #include <uvdb/connection_adapter.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
@@ -31,6 +29,7 @@
 #include <uvdb/offload.hpp>
 #include <uvdb/pending_completion.hpp>
 #include <uvdb/timer.hpp>
+#include <vector>
 
 #include "pg_cancel.hpp"
 #include "pg_commands.hpp"
@@ -49,7 +48,7 @@ class connection_impl;
 using impl_ref = intrusive_ref<connection_impl>;
 
 class connection_impl {
-public:
+  public:
     connection_impl(event_loop& loop, std::shared_ptr<cancel_limiter> cancels,
                     const connect_options& opts, driver::connect_callback on_connected);
     ~connection_impl();
@@ -63,8 +62,10 @@ public:
 
     // The uvdb::connection operations (see driver.hpp for their contracts).
     void start_connect();
-    void query(std::string_view sql, params p, const query_options& opts, connection::query_callback cb);
-    void execute(std::string_view script, const query_options& opts, connection::script_callback cb);
+    void query(std::string_view sql, params p, const query_options& opts,
+               connection::query_callback cb);
+    void execute(std::string_view script, const query_options& opts,
+                 connection::script_callback cb);
     void ping(std::chrono::milliseconds deadline, connection::done_callback cb);
     void reset(connection::done_callback cb);
     void cancel();
@@ -78,7 +79,7 @@ public:
     std::string describe() const;
     void describe_server(connection::server_facts_callback cb);  // pg_server_facts.cpp
 
-private:
+  private:
     enum class phase : std::uint8_t { resolving, connecting, ready, failed, closed };
 
     /// Marks a call from the application: completions that happen inside it
@@ -159,7 +160,7 @@ private:
     bool broken_ = false;
     bool closed_ = false;
     bool flushing_ = false;
-    bool poll_running_ = false;      // a PQconnectPoll runs on the threadpool
+    bool poll_running_ = false;       // a PQconnectPoll runs on the threadpool
     bool finish_after_poll_ = false;  // PQfinish waits for that poll to return
     bool cancel_outstanding_ = false;
     bool timer_armed_ = false;
@@ -180,9 +181,9 @@ private:
     // Session state.
     command_queue queue_;
     param_arrays binds_;
-    statement_cache stmts_{0};  // sized from the URL once it is parsed
+    statement_cache stmts_{0};    // sized from the URL once it is parsed
     std::string deallocate_sql_;  // "DEALLOCATE uvdb_sN"; keeps its capacity
-    std::string sql_buf_;  // NUL-terminated copy of the SQL sent at once; keeps its capacity
+    std::string sql_buf_;         // NUL-terminated copy of the SQL sent at once; keeps its capacity
     endpoint ep_;
     std::int64_t pid_ = 0;
     error broken_reason_;             // why the connection broke, for statements issued later
@@ -199,7 +200,9 @@ void connection_impl::deliver_to(Callback& cb, Value&& v) {
     Callback local = std::move(cb);
     if (!local) return;
     if (api_depth_ > 0) {
-        loop_.defer([cb = std::move(local), v = std::forward<Value>(v)]() mutable { answer(cb, std::move(v)); });
+        loop_.defer([cb = std::move(local), v = std::forward<Value>(v)]() mutable {
+            answer(cb, std::move(v));
+        });
     } else {
         answer(local, std::forward<Value>(v));
     }

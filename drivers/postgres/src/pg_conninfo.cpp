@@ -17,7 +17,8 @@ std::vector<std::string> split_commas(std::string_view s) {
     std::size_t start = 0;
     for (;;) {
         const std::size_t c = s.find(',', start);
-        out.emplace_back(s.substr(start, c == std::string_view::npos ? std::string_view::npos : c - start));
+        out.emplace_back(
+            s.substr(start, c == std::string_view::npos ? std::string_view::npos : c - start));
         if (c == std::string_view::npos) break;
         start = c + 1;
     }
@@ -50,7 +51,8 @@ std::optional<std::string> take_own_param(std::string& conn, std::string_view ke
         std::size_t end = conn.find(sep, pos);
         if (end == std::string::npos) end = conn.size();
         const std::string_view item(conn.data() + pos, end - pos);
-        if (item.size() > key.size() && item.substr(0, key.size()) == key && item[key.size()] == '=') {
+        if (item.size() > key.size() && item.substr(0, key.size()) == key &&
+            item[key.size()] == '=') {
             std::string value(item.substr(key.size() + 1));
             // Remove the item with one separator (the following one, else the preceding one).
             std::size_t from = pos;
@@ -78,8 +80,10 @@ result<std::size_t> cache_size_of(const std::string& v) {
         if (ok) n = n * 10 + static_cast<std::size_t>(ch - '0');
     }
     if (!ok) {
-        return error(errc::bad_config, "statement_cache_size must be a whole number from 0 to 999999 (0 "
-                                       "turns the prepared-statement cache off), got \"" + v + "\"")
+        return error(errc::bad_config,
+                     "statement_cache_size must be a whole number from 0 to 999999 (0 "
+                     "turns the prepared-statement cache off), got \"" +
+                         v + "\"")
             .with_fatal(true);
     }
     return n;
@@ -97,7 +101,9 @@ bool valid_port(std::string_view p) noexcept {
     return n >= 1 && n <= 65535;
 }
 
-bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 }  // namespace
 
@@ -105,8 +111,9 @@ bool is_keyword_value(std::string_view conn) noexcept {
     std::size_t i = 0;
     while (i < conn.size() && is_space(conn[i])) ++i;
     const std::size_t start = i;
-    while (i < conn.size() && ((conn[i] >= 'a' && conn[i] <= 'z') || (conn[i] >= 'A' && conn[i] <= 'Z') ||
-                               (conn[i] >= '0' && conn[i] <= '9') || conn[i] == '_'))
+    while (i < conn.size() &&
+           ((conn[i] >= 'a' && conn[i] <= 'z') || (conn[i] >= 'A' && conn[i] <= 'Z') ||
+            (conn[i] >= '0' && conn[i] <= '9') || conn[i] == '_'))
         ++i;
     if (i == start) return false;
     while (i < conn.size() && is_space(conn[i])) ++i;
@@ -115,7 +122,8 @@ bool is_keyword_value(std::string_view conn) noexcept {
 
 result<void> check_conninfo(std::string_view conn) {
     const bool is_url = conn.find("://") != std::string_view::npos && !is_keyword_value(conn);
-    const std::string what = is_url ? "malformed connection URL: " : "malformed connection string: ";
+    const std::string what =
+        is_url ? "malformed connection URL: " : "malformed connection string: ";
     std::string text(conn);
     if (auto cache_size = take_own_param(text, "statement_cache_size")) {
         if (auto n = cache_size_of(*cache_size); !n) return std::move(n).err();
@@ -143,9 +151,9 @@ result<void> check_conninfo(std::string_view conn) {
     const std::vector<std::string> ports = split_commas(port);
     for (std::size_t i = 0; i < ports.size(); ++i) {
         if (!valid_port(ports[i])) {
-            return error(errc::bad_config,
-                         what + "port " + std::to_string(i + 1) + " of " + std::to_string(ports.size()) +
-                             " is not a number from 1 to 65535");
+            return error(errc::bad_config, what + "port " + std::to_string(i + 1) + " of " +
+                                               std::to_string(ports.size()) +
+                                               " is not a number from 1 to 65535");
         }
     }
     const std::size_t hosts = split_commas(!hostaddr.empty() ? hostaddr : host).size();
@@ -179,7 +187,8 @@ result<conninfo> conninfo::parse(const connect_options& opts) {
     // reads the string; connect_options::extra overrides the URL's.
     std::string url = opts.url;
     std::optional<std::string> cache_size = take_own_param(url, "statement_cache_size");
-    if (auto it = opts.extra.find("statement_cache_size"); it != opts.extra.end()) cache_size = it->second;
+    if (auto it = opts.extra.find("statement_cache_size"); it != opts.extra.end())
+        cache_size = it->second;
     std::size_t statement_cache = default_statement_cache_size;
     if (cache_size) {
         auto n = cache_size_of(*cache_size);
@@ -223,8 +232,9 @@ result<conninfo> conninfo::parse(const connect_options& opts) {
     const std::vector<std::string> hosts = split_commas(host);
     std::vector<std::string> ports = split_commas(port);
     if (ports.size() != 1 && ports.size() != hosts.size()) {
-        return error(errc::bad_config, "the connection string names " + std::to_string(hosts.size()) +
-                                           " hosts but " + std::to_string(ports.size()) +
+        return error(errc::bad_config, "the connection string names " +
+                                           std::to_string(hosts.size()) + " hosts but " +
+                                           std::to_string(ports.size()) +
                                            " ports: give one port for all, or one per host")
             .with_fatal(true);
     }
@@ -266,16 +276,20 @@ result<void> conninfo::apply_resolved(const std::string& resolve_error) {
     };
     for (const auto& e : hosts_) {
         switch (e.type) {
-        case host_entry::kind::socket: add(e.host, {}, e.port); break;
-        case host_entry::kind::numeric: add(e.host, e.host, e.port); break;
-        case host_entry::kind::name:
-            for (const auto& a : e.addrs) add(e.host, a, e.port);
-            break;
+            case host_entry::kind::socket:
+                add(e.host, {}, e.port);
+                break;
+            case host_entry::kind::numeric:
+                add(e.host, e.host, e.port);
+                break;
+            case host_entry::kind::name:
+                for (const auto& a : e.addrs) add(e.host, a, e.port);
+                break;
         }
     }
     if (n == 0) {
-        return error(errc::connect_failed, resolve_error.empty() ? "no host name could be resolved"
-                                                                 : resolve_error)
+        return error(errc::connect_failed,
+                     resolve_error.empty() ? "no host name could be resolved" : resolve_error)
             .with_fatal(true);
     }
     set("host", std::move(host));
@@ -303,7 +317,8 @@ std::chrono::milliseconds conninfo::url_connect_timeout() const noexcept {
         if (ch < '0' || ch > '9' || seconds > 86'400) return std::chrono::milliseconds{0};
         seconds = seconds * 10 + (ch - '0');
     }
-    if (seconds == 1) seconds = 2;  // libpq's minimum, since a 1 s timeout fires early on whole-second clocks
+    if (seconds == 1)
+        seconds = 2;  // libpq's minimum, since a 1 s timeout fires early on whole-second clocks
     return std::chrono::seconds{seconds};
 }
 

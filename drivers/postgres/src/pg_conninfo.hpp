@@ -10,11 +10,10 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/offload.hpp>
 #include <uvdb/result.hpp>
+#include <vector>
 
 #include "pg_error.hpp"
 #include "pg_statement_cache.hpp"
@@ -40,7 +39,7 @@ struct host_entry {
 };
 
 class conninfo {
-public:
+  public:
     /// Parses opts.url and applies password, application_name and extra.
     /// Errors are errc::bad_config and never contain the password.
     static result<conninfo> parse(const connect_options& opts);
@@ -69,7 +68,7 @@ public:
     /// extra parameter `statement_cache_size`, never passed to libpq); 0 = off.
     std::size_t statement_cache_size() const noexcept { return statement_cache_size_; }
 
-private:
+  private:
     const std::string* get(std::string_view key) const noexcept;
     void set(std::string_view key, std::string value);
 

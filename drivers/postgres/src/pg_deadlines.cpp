@@ -2,10 +2,9 @@
 // earliest deadline of the queue, cancel requests through the per-loop
 // limiter, and the rules that keep a late cancel away from the next statement.
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <uvdb/log.hpp>
 
 #include "pg_connection.hpp"
@@ -64,8 +63,9 @@ void connection_impl::on_deadline() {
         if (!c.sent && c.has_deadline() && c.deadline <= now) expired.push_back(queue_.remove(i));
     }
     for (auto it = expired.rbegin(); it != expired.rend(); ++it) {
-        deliver_to(it->completion, error(errc::timeout, "the statement waited " + ms_text(it->timeout) +
-                                                            " for its turn on the connection and was not run"));
+        deliver_to(it->completion,
+                   error(errc::timeout, "the statement waited " + ms_text(it->timeout) +
+                                            " for its turn on the connection and was not run"));
         if (phase_ != phase::ready) return;
     }
 
@@ -77,21 +77,23 @@ void connection_impl::on_deadline() {
                                   : std::string("the statement was cancelled on request");
             msg += ", and the server did not confirm the cancel within " + ms_text(f.cancel_grace) +
                    "; the connection was closed (server unreachable or stalled?)";
-            fail_connection(error(f.cancel == cancel_reason::timeout ? errc::timeout : errc::cancelled,
-                                  std::move(msg))
-                                .with_fatal(true));
+            fail_connection(
+                error(f.cancel == cancel_reason::timeout ? errc::timeout : errc::cancelled,
+                      std::move(msg))
+                    .with_fatal(true));
             return;
         }
         if (f.cancel == cancel_reason::none && f.has_deadline() && f.deadline <= now) {
             if (f.kind == command_kind::ping || f.kind == command_kind::reset) {
                 // A ping that does not come back means a dead or black-holed
                 // peer; a cancel would not get through either.
-                fail_connection(error(errc::timeout,
-                                      std::string(f.kind == command_kind::ping ? "the server did not answer a ping"
-                                                                               : "the ROLLBACK did not finish") +
-                                          " within " + ms_text(f.timeout) +
-                                          "; the connection was closed")
-                                    .with_fatal(true));
+                fail_connection(
+                    error(errc::timeout, std::string(f.kind == command_kind::ping
+                                                         ? "the server did not answer a ping"
+                                                         : "the ROLLBACK did not finish") +
+                                             " within " + ms_text(f.timeout) +
+                                             "; the connection was closed")
+                        .with_fatal(true));
                 return;
             }
             start_cancel(cancel_reason::timeout);
@@ -120,7 +122,8 @@ void connection_impl::start_cancel(cancel_reason why) {
     cancel_outstanding_deadline_ = f.cancel_deadline;
     cancel_ptr req(conn_.get_cancel());
     if (!req) {
-        fail_connection(error(errc::internal, "libpq could not prepare a cancel request; the connection was closed")
+        fail_connection(error(errc::internal,
+                              "libpq could not prepare a cancel request; the connection was closed")
                             .with_fatal(true));
         return;
     }
@@ -145,8 +148,8 @@ void connection_impl::on_cancel_done(std::uint64_t seq, bool sent, const std::st
     cancel_outstanding_ = false;
     if (phase_ != phase::ready) return;
     if (!sent && !failure.empty()) {
-        logger().debug("uvdb postgres: cancel request for statement #{} on {} failed: {}", seq, describe(),
-                       failure);
+        logger().debug("uvdb postgres: cancel request for statement #{} on {} failed: {}", seq,
+                       describe(), failure);
     }
     pump();  // the next statement may go now: no cancel can reach it any more
 }

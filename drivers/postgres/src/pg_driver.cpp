@@ -11,14 +11,16 @@ namespace uvdb::postgres {
 namespace {
 
 class pg_driver final : public uvdb::driver {
-public:
+  public:
     explicit pg_driver(driver_options opts) : cancels_(opts.max_concurrent_cancels) {}
 
     std::string_view name() const noexcept override { return "postgresql"; }
     std::vector<std::string> schemes() const override { return {"postgresql", "postgres"}; }
     // libpq's key=value strings ("host=db dbname=app") have no scheme.
     bool accepts(std::string_view conn) const override { return detail::is_keyword_value(conn); }
-    result<void> check(std::string_view conn) const override { return detail::check_conninfo(conn); }
+    result<void> check(std::string_view conn) const override {
+        return detail::check_conninfo(conn);
+    }
 
     std::unique_ptr<connection> connect(event_loop& loop, const connect_options& opts,
                                         connect_callback on_connected) override {
@@ -29,7 +31,7 @@ public:
         return handle;
     }
 
-private:
+  private:
     detail::cancel_limiters cancels_;
 };
 

@@ -3,9 +3,8 @@
 #include <array>
 #include <cctype>
 #include <string>
-#include <vector>
-
 #include <uvdb/percent.hpp>
+#include <vector>
 
 namespace uvdb::postgres::detail {
 
@@ -46,7 +45,8 @@ server_report find_server_report(std::string_view msg) noexcept {
     // The severity word may be translated, so look for the fixed shape
     // ":  XXXXX: " that follows it instead.
     server_report found;
-    for (std::size_t pos = msg.find(":  "); pos != std::string_view::npos; pos = msg.find(":  ", pos + 1)) {
+    for (std::size_t pos = msg.find(":  "); pos != std::string_view::npos;
+         pos = msg.find(":  ", pos + 1)) {
         const std::size_t s = pos + 3;
         if (s + 7 > msg.size()) break;
         bool ok = msg[s + 5] == ':' && msg[s + 6] == ' ';
@@ -69,8 +69,9 @@ std::string_view libpq_own_words(std::string_view msg) noexcept {
         if (end == std::string_view::npos) end = msg.size();
         const std::string_view line = msg.substr(start, end - start);
         const bool server_line = !find_server_report(line).sqlstate.empty() ||
-                                 line.substr(0, 9) == "LOCATION:" || line.substr(0, 7) == "DETAIL:" ||
-                                 line.substr(0, 5) == "HINT:" || line.substr(0, 8) == "CONTEXT:" ||
+                                 line.substr(0, 9) == "LOCATION:" ||
+                                 line.substr(0, 7) == "DETAIL:" || line.substr(0, 5) == "HINT:" ||
+                                 line.substr(0, 8) == "CONTEXT:" ||
                                  line.find_first_not_of(" \t") == std::string_view::npos;
         if (!server_line) return msg.substr(start);
         start = end + 1;
@@ -155,9 +156,9 @@ error statement_error(const PGresult* r, bool connection_bad, cancel_reason why,
     if (primary.empty()) primary = PQresultErrorMessage(r);
 
     if (PQresultStatus(r) == PGRES_BAD_RESPONSE) {
-        error e(errc::protocol_error,
-                "the server at " + ep.where() + " sent a reply libpq could not understand (" +
-                    trim(primary) + "); the connection was closed");
+        error e(errc::protocol_error, "the server at " + ep.where() +
+                                          " sent a reply libpq could not understand (" +
+                                          trim(primary) + "); the connection was closed");
         return e.with_fatal(true);
     }
 
@@ -181,18 +182,21 @@ error statement_error(const PGresult* r, bool connection_bad, cancel_reason why,
         e.with_fatal(true);
     } else if (state == "57014") {
         if (why == cancel_reason::timeout) {
-            e = error(errc::timeout, "the statement did not finish within " + ms(timeout) +
-                                         " and was cancelled");
+            e = error(errc::timeout,
+                      "the statement did not finish within " + ms(timeout) + " and was cancelled");
         } else if (why == cancel_reason::user) {
             e = error(errc::cancelled, "the statement was cancelled on request");
         } else if (contains(primary, "statement timeout")) {
-            e = error(errc::timeout,
-                      "the statement ran longer than the server's statement_timeout and was cancelled");
+            e = error(
+                errc::timeout,
+                "the statement ran longer than the server's statement_timeout and was cancelled");
         } else {
-            e = error(errc::cancelled, "the statement was cancelled by the server or an administrator");
+            e = error(errc::cancelled,
+                      "the statement was cancelled by the server or an administrator");
         }
     } else {
-        e = error(errc::server_error, "the server rejected the statement (" + sqlstate_label(state) + ")");
+        e = error(errc::server_error,
+                  "the server rejected the statement (" + sqlstate_label(state) + ")");
     }
     if (!state.empty()) e.with_sqlstate(state);
     e.with_server_text(trim(primary), std::string(field(r, PG_DIAG_MESSAGE_DETAIL)),
@@ -215,9 +219,11 @@ error connection_lost(std::string_view libpq_message, const endpoint& ep, std::s
     }
     if (!server_words.empty()) server_text = server_words;
     std::string msg = "the connection to " + ep.where() + " was lost";
-    const std::string reason = libpq_reason(srv.sqlstate.empty() ? libpq_message : libpq_own_words(libpq_message));
+    const std::string reason =
+        libpq_reason(srv.sqlstate.empty() ? libpq_message : libpq_own_words(libpq_message));
     if (!reason.empty()) msg += " (" + reason + ")";
-    if (!sqlstate.empty()) msg += " after the server ended the session (" + sqlstate_label(sqlstate) + ")";
+    if (!sqlstate.empty())
+        msg += " after the server ended the session (" + sqlstate_label(sqlstate) + ")";
     msg += "; the connection was closed, open a new one";
     error e(errc::connection_lost, std::move(msg));
     if (!sqlstate.empty()) e.with_sqlstate(sqlstate);
@@ -248,7 +254,8 @@ error connect_error(std::string_view m, const endpoint& ep) {
     std::string reason = srv.text.empty() ? libpq_reason(m) : trim(srv.text);
 
     error e;
-    if (st == "3D000" || (st.empty() && contains(m, "database \"") && contains(m, "does not exist"))) {
+    if (st == "3D000" ||
+        (st.empty() && contains(m, "database \"") && contains(m, "does not exist"))) {
         e = error(errc::auth_failed, "database \"" + ep.db + "\" does not exist at " + where +
                                          ": check the database name in the connection URL");
     } else if (st.substr(0, 2) == "28" || contains(m, "password authentication failed") ||
@@ -261,28 +268,31 @@ error connect_error(std::string_view m, const endpoint& ep) {
                                          " for a password but none was given: set it in the URL, "
                                          "connect_options::password, PGPASSWORD or ~/.pgpass");
     } else if (contains(m, "channel binding")) {
-        e = error(errc::auth_failed, "channel binding failed for " + who + " (" + reason +
-                                         "): check channel_binding and that the connection uses TLS");
+        e = error(errc::auth_failed,
+                  "channel binding failed for " + who + " (" + reason +
+                      "): check channel_binding and that the connection uses TLS");
     } else if (st == "53300" || contains(m, "too many clients") ||
                contains(m, "remaining connection slots are reserved")) {
-        e = error(errc::too_many_connections,
-                  "the server at " + where +
-                      " refused a new connection: its connection limit is reached (max_connections, "
-                      "or the role's or database's CONNECTION LIMIT); use fewer connections or raise "
-                      "the limit, and retry later");
+        e = error(
+            errc::too_many_connections,
+            "the server at " + where +
+                " refused a new connection: its connection limit is reached (max_connections, "
+                "or the role's or database's CONNECTION LIMIT); use fewer connections or raise "
+                "the limit, and retry later");
     } else if (st == "57P03" || contains(m, "the database system is starting up") ||
                contains(m, "the database system is shutting down") ||
                contains(m, "the database system is in recovery mode") ||
                contains(m, "not yet accepting connections")) {
-        e = error(errc::server_starting, "the server at " + where +
-                                             " is starting up or shutting down: retry in a moment");
+        e = error(errc::server_starting,
+                  "the server at " + where + " is starting up or shutting down: retry in a moment");
     } else if (contains(m, "SSL") || contains(m, "certificate") || contains(m, "TLS")) {
         e = error(errc::tls_failed, "the TLS handshake with " + where + " failed (" + reason +
                                         "): check sslmode, sslrootcert and the server certificate");
     } else if (contains(m, "timeout expired")) {
         e = error(errc::timeout, "connecting to " + where + " timed out");
     } else if (contains(m, "invalid connection option") || contains(m, "invalid integer value") ||
-               contains(m, "could not match") || (contains(m, "invalid ") && contains(m, " value"))) {
+               contains(m, "could not match") ||
+               (contains(m, "invalid ") && contains(m, " value"))) {
         e = error(errc::bad_config, "invalid connection settings (" + reason +
                                         "): see the libpq connection parameters");
     } else if (ep.is_unix_socket()) {
@@ -292,7 +302,8 @@ error connect_error(std::string_view m, const endpoint& ep) {
     } else {
         e = error(errc::connect_failed, "could not connect to " + where + " (" + reason +
                                             "): check that the server is running and accepts TCP "
-                                            "connections on " + where);
+                                            "connections on " +
+                                            where);
     }
     if (!st.empty()) {
         e.with_sqlstate(st);
@@ -312,7 +323,8 @@ std::string scrub_password(std::string text, std::string_view conninfo) {
         // Replacing a very short password everywhere would mangle the text
         // beyond use; drop the text instead.
         if (pw.size() < 4) return "(details withheld: they may contain the password)";
-        for (std::size_t pos = text.find(pw); pos != std::string::npos; pos = text.find(pw, pos + 3)) {
+        for (std::size_t pos = text.find(pw); pos != std::string::npos;
+             pos = text.find(pw, pos + 3)) {
             text.replace(pos, pw.size(), "***");
         }
     }

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-
 #include <uvdb/error.hpp>
 
 namespace uvdb::postgres::detail {

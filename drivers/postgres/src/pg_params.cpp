@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
-
 #include <uvdb/postgres/driver.hpp>
 
 namespace uvdb::postgres::detail {
@@ -17,9 +16,10 @@ error too_many_params(std::size_t n) {
 std::optional<error> nul_in_text(const params& p) {
     for (std::size_t i = 0; i < p.size(); ++i) {
         if (p[i].type() == param::kind::text && p[i].as_text().find('\0') != std::string::npos) {
-            return error(errc::bad_input, "parameter $" + std::to_string(i + 1) +
-                                              " is text with a NUL byte, which PostgreSQL text cannot "
-                                              "store; bind it as uvdb::bytes (bytea) instead");
+            return error(errc::bad_input,
+                         "parameter $" + std::to_string(i + 1) +
+                             " is text with a NUL byte, which PostgreSQL text cannot "
+                             "store; bind it as uvdb::bytes (bytea) instead");
         }
     }
     return std::nullopt;
@@ -28,7 +28,8 @@ std::optional<error> nul_in_text(const params& p) {
 namespace {
 
 void put_be(std::array<unsigned char, 8>& out, std::uint64_t v, int n) noexcept {
-    for (int i = 0; i < n; ++i) out[static_cast<std::size_t>(i)] = static_cast<unsigned char>(v >> (8 * (n - 1 - i)));
+    for (int i = 0; i < n; ++i)
+        out[static_cast<std::size_t>(i)] = static_cast<unsigned char>(v >> (8 * (n - 1 - i)));
 }
 
 }  // namespace
@@ -47,78 +48,78 @@ bool param_arrays::bind(const params& p) {
         auto& buf = scratch_[i];
         const char* bin = reinterpret_cast<const char*>(buf.data());
         switch (v.type()) {
-        case param::kind::null:
-            types_[i] = 0;
-            values_[i] = nullptr;
-            lengths_[i] = 0;
-            formats_[i] = 0;
-            break;
-        case param::kind::boolean:
-            buf[0] = v.as_bool() ? 1 : 0;
-            types_[i] = oid::boolean;
-            values_[i] = bin;
-            lengths_[i] = 1;
-            formats_[i] = 1;
-            break;
-        case param::kind::int16:
-            put_be(buf, static_cast<std::uint64_t>(v.as_int()), 2);
-            types_[i] = oid::int2;
-            values_[i] = bin;
-            lengths_[i] = 2;
-            formats_[i] = 1;
-            break;
-        case param::kind::int32:
-            put_be(buf, static_cast<std::uint64_t>(v.as_int()), 4);
-            types_[i] = oid::int4;
-            values_[i] = bin;
-            lengths_[i] = 4;
-            formats_[i] = 1;
-            break;
-        case param::kind::int64:
-            put_be(buf, static_cast<std::uint64_t>(v.as_int()), 8);
-            types_[i] = oid::int8;
-            values_[i] = bin;
-            lengths_[i] = 8;
-            formats_[i] = 1;
-            break;
-        case param::kind::float32: {
-            const float f = static_cast<float>(v.as_double());
-            std::uint32_t u = 0;
-            std::memcpy(&u, &f, sizeof u);
-            put_be(buf, u, 4);
-            types_[i] = oid::float4;
-            values_[i] = bin;
-            lengths_[i] = 4;
-            formats_[i] = 1;
-            break;
-        }
-        case param::kind::float64: {
-            const double d = v.as_double();
-            std::uint64_t u = 0;
-            std::memcpy(&u, &d, sizeof u);
-            put_be(buf, u, 8);
-            types_[i] = oid::float8;
-            values_[i] = bin;
-            lengths_[i] = 8;
-            formats_[i] = 1;
-            break;
-        }
-        case param::kind::text:
-            // Text format: libpq reads up to the NUL that std::string guarantees.
-            types_[i] = 0;
-            values_[i] = v.as_text().c_str();
-            lengths_[i] = 0;
-            formats_[i] = 0;
-            break;
-        case param::kind::binary: {
-            const auto& b = v.as_bytes();
-            types_[i] = oid::bytea;
-            // An empty vector may have a null data(), which libpq would read as SQL NULL.
-            values_[i] = b.empty() ? "" : reinterpret_cast<const char*>(b.data());
-            lengths_[i] = static_cast<int>(b.size());
-            formats_[i] = 1;
-            break;
-        }
+            case param::kind::null:
+                types_[i] = 0;
+                values_[i] = nullptr;
+                lengths_[i] = 0;
+                formats_[i] = 0;
+                break;
+            case param::kind::boolean:
+                buf[0] = v.as_bool() ? 1 : 0;
+                types_[i] = oid::boolean;
+                values_[i] = bin;
+                lengths_[i] = 1;
+                formats_[i] = 1;
+                break;
+            case param::kind::int16:
+                put_be(buf, static_cast<std::uint64_t>(v.as_int()), 2);
+                types_[i] = oid::int2;
+                values_[i] = bin;
+                lengths_[i] = 2;
+                formats_[i] = 1;
+                break;
+            case param::kind::int32:
+                put_be(buf, static_cast<std::uint64_t>(v.as_int()), 4);
+                types_[i] = oid::int4;
+                values_[i] = bin;
+                lengths_[i] = 4;
+                formats_[i] = 1;
+                break;
+            case param::kind::int64:
+                put_be(buf, static_cast<std::uint64_t>(v.as_int()), 8);
+                types_[i] = oid::int8;
+                values_[i] = bin;
+                lengths_[i] = 8;
+                formats_[i] = 1;
+                break;
+            case param::kind::float32: {
+                const float f = static_cast<float>(v.as_double());
+                std::uint32_t u = 0;
+                std::memcpy(&u, &f, sizeof u);
+                put_be(buf, u, 4);
+                types_[i] = oid::float4;
+                values_[i] = bin;
+                lengths_[i] = 4;
+                formats_[i] = 1;
+                break;
+            }
+            case param::kind::float64: {
+                const double d = v.as_double();
+                std::uint64_t u = 0;
+                std::memcpy(&u, &d, sizeof u);
+                put_be(buf, u, 8);
+                types_[i] = oid::float8;
+                values_[i] = bin;
+                lengths_[i] = 8;
+                formats_[i] = 1;
+                break;
+            }
+            case param::kind::text:
+                // Text format: libpq reads up to the NUL that std::string guarantees.
+                types_[i] = 0;
+                values_[i] = v.as_text().c_str();
+                lengths_[i] = 0;
+                formats_[i] = 0;
+                break;
+            case param::kind::binary: {
+                const auto& b = v.as_bytes();
+                types_[i] = oid::bytea;
+                // An empty vector may have a null data(), which libpq would read as SQL NULL.
+                values_[i] = b.empty() ? "" : reinterpret_cast<const char*>(b.data());
+                lengths_[i] = static_cast<int>(b.size());
+                formats_[i] = 1;
+                break;
+            }
         }
     }
     return true;

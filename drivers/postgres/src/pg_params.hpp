@@ -8,10 +8,9 @@
 #include <array>
 #include <cstddef>
 #include <optional>
-#include <vector>
-
 #include <uvdb/error.hpp>
 #include <uvdb/param.hpp>
+#include <vector>
 
 namespace uvdb::postgres::detail {
 
@@ -29,7 +28,7 @@ std::optional<error> nul_in_text(const params& p);
 /// Reusable buffers: one per connection, so after the first statements a
 /// query binds without allocating. Pointers stay valid until the next bind().
 class param_arrays {
-public:
+  public:
     /// Fills the arrays for `p`; the params must outlive the send. Returns
     /// false (and fills nothing) when there are more than max_params.
     bool bind(const params& p);
@@ -40,7 +39,7 @@ public:
     const int* lengths() const noexcept { return lengths_.data(); }
     const int* formats() const noexcept { return formats_.data(); }
 
-private:
+  private:
     std::vector<Oid> types_;
     std::vector<const char*> values_;
     std::vector<int> lengths_;

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cstring>
 #include <string>
-
 #include <uvdb/percent.hpp>
 #include <uvdb/postgres/driver.hpp>
 
@@ -11,85 +10,148 @@ namespace uvdb::postgres::detail {
 
 column_kind kind_of_oid(std::uint32_t type) noexcept {
     switch (type) {
-    case oid::boolean: return column_kind::boolean;
-    case oid::int2: return column_kind::int16;
-    case oid::int4: return column_kind::int32;
-    case oid::int8:
-    case oid::oid_: return column_kind::int64;
-    case oid::float4: return column_kind::float32;
-    case oid::float8: return column_kind::float64;
-    case oid::numeric: return column_kind::numeric;
-    case oid::bytea: return column_kind::binary;
-    case oid::text:
-    case oid::varchar:
-    case oid::unknown:
-    case 18:    // "char"
-    case 19:    // name
-    case 114:   // json
-    case 142:   // xml
-    case 1042:  // bpchar
-    case 3802:  // jsonb
-        return column_kind::text;
-    default: return column_kind::other;
+        case oid::boolean:
+            return column_kind::boolean;
+        case oid::int2:
+            return column_kind::int16;
+        case oid::int4:
+            return column_kind::int32;
+        case oid::int8:
+        case oid::oid_:
+            return column_kind::int64;
+        case oid::float4:
+            return column_kind::float32;
+        case oid::float8:
+            return column_kind::float64;
+        case oid::numeric:
+            return column_kind::numeric;
+        case oid::bytea:
+            return column_kind::binary;
+        case oid::text:
+        case oid::varchar:
+        case oid::unknown:
+        case 18:    // "char"
+        case 19:    // name
+        case 114:   // json
+        case 142:   // xml
+        case 1042:  // bpchar
+        case 3802:  // jsonb
+            return column_kind::text;
+        default:
+            return column_kind::other;
     }
 }
 
 std::string_view name_of_oid(std::uint32_t type) noexcept {
     switch (type) {
-    case 16: return "bool";
-    case 17: return "bytea";
-    case 18: return "char";
-    case 19: return "name";
-    case 20: return "int8";
-    case 21: return "int2";
-    case 23: return "int4";
-    case 24: return "regproc";
-    case 25: return "text";
-    case 26: return "oid";
-    case 114: return "json";
-    case 142: return "xml";
-    case 650: return "cidr";
-    case 700: return "float4";
-    case 701: return "float8";
-    case 705: return "unknown";
-    case 790: return "money";
-    case 829: return "macaddr";
-    case 869: return "inet";
-    case 1000: return "_bool";
-    case 1001: return "_bytea";
-    case 1005: return "_int2";
-    case 1007: return "_int4";
-    case 1009: return "_text";
-    case 1015: return "_varchar";
-    case 1016: return "_int8";
-    case 1021: return "_float4";
-    case 1022: return "_float8";
-    case 1042: return "bpchar";
-    case 1043: return "varchar";
-    case 1082: return "date";
-    case 1083: return "time";
-    case 1114: return "timestamp";
-    case 1115: return "_timestamp";
-    case 1182: return "_date";
-    case 1184: return "timestamptz";
-    case 1185: return "_timestamptz";
-    case 1186: return "interval";
-    case 1231: return "_numeric";
-    case 1266: return "timetz";
-    case 1560: return "bit";
-    case 1562: return "varbit";
-    case 1700: return "numeric";
-    case 2249: return "record";
-    case 2278: return "void";
-    case 2950: return "uuid";
-    case 2951: return "_uuid";
-    case 3614: return "tsvector";
-    case 3802: return "jsonb";
-    case 3807: return "_jsonb";
-    case 3904: return "int4range";
-    case 3926: return "int8range";
-    case 4089: return "regnamespace";
-    default: return "other";
+        case 16:
+            return "bool";
+        case 17:
+            return "bytea";
+        case 18:
+            return "char";
+        case 19:
+            return "name";
+        case 20:
+            return "int8";
+        case 21:
+            return "int2";
+        case 23:
+            return "int4";
+        case 24:
+            return "regproc";
+        case 25:
+            return "text";
+        case 26:
+            return "oid";
+        case 114:
+            return "json";
+        case 142:
+            return "xml";
+        case 650:
+            return "cidr";
+        case 700:
+            return "float4";
+        case 701:
+            return "float8";
+        case 705:
+            return "unknown";
+        case 790:
+            return "money";
+        case 829:
+            return "macaddr";
+        case 869:
+            return "inet";
+        case 1000:
+            return "_bool";
+        case 1001:
+            return "_bytea";
+        case 1005:
+            return "_int2";
+        case 1007:
+            return "_int4";
+        case 1009:
+            return "_text";
+        case 1015:
+            return "_varchar";
+        case 1016:
+            return "_int8";
+        case 1021:
+            return "_float4";
+        case 1022:
+            return "_float8";
+        case 1042:
+            return "bpchar";
+        case 1043:
+            return "varchar";
+        case 1082:
+            return "date";
+        case 1083:
+            return "time";
+        case 1114:
+            return "timestamp";
+        case 1115:
+            return "_timestamp";
+        case 1182:
+            return "_date";
+        case 1184:
+            return "timestamptz";
+        case 1185:
+            return "_timestamptz";
+        case 1186:
+            return "interval";
+        case 1231:
+            return "_numeric";
+        case 1266:
+            return "timetz";
+        case 1560:
+            return "bit";
+        case 1562:
+            return "varbit";
+        case 1700:
+            return "numeric";
+        case 2249:
+            return "record";
+        case 2278:
+            return "void";
+        case 2950:
+            return "uuid";
+        case 2951:
+            return "_uuid";
+        case 3614:
+            return "tsvector";
+        case 3802:
+            return "jsonb";
+        case 3807:
+            return "_jsonb";
+        case 3904:
+            return "int4range";
+        case 3926:
+            return "int8range";
+        case 4089:
+            return "regnamespace";
+        default:
+            return "other";
     }
 }
 
@@ -126,8 +188,8 @@ result<bytes> decode_bytea(std::string_view text) {
         } else if (i + 3 < text.size() && text[i + 1] >= '0' && text[i + 1] <= '3' &&
                    text[i + 2] >= '0' && text[i + 2] <= '7' && text[i + 3] >= '0' &&
                    text[i + 3] <= '7') {
-            out.data.push_back(static_cast<std::byte>((text[i + 1] - '0') * 64 +
-                                                      (text[i + 2] - '0') * 8 + (text[i + 3] - '0')));
+            out.data.push_back(static_cast<std::byte>(
+                (text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 + (text[i + 3] - '0')));
             i += 3;
         } else {
             return bad_bytea("bad escape sequence");
@@ -152,7 +214,9 @@ std::uint32_t pg_result::type_id(std::size_t col) const noexcept {
     return static_cast<std::uint32_t>(PQftype(res_.get(), static_cast<int>(col)));
 }
 
-std::string_view pg_result::type_name(std::size_t col) const noexcept { return name_of_oid(type_id(col)); }
+std::string_view pg_result::type_name(std::size_t col) const noexcept {
+    return name_of_oid(type_id(col));
+}
 
 bool pg_result::is_null(std::size_t row, std::size_t col) const noexcept {
     return PQgetisnull(res_.get(), static_cast<int>(row), static_cast<int>(col)) != 0;

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
-
 #include <uvdb/result_set.hpp>
 
 namespace uvdb::postgres::detail {
@@ -30,7 +29,7 @@ std::string_view name_of_oid(std::uint32_t oid) noexcept;
 result<bytes> decode_bytea(std::string_view text);
 
 class pg_result final : public result_source {
-public:
+  public:
     /// Takes ownership of `r`.
     explicit pg_result(pg_result_ptr r) noexcept;
     ~pg_result() override = default;
@@ -49,7 +48,7 @@ public:
     std::uint64_t affected_rows() const noexcept override;
     std::string_view command_tag() const noexcept override;
 
-private:
+  private:
     pg_result_ptr res_;
     std::size_t rows_;
     std::size_t cols_;

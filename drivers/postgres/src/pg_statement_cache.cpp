@@ -55,7 +55,8 @@ const statement_cache::entry* statement_cache::find(std::string_view sql, const 
     return &*it->second;
 }
 
-const statement_cache::entry& statement_cache::insert(std::string_view sql, const Oid* types, int n) {
+const statement_cache::entry& statement_cache::insert(std::string_view sql, const Oid* types,
+                                                      int n) {
     if (lru_.size() >= capacity_) {
         entry& victim = lru_.back();
         to_close_.push_back(std::move(victim.name));
@@ -79,7 +80,8 @@ const statement_cache::entry* statement_cache::by_name(std::string_view name) co
 }
 
 void statement_cache::forget(std::string_view name, bool on_server) {
-    auto it = std::find_if(lru_.begin(), lru_.end(), [&](const entry& e) { return e.name == name; });
+    auto it =
+        std::find_if(lru_.begin(), lru_.end(), [&](const entry& e) { return e.name == name; });
     if (it == lru_.end()) return;
     if (on_server) to_close_.push_back(std::move(it->name));
     by_sql_.erase(it->sql);
@@ -95,7 +97,9 @@ void statement_cache::clear() noexcept {
 bool uncacheable(std::string_view sql) noexcept {
     const std::size_t i = first_token(sql);
     if (sql.size() - i < 4) return false;
-    auto lower = [&](std::size_t k) { return static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i + k]))); };
+    auto lower = [&](std::size_t k) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i + k])));
+    };
     return lower(0) == 'c' && lower(1) == 'o' && lower(2) == 'p' && lower(3) == 'y';
 }
 

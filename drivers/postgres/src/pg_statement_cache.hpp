@@ -27,7 +27,7 @@ namespace uvdb::postgres::detail {
 inline constexpr std::size_t default_statement_cache_size = 100;
 
 class statement_cache {
-public:
+  public:
     struct entry {
         std::string sql;
         std::string name;        ///< uvdb_s<N>, unique on the connection
@@ -35,7 +35,8 @@ public:
     };
 
     /// capacity 0: the cache is off and every statement goes unnamed.
-    explicit statement_cache(std::size_t capacity = default_statement_cache_size) : capacity_(capacity) {}
+    explicit statement_cache(std::size_t capacity = default_statement_cache_size)
+        : capacity_(capacity) {}
 
     bool enabled() const noexcept { return capacity_ != 0; }
     std::size_t size() const noexcept { return lru_.size(); }
@@ -62,10 +63,12 @@ public:
     /// Names to DEALLOCATE the next time the connection prepares a statement.
     std::vector<std::string>& to_close() noexcept { return to_close_; }
 
-private:
+  private:
     struct sv_hash {
         using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
     };
     using list_type = std::list<entry>;
 

@@ -4,7 +4,6 @@
 #include "sqlite_connection.hpp"
 
 #include <algorithm>
-
 #include <uvdb/offload.hpp>
 
 #include "sqlite_error.hpp"
@@ -23,8 +22,8 @@ error closed_error() {
 
 }  // namespace
 
-connection_impl::connection_impl(event_loop& loop, open_settings settings, const connect_options& opts,
-                                 driver::connect_callback on_connected)
+connection_impl::connection_impl(event_loop& loop, open_settings settings,
+                                 const connect_options& opts, driver::connect_callback on_connected)
     : loop_(loop),
       timer_(loop),
       settings_(std::move(settings)),
@@ -89,8 +88,10 @@ void connection_impl::on_connect_deadline() {
     phase_ = phase::failed;
     broken_ = true;
     broken_reason_ =
-        error(errc::timeout, "opening the SQLite database " + settings_.where() + " took longer than "
-                                 "connect_timeout (" + ms_text(connect_timeout_) +
+        error(errc::timeout, "opening the SQLite database " + settings_.where() +
+                                 " took longer than "
+                                 "connect_timeout (" +
+                                 ms_text(connect_timeout_) +
                                  "); the threadpool may be busy with long statements (raise "
                                  "UV_THREADPOOL_SIZE) or the file system is slow")
             .with_fatal(true);
@@ -171,7 +172,8 @@ void connection_impl::close() {
     timer_.close();
     // Always deferred: close() may run inside one of our callbacks or a destructor.
     if (on_connected_) {
-        loop_.defer([cb = std::move(on_connected_)]() mutable { cb(result<void>(closed_error())); });
+        loop_.defer(
+            [cb = std::move(on_connected_)]() mutable { cb(result<void>(closed_error())); });
         on_connected_ = nullptr;
     }
     for (command& c : queue_) defer_error(loop_, std::move(c), closed_error());
@@ -187,10 +189,18 @@ tx_status connection_impl::transaction_status() const noexcept {
 std::string connection_impl::describe() const {
     std::string out = "sqlite " + settings_.where();
     switch (phase_) {
-    case phase::opening: out += " (opening)"; break;
-    case phase::ready: out += broken_ ? " (broken)" : ""; break;
-    case phase::failed: out += " (failed)"; break;
-    case phase::closed: out += " (closed)"; break;
+        case phase::opening:
+            out += " (opening)";
+            break;
+        case phase::ready:
+            out += broken_ ? " (broken)" : "";
+            break;
+        case phase::failed:
+            out += " (failed)";
+            break;
+        case phase::closed:
+            out += " (closed)";
+            break;
     }
     return out;
 }
@@ -219,9 +229,10 @@ void connection_impl::pump() {
             command late = std::move(c);
             queue_.pop_front();
             defer_error(loop_, std::move(late),
-                        error(errc::timeout, "the statement waited in the connection's queue "
-                                             "longer than its deadline (" +
-                                                 ms_text(late.timeout) + ") and was not run"));
+                        error(errc::timeout,
+                              "the statement waited in the connection's queue "
+                              "longer than its deadline (" +
+                                  ms_text(late.timeout) + ") and was not run"));
             continue;
         }
         running_ = std::move(c);
@@ -243,31 +254,37 @@ void connection_impl::start_job(command& c) {
     db_state* st = db_.get();
     impl_ref self(this);
     switch (c.kind) {
-    case command_kind::query:
-        offload_result(
-            loop_, [st, sql = std::move(c.sql), args = std::move(c.args)]() { return run_query(*st, sql, args); },
-            [self](job_outcome<result_set> o) { self->on_job_done(std::move(o)); });
-        break;
-    case command_kind::execute:
-        offload_result(
-            loop_, [st, sql = std::move(c.sql)]() { return run_script(*st, sql); },
-            [self](job_outcome<std::vector<result_set>> o) { self->on_job_done(std::move(o)); });
-        break;
-    case command_kind::ping:
-        // Reads the header from the file: a damaged or replaced file shows here.
-        offload_result(
-            loop_, [st]() { return run_simple(*st, "PRAGMA schema_version", "ping"); },
-            [self](job_outcome<void> o) { self->on_job_done(std::move(o)); });
-        break;
-    case command_kind::reset:
-        offload_result(
-            loop_,
-            [st]() {
-                if (sqlite3_get_autocommit(st->db) != 0) return job_outcome<void>{result<void>(), true};
-                return run_simple(*st, "ROLLBACK", "ROLLBACK");
-            },
-            [self](job_outcome<void> o) { self->on_job_done(std::move(o)); });
-        break;
+        case command_kind::query:
+            offload_result(
+                loop_,
+                [st, sql = std::move(c.sql), args = std::move(c.args)]() {
+                    return run_query(*st, sql, args);
+                },
+                [self](job_outcome<result_set> o) { self->on_job_done(std::move(o)); });
+            break;
+        case command_kind::execute:
+            offload_result(
+                loop_, [st, sql = std::move(c.sql)]() { return run_script(*st, sql); },
+                [self](job_outcome<std::vector<result_set>> o) {
+                    self->on_job_done(std::move(o));
+                });
+            break;
+        case command_kind::ping:
+            // Reads the header from the file: a damaged or replaced file shows here.
+            offload_result(
+                loop_, [st]() { return run_simple(*st, "PRAGMA schema_version", "ping"); },
+                [self](job_outcome<void> o) { self->on_job_done(std::move(o)); });
+            break;
+        case command_kind::reset:
+            offload_result(
+                loop_,
+                [st]() {
+                    if (sqlite3_get_autocommit(st->db) != 0)
+                        return job_outcome<void>{result<void>(), true};
+                    return run_simple(*st, "ROLLBACK", "ROLLBACK");
+                },
+                [self](job_outcome<void> o) { self->on_job_done(std::move(o)); });
+            break;
     }
 }
 
@@ -291,8 +308,9 @@ void connection_impl::on_job_done(job_outcome<T> out) {
         if (c.stop != stop_reason::none && !e.is_fatal() &&
             (e.value() == errc::cancelled || e.value() == errc::timeout)) {
             error why = c.stop == stop_reason::user
-                            ? error(errc::cancelled, "the statement was cancelled; the connection "
-                                                     "is still usable")
+                            ? error(errc::cancelled,
+                                    "the statement was cancelled; the connection "
+                                    "is still usable")
                             : error(errc::timeout, "the statement ran longer than its deadline (" +
                                                        ms_text(c.timeout) +
                                                        ") and was interrupted; the connection is "
@@ -349,7 +367,8 @@ void connection_impl::close_handle() {
     job_running_ = true;
     db_state* st = db_.get();
     offload(
-        loop_, [st]() { close_db(*st); }, [self = impl_ref(this)]() { self->job_running_ = false; });
+        loop_, [st]() { close_db(*st); },
+        [self = impl_ref(this)]() { self->job_running_ = false; });
 }
 
 }  // namespace uvdb::sqlite::detail

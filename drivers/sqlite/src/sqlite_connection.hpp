@@ -18,14 +18,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <uvdb/connection_adapter.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/intrusive_ref.hpp>
 #include <uvdb/pending_completion.hpp>
 #include <uvdb/timer.hpp>
+#include <vector>
 
 #include "sqlite_exec.hpp"
 #include "sqlite_url.hpp"
@@ -51,7 +50,7 @@ struct command {
 };
 
 class connection_impl {
-public:
+  public:
     connection_impl(event_loop& loop, open_settings settings, const connect_options& opts,
                     driver::connect_callback on_connected);
     ~connection_impl();
@@ -64,8 +63,10 @@ public:
     }
 
     void start_connect();
-    void query(std::string_view sql, params p, const query_options& opts, connection::query_callback cb);
-    void execute(std::string_view script, const query_options& opts, connection::script_callback cb);
+    void query(std::string_view sql, params p, const query_options& opts,
+               connection::query_callback cb);
+    void execute(std::string_view script, const query_options& opts,
+                 connection::script_callback cb);
     void ping(std::chrono::milliseconds deadline, connection::done_callback cb);
     void reset(connection::done_callback cb);
     void cancel();
@@ -78,7 +79,7 @@ public:
     std::string describe() const;
     void describe_server(connection::server_facts_callback cb);  // sqlite_server_facts.cpp
 
-private:
+  private:
     enum class phase : std::uint8_t { opening, ready, failed, closed };
 
     void on_opened(result<void> r);
@@ -106,8 +107,8 @@ private:
     phase phase_ = phase::opening;
     bool broken_ = false;
     bool closed_ = false;
-    bool job_running_ = false;     // a job (open, statement or close) uses db_
-    bool in_transaction_ = false;  // from sqlite3_get_autocommit after the last job
+    bool job_running_ = false;        // a job (open, statement or close) uses db_
+    bool in_transaction_ = false;     // from sqlite3_get_autocommit after the last job
     std::optional<command> running_;  // the statement whose job is in flight
     std::deque<command> queue_;       // waiting statements, in order
     error broken_reason_;

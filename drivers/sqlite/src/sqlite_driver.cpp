@@ -4,7 +4,6 @@
 #include <sqlite3.h>
 
 #include <stdexcept>
-
 #include <uvdb/sqlite/driver.hpp>
 
 #include "sqlite_connection.hpp"
@@ -15,13 +14,14 @@ namespace {
 /// A connection that failed before it began (bad URL): answers everything
 /// with the configuration error, through the loop.
 class failed_connection final : public uvdb::connection {
-public:
+  public:
     failed_connection(event_loop& loop, error e) : loop_(loop), err_(std::move(e)) {}
     void query(std::string_view, params, const query_options&, query_callback cb) override {
         loop_.defer([cb = std::move(cb), e = err_]() mutable { cb(result<result_set>(e)); });
     }
     void execute(std::string_view, const query_options&, script_callback cb) override {
-        loop_.defer([cb = std::move(cb), e = err_]() mutable { cb(result<std::vector<result_set>>(e)); });
+        loop_.defer(
+            [cb = std::move(cb), e = err_]() mutable { cb(result<std::vector<result_set>>(e)); });
     }
     void ping(std::chrono::milliseconds, done_callback cb) override {
         loop_.defer([cb = std::move(cb), e = err_]() mutable { cb(result<void>(e)); });
@@ -37,13 +37,13 @@ public:
     tx_status transaction_status() const noexcept override { return tx_status::unknown; }
     std::string describe() const override { return "sqlite (bad configuration)"; }
 
-private:
+  private:
     event_loop& loop_;
     error err_;
 };
 
 class sqlite_driver final : public uvdb::driver {
-public:
+  public:
     std::string_view name() const noexcept override { return "sqlite"; }
     std::vector<std::string> schemes() const override { return {"sqlite"}; }
     // The URL and its parameters, as connect() will read them (no I/O).
@@ -74,9 +74,10 @@ public:
 std::shared_ptr<uvdb::driver> make_driver() {
     // Multi-thread mode needs a library built thread-safe (Debian's is, =1).
     if (sqlite3_threadsafe() == 0)
-        throw std::runtime_error("uvdb::sqlite: this libsqlite3 was built without thread "
-                                 "support (SQLITE_THREADSAFE=0); uvdb runs statements on "
-                                 "libuv's threadpool and needs a thread-safe build");
+        throw std::runtime_error(
+            "uvdb::sqlite: this libsqlite3 was built without thread "
+            "support (SQLITE_THREADSAFE=0); uvdb runs statements on "
+            "libuv's threadpool and needs a thread-safe build");
     return std::make_shared<sqlite_driver>();
 }
 

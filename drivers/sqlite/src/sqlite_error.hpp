@@ -4,7 +4,6 @@
 
 #include <string>
 #include <string_view>
-
 #include <uvdb/error.hpp>
 
 namespace uvdb::sqlite::detail {

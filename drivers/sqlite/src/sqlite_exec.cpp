@@ -11,7 +11,6 @@
 #include <memory>
 #include <optional>
 #include <thread>
-
 #include <uvdb/sqlite/driver.hpp>
 
 #include "sqlite_error.hpp"
@@ -79,21 +78,31 @@ std::optional<column_kind> declared_kind(const char* decl) {
 
 column_kind storage_kind(int type) noexcept {
     switch (type) {
-    case SQLITE_INTEGER: return column_kind::int64;
-    case SQLITE_FLOAT: return column_kind::float64;
-    case SQLITE_TEXT: return column_kind::text;
-    case SQLITE_BLOB: return column_kind::binary;
-    default: return column_kind::other;
+        case SQLITE_INTEGER:
+            return column_kind::int64;
+        case SQLITE_FLOAT:
+            return column_kind::float64;
+        case SQLITE_TEXT:
+            return column_kind::text;
+        case SQLITE_BLOB:
+            return column_kind::binary;
+        default:
+            return column_kind::other;
     }
 }
 
 const char* storage_name(int type) noexcept {
     switch (type) {
-    case SQLITE_INTEGER: return "integer";
-    case SQLITE_FLOAT: return "real";
-    case SQLITE_TEXT: return "text";
-    case SQLITE_BLOB: return "blob";
-    default: return "null";
+        case SQLITE_INTEGER:
+            return "integer";
+        case SQLITE_FLOAT:
+            return "real";
+        case SQLITE_TEXT:
+            return "text";
+        case SQLITE_BLOB:
+            return "blob";
+        default:
+            return "null";
     }
 }
 
@@ -106,27 +115,30 @@ std::string double_text(double d) {
 
 std::optional<std::string> cell(sqlite3_stmt* s, int col) {
     switch (sqlite3_column_type(s, col)) {
-    case SQLITE_NULL: return std::nullopt;
-    case SQLITE_INTEGER: return std::to_string(sqlite3_column_int64(s, col));
-    case SQLITE_FLOAT: return double_text(sqlite3_column_double(s, col));
-    case SQLITE_BLOB: {
-        // PostgreSQL's hex form, so result_source::binary() decodes it as for bytea.
-        const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(s, col));
-        const int n = sqlite3_column_bytes(s, col);
-        static constexpr char digits[] = "0123456789abcdef";
-        std::string out = "\\x";
-        out.reserve(2 + 2 * static_cast<std::size_t>(n));
-        for (int i = 0; i < n; ++i) {
-            out += digits[p[i] >> 4];
-            out += digits[p[i] & 0xf];
+        case SQLITE_NULL:
+            return std::nullopt;
+        case SQLITE_INTEGER:
+            return std::to_string(sqlite3_column_int64(s, col));
+        case SQLITE_FLOAT:
+            return double_text(sqlite3_column_double(s, col));
+        case SQLITE_BLOB: {
+            // PostgreSQL's hex form, so result_source::binary() decodes it as for bytea.
+            const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(s, col));
+            const int n = sqlite3_column_bytes(s, col);
+            static constexpr char digits[] = "0123456789abcdef";
+            std::string out = "\\x";
+            out.reserve(2 + 2 * static_cast<std::size_t>(n));
+            for (int i = 0; i < n; ++i) {
+                out += digits[p[i] >> 4];
+                out += digits[p[i] & 0xf];
+            }
+            return out;
         }
-        return out;
-    }
-    default: {
-        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
-        const int n = sqlite3_column_bytes(s, col);
-        return std::string(p != nullptr ? p : "", static_cast<std::size_t>(n));
-    }
+        default: {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
+            const int n = sqlite3_column_bytes(s, col);
+            return std::string(p != nullptr ? p : "", static_cast<std::size_t>(n));
+        }
     }
 }
 
@@ -155,24 +167,29 @@ result<void> bind_all(sqlite3* db, sqlite3_stmt* s, const params& args) {
         const param& a = args[n - 1];
         int rc = SQLITE_OK;
         switch (a.type()) {
-        case param::kind::null: rc = sqlite3_bind_null(s, i); break;
-        case param::kind::boolean:
-        case param::kind::int16:
-        case param::kind::int32:
-        case param::kind::int64: rc = sqlite3_bind_int64(s, i, a.as_int()); break;
-        case param::kind::float32:
-        case param::kind::float64: rc = sqlite3_bind_double(s, i, a.as_double()); break;
-        case param::kind::text:
-            // SQLITE_STATIC: `args` outlives the statement (both live in this job).
-            rc = sqlite3_bind_text64(s, i, a.as_text().data(), a.as_text().size(), SQLITE_STATIC,
-                                     SQLITE_UTF8);
-            break;
-        case param::kind::binary:
-            rc = a.as_bytes().empty()
-                     ? sqlite3_bind_zeroblob(s, i, 0)
-                     : sqlite3_bind_blob64(s, i, a.as_bytes().data(), a.as_bytes().size(),
-                                           SQLITE_STATIC);
-            break;
+            case param::kind::null:
+                rc = sqlite3_bind_null(s, i);
+                break;
+            case param::kind::boolean:
+            case param::kind::int16:
+            case param::kind::int32:
+            case param::kind::int64:
+                rc = sqlite3_bind_int64(s, i, a.as_int());
+                break;
+            case param::kind::float32:
+            case param::kind::float64:
+                rc = sqlite3_bind_double(s, i, a.as_double());
+                break;
+            case param::kind::text:
+                // SQLITE_STATIC: `args` outlives the statement (both live in this job).
+                rc = sqlite3_bind_text64(s, i, a.as_text().data(), a.as_text().size(),
+                                         SQLITE_STATIC, SQLITE_UTF8);
+                break;
+            case param::kind::binary:
+                rc = a.as_bytes().empty() ? sqlite3_bind_zeroblob(s, i, 0)
+                                          : sqlite3_bind_blob64(s, i, a.as_bytes().data(),
+                                                                a.as_bytes().size(), SQLITE_STATIC);
+                break;
         }
         if (rc != SQLITE_OK) return last_error(db, "binding parameter " + std::to_string(n));
     }
@@ -238,7 +255,9 @@ result<result_set> step_all(sqlite3* db, sqlite3_stmt* s, std::string_view what)
     if (ncols == 0) {
         // sqlite3_changes() keeps the last DML's count across DDL: trust it only
         // when this statement changed something.
-        count = sqlite3_total_changes64(db) != before ? static_cast<std::uint64_t>(sqlite3_changes64(db)) : 0;
+        count = sqlite3_total_changes64(db) != before
+                    ? static_cast<std::uint64_t>(sqlite3_changes64(db))
+                    : 0;
         out->set_affected_rows(count);
     }
     for (auto& r : rows) out->add_row(std::move(r));
@@ -302,8 +321,8 @@ job_outcome<result_set> run_query(db_state& state, const std::string& sql, const
     if (rc != SQLITE_OK) return {last_error(db, "the statement"), autocommit(state)};
     if (tail != nullptr && tail < sql.data() + sql.size()) {
         sqlite3_stmt* next = nullptr;
-        const int trc = sqlite3_prepare_v3(db, tail, static_cast<int>(sql.data() + sql.size() - tail),
-                                           0, &next, nullptr);
+        const int trc = sqlite3_prepare_v3(
+            db, tail, static_cast<int>(sql.data() + sql.size() - tail), 0, &next, nullptr);
         sqlite3_finalize(next);
         if (trc != SQLITE_OK || next != nullptr) {
             return {error(errc::bad_input,
@@ -354,7 +373,8 @@ job_outcome<void> run_simple(db_state& state, const char* sql, const char* what)
         while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
         }
     }
-    if (rc != SQLITE_OK && rc != SQLITE_DONE) return {last_error(state.db, what), autocommit(state)};
+    if (rc != SQLITE_OK && rc != SQLITE_DONE)
+        return {last_error(state.db, what), autocommit(state)};
     return {result<void>(), autocommit(state)};
 }
 

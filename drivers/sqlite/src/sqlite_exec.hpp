@@ -9,11 +9,10 @@
 #include <atomic>
 #include <chrono>
 #include <string>
-#include <vector>
-
 #include <uvdb/param.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
+#include <vector>
 
 #include "sqlite_url.hpp"
 

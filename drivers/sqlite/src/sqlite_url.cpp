@@ -4,7 +4,6 @@
 #include <cctype>
 #include <charconv>
 #include <initializer_list>
-
 #include <uvdb/percent.hpp>
 
 namespace uvdb::sqlite::detail {
@@ -57,7 +56,8 @@ result<void> apply(open_settings& s, const std::string& raw_key, const std::stri
                        " is not valid; give milliseconds from 0 to 86400000");
         s.busy_timeout = std::chrono::milliseconds(ms);
     } else if (key == "journal_mode") {
-        if (auto ok = one_of(key, value, {"delete", "truncate", "persist", "memory", "wal", "off"}); !ok)
+        if (auto ok = one_of(key, value, {"delete", "truncate", "persist", "memory", "wal", "off"});
+            !ok)
             return ok;
         s.journal_mode = value;
     } else if (key == "synchronous") {
@@ -101,7 +101,8 @@ result<open_settings> parse_settings(std::string_view url,
         rest = rest.substr(0, q);
     }
     if (auto h = rest.find('#'); h != std::string_view::npos)
-        return bad("sqlite URL: a fragment (#…) is not allowed; percent-encode '#' in a path as %23");
+        return bad(
+            "sqlite URL: a fragment (#…) is not allowed; percent-encode '#' in a path as %23");
 
     if (rest.substr(0, 2) == "//") {
         rest.remove_prefix(2);
@@ -109,8 +110,10 @@ result<open_settings> parse_settings(std::string_view url,
         std::string_view authority = rest.substr(0, slash);
         if (!authority.empty()) {
             // Never echo the authority: it may hold user:password.
-            return bad("sqlite URL: a host, user or password is not allowed (the database is a "
-                       "local file); " + std::string(usage));
+            return bad(
+                "sqlite URL: a host, user or password is not allowed (the database is a "
+                "local file); " +
+                std::string(usage));
         }
         if (slash == std::string_view::npos)
             return bad("sqlite URL: no database path; " + std::string(usage));
@@ -144,8 +147,9 @@ result<open_settings> parse_settings(std::string_view url,
     for (const auto& [k, v] : settings)
         if (auto ok = apply(s, k, v); !ok) return std::move(ok).err();
     if (s.memory && s.mode == "ro")
-        return bad("sqlite: mode=ro makes no sense for :memory: (it would always be empty); "
-                   "drop mode=ro");
+        return bad(
+            "sqlite: mode=ro makes no sense for :memory: (it would always be empty); "
+            "drop mode=ro");
     return s;
 }
 

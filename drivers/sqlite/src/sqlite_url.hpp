@@ -7,13 +7,12 @@
 #include <map>
 #include <string>
 #include <string_view>
-
 #include <uvdb/result.hpp>
 
 namespace uvdb::sqlite::detail {
 
 struct open_settings {
-    std::string path;          ///< file path (percent-decoded) or ":memory:"
+    std::string path;  ///< file path (percent-decoded) or ":memory:"
     bool memory = false;
     std::string mode = "rwc";  ///< ro | rw | rwc
     std::chrono::milliseconds busy_timeout{5000};

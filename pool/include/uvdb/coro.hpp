@@ -25,7 +25,6 @@
 #include <source_location>
 #include <string_view>
 #include <utility>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/function.hpp>
 #include <uvdb/pool.hpp>
@@ -86,7 +85,7 @@ struct task_promise<void> : task_promise_base {
 /// (or handed to spawn). Owns its frame.
 template <class T>
 class [[nodiscard]] task {
-public:
+  public:
     using promise_type = detail::task_promise<T>;
     using handle_type = std::coroutine_handle<promise_type>;
 
@@ -120,7 +119,7 @@ public:
     awaiter operator co_await() const& noexcept { return awaiter{h_}; }
     awaiter operator co_await() && noexcept { return awaiter{h_}; }
 
-private:
+  private:
     handle_type h_;
 };
 
@@ -161,8 +160,9 @@ inline detached_task run_detached(task<void> t, unique_function<void(std::except
 
 /// co_await pool.acquire_async(): result<lease>.
 class acquire_awaitable {
-public:
-    acquire_awaitable(pool& p, std::optional<std::chrono::milliseconds> timeout, std::source_location where) noexcept
+  public:
+    acquire_awaitable(pool& p, std::optional<std::chrono::milliseconds> timeout,
+                      std::source_location where) noexcept
         : pool_(&p), timeout_(timeout), where_(where) {}
 
     bool await_ready() {
@@ -186,7 +186,7 @@ public:
     }
     result<lease> await_resume() { return std::move(*result_); }
 
-private:
+  private:
     pool* pool_;
     std::optional<std::chrono::milliseconds> timeout_;
     std::source_location where_;
@@ -195,7 +195,7 @@ private:
 
 /// co_await pool.query_async(sql, params): result<result_set>.
 class query_awaitable {
-public:
+  public:
     query_awaitable(pool& p, std::string_view sql, params args, std::source_location where) noexcept
         : pool_(&p), sql_(sql), args_(std::move(args)), where_(where) {}
 
@@ -211,7 +211,7 @@ public:
     }
     result<result_set> await_resume() { return std::move(*result_); }
 
-private:
+  private:
     pool* pool_;
     std::string_view sql_;
     params args_;
@@ -221,8 +221,9 @@ private:
 
 /// co_await query_async(conn, sql, params): result<result_set>.
 class connection_query_awaitable {
-public:
-    connection_query_awaitable(connection& c, std::string_view sql, params args, query_options opts) noexcept
+  public:
+    connection_query_awaitable(connection& c, std::string_view sql, params args,
+                               query_options opts) noexcept
         : conn_(&c), sql_(sql), args_(std::move(args)), opts_(opts) {}
 
     bool await_ready() const noexcept { return false; }
@@ -234,7 +235,7 @@ public:
     }
     result<result_set> await_resume() { return std::move(*result_); }
 
-private:
+  private:
     connection* conn_;
     std::string_view sql_;
     params args_;
@@ -251,9 +252,10 @@ inline void spawn(task<void> t, unique_function<void(std::exception_ptr)> on_don
     detail::run_detached(std::move(t), std::move(on_done));
 }
 
-/// Runs one statement on a connection (e.g. a lease's): `co_await uvdb::query_async(*l, "SELECT 1")`.
-inline detail::connection_query_awaitable query_async(connection& c, std::string_view sql, params p = {},
-                                                      query_options opts = {}) {
+/// Runs one statement on a connection (e.g. a lease's): `co_await uvdb::query_async(*l, "SELECT
+/// 1")`.
+inline detail::connection_query_awaitable query_async(connection& c, std::string_view sql,
+                                                      params p = {}, query_options opts = {}) {
     return detail::connection_query_awaitable(c, sql, std::move(p), opts);
 }
 
@@ -264,7 +266,8 @@ inline detail::acquire_awaitable pool::acquire_async(std::chrono::milliseconds t
                                                      std::source_location where) {
     return detail::acquire_awaitable(*this, timeout, where);
 }
-inline detail::query_awaitable pool::query_async(std::string_view sql, params p, std::source_location where) {
+inline detail::query_awaitable pool::query_async(std::string_view sql, params p,
+                                                 std::source_location where) {
     return detail::query_awaitable(*this, sql, std::move(p), where);
 }
 

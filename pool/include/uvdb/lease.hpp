@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <source_location>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/error.hpp>
 
@@ -25,11 +24,10 @@ struct conn_slot;
 /// object; its connection is then closed when the lease is dropped. A lease
 /// belongs to the loop thread of its pool.
 class lease {
-public:
+  public:
     /// An empty lease (holds nothing).
     lease() noexcept = default;
-    lease(lease&& other) noexcept
-        : core_(other.core_), slot_(other.slot_), conn_(other.conn_) {
+    lease(lease&& other) noexcept : core_(other.core_), slot_(other.slot_), conn_(other.conn_) {
         other.core_ = nullptr;
         other.slot_ = nullptr;
         other.conn_ = nullptr;
@@ -88,7 +86,7 @@ public:
     /// Where the connection was acquired (the caller of pool::acquire).
     std::source_location acquired_at() const noexcept;
 
-private:
+  private:
     friend class detail::pool_core;
     enum class mode : unsigned char { normal, no_reset, invalidate };
 

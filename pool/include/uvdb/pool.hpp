@@ -26,7 +26,6 @@
 #include <optional>
 #include <source_location>
 #include <string_view>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/error.hpp>
@@ -50,7 +49,7 @@ class query_awaitable;
 }  // namespace detail
 
 class pool {
-public:
+  public:
     using acquire_callback = unique_function<void(result<lease>)>;
     using query_callback = unique_function<void(result<result_set>)>;
     using done_callback = unique_function<void(result<void>)>;
@@ -124,13 +123,16 @@ public:
     event_loop& loop() const noexcept;
 
     /// Coroutine forms; include <uvdb/coro.hpp> to use them.
-    detail::acquire_awaitable acquire_async(std::source_location where = std::source_location::current());
-    detail::acquire_awaitable acquire_async(std::chrono::milliseconds timeout,
-                                            std::source_location where = std::source_location::current());
-    detail::query_awaitable query_async(std::string_view sql, params p = {},
-                                        std::source_location where = std::source_location::current());
+    detail::acquire_awaitable acquire_async(
+        std::source_location where = std::source_location::current());
+    detail::acquire_awaitable acquire_async(
+        std::chrono::milliseconds timeout,
+        std::source_location where = std::source_location::current());
+    detail::query_awaitable query_async(
+        std::string_view sql, params p = {},
+        std::source_location where = std::source_location::current());
 
-private:
+  private:
     // The same with `timers` replacing the loop's clock and timers: the unit
     // tests' manual clock, reached through detail::pool_test_access (a
     // header of pool/src, not installed). null = the loop's.

@@ -12,10 +12,9 @@
 #include <optional>
 #include <string>
 #include <utility>
-#include <vector>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/result.hpp>
+#include <vector>
 
 namespace uvdb {
 
@@ -44,7 +43,8 @@ inline constexpr std::chrono::milliseconds leak_threshold{0};  // off; 30 s is a
 
 /// Which idle connection acquire hands out first.
 enum class idle_order : std::uint8_t {
-    lifo,  ///< the most recently returned (default): few connections stay warm, the rest can time out
+    lifo,  ///< the most recently returned (default): few connections stay warm, the rest can time
+           ///< out
     fifo,  ///< the least recently returned: spreads use over all connections
 };
 

@@ -15,12 +15,12 @@ namespace uvdb {
 /// 10 µs to 50 s, and one open-ended bucket). Acquires served at once count
 /// in the first bucket.
 class wait_histogram {
-public:
+  public:
     static constexpr std::size_t bucket_count = 23;
     /// Inclusive upper bound of each bucket in µs; the last bucket has none.
     static constexpr std::array<std::uint64_t, bucket_count - 1> upper_bounds_us = {
-        10,        20,        50,        100,        200,        500,        1'000,     2'000,
-        5'000,     10'000,    20'000,    50'000,     100'000,    200'000,    500'000,   1'000'000,
+        10,        20,        50,         100,        200,        500,        1'000,   2'000,
+        5'000,     10'000,    20'000,     50'000,     100'000,    200'000,    500'000, 1'000'000,
         2'000'000, 5'000'000, 10'000'000, 20'000'000, 50'000'000, 100'000'000};
 
     /// Adds one observation.
@@ -34,7 +34,7 @@ public:
     /// empty; for the open bucket, the largest finite bound.
     std::chrono::microseconds percentile(double q) const noexcept;
 
-private:
+  private:
     std::array<std::uint64_t, bucket_count> counts_{};
 };
 
@@ -62,11 +62,13 @@ struct pool_stats {
     std::uint64_t pings = 0;             ///< pre-pings sent
     std::uint64_t ping_failures = 0;     ///< pre-pings that failed (connection replaced)
     std::uint64_t recycled = 0;          ///< closed because older than recycle
-    std::uint64_t invalidated = 0;       ///< closed by invalidate(), a fatal error or pool-wide invalidation
-    std::uint64_t leaks_reported = 0;    ///< leases reported as held longer than leak_threshold
-    std::uint64_t closed_broken = 0;     ///< closed on return because broken or still busy, or failed reset
-    std::uint64_t idle_closed = 0;       ///< closed by idle_timeout
-    std::uint64_t overflow_closed = 0;   ///< overflow connections closed after overflow_linger idle
+    std::uint64_t invalidated =
+        0;  ///< closed by invalidate(), a fatal error or pool-wide invalidation
+    std::uint64_t leaks_reported = 0;  ///< leases reported as held longer than leak_threshold
+    std::uint64_t closed_broken =
+        0;  ///< closed on return because broken or still busy, or failed reset
+    std::uint64_t idle_closed = 0;      ///< closed by idle_timeout
+    std::uint64_t overflow_closed = 0;  ///< overflow connections closed after overflow_linger idle
 
     /// Waits of successful acquires.
     wait_histogram wait_time;

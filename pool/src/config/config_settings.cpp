@@ -226,7 +226,8 @@ const std::vector<setting>& table() {
              return {};
          },
          [](const config& c) {
-             return c.pool.overflow_delay ? duration_text(*c.pool.overflow_delay) : std::string("\"auto\"");
+             return c.pool.overflow_delay ? duration_text(*c.pool.overflow_delay)
+                                          : std::string("\"auto\"");
          }},
         {"pool", "order", "", set_order,
          [](const config& c) {
@@ -238,7 +239,8 @@ const std::vector<setting>& table() {
          [](draft& d, const raw_value& v) {
              auto s = to_string_value(v);
              if (!s.value) return s.reason;
-             if (s.value->find('\0') != std::string::npos) return std::string("contains a NUL character");
+             if (s.value->find('\0') != std::string::npos)
+                 return std::string("contains a NUL character");
              d.cfg.pool.reset_query = std::move(*s.value);
              return std::string();
          },

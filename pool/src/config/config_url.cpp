@@ -4,8 +4,8 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
 #include <uvdb/driver_registry.hpp>
+#include <vector>
 
 #include "config/config_detail.hpp"
 
@@ -21,8 +21,8 @@ std::string check_url(const driver_registry& registry, std::string_view url) {
 
 std::vector<std::string> url_param_keys(std::string_view url) {
     std::vector<std::string> keys;
-    const bool is_url = url.find("://") != std::string_view::npos &&
-                        url.find("://") < url.find('=');
+    const bool is_url =
+        url.find("://") != std::string_view::npos && url.find("://") < url.find('=');
     if (is_url) {
         const std::size_t q = url.find('?');
         if (q == std::string_view::npos) return keys;

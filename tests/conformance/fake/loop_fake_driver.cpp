@@ -3,7 +3,6 @@
 #include <charconv>
 #include <deque>
 #include <string>
-
 #include <uvdb/connection_adapter.hpp>
 #include <uvdb/pending_completion.hpp>
 #include <uvdb/timer.hpp>
@@ -22,40 +21,49 @@ std::string trim(std::string_view s) {
 std::optional<std::string> text_of(const param& p) {
     static constexpr char hex[] = "0123456789abcdef";
     switch (p.type()) {
-    case param::kind::null: return std::nullopt;
-    case param::kind::boolean: return p.as_bool() ? "t" : "f";
-    case param::kind::int16:
-    case param::kind::int32:
-    case param::kind::int64: return std::to_string(p.as_int());
-    case param::kind::float32:
-    case param::kind::float64: {
-        char buf[32];
-        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, p.as_double());
-        return std::string(buf, ec == std::errc() ? end : buf);
-    }
-    case param::kind::text: return p.as_text();
-    case param::kind::binary: {
-        std::string out = "\\x";
-        for (std::byte b : p.as_bytes()) {
-            out += hex[std::to_integer<int>(b) >> 4];
-            out += hex[std::to_integer<int>(b) & 0xf];
+        case param::kind::null:
+            return std::nullopt;
+        case param::kind::boolean:
+            return p.as_bool() ? "t" : "f";
+        case param::kind::int16:
+        case param::kind::int32:
+        case param::kind::int64:
+            return std::to_string(p.as_int());
+        case param::kind::float32:
+        case param::kind::float64: {
+            char buf[32];
+            auto [end, ec] = std::to_chars(buf, buf + sizeof buf, p.as_double());
+            return std::string(buf, ec == std::errc() ? end : buf);
         }
-        return out;
-    }
+        case param::kind::text:
+            return p.as_text();
+        case param::kind::binary: {
+            std::string out = "\\x";
+            for (std::byte b : p.as_bytes()) {
+                out += hex[std::to_integer<int>(b) >> 4];
+                out += hex[std::to_integer<int>(b) & 0xf];
+            }
+            return out;
+        }
     }
     return std::nullopt;
 }
 
 column_kind kind_of(const param& p) {
     switch (p.type()) {
-    case param::kind::int16:
-    case param::kind::int32:
-    case param::kind::int64: return column_kind::int64;
-    case param::kind::float32:
-    case param::kind::float64: return column_kind::float64;
-    case param::kind::binary: return column_kind::binary;
-    case param::kind::boolean: return column_kind::boolean;
-    default: return column_kind::text;
+        case param::kind::int16:
+        case param::kind::int32:
+        case param::kind::int64:
+            return column_kind::int64;
+        case param::kind::float32:
+        case param::kind::float64:
+            return column_kind::float64;
+        case param::kind::binary:
+            return column_kind::binary;
+        case param::kind::boolean:
+            return column_kind::boolean;
+        default:
+            return column_kind::text;
     }
 }
 
@@ -68,8 +76,9 @@ struct op {
 };
 
 class fake_state : public std::enable_shared_from_this<fake_state> {
-public:
-    fake_state(event_loop& loop, connect_options opts) : loop_(loop), opts_(std::move(opts)), sleep_(loop), deadline_(loop) {}
+  public:
+    fake_state(event_loop& loop, connect_options opts)
+        : loop_(loop), opts_(std::move(opts)), sleep_(loop), deadline_(loop) {}
 
     void start(driver::connect_callback cb) {
         on_connected_ = std::move(cb);
@@ -81,7 +90,8 @@ public:
                 self->pump();
             } else {
                 self->broken_ = true;
-                self->reason_ = error(errc::connect_failed, "fake: cannot reach " + self->opts_.url).with_fatal(true);
+                self->reason_ = error(errc::connect_failed, "fake: cannot reach " + self->opts_.url)
+                                    .with_fatal(true);
                 if (auto cb = std::move(self->on_connected_)) cb(result<void>(self->reason_));
                 self->fail_all(self->reason_);
             }
@@ -91,7 +101,8 @@ public:
     void submit(op o) {
         if (closed_ || broken_) {
             error e = closed_ ? error(errc::closed, "fake: closed")
-                              : error(errc::connection_lost, "fake: broken: " + reason_.message()).with_fatal(true);
+                              : error(errc::connection_lost, "fake: broken: " + reason_.message())
+                                    .with_fatal(true);
             loop_.defer([o = std::move(o), e]() mutable { complete(o, e); });
             return;
         }
@@ -100,7 +111,8 @@ public:
     }
 
     // The uvdb::connection operations, reached through connection_adapter.
-    void query(std::string_view sql, params p, const query_options& o, connection::query_callback cb) {
+    void query(std::string_view sql, params p, const query_options& o,
+               connection::query_callback cb) {
         op x;
         x.sql = sql;
         x.args = std::move(p);
@@ -137,7 +149,9 @@ public:
         submit(std::move(o));
     }
 
-    void cancel() { if (running_ && sleeping_) stop_sleep(error(errc::cancelled, "fake: cancelled")); }
+    void cancel() {
+        if (running_ && sleeping_) stop_sleep(error(errc::cancelled, "fake: cancelled"));
+    }
     void kill() { killed_ = true; }
 
     void close() {
@@ -147,7 +161,9 @@ public:
         sleep_.close();
         deadline_.close();
         if (on_connected_)
-            loop_.defer([cb = std::move(on_connected_)]() mutable { cb(result<void>(error(errc::closed, "fake: closed"))); });
+            loop_.defer([cb = std::move(on_connected_)]() mutable {
+                cb(result<void>(error(errc::closed, "fake: closed")));
+            });
         on_connected_ = nullptr;
         if (running_) queue_.push_front(std::move(current_));
         running_ = sleeping_ = false;
@@ -158,11 +174,13 @@ public:
     bool is_broken() const noexcept { return broken_; }
     bool is_idle() const noexcept { return queue_.empty() && !running_; }
     tx_status transaction_status() const noexcept {
-        return !is_ready() ? tx_status::unknown : in_tx_ ? tx_status::in_transaction : tx_status::idle;
+        return !is_ready() ? tx_status::unknown
+               : in_tx_    ? tx_status::in_transaction
+                           : tx_status::idle;
     }
     std::string describe() const { return "loop fake"; }
 
-private:
+  private:
     static void complete(op& o, const error& e) { o.cb.fail(e); }
 
     void fail_all(const error& e) {
@@ -177,37 +195,41 @@ private:
         current_ = std::move(queue_.front());
         queue_.pop_front();
         running_ = true;
-        if (killed_) return finish_error(error(errc::connection_lost, "fake: the link dropped").with_fatal(true));
+        if (killed_)
+            return finish_error(
+                error(errc::connection_lost, "fake: the link dropped").with_fatal(true));
         switch (current_.k) {
-        case op::kind::ping: return finish_void();
-        case op::kind::reset:
-            pending_ = 0;
-            in_tx_ = false;
-            return finish_void();
-        case op::kind::query: {
-            if (trim(current_.sql) == "SLEEP") return start_sleep();
-            auto r = statement(current_.sql, current_.args);
-            if (!r) return finish_error(std::move(r).err());
-            running_ = false;
-            current_.cb.complete(std::move(r));
-            return pump();
-        }
-        case op::kind::script: {
-            std::vector<result_set> out;
-            std::string_view rest = current_.sql;
-            while (!rest.empty()) {
-                auto semi = rest.find(';');
-                std::string one = trim(rest.substr(0, semi));
-                rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
-                if (one.empty()) continue;
-                auto r = statement(one, {});
+            case op::kind::ping:
+                return finish_void();
+            case op::kind::reset:
+                pending_ = 0;
+                in_tx_ = false;
+                return finish_void();
+            case op::kind::query: {
+                if (trim(current_.sql) == "SLEEP") return start_sleep();
+                auto r = statement(current_.sql, current_.args);
                 if (!r) return finish_error(std::move(r).err());
-                out.push_back(std::move(r).value());
+                running_ = false;
+                current_.cb.complete(std::move(r));
+                return pump();
             }
-            running_ = false;
-            current_.cb.complete(result<std::vector<result_set>>(std::move(out)));
-            return pump();
-        }
+            case op::kind::script: {
+                std::vector<result_set> out;
+                std::string_view rest = current_.sql;
+                while (!rest.empty()) {
+                    auto semi = rest.find(';');
+                    std::string one = trim(rest.substr(0, semi));
+                    rest =
+                        semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+                    if (one.empty()) continue;
+                    auto r = statement(one, {});
+                    if (!r) return finish_error(std::move(r).err());
+                    out.push_back(std::move(r).value());
+                }
+                running_ = false;
+                current_.cb.complete(result<std::vector<result_set>>(std::move(out)));
+                return pump();
+            }
         }
     }
 
@@ -231,11 +253,14 @@ private:
 
     void start_sleep() {
         sleeping_ = true;
-        sleep_.start(60s, [this] { loop_.defer([self = shared_from_this()] { self->stop_sleep({}); }); });
+        sleep_.start(
+            60s, [this] { loop_.defer([self = shared_from_this()] { self->stop_sleep({}); }); });
         auto t = current_.timeout.count() > 0 ? current_.timeout : opts_.query_timeout;
         if (t.count() > 0)
             deadline_.start(t, [this] {
-                loop_.defer([self = shared_from_this()] { self->stop_sleep(error(errc::timeout, "fake: deadline passed")); });
+                loop_.defer([self = shared_from_this()] {
+                    self->stop_sleep(error(errc::timeout, "fake: deadline passed"));
+                });
             });
     }
 
@@ -246,7 +271,9 @@ private:
         deadline_.stop();
         if (e) {
             // cancel() is an application call: complete later, never inline.
-            loop_.defer([self = shared_from_this(), e = *e] { if (self->running_) self->finish_error(e); });
+            loop_.defer([self = shared_from_this(), e = *e] {
+                if (self->running_) self->finish_error(e);
+            });
             return;
         }
         running_ = false;
@@ -260,9 +287,11 @@ private:
     result<result_set> statement(const std::string& sql, const params& args) {
         std::string s = trim(sql);
         std::string word = s.substr(0, s.find(' '));
-        std::string arg = s.size() > word.size() ? trim(std::string_view(s).substr(word.size())) : "";
+        std::string arg =
+            s.size() > word.size() ? trim(std::string_view(s).substr(word.size())) : "";
         auto one_int = [](std::string name, std::int64_t v) {
-            auto r = std::make_unique<owned_result>(std::vector<owned_result::column>{{std::move(name), column_kind::int64, 0, "int8"}});
+            auto r = std::make_unique<owned_result>(std::vector<owned_result::column>{
+                {std::move(name), column_kind::int64, 0, "int8"}});
             r->add_row({std::to_string(v)});
             return result_set(std::move(r));
         };
@@ -271,7 +300,9 @@ private:
         if (word == "ECHO") {
             std::size_t k = arg.empty() ? 0 : std::stoul(arg);
             if (args.size() != k)
-                return error(errc::server_error, "fake: ECHO " + arg + " needs " + arg + " parameters, got " + std::to_string(args.size()))
+                return error(errc::server_error, "fake: ECHO " + arg + " needs " + arg +
+                                                     " parameters, got " +
+                                                     std::to_string(args.size()))
                     .with_server_text("wrong parameter count");
             std::vector<owned_result::column> cols;
             std::vector<std::optional<std::string>> row;
@@ -284,14 +315,32 @@ private:
             return result_set(std::move(r));
         }
         if (word == "BOOM")
-            return error(errc::server_error, "fake: syntax error").with_sqlstate("42601").with_server_text("syntax error at BOOM");
+            return error(errc::server_error, "fake: syntax error")
+                .with_sqlstate("42601")
+                .with_server_text("syntax error at BOOM");
         if (word == "CREATE") return empty();
-        if (word == "BEGIN") { in_tx_ = true; return empty(); }
-        if (word == "INSERT") { (in_tx_ ? pending_ : committed_) += 1; return empty(); }
+        if (word == "BEGIN") {
+            in_tx_ = true;
+            return empty();
+        }
+        if (word == "INSERT") {
+            (in_tx_ ? pending_ : committed_) += 1;
+            return empty();
+        }
         if (word == "COUNT") return one_int("count", committed_ + pending_);
-        if (word == "ROLLBACK") { in_tx_ = false; pending_ = 0; return empty(); }
-        if (word == "COMMIT") { in_tx_ = false; committed_ += pending_; pending_ = 0; return empty(); }
-        return error(errc::server_error, "fake: unknown statement").with_server_text("unknown: " + word);
+        if (word == "ROLLBACK") {
+            in_tx_ = false;
+            pending_ = 0;
+            return empty();
+        }
+        if (word == "COMMIT") {
+            in_tx_ = false;
+            committed_ += pending_;
+            pending_ = 0;
+            return empty();
+        }
+        return error(errc::server_error, "fake: unknown statement")
+            .with_server_text("unknown: " + word);
     }
 
     event_loop& loop_;
@@ -311,7 +360,7 @@ private:
 using fake_connection = connection_adapter<fake_state, std::shared_ptr<fake_state>>;
 
 class loop_fake_driver final : public driver {
-public:
+  public:
     std::string_view name() const noexcept override { return "fake"; }
     std::vector<std::string> schemes() const override { return {"fake"}; }
     std::unique_ptr<connection> connect(event_loop& loop, const connect_options& opts,
@@ -324,7 +373,9 @@ public:
 
 }  // namespace
 
-std::shared_ptr<uvdb::driver> make_loop_fake_driver() { return std::make_shared<loop_fake_driver>(); }
+std::shared_ptr<uvdb::driver> make_loop_fake_driver() {
+    return std::make_shared<loop_fake_driver>();
+}
 
 bool kill_loop_fake(connection& c) {
     auto* f = dynamic_cast<fake_connection*>(&c);

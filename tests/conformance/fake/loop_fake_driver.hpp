@@ -16,7 +16,6 @@
 // URLs: fake://ok connects, fake://down fails with errc::connect_failed.
 
 #include <memory>
-
 #include <uvdb/driver.hpp>
 
 namespace uvdb::test {

@@ -3,7 +3,6 @@
 // driver without I/O.
 
 #include <catch2/catch.hpp>
-
 #include <uvdb/conformance/target.hpp>
 
 #include "conformance/fake/loop_fake_driver.hpp"

@@ -2,7 +2,6 @@
 // server named by UVDB_TEST_* (scripts/pg-test-server.sh).
 
 #include <catch2/catch.hpp>
-
 #include <uvdb/conformance/target.hpp>
 #include <uvdb/postgres/driver.hpp>
 

@@ -4,12 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-
-#include <catch2/catch.hpp>
-
 #include <uvdb/conformance/target.hpp>
 #include <uvdb/sqlite/driver.hpp>
 
@@ -18,7 +16,8 @@ namespace {
 struct temp_dir {
     std::filesystem::path path;
     temp_dir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "uvdb-conformance-XXXXXX").string();
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "uvdb-conformance-XXXXXX").string();
         if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
         path = tmpl;
     }

@@ -21,7 +21,8 @@ TEST_CASE("conformance: connect succeeds and the connection is ready", "[conform
     });
     returned = true;
     REQUIRE(c != nullptr);
-    run_until(loop, [&] { return s.done(); }, t.step_timeout, "the connect callback");
+    run_until(
+        loop, [&] { return s.done(); }, t.step_timeout, "the connect callback");
     INFO(t.name << ": " << describe(*s.value));
     REQUIRE(s.calls == 1);
     REQUIRE(s.value->ok());
@@ -45,7 +46,8 @@ TEST_CASE("conformance: a bad target fails to connect with a clear error", "[con
     slot<void> s;
     auto c = t.driver->connect(loop, t.bad_options(), s.sink());
     REQUIRE(c != nullptr);
-    run_until(loop, [&] { return s.done(); }, t.step_timeout, "the connect callback");
+    run_until(
+        loop, [&] { return s.done(); }, t.step_timeout, "the connect callback");
     REQUIRE(s.value.has_value());
     REQUIRE_FALSE(s.value->ok());
     const error& e = s.value->err();
@@ -57,7 +59,8 @@ TEST_CASE("conformance: a bad target fails to connect with a clear error", "[con
     // A statement on it fails too, through the callback.
     slot<result_set> q;
     c->query(t.trivial_sql, q.sink());
-    run_until(loop, [&] { return q.done(); }, t.step_timeout, "the query callback");
+    run_until(
+        loop, [&] { return q.done(); }, t.step_timeout, "the query callback");
     CHECK_FALSE(q.value->ok());
     CHECK(s.calls == 1);
 }
@@ -71,8 +74,9 @@ TEST_CASE("conformance: destroying a connection while it connects completes the 
     auto c = t.driver->connect(loop, t.options(), s.sink());
     c->query(t.trivial_sql, q.sink());  // queued before the connection is ready
     c.reset();
-    run_until(loop, [&] { return s.done() && q.done(); }, t.step_timeout,
-              "the callbacks of an aborted connect");
+    run_until(
+        loop, [&] { return s.done() && q.done(); }, t.step_timeout,
+        "the callbacks of an aborted connect");
     REQUIRE_FALSE(s.value->ok());
     CHECK(s.value->err().value() == errc::closed);
     REQUIRE_FALSE(q.value->ok());
@@ -90,7 +94,8 @@ TEST_CASE("conformance: statements issued before the connect finished run after 
     slot<result_set> q;
     auto c = t.driver->connect(loop, t.options(), s.sink());
     c->query(t.trivial_sql, q.sink());
-    run_until(loop, [&] { return s.done() && q.done(); }, t.step_timeout, "connect and query");
+    run_until(
+        loop, [&] { return s.done() && q.done(); }, t.step_timeout, "connect and query");
     REQUIRE(s.value->ok());
     INFO(describe(*q.value));
     REQUIRE(q.value->ok());
@@ -114,7 +119,8 @@ TEST_CASE("conformance: close() is idempotent and fails later statements with er
         q.sink()(std::move(r));
     });
     returned = true;
-    run_until(loop, [&] { return q.done(); }, t.step_timeout, "the query callback");
+    run_until(
+        loop, [&] { return q.done(); }, t.step_timeout, "the query callback");
     CHECK_FALSE(inline_call);
     REQUIRE_FALSE(q.value->ok());
     CHECK(q.value->err().value() == errc::closed);

@@ -19,7 +19,8 @@ namespace {
 void kill_now(event_loop& loop, const target& t, connection& c) {
     slot<void> k;
     t.kill(loop, c, k.sink());
-    run_until(loop, [&] { return k.done(); }, t.step_timeout, "the kill hook");
+    run_until(
+        loop, [&] { return k.done(); }, t.step_timeout, "the kill hook");
     INFO("kill hook: " << describe(*k.value));
     REQUIRE(k.value->ok());
 }
@@ -74,7 +75,8 @@ TEST_CASE("conformance: reset while a statement runs fails and marks the connect
     c->query(t.trivial_sql, q.sink());
     slot<void> r;
     c->reset(r.sink());
-    run_until(loop, [&] { return q.done() && r.done(); }, t.step_timeout, "query and reset");
+    run_until(
+        loop, [&] { return q.done() && r.done(); }, t.step_timeout, "query and reset");
     REQUIRE_FALSE(r.value->ok());
     CHECK(r.value->err().is_fatal());
     CHECK(c->is_broken());
@@ -97,7 +99,8 @@ TEST_CASE("conformance: cancel() stops a long statement with errc::cancelled", "
     c->query(t.long_running_sql, q.sink());
     timer later(loop);
     later.start(200ms, [&] { c->cancel(); });
-    run_until(loop, [&] { return q.done(); }, t.step_timeout, "the cancelled statement");
+    run_until(
+        loop, [&] { return q.done(); }, t.step_timeout, "the cancelled statement");
     const auto took = std::chrono::steady_clock::now() - started;
     REQUIRE_FALSE(q.value->ok());
     INFO(q.value->err().to_string());
@@ -143,8 +146,8 @@ TEST_CASE("conformance: closing from inside a callback is legal", "[conformance]
         c.reset();  // destroying the connection inside its own callback
     });
     c->query(t.trivial_sql, second.sink());
-    run_until(loop, [&] { return first.done() && second.done(); }, t.step_timeout,
-              "both callbacks");
+    run_until(
+        loop, [&] { return first.done() && second.done(); }, t.step_timeout, "both callbacks");
     REQUIRE(first.value->ok());
     REQUIRE_FALSE(second.value->ok());
     CHECK(second.value->err().value() == errc::closed);
@@ -166,7 +169,8 @@ TEST_CASE("conformance: closing while a long statement runs completes it with er
     c->query(t.long_running_sql, q.sink());
     timer later(loop);
     later.start(100ms, [&] { c.reset(); });
-    run_until(loop, [&] { return q.done(); }, t.step_timeout, "the statement's callback");
+    run_until(
+        loop, [&] { return q.done(); }, t.step_timeout, "the statement's callback");
     REQUIRE_FALSE(q.value->ok());
     CHECK(q.value->err().value() == errc::closed);
     run_for(loop, 20ms);

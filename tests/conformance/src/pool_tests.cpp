@@ -35,20 +35,23 @@ TEST_CASE("conformance: the pool runs concurrent statements over the driver", "[
         int ok = 0;
         std::vector<std::string> errors;
         for (int i = 0; i < n; ++i) {
-            db.query(t.echo_sql,
-                     make_params(std::int64_t{i}, 0.25, "p", bytes("\x01", 1), std::optional<std::string>{}),
-                     [&, i](result<result_set> r) {
-                         if (!r) {
-                             errors.push_back(r.err().to_string());
-                         } else if ((*r)[0].get<std::int64_t>(0) == i) {
-                             ++ok;
-                         } else {
-                             errors.push_back("statement " + std::to_string(i) + " got another's row");
-                         }
-                     });
+            db.query(
+                t.echo_sql,
+                make_params(std::int64_t{i}, 0.25, "p", bytes("\x01", 1),
+                            std::optional<std::string>{}),
+                [&, i](result<result_set> r) {
+                    if (!r) {
+                        errors.push_back(r.err().to_string());
+                    } else if ((*r)[0].get<std::int64_t>(0) == i) {
+                        ++ok;
+                    } else {
+                        errors.push_back("statement " + std::to_string(i) + " got another's row");
+                    }
+                });
         }
-        run_until(loop, [&] { return ok + static_cast<int>(errors.size()) == n; }, t.step_timeout,
-                  "40 pooled statements");
+        run_until(
+            loop, [&] { return ok + static_cast<int>(errors.size()) == n; }, t.step_timeout,
+            "40 pooled statements");
         INFO((errors.empty() ? std::string() : errors.front()));
         CHECK(errors.empty());
         CHECK(ok == n);
@@ -60,7 +63,8 @@ TEST_CASE("conformance: the pool runs concurrent statements over the driver", "[
         // Leases: a transaction left open is rolled back on return.
         slot<lease> l;
         db.acquire(l.sink());
-        run_until(loop, [&] { return l.done(); }, t.step_timeout, "acquire");
+        run_until(
+            loop, [&] { return l.done(); }, t.step_timeout, "acquire");
         INFO(describe(*l.value));
         REQUIRE(l.value->ok());
         {
@@ -68,8 +72,9 @@ TEST_CASE("conformance: the pool runs concurrent statements over the driver", "[
             REQUIRE(query_now(loop, *held, t.begin_sql).ok());
             CHECK(held->transaction_status() == tx_status::in_transaction);
         }
-        run_until(loop, [&] { return db.stats().checked_out == 0 && db.stats().pending == 0; },
-                  t.step_timeout, "the lease's return");
+        run_until(
+            loop, [&] { return db.stats().checked_out == 0 && db.stats().pending == 0; },
+            t.step_timeout, "the lease's return");
         db.close();
     }
     run_for(loop, 20ms);
@@ -90,14 +95,16 @@ TEST_CASE("conformance: the pool replaces a killed connection and leaks nothing"
 
         slot<lease> l;
         db.acquire(l.sink());
-        run_until(loop, [&] { return l.done(); }, t.step_timeout, "acquire");
+        run_until(
+            loop, [&] { return l.done(); }, t.step_timeout, "acquire");
         INFO(describe(*l.value));
         REQUIRE(l.value->ok());
         {
             lease held = std::move(l.value->value());
             slot<void> k;
             t.kill(loop, *held, k.sink());
-            run_until(loop, [&] { return k.done(); }, t.step_timeout, "the kill hook");
+            run_until(
+                loop, [&] { return k.done(); }, t.step_timeout, "the kill hook");
             REQUIRE(k.value->ok());
             auto r = query_now(loop, *held, t.trivial_sql);
             REQUIRE_FALSE(r.ok());
@@ -107,7 +114,8 @@ TEST_CASE("conformance: the pool replaces a killed connection and leaks nothing"
         // The only slot is free again and a new connection serves the next caller.
         slot<result_set> q;
         db.query(t.trivial_sql, q.sink());
-        run_until(loop, [&] { return q.done(); }, t.step_timeout, "a statement after the kill");
+        run_until(
+            loop, [&] { return q.done(); }, t.step_timeout, "a statement after the kill");
         INFO(describe(*q.value));
         REQUIRE(q.value->ok());
         CHECK(q.value->value().value<int>() == 1);

@@ -20,7 +20,8 @@ namespace {
 
 bytes sample_bytes() {
     std::vector<std::byte> b;
-    for (int v : {0x00, 0x01, 0x7f, 0x80, 0xff, 0x00, 0x5c, 0x27}) b.push_back(static_cast<std::byte>(v));
+    for (int v : {0x00, 0x01, 0x7f, 0x80, 0xff, 0x00, 0x5c, 0x27})
+        b.push_back(static_cast<std::byte>(v));
     return bytes(std::move(b));
 }
 
@@ -43,8 +44,9 @@ TEST_CASE("conformance: parameters and result values round trip", "[conformance]
         {0, 0.0, ""},
     };
     for (const auto& smp : samples) {
-        auto r = query_now(loop, *c, t.echo_sql,
-                           make_params(smp.i, smp.d, smp.s, sample_bytes(), std::optional<std::string>{}));
+        auto r = query_now(
+            loop, *c, t.echo_sql,
+            make_params(smp.i, smp.d, smp.s, sample_bytes(), std::optional<std::string>{}));
         INFO(t.name << " with text \"" << smp.s << "\": " << describe(r));
         REQUIRE(r.ok());
         const result_set& rs = *r;
@@ -67,8 +69,9 @@ TEST_CASE("conformance: result columns report portable kinds", "[conformance]") 
     const target& t = current_target();
     event_loop loop;
     auto c = connect_ok(loop, t);
-    auto r = query_now(loop, *c, t.echo_sql,
-                       make_params(std::int64_t{7}, 2.25, "x", sample_bytes(), std::optional<std::string>{}));
+    auto r = query_now(
+        loop, *c, t.echo_sql,
+        make_params(std::int64_t{7}, 2.25, "x", sample_bytes(), std::optional<std::string>{}));
     INFO(describe(r));
     REQUIRE(r.ok());
     CHECK(r->column_kind_of(0) == column_kind::int64);
@@ -144,20 +147,22 @@ TEST_CASE("conformance: statements issued together complete in order, each callb
     std::vector<int> calls(n, 0);
     std::vector<std::string> errors;
     for (int i = 0; i < n; ++i) {
-        c->query(t.echo_sql,
-                 make_params(std::int64_t{i}, 0.5, "t", sample_bytes(), std::optional<std::string>{}),
-                 [&, i](result<result_set> r) {
-                     ++calls[static_cast<std::size_t>(i)];
-                     if (!r) {
-                         errors.push_back(r.err().to_string());
-                         return;
-                     }
-                     order.push_back(static_cast<int>((*r)[0].get<std::int64_t>(0)));
-                 });
+        c->query(
+            t.echo_sql,
+            make_params(std::int64_t{i}, 0.5, "t", sample_bytes(), std::optional<std::string>{}),
+            [&, i](result<result_set> r) {
+                ++calls[static_cast<std::size_t>(i)];
+                if (!r) {
+                    errors.push_back(r.err().to_string());
+                    return;
+                }
+                order.push_back(static_cast<int>((*r)[0].get<std::int64_t>(0)));
+            });
     }
     CHECK_FALSE(c->is_idle());
-    run_until(loop, [&] { return order.size() + errors.size() == n; }, t.step_timeout,
-              "20 queued statements");
+    run_until(
+        loop, [&] { return order.size() + errors.size() == n; }, t.step_timeout,
+        "20 queued statements");
     INFO((errors.empty() ? std::string() : errors.front()));
     REQUIRE(errors.empty());
     for (int i = 0; i < n; ++i) CHECK(order[static_cast<std::size_t>(i)] == i);
@@ -183,18 +188,22 @@ TEST_CASE("conformance: callbacks never run inline from the call that started th
     r1 = true;
     c->reset([&](result<void>) { check(r2); });  // fails: a statement runs; still not inline
     r2 = true;
-    run_until(loop, [&] { return completed == 2; }, t.step_timeout, "query and reset");
+    run_until(
+        loop, [&] { return completed == 2; }, t.step_timeout, "query and reset");
 
     auto c2 = connect_ok(loop, t);
     c2->ping(5s, [&](result<void>) { check(r3); });
     r3 = true;
-    run_until(loop, [&] { return completed == 3; }, t.step_timeout, "ping");
+    run_until(
+        loop, [&] { return completed == 3; }, t.step_timeout, "ping");
     c2->reset([&](result<void>) { check(r4); });  // idle: nothing to undo, still deferred
     r4 = true;
-    run_until(loop, [&] { return completed == 4; }, t.step_timeout, "reset when idle");
+    run_until(
+        loop, [&] { return completed == 4; }, t.step_timeout, "reset when idle");
     c2->close();
     c2->query(t.trivial_sql, [&](result<result_set>) { check(r5); });  // closed: fails at once
     r5 = true;
-    run_until(loop, [&] { return completed == 5; }, t.step_timeout, "query on a closed connection");
+    run_until(
+        loop, [&] { return completed == 5; }, t.step_timeout, "query on a closed connection");
     CHECK(inline_calls == 0);
 }

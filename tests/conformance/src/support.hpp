@@ -6,14 +6,12 @@
 // store what they received; the test asserts after the loop returned.
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
 #include <uvdb/conformance/target.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
@@ -62,8 +60,8 @@ std::unique_ptr<connection> connect_ok(event_loop& loop, const target& t);
 
 /// One statement, waited for (fails the test when it takes longer than the
 /// target's step_timeout).
-result<result_set> query_now(event_loop& loop, connection& c, std::string_view sql,
-                             params p = {}, query_options opts = {});
+result<result_set> query_now(event_loop& loop, connection& c, std::string_view sql, params p = {},
+                             query_options opts = {});
 result<std::vector<result_set>> execute_now(event_loop& loop, connection& c, std::string_view sql);
 result<void> ping_now(event_loop& loop, connection& c, std::chrono::milliseconds deadline = 5s);
 result<void> reset_now(event_loop& loop, connection& c);

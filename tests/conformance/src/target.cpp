@@ -5,7 +5,6 @@
 // test file.
 
 #include <catch2/catch.hpp>
-
 #include <uvdb/conformance/target.hpp>
 
 namespace uvdb::conformance {
@@ -35,8 +34,9 @@ const target& current_target() {
     static std::optional<target> t;
     if (!t) {
         if (!factory())
-            FAIL("no uvdb::conformance::registration in this program: define one that "
-                 "describes the driver under test");
+            FAIL(
+                "no uvdb::conformance::registration in this program: define one that "
+                "describes the driver under test");
         t.emplace(factory()());
         if (!t->driver || !t->options) {
             FAIL("the conformance target \"" << t->name

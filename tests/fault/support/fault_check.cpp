@@ -1,16 +1,15 @@
 #include "fault/support/fault_check.hpp"
 
 #include <dirent.h>
-#include <cstdio>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "fault/support/fault_pool.hpp"
 #include "integration/support/test_env.hpp"
@@ -59,12 +58,14 @@ std::vector<std::string> sockets_to(int port) {
             std::istringstream fields(line);
             std::string sl, local, remote, state, queues, timer, retr, uid, timeout;
             unsigned long inode = 0;
-            fields >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >> inode;
+            fields >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >>
+                inode;
             const auto colon = remote.rfind(':');
             if (colon == std::string::npos || state == "0A") continue;  // 0A: listening
             const int rport = static_cast<int>(std::stoul(remote.substr(colon + 1), nullptr, 16));
             if (rport == port && inodes.count(inode) != 0) {
-                out.push_back(local + " -> " + remote + " state " + state + " inode " + std::to_string(inode));
+                out.push_back(local + " -> " + remote + " state " + state + " inode " +
+                              std::to_string(inode));
             }
         }
     }
@@ -75,13 +76,15 @@ std::vector<std::string> sockets_to(int port) {
 
 std::size_t client_sockets_to(int port) { return sockets_to(port).size(); }
 
-void check_after_fault(event_loop& loop, pool& db, const std::string& app_name, const after_fault& how) {
+void check_after_fault(event_loop& loop, pool& db, const std::string& app_name,
+                       const after_fault& how) {
     // Let connects, pings and resets the fault set off come to an end.
-    (void)wait_until(loop, [&] { return pool_settled(db); }, how.settle);
+    (void)wait_until(
+        loop, [&] { return pool_settled(db); }, how.settle);
     auto st = db.stats();
-    INFO("after the fault: checked_out " << st.checked_out << ", idle " << st.idle << ", connecting "
-                                         << st.connecting << ", pending " << st.pending << ", waiting "
-                                         << st.waiting << ", total " << st.total);
+    INFO("after the fault: checked_out "
+         << st.checked_out << ", idle " << st.idle << ", connecting " << st.connecting
+         << ", pending " << st.pending << ", waiting " << st.waiting << ", total " << st.total);
     CHECK(pool_settled(db));
     CHECK(st.checked_out == how.live_leases);
 
@@ -90,7 +93,8 @@ void check_after_fault(event_loop& loop, pool& db, const std::string& app_name, 
         INFO("query after the fault: " << (r ? std::string("ok") : describe(r.err())));
         REQUIRE(r);
         CHECK(r->value<int>() == 42);
-        (void)wait_until(loop, [&] { return pool_settled(db); }, how.settle);
+        (void)wait_until(
+            loop, [&] { return pool_settled(db); }, how.settle);
         CHECK(db.stats().checked_out == how.live_leases);
     }
 
@@ -101,16 +105,20 @@ void check_after_fault(event_loop& loop, pool& db, const std::string& app_name, 
     std::size_t pool_total = 0;
     const auto deadline = std::chrono::steady_clock::now() + how.settle;
     for (;;) {
-        auto r = query_sync(loop, *admin, "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = $1",
-                            make_params(app_name));
+        auto r = query_sync(
+            loop, *admin, "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = $1",
+            make_params(app_name));
         if (!r) fail_with("counting the pool's connections on the server", r.err());
         on_server = r->value<int>();
         pool_total = db.stats().total;
-        if (on_server == static_cast<int>(pool_total) || std::chrono::steady_clock::now() >= deadline) break;
+        if (on_server == static_cast<int>(pool_total) ||
+            std::chrono::steady_clock::now() >= deadline)
+            break;
         run_for(loop, 100ms);
     }
     admin.reset();
-    INFO("server connections named " << app_name << ": " << on_server << ", pool total: " << pool_total);
+    INFO("server connections named " << app_name << ": " << on_server
+                                     << ", pool total: " << pool_total);
     CHECK(on_server == static_cast<int>(pool_total));
 
     if (how.port != 0) {
@@ -124,8 +132,9 @@ void check_after_fault(event_loop& loop, pool& db, const std::string& app_name, 
             how.settle);
         std::string lines;
         for (const auto& l : sockets_to(how.port)) lines += "  " + l + "\n";
-        INFO("this process's sockets to port " << how.port << ": " << sockets << ", pool total: "
-                                               << db.stats().total << "\n" << lines << describe_open_fds());
+        INFO("this process's sockets to port " << how.port << ": " << sockets
+                                               << ", pool total: " << db.stats().total << "\n"
+                                               << lines << describe_open_fds());
         CHECK(sockets == db.stats().total);
     }
 }

@@ -15,7 +15,6 @@
 
 #include <cstddef>
 #include <string>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/pool.hpp>
 
@@ -35,7 +34,8 @@ struct after_fault {
 };
 
 /// Runs every check above on `db` (whose connections carry `app_name`).
-void check_after_fault(event_loop& loop, pool& db, const std::string& app_name, const after_fault& how = {});
+void check_after_fault(event_loop& loop, pool& db, const std::string& app_name,
+                       const after_fault& how = {});
 
 /// TCP sockets of this process (in this network namespace) connected or
 /// connecting to remote `port`.
@@ -46,11 +46,11 @@ std::size_t client_sockets_to(int port);
 /// failure. Make it before the loop, the proxy and the pool; check after
 /// they are gone.
 class fd_scope {
-public:
+  public:
     fd_scope();
     void check() const;
 
-private:
+  private:
     std::size_t before_;
 };
 

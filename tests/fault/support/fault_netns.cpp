@@ -1,9 +1,9 @@
 #include "fault/support/fault_netns.hpp"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <dirent.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -42,8 +42,8 @@ void remove_leftovers() {
     while (const dirent* ent = ::readdir(d)) {
         int pid = 0;
         int n = 0;
-        if (std::sscanf(ent->d_name, "uvdbf%dn%d", &pid, &n) == 2 && pid > 0 && ::kill(pid, 0) != 0 &&
-            errno == ESRCH) {
+        if (std::sscanf(ent->d_name, "uvdbf%dn%d", &pid, &n) == 2 && pid > 0 &&
+            ::kill(pid, 0) != 0 && errno == ESRCH) {
             stale.emplace_back(ent->d_name);
         }
     }
@@ -55,7 +55,9 @@ void remove_leftovers() {
 
 const std::string& fault_netns::unavailable_reason() {
     static const std::string reason = []() -> std::string {
-        if (::geteuid() != 0) return "network namespaces need root (running as uid " + std::to_string(::geteuid()) + ")";
+        if (::geteuid() != 0)
+            return "network namespaces need root (running as uid " + std::to_string(::geteuid()) +
+                   ")";
         if (sh("ip -V") != 0) return "iproute2's `ip` is not installed";
         remove_leftovers();
         try {
@@ -76,7 +78,8 @@ fault_netns::fault_netns() {
     outside_dev_ = "uvf" + tag + "a";  // at most 15 characters
     inside_dev_ = "uvf" + tag + "b";
     // A /30 of 10.64.0.0/10 picked by pid and counter, so parallel runs differ.
-    const std::string net = "10." + std::to_string(64 + (pid >> 8) % 64) + "." + std::to_string(pid & 255) + ".";
+    const std::string net =
+        "10." + std::to_string(64 + (pid >> 8) % 64) + "." + std::to_string(pid & 255) + ".";
     outside_ = net + std::to_string(4 * n + 1);
     inside_ = net + std::to_string(4 * n + 2);
     const std::string mac_out = "02:75:64:" + std::to_string(10 + n) + ":00:01";
@@ -85,16 +88,17 @@ fault_netns::fault_netns() {
     sh("ip netns del " + ns_);  // a leftover of an earlier process with our pid
     try {
         must("ip netns add " + ns_);
-        must("ip link add " + outside_dev_ + " address " + mac_out + " type veth peer name " + inside_dev_ +
-             " address " + mac_in + " netns " + ns_);
+        must("ip link add " + outside_dev_ + " address " + mac_out + " type veth peer name " +
+             inside_dev_ + " address " + mac_in + " netns " + ns_);
         must("ip addr add " + outside_ + "/30 dev " + outside_dev_);
         must("ip link set " + outside_dev_ + " up");
         must("ip -n " + ns_ + " addr add " + inside_ + "/30 dev " + inside_dev_);
         must("ip -n " + ns_ + " link set " + inside_dev_ + " up");
         must("ip -n " + ns_ + " link set lo up");
-        must("ip neigh replace " + inside_ + " lladdr " + mac_in + " dev " + outside_dev_ + " nud permanent");
-        must("ip -n " + ns_ + " neigh replace " + outside_ + " lladdr " + mac_out + " dev " + inside_dev_ +
+        must("ip neigh replace " + inside_ + " lladdr " + mac_in + " dev " + outside_dev_ +
              " nud permanent");
+        must("ip -n " + ns_ + " neigh replace " + outside_ + " lladdr " + mac_out + " dev " +
+             inside_dev_ + " nud permanent");
     } catch (...) {
         sh("ip link del " + outside_dev_);
         sh("ip netns del " + ns_);
@@ -114,7 +118,8 @@ int fault_netns::listen_inside() const {
     if (home < 0 || target < 0) {
         if (home >= 0) ::close(home);
         if (target >= 0) ::close(target);
-        throw std::runtime_error("fault_netns: cannot open the namespace files: " + std::string(std::strerror(errno)));
+        throw std::runtime_error("fault_netns: cannot open the namespace files: " +
+                                 std::string(std::strerror(errno)));
     }
     int fd = -1;
     std::string err;
@@ -125,14 +130,16 @@ int fault_netns::listen_inside() const {
         sockaddr_in a{};
         a.sin_family = AF_INET;
         ::inet_pton(AF_INET, inside_.c_str(), &a.sin_addr);
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 64) != 0) {
+        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::listen(fd, 64) != 0) {
             err = std::string("socket/bind/listen inside: ") + std::strerror(errno);
             if (fd >= 0) ::close(fd);
             fd = -1;
         }
         if (::setns(home, CLONE_NEWNET) != 0) {
             // The thread would stay in the wrong namespace: nothing sensible is left to do.
-            std::fprintf(stderr, "fault_netns: cannot return to the original namespace: %s\n", std::strerror(errno));
+            std::fprintf(stderr, "fault_netns: cannot return to the original namespace: %s\n",
+                         std::strerror(errno));
             std::abort();
         }
     }

@@ -23,7 +23,7 @@
 namespace uvdb::test {
 
 class fault_netns {
-public:
+  public:
     /// Why namespaces cannot be used here (not root, no `ip`, creation
     /// refused), or empty when they can. Tries once per process.
     static const std::string& unavailable_reason();
@@ -50,7 +50,7 @@ public:
     /// Brings it back up.
     void heal();
 
-private:
+  private:
     std::string ns_;
     std::string outside_dev_;
     std::string inside_dev_;

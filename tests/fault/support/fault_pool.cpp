@@ -1,9 +1,8 @@
 #include "fault/support/fault_pool.hpp"
 
+#include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
-
-#include <catch2/catch.hpp>
 
 #include "integration/pool_pg_support.hpp"
 #include "integration/support/test_env.hpp"
@@ -31,7 +30,8 @@ result<result_set> pool_query_sync(event_loop& loop, pool& db, std::string_view 
                                    std::chrono::milliseconds deadline) {
     auto slot = make_query_slot();
     db.query(sql, std::move(p), store_in(slot));
-    run_until(loop, [&] { return slot->has_value(); }, deadline, "a pool query's answer");
+    run_until(
+        loop, [&] { return slot->has_value(); }, deadline, "a pool query's answer");
     return std::move(**slot);
 }
 
@@ -39,7 +39,8 @@ result<lease> acquire_sync(event_loop& loop, pool& db, std::chrono::milliseconds
                            std::chrono::milliseconds deadline) {
     auto got = std::make_shared<std::optional<result<lease>>>();
     db.acquire(timeout, [got](result<lease> r) { got->emplace(std::move(r)); });
-    run_until(loop, [&] { return got->has_value(); }, deadline, "an acquire's answer");
+    run_until(
+        loop, [&] { return got->has_value(); }, deadline, "an acquire's answer");
     return std::move(**got);
 }
 
@@ -65,7 +66,8 @@ std::vector<std::string> run_pool_queries(event_loop& loop, pool& db, int n, int
         });
     };
     for (int i = 0; i < concurrency; ++i) st->start_one();
-    run_until(loop, [&] { return st->finished == n; }, 60s, "the pool queries");
+    run_until(
+        loop, [&] { return st->finished == n; }, 60s, "the pool queries");
     return st->failures;
 }
 
@@ -81,7 +83,8 @@ std::vector<std::int64_t> warm_up(event_loop& loop, pool& db, std::size_t n) {
             }
         });
     }
-    run_until(loop, [&] { return leases->size() + failures->size() == n; }, 30s, "warm-up");
+    run_until(
+        loop, [&] { return leases->size() + failures->size() == n; }, 30s, "warm-up");
     INFO("first warm-up failure: " << (failures->empty() ? "" : failures->front()));
     REQUIRE(failures->empty());
     std::vector<std::int64_t> pids;
@@ -91,7 +94,8 @@ std::vector<std::int64_t> warm_up(event_loop& loop, pool& db, std::size_t n) {
     return pids;
 }
 
-double ms_between(std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end) {
+double ms_between(std::chrono::steady_clock::time_point start,
+                  std::chrono::steady_clock::time_point end) {
     return std::chrono::duration<double, std::milli>(end - start).count();
 }
 

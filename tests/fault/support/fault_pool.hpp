@@ -12,8 +12,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/lease.hpp>
 #include <uvdb/param.hpp>
@@ -21,6 +19,7 @@
 #include <uvdb/pool_options.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
+#include <vector>
 
 namespace uvdb::test {
 
@@ -51,6 +50,7 @@ std::vector<std::string> run_pool_queries(event_loop& loop, pool& db, int n, int
 std::vector<std::int64_t> warm_up(event_loop& loop, pool& db, std::size_t n);
 
 /// Milliseconds as a double since `start`, for messages.
-double ms_between(std::chrono::steady_clock::time_point start, std::chrono::steady_clock::time_point end);
+double ms_between(std::chrono::steady_clock::time_point start,
+                  std::chrono::steady_clock::time_point end);
 
 }  // namespace uvdb::test

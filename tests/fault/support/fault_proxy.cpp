@@ -31,8 +31,8 @@ struct side {
     uv_tcp_t tcp{};
     link* owner = nullptr;
     bool is_client = false;
-    bool open = false;      // initialised and not yet closing
-    bool eof = false;       // the peer sent FIN
+    bool open = false;  // initialised and not yet closing
+    bool eof = false;   // the peer sent FIN
     std::size_t writes_in_flight = 0;
 };
 
@@ -138,7 +138,8 @@ bool drained_towards(link* l, side& dest) {
 // side; then the other side is closed too (FIN), as a proxy would.
 void maybe_finish(link* l) {
     if (l->closing) return;
-    if ((l->client.eof && drained_towards(l, l->server)) || (l->server.eof && drained_towards(l, l->client))) {
+    if ((l->client.eof && drained_towards(l, l->server)) ||
+        (l->server.eof && drained_towards(l, l->client))) {
         close_link(l, false);
     }
 }
@@ -179,7 +180,8 @@ void deliver(side& dest, std::vector<char>& data) {
     link* l = dest.owner;
     fault_proxy::impl* p = l->p;
     if (l->stalled) return;
-    if (dest.is_client && l->stall_after != 0 && l->to_client_bytes + data.size() >= l->stall_after) {
+    if (dest.is_client && l->stall_after != 0 &&
+        l->to_client_bytes + data.size() >= l->stall_after) {
         // Forward up to the limit, then fall silent for good.
         data.resize(l->stall_after - l->to_client_bytes);
         l->stalled = true;
@@ -222,8 +224,9 @@ void arm_timer(link* l) {
     if (!l->to_server.empty()) next = std::min(next, l->to_server.front().due_ms);
     if (next == UINT64_MAX || l->closing) return;
     const std::uint64_t now = uv_now(l->timer.loop);
-    uv_timer_start(&l->timer, [](uv_timer_t* t) { flush_due(static_cast<link*>(t->data)); },
-                   next > now ? next - now : 0, 0);
+    uv_timer_start(
+        &l->timer, [](uv_timer_t* t) { flush_due(static_cast<link*>(t->data)); },
+        next > now ? next - now : 0, 0);
 }
 
 void flush_due(link* l) {
@@ -276,7 +279,8 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
 
 void start_reading(side& s) {
     link* l = s.owner;
-    if (!s.open || s.eof || l->closing || l->silent || l->stalled || !l->connected || l->p->paused) return;
+    if (!s.open || s.eof || l->closing || l->silent || l->stalled || !l->connected || l->p->paused)
+        return;
     uv_read_start(reinterpret_cast<uv_stream_t*>(&s.tcp), on_alloc, on_read);
 }
 
@@ -327,8 +331,8 @@ void on_connection(uv_stream_t* server, int status) {
     ++l->handles;
     uv_tcp_nodelay(&l->server.tcp, 1);
     l->connect_req.data = l;
-    if (uv_tcp_connect(&l->connect_req, &l->server.tcp, reinterpret_cast<const sockaddr*>(&p->upstream),
-                       on_upstream) != 0) {
+    if (uv_tcp_connect(&l->connect_req, &l->server.tcp,
+                       reinterpret_cast<const sockaddr*>(&p->upstream), on_upstream) != 0) {
         close_link(l, false);
     }
 }
@@ -352,7 +356,8 @@ void fault_proxy::impl::run(std::function<void()> fn) {
 void fault_proxy::impl::listen_on(uv_tcp_t* tcp) {
     tcp->data = this;
     const int rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp), 128, on_connection);
-    if (rc != 0) throw std::runtime_error(std::string("fault_proxy: listen failed: ") + uv_strerror(rc));
+    if (rc != 0)
+        throw std::runtime_error(std::string("fault_proxy: listen failed: ") + uv_strerror(rc));
     listener = tcp;
 }
 
@@ -414,7 +419,8 @@ void make_impl(fault_proxy::impl& p, int listen_fd, const std::string& host, int
 
 }  // namespace
 
-fault_proxy::fault_proxy(std::string upstream_host, int upstream_port) : impl_(std::make_unique<impl>()) {
+fault_proxy::fault_proxy(std::string upstream_host, int upstream_port)
+    : impl_(std::make_unique<impl>()) {
     make_impl(*impl_, -1, upstream_host, upstream_port);
 }
 

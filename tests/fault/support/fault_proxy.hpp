@@ -27,7 +27,7 @@
 namespace uvdb::test {
 
 class fault_proxy {
-public:
+  public:
     /// Listens on 127.0.0.1 (an ephemeral port) and forwards every accepted
     /// connection to upstream_host:upstream_port (an IPv4 address).
     fault_proxy(std::string upstream_host, int upstream_port);
@@ -82,7 +82,7 @@ public:
 
     struct impl;
 
-private:
+  private:
     std::unique_ptr<impl> impl_;
 };
 

@@ -8,7 +8,8 @@
 
 namespace uvdb::test {
 
-loop_gap_meter::loop_gap_meter(event_loop& loop, std::function<int()> phase, std::chrono::milliseconds period)
+loop_gap_meter::loop_gap_meter(event_loop& loop, std::function<int()> phase,
+                               std::chrono::milliseconds period)
     : timer_(loop), phase_(std::move(phase)) {
     // The timer fires on this (the loop) thread, so thread-self is the loop thread.
     schedstat_fd_ = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
@@ -17,7 +18,8 @@ loop_gap_meter::loop_gap_meter(event_loop& loop, std::function<int()> phase, std
         schedstat_fd_ = -1;
     }
     reset();
-    timer_.start(period, [this] { fire(); }, period);
+    timer_.start(
+        period, [this] { fire(); }, period);
 }
 
 loop_gap_meter::~loop_gap_meter() {
@@ -54,7 +56,8 @@ void loop_gap_meter::fire() {
     const std::int64_t wait = run_queue_ns();
     const auto gap = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_);
     auto own = gap;
-    if (wait >= 0 && last_wait_ns_ >= 0) own -= std::chrono::nanoseconds(std::max<std::int64_t>(0, wait - last_wait_ns_));
+    if (wait >= 0 && last_wait_ns_ >= 0)
+        own -= std::chrono::nanoseconds(std::max<std::int64_t>(0, wait - last_wait_ns_));
     const int p = phase_ ? std::clamp(phase_(), 0, max_phases - 1) : 0;
     gap_[p] = std::max(gap_[p], gap);
     own_gap_[p] = std::max(own_gap_[p], own);

@@ -11,14 +11,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/timer.hpp>
 
 namespace uvdb::test {
 
 class loop_gap_meter {
-public:
+  public:
     static constexpr int max_phases = 4;
 
     /// Starts measuring on `loop` (loop thread only). `phase`, when given, is
@@ -42,7 +41,7 @@ public:
     /// Whether run-queue time could be read (else own = wall).
     bool has_run_queue_time() const noexcept { return schedstat_fd_ >= 0; }
 
-private:
+  private:
     void fire();
     std::int64_t run_queue_ns() const;  // -1 when unknown
 

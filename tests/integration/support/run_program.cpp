@@ -21,10 +21,13 @@ namespace uvdb::test {
 using namespace std::chrono_literals;
 
 program_run run_program(const std::string& path, const std::vector<std::string>& args,
-                        const std::vector<std::string>& extra_env, std::chrono::milliseconds deadline) {
+                        const std::vector<std::string>& extra_env,
+                        std::chrono::milliseconds deadline) {
     program_run res;
     if (path.empty() || ::access(path.c_str(), X_OK) != 0) {
-        FAIL("program '" << path << "' not found or not executable: build the examples (UVDB_BUILD_EXAMPLES=ON)");
+        FAIL("program '"
+             << path
+             << "' not found or not executable: build the examples (UVDB_BUILD_EXAMPLES=ON)");
     }
     std::vector<std::string> argv_s{path};
     argv_s.insert(argv_s.end(), args.begin(), args.end());

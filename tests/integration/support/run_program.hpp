@@ -23,6 +23,7 @@ struct program_run {
 /// fails the test instead of blocking CI. Fails the test when `path` is not
 /// an executable or cannot be started.
 program_run run_program(const std::string& path, const std::vector<std::string>& args,
-                        const std::vector<std::string>& extra_env, std::chrono::milliseconds deadline);
+                        const std::vector<std::string>& extra_env,
+                        std::chrono::milliseconds deadline);
 
 }  // namespace uvdb::test

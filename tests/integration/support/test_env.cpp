@@ -6,14 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
-
-#include <catch2/catch.hpp>
-
 #include <uvdb/error.hpp>
 #include <uvdb/postgres/driver.hpp>
 #include <uvdb/url.hpp>
@@ -57,9 +55,10 @@ const pg_env& env() {
         return v;
     }();
     if (e.url.empty()) {
-        FAIL("UVDB_TEST_URL is not set: these [pg] tests need a PostgreSQL server. Run them "
-             "through scripts/test.sh, or start one with `scripts/pg-test-server.sh start DIR` "
-             "and `. DIR/env.sh` first.");
+        FAIL(
+            "UVDB_TEST_URL is not set: these [pg] tests need a PostgreSQL server. Run them "
+            "through scripts/test.sh, or start one with `scripts/pg-test-server.sh start DIR` "
+            "and `. DIR/env.sh` first.");
     }
     return e;
 }
@@ -85,9 +84,8 @@ connect_options admin_options() {
 
 std::string make_url(const url_parts& parts) {
     const pg_env& e = env();
-    auto pick = [](const std::optional<std::string>& v, const std::string& def) -> const std::string& {
-        return v ? *v : def;
-    };
+    auto pick = [](const std::optional<std::string>& v,
+                   const std::string& def) -> const std::string& { return v ? *v : def; };
     const std::string& host = pick(parts.host, e.host);
     std::string url = "postgresql://" + url_encode(pick(parts.user, e.user));
     const std::string& pw = pick(parts.password, e.password);
@@ -106,9 +104,11 @@ std::string make_url(const url_parts& parts) {
 result<std::unique_ptr<connection>> connect_sync(event_loop& loop, const connect_options& opts,
                                                  std::chrono::milliseconds deadline) {
     auto got = make_slot<result<void>>();
-    auto conn = pg_driver()->connect(loop, opts, [got](result<void> r) { got->emplace(std::move(r)); });
+    auto conn =
+        pg_driver()->connect(loop, opts, [got](result<void> r) { got->emplace(std::move(r)); });
     REQUIRE(conn != nullptr);
-    run_until(loop, [&] { return got->has_value(); }, deadline, "the connect callback");
+    run_until(
+        loop, [&] { return got->has_value(); }, deadline, "the connect callback");
     if (!**got) return (*got)->err();
     return conn;
 }
@@ -122,8 +122,10 @@ std::unique_ptr<connection> connect_or_fail(event_loop& loop, const connect_opti
 result<result_set> query_sync(event_loop& loop, connection& conn, std::string_view sql, params p,
                               const query_options& opts, std::chrono::milliseconds deadline) {
     auto got = make_slot<result<result_set>>();
-    conn.query(sql, std::move(p), opts, [got](result<result_set> r) { got->emplace(std::move(r)); });
-    run_until(loop, [&] { return got->has_value(); }, deadline, "a query callback");
+    conn.query(sql, std::move(p), opts,
+               [got](result<result_set> r) { got->emplace(std::move(r)); });
+    run_until(
+        loop, [&] { return got->has_value(); }, deadline, "a query callback");
     return std::move(**got);
 }
 
@@ -133,7 +135,8 @@ result<std::vector<result_set>> execute_sync(event_loop& loop, connection& conn,
     auto got = make_slot<result<std::vector<result_set>>>();
     conn.execute(script, opts,
                  [got](result<std::vector<result_set>> r) { got->emplace(std::move(r)); });
-    run_until(loop, [&] { return got->has_value(); }, deadline, "an execute callback");
+    run_until(
+        loop, [&] { return got->has_value(); }, deadline, "an execute callback");
     return std::move(**got);
 }
 
@@ -141,14 +144,16 @@ result<void> ping_sync(event_loop& loop, connection& conn, std::chrono::millisec
                        std::chrono::milliseconds deadline) {
     auto got = make_slot<result<void>>();
     conn.ping(ping_deadline, [got](result<void> r) { got->emplace(std::move(r)); });
-    run_until(loop, [&] { return got->has_value(); }, deadline, "a ping callback");
+    run_until(
+        loop, [&] { return got->has_value(); }, deadline, "a ping callback");
     return std::move(**got);
 }
 
 result<void> reset_sync(event_loop& loop, connection& conn, std::chrono::milliseconds deadline) {
     auto got = make_slot<result<void>>();
     conn.reset([got](result<void> r) { got->emplace(std::move(r)); });
-    run_until(loop, [&] { return got->has_value(); }, deadline, "a reset callback");
+    run_until(
+        loop, [&] { return got->has_value(); }, deadline, "a reset callback");
     return std::move(**got);
 }
 
@@ -161,15 +166,13 @@ void terminate_backend(event_loop& loop, std::int64_t pid) {
     REQUIRE(pid != 0);
     auto admin = connect_or_fail(loop, admin_options());
     // With a timeout, pg_terminate_backend waits until the backend has gone.
-    auto r = query_sync(loop, *admin, "SELECT pg_terminate_backend($1::int, 5000)",
-                        make_params(pid));
+    auto r =
+        query_sync(loop, *admin, "SELECT pg_terminate_backend($1::int, 5000)", make_params(pid));
     if (!r) fail_with("pg_terminate_backend", r.err());
     REQUIRE(r->value<bool>());
 }
 
-query_slot make_query_slot() {
-    return std::make_shared<std::optional<result<result_set>>>();
-}
+query_slot make_query_slot() { return std::make_shared<std::optional<result<result_set>>>(); }
 
 connection::query_callback store_in(const query_slot& slot) {
     return [slot](result<result_set> r) {
@@ -182,7 +185,9 @@ connection::query_callback store_in(const query_slot& slot) {
 }
 
 long long ms_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start)
+        .count();
 }
 
 std::string describe(const error& e) {
@@ -207,7 +212,8 @@ std::string describe_open_fds() {
         char target[256] = {};
         const std::string link = std::string("/proc/self/fd/") + ent->d_name;
         const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-        out += std::string(ent->d_name) + " -> " + (n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?") + "\n";
+        out += std::string(ent->d_name) + " -> " +
+               (n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?") + "\n";
     }
     ::closedir(d);
     return out;
@@ -224,8 +230,10 @@ std::size_t open_fd_count() {
     return n - 1;  // the directory stream's own fd
 }
 
-void check_fds_return_to(event_loop& loop, std::size_t expected, std::chrono::milliseconds timeout) {
-    (void)wait_until(loop, [&] { return open_fd_count() <= expected; }, timeout);
+void check_fds_return_to(event_loop& loop, std::size_t expected,
+                         std::chrono::milliseconds timeout) {
+    (void)wait_until(
+        loop, [&] { return open_fd_count() <= expected; }, timeout);
     const std::size_t now = open_fd_count();
     INFO("open fds: " << now << ", expected " << expected);
     if (now != expected) UNSCOPED_INFO("open now:\n" << describe_open_fds());

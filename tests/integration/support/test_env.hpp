@@ -16,14 +16,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
 #include <uvdb/param.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
+#include <vector>
 
 #include "support/loop_wait.hpp"  // wait_until, run_until, run_for
 
@@ -103,7 +102,8 @@ result<std::vector<result_set>> execute_sync(event_loop& loop, connection& conn,
                                              std::chrono::milliseconds deadline = 60s);
 result<void> ping_sync(event_loop& loop, connection& conn, std::chrono::milliseconds ping_deadline,
                        std::chrono::milliseconds deadline = 30s);
-result<void> reset_sync(event_loop& loop, connection& conn, std::chrono::milliseconds deadline = 30s);
+result<void> reset_sync(event_loop& loop, connection& conn,
+                        std::chrono::milliseconds deadline = 30s);
 
 /// Runs `sql` and returns the single value of its single row as T; fails the
 /// test with the error when the query fails.
@@ -161,14 +161,14 @@ int free_port();
 /// client's TCP connect succeeds and then nothing is ever said. Closed on
 /// destruction.
 class silent_listener {
-public:
+  public:
     silent_listener();
     ~silent_listener();
     silent_listener(const silent_listener&) = delete;
     silent_listener& operator=(const silent_listener&) = delete;
     int port() const noexcept { return port_; }
 
-private:
+  private:
     int fd_ = -1;
     int port_ = 0;
 };
@@ -181,4 +181,3 @@ T scalar(event_loop& loop, connection& conn, std::string_view sql, params p) {
 }
 
 }  // namespace uvdb::test
-

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <utility>
-
 #include <uvdb/result_set.hpp>
 
 namespace uvdb::test {
@@ -13,8 +12,12 @@ error lost_error() {
         .with_sqlstate("57P01")
         .with_fatal(true);
 }
-error refused_error() { return error(errc::connect_failed, "connection refused (fake)").with_fatal(true); }
-error auth_error() { return error(errc::auth_failed, "password authentication failed (fake)").with_fatal(true); }
+error refused_error() {
+    return error(errc::connect_failed, "connection refused (fake)").with_fatal(true);
+}
+error auth_error() {
+    return error(errc::auth_failed, "password authentication failed (fake)").with_fatal(true);
+}
 error too_many_error() {
     return error(errc::too_many_connections, "too many connections for role (fake)")
         .with_sqlstate("53300")
@@ -23,7 +26,8 @@ error too_many_error() {
 
 // ---------------------------------------------------------------- driver
 
-fake_driver::fake_driver(std::shared_ptr<detail::timer_source> timers) : st_(std::make_shared<fake_state>()) {
+fake_driver::fake_driver(std::shared_ptr<detail::timer_source> timers)
+    : st_(std::make_shared<fake_state>()) {
     st_->timers = std::move(timers);
 }
 
@@ -106,7 +110,8 @@ void fake_connection::start_front() {
                 failure = st.query_fault(*this, sql);
             }
             if (!failure && o.deadline.count() > 0 && latency > o.deadline) {
-                // As a driver does: cancelled at the statement's timeout, the connection still usable.
+                // As a driver does: cancelled at the statement's timeout, the connection still
+                // usable.
                 latency = o.deadline;
                 failure = error(errc::timeout, "statement timed out (fake)").with_sqlstate("57014");
             }
@@ -159,7 +164,8 @@ void fake_connection::finish_front() {
     std::optional<error> failure = std::move(pending_failure_);
     pending_failure_.reset();
     if (cancel_requested_ && (o.k == kind::query || o.k == kind::execute)) {
-        failure = error(errc::cancelled, "canceling statement due to user request (fake)").with_sqlstate("57014");
+        failure = error(errc::cancelled, "canceling statement due to user request (fake)")
+                      .with_sqlstate("57014");
     }
     cancel_requested_ = false;
     std::weak_ptr<int> alive = alive_;
@@ -232,7 +238,8 @@ void fake_connection::query(std::string_view sql, params /*p*/, const query_opti
     push(std::move(o));
 }
 
-void fake_connection::execute(std::string_view script, const query_options& opts, script_callback cb) {
+void fake_connection::execute(std::string_view script, const query_options& opts,
+                              script_callback cb) {
     op o{kind::execute, std::string(script), opts.timeout, {}, {}, std::move(cb), {}};
     push(std::move(o));
 }
@@ -286,7 +293,8 @@ void fake_connection::close() {
     timer_ = 0;
     running_ = false;
     if (ops_.empty()) return;
-    std::vector<op> doomed(std::make_move_iterator(ops_.begin()), std::make_move_iterator(ops_.end()));
+    std::vector<op> doomed(std::make_move_iterator(ops_.begin()),
+                           std::make_move_iterator(ops_.end()));
     ops_.clear();
     loop_.defer([doomed = std::move(doomed)]() mutable {
         for (op& d : doomed) {

@@ -21,10 +21,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <uvdb/driver.hpp>
 #include <vector>
 
 #include "timer_source.hpp"  // pool/src: the pool's test seam, not installed
-#include <uvdb/driver.hpp>
 
 namespace uvdb::test {
 
@@ -56,7 +56,7 @@ struct fake_state {
     std::size_t pings = 0;
     std::size_t resets = 0;
     std::size_t queries = 0;
-    std::vector<fake_connection*> live;  // created and not closed
+    std::vector<fake_connection*> live;                     // created and not closed
     std::vector<std::chrono::milliseconds> ping_deadlines;  // as the pool passed them
     /// Every statement run, in order, when record_sql is on.
     bool record_sql = true;
@@ -64,13 +64,13 @@ struct fake_state {
 };
 
 /// The usual errors.
-error lost_error();            ///< connection_lost, 57P01, fatal
-error refused_error();         ///< connect_failed (retryable)
-error auth_error();            ///< auth_failed (not retryable)
-error too_many_error();        ///< too_many_connections, 53300 (retryable)
+error lost_error();      ///< connection_lost, 57P01, fatal
+error refused_error();   ///< connect_failed (retryable)
+error auth_error();      ///< auth_failed (not retryable)
+error too_many_error();  ///< too_many_connections, 53300 (retryable)
 
 class fake_driver final : public driver {
-public:
+  public:
     explicit fake_driver(std::shared_ptr<detail::timer_source> timers = nullptr);
 
     /// Behaviour knobs and counters.
@@ -88,18 +88,19 @@ public:
     std::unique_ptr<connection> connect(event_loop& loop, const connect_options& opts,
                                         connect_callback on_connected) override;
 
-private:
+  private:
     std::shared_ptr<fake_state> st_;
     std::uint64_t next_id_ = 1;
 };
 
 class fake_connection final : public connection {
-public:
+  public:
     fake_connection(event_loop& loop, std::shared_ptr<fake_state> st, std::uint64_t id,
-                     driver::connect_callback on_connected);
+                    driver::connect_callback on_connected);
     ~fake_connection() override;
 
-    void query(std::string_view sql, params p, const query_options& opts, query_callback cb) override;
+    void query(std::string_view sql, params p, const query_options& opts,
+               query_callback cb) override;
     void execute(std::string_view script, const query_options& opts, script_callback cb) override;
     void ping(std::chrono::milliseconds deadline, done_callback cb) override;
     void reset(done_callback cb) override;
@@ -118,12 +119,13 @@ public:
     void kill() noexcept { dead_ = true; }
     bool dead() const noexcept { return dead_; }
 
-private:
+  private:
     enum class kind : std::uint8_t { connect, query, execute, ping, reset };
     struct op {
         kind k;
         std::string sql;
-        std::chrono::milliseconds deadline{0};  // ping's deadline, a statement's timeout (<= 0: none)
+        std::chrono::milliseconds deadline{
+            0};  // ping's deadline, a statement's timeout (<= 0: none)
         driver::connect_callback connect_cb;
         query_callback query_cb;
         script_callback script_cb;

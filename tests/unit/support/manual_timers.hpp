@@ -13,7 +13,7 @@
 namespace uvdb::test {
 
 class manual_timers final : public detail::timer_source {
-public:
+  public:
     /// Starts at an arbitrary, non-zero point in time.
     manual_timers() : now_(time_point{} + std::chrono::hours(1)) {}
 
@@ -37,7 +37,7 @@ public:
         return heap_.top();
     }
 
-private:
+  private:
     time_point now_;
     detail::deadline_heap heap_;
 };

@@ -1,9 +1,9 @@
 #include "unit/support/pool_harness.hpp"
 
-#include <catch2/catch.hpp>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <catch2/catch.hpp>
 #include <uvdb/log.hpp>
 
 #include "pool_test_access.hpp"  // pool/src: a pool on the manual clock
@@ -43,7 +43,8 @@ pool_options test_pool_options(std::size_t size, std::size_t max_overflow) {
     o.size = size;
     o.max_overflow = max_overflow;
     o.overflow_linger = std::chrono::milliseconds{0};  // QueuePool's behaviour; linger tests set it
-    o.overflow_delay = std::chrono::milliseconds{0};   // QueuePool's behaviour; overflow-delay tests set it
+    o.overflow_delay =
+        std::chrono::milliseconds{0};  // QueuePool's behaviour; overflow-delay tests set it
     o.random_seed = 42;
     return o;
 }
@@ -74,7 +75,8 @@ void pool_harness::advance(std::chrono::milliseconds d) {
     settle();
 }
 
-std::shared_ptr<acquire_probe> pool_harness::acquire(std::optional<std::chrono::milliseconds> timeout) {
+std::shared_ptr<acquire_probe> pool_harness::acquire(
+    std::optional<std::chrono::milliseconds> timeout) {
     auto probe = std::make_shared<acquire_probe>();
     auto cb = [probe](result<lease> r) {
         ++probe->calls;

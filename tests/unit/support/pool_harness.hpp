@@ -9,10 +9,9 @@
 #include <optional>
 #include <sstream>
 #include <string>
-#include <vector>
-
 #include <uvdb/event_loop.hpp>
 #include <uvdb/pool.hpp>
+#include <vector>
 
 #include "unit/support/fake_driver.hpp"
 #include "unit/support/manual_timers.hpp"
@@ -27,7 +26,7 @@ using namespace std::chrono_literals;
 
 /// Routes uvdb's log into a string for the lifetime of the object.
 class log_capture {
-public:
+  public:
     log_capture();
     ~log_capture();
     log_capture(const log_capture&) = delete;
@@ -37,7 +36,7 @@ public:
     std::size_t count(std::string_view needle) const;
     void clear();
 
-private:
+  private:
     std::shared_ptr<std::ostringstream> out_;
     std::shared_ptr<spdlog::logger> logger_;
 };
@@ -63,7 +62,7 @@ struct query_probe {
 };
 
 class pool_harness {
-public:
+  public:
     pool_harness();
     ~pool_harness();
 
@@ -79,7 +78,8 @@ public:
     void advance(std::chrono::milliseconds d);
 
     /// acquire (with the pool's timeout, or `timeout`), recording the outcome.
-    std::shared_ptr<acquire_probe> acquire(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+    std::shared_ptr<acquire_probe> acquire(
+        std::optional<std::chrono::milliseconds> timeout = std::nullopt);
     /// acquire + settle, expecting success.
     lease acquire_now();
     /// Runs one statement on a lease, settles, and returns what it got.
@@ -94,7 +94,7 @@ public:
     std::shared_ptr<manual_timers> clock = std::make_shared<manual_timers>();
     std::shared_ptr<fake_driver> driver = std::make_shared<fake_driver>(clock);
 
-private:
+  private:
     std::optional<pool> pool_;
 };
 

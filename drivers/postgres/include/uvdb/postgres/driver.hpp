@@ -37,7 +37,6 @@
 
 #include <cstddef>
 #include <memory>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 
@@ -57,9 +56,9 @@ result<void> register_driver(driver_registry& registry = driver_registry::global
 
 /// Well-known type OIDs (pg_type.h), for result_set::column_type_id().
 namespace oid {
-inline constexpr std::uint32_t boolean = 16, bytea = 17, int8 = 20, int2 = 21, int4 = 23,
-                               text = 25, oid_ = 26, float4 = 700, float8 = 701,
-                               varchar = 1043, numeric = 1700, unknown = 705;
+inline constexpr std::uint32_t boolean = 16, bytea = 17, int8 = 20, int2 = 21, int4 = 23, text = 25,
+                               oid_ = 26, float4 = 700, float8 = 701, varchar = 1043,
+                               numeric = 1700, unknown = 705;
 }
 
 }  // namespace uvdb::postgres

@@ -102,7 +102,6 @@
 
 #include <cstdint>
 #include <memory>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/result.hpp>

@@ -30,7 +30,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
@@ -77,7 +76,8 @@ struct target {
     /// would (PostgreSQL: pg_terminate_backend). Calls `done` when the kill
     /// has happened (on the loop thread). The next statement on `conn` must
     /// then fail with is_fatal(). Empty: the fatal-error checks are skipped.
-    std::function<void(event_loop& loop, connection& conn, unique_function<void(result<void>)> done)>
+    std::function<void(event_loop& loop, connection& conn,
+                       unique_function<void(result<void>)> done)>
         kill;
 
     /// How long one step of a check may take before the test fails (a
@@ -92,7 +92,7 @@ const target& current_target();
 /// Registers the target factory; define exactly one, at namespace scope, in
 /// the test program. The factory runs once, lazily, on the first test.
 class registration {
-public:
+  public:
     explicit registration(std::function<target()> make);
 };
 
