@@ -2,6 +2,7 @@
 # Builds uvdb and runs every test (CTest) against a throwaway PostgreSQL that
 # it starts and stops, unless UVDB_TEST_URL already names a server.
 # Without arguments (what CI runs, .ci/run) it then also:
+#   - runs scripts/lint.sh (clang-format and clang-tidy, Debian's LLVM 14);
 #   - runs the libFuzzer targets for a bounded time (scripts/fuzz.sh);
 #   - builds and runs the test suites under AddressSanitizer + UBSan + LSan
 #     (preset asan, build-asan/) and under ThreadSanitizer (preset tsan,
@@ -45,6 +46,12 @@ step_done "ctest (build/)" "$t"
 
 # The rest runs only for the full run; ctest arguments select a subset.
 if [[ $# -eq 0 ]]; then
+    # clang-format over every source file and clang-tidy over the library
+    # sources (build/compile_commands.json): any difference or finding fails.
+    t=$SECONDS
+    scripts/lint.sh || status=$?
+    step_done "lint.sh" "$t"
+
     # The libFuzzer targets (clang) from their seed corpora in the repository.
     t=$SECONDS
     UVDB_FUZZ_REQUIRED=1 UVDB_FUZZ_SECONDS=${UVDB_FUZZ_SECONDS:-20} scripts/fuzz.sh || status=$?

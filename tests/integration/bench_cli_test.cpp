@@ -252,6 +252,41 @@ TEST_CASE("uvdb-bench runs every scenario on SQLite, chosen by the URL's scheme"
     CHECK(r.err.find("skipped") == std::string::npos);
 }
 
+TEST_CASE(
+    "uvdb-bench reaches SQLite through its own URL forms sqlite::memory: and sqlite:relative.db",
+    "[sqlite][bench]") {
+    // Neither form has "://": the registry's scheme split must still find the
+    // SQLite driver. Each pooled connection of :memory: has its own database,
+    // which SELECT 1 does not mind.
+    const bench_run mem =
+        run_bench({"--json", "--ops", "20", "--concurrency", "4", "--url",
+                   "sqlite::memory:", "--scenario", "seq_pooled", "--scenario", "conc_pooled"});
+    INFO("stderr: " << mem.err);
+    REQUIRE(mem.exit_code == 0);
+    const auto mem_lines = lines_of(mem.out);
+    REQUIRE(mem_lines.size() == 2);
+    check_line(mem_lines[0], "seq_pooled", 20,
+               "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)", "SQLite 3.");
+    check_line(mem_lines[1], "conc_pooled", 20,
+               "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)", "SQLite 3.");
+
+    // A relative path is relative to the working directory, as the driver's
+    // README says: the file appears there.
+    const std::string rel = "uvdb-bench-rel-" + std::to_string(::getpid()) + ".db";
+    const bench_run file =
+        run_bench({"--json", "--ops", "10", "--url", "sqlite:" + rel, "seq_pooled"});
+    const bool created = ::access(rel.c_str(), F_OK) == 0;
+    std::remove(rel.c_str());
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) std::remove((rel + suffix).c_str());
+    INFO("stderr: " << file.err);
+    REQUIRE(file.exit_code == 0);
+    CHECK(created);
+    const auto file_lines = lines_of(file.out);
+    REQUIRE(file_lines.size() == 1);
+    check_line(file_lines[0], "seq_pooled", 10,
+               "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)", "SQLite 3.");
+}
+
 TEST_CASE("uvdb-bench says which schemes it knows when no driver serves the URL",
           "[sqlite][bench]") {
     const bench_run r = run_bench({"--json", "--url", "nosuchdb://x/y", "seq_pooled"});
