@@ -35,7 +35,8 @@ std::string relative_url(const temp_dir& dir, const std::string& name) {
 int answer(event_loop& loop, pool& db) {
     slot<result_set> got;
     db.query("SELECT 40 + 2", got.sink());
-    REQUIRE(wait_until(loop, [&] { return got.done(); }));
+    REQUIRE(wait_until(
+        loop, [&] { return got.done(); }, step_timeout));
     INFO((got.get().ok() ? std::string() : got.get().err().to_string()));
     REQUIRE(got.get().ok());
     return (*got.get())[0].get<int>(0);

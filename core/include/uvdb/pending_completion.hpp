@@ -89,4 +89,16 @@ class pending_completion {
         cb_;
 };
 
+/// The answer to an operation a connection refuses because it was closed, or
+/// broke earlier (`broken_reason` says how; its SQLSTATE is kept). The
+/// operation was never sent, so the caller may safely run it elsewhere.
+inline error refused_operation_error(bool closed, const error& broken_reason) {
+    if (closed) return error(errc::closed, "the connection is closed");
+    error e(errc::connection_lost,
+            "the statement was not run: the connection broke earlier: " + broken_reason.message());
+    e.with_fatal(true);
+    if (!broken_reason.sqlstate().empty()) e.with_sqlstate(broken_reason.sqlstate());
+    return e;
+}
+
 }  // namespace uvdb

@@ -8,14 +8,7 @@ namespace uvdb::postgres::detail {
 
 void connection_impl::enqueue(command&& c, std::string_view sql) {
     if (closed_ || broken_) {
-        error e = closed_ ? error(errc::closed, "the connection is closed")
-                          : error(errc::connection_lost,
-                                  "the statement was not run: the connection broke earlier: " +
-                                      broken_reason_.message())
-                                .with_fatal(true);
-        if (!closed_ && !broken_reason_.sqlstate().empty())
-            e.with_sqlstate(broken_reason_.sqlstate());
-        deliver_to(c.completion, e);
+        deliver_to(c.completion, refused_operation_error(closed_, broken_reason_));
         return;
     }
     c.seq = queue_.next_seq();

@@ -209,12 +209,7 @@ std::string connection_impl::describe() const {
 
 void connection_impl::enqueue(command&& c) {
     if (closed_ || broken_) {
-        error e = closed_ ? error(errc::closed, "the connection is closed")
-                          : error(errc::connection_lost,
-                                  "the statement was not run: the connection broke earlier: " +
-                                      broken_reason_.message())
-                                .with_fatal(true);
-        defer_error(loop_, std::move(c), std::move(e));
+        defer_error(loop_, std::move(c), refused_operation_error(closed_, broken_reason_));
         return;
     }
     if (c.timeout.count() > 0) c.deadline = loop_.now() + c.timeout;

@@ -100,9 +100,11 @@ class pool {
     void query(std::string_view sql, query_callback cb,
                std::source_location where = std::source_location::current());
 
-    /// Runs `body` inside BEGIN … COMMIT on one lease; ROLLBACK when the body
-    /// reports an error (which `cb` then receives). `cb` gets the first error
-    /// of BEGIN, the body or COMMIT.
+    /// Runs `body` inside BEGIN … COMMIT on one lease. When the body reports
+    /// an error, `cb` receives it and the lease goes back inside the open
+    /// transaction, which the reset on return rolls back before the
+    /// connection is reused (closed instead when reset_on_return is off).
+    /// `cb` gets the first error of BEGIN, the body or COMMIT.
     void transaction(transaction_body body, done_callback cb,
                      std::source_location where = std::source_location::current());
 
