@@ -358,10 +358,10 @@ int main(int argc, char** argv) {
     if (o.url.empty()) o.url = env_or("DATABASE_URL", env_or("UVDB_TEST_URL", ""));
     if (o.admin_url.empty()) o.admin_url = env_or("UVDB_TEST_ADMIN_URL", "");
     o.pgctl = env_or("UVDB_TEST_PGCTL", "");
-    auto parsed = uvdb::parse_url(o.url);
-    if (o.url.empty() || o.admin_url.empty() || !parsed) {
+    auto checked = uvdb::postgres::make_driver()->check(o.url);
+    if (o.url.empty() || o.admin_url.empty() || !checked) {
         std::fprintf(stderr, "uvdb-soak: give a database URL and a superuser URL (%s)\n",
-                     parsed ? "see --help" : parsed.err().message().c_str());
+                     checked ? "see --help" : checked.err().message().c_str());
         return 2;
     }
     if (o.faults.empty() || o.clients < 1 || o.seconds <= o.warmup) {
