@@ -1,6 +1,6 @@
-// Fuzzes core's part of connection strings (core/src/url.cpp, url_mask.cpp):
-// password masking, the scheme split and percent-encoding. Parsing is the
-// drivers'. Two halves, chosen by the first byte:
+// Fuzzes core's part of connection strings (core/src/url.cpp, url_mask.cpp,
+// url_shape.cpp): password masking, the scheme split and percent-encoding.
+// Parsing is the drivers'. Two halves, chosen by the first byte:
 //
 // Raw text (first byte even): mask_password, url_scheme and url_encode take
 // the rest as it is. None may crash or throw; the scheme is a prefix of the
