@@ -1,16 +1,19 @@
 // Masking of passwords in connection strings for logs and messages.
 //
-// A string parse_url accepts is masked along the same lines the parser
-// reads it, so what it takes for the password is what gets masked (the url
-// fuzz target checks this). Otherwise the rule is "when unsure, mask": a
-// password with an unencoded '@', '/' or '?' makes a URL ambiguous, so a
-// malformed URL is masked from the first ':' of the user info up to the LAST
-// '@' of the text, and one without '@' loses everything after the first ':'
-// of its authority.
+// A well-formed string is masked along the lines a libpq-style reader takes
+// it (user info up to the first '@' before any '/' or '?'), so what a driver
+// takes for the password is what gets masked. Core has no parser: a small
+// structural scan (url_shape.hpp) decides "well-formed".
+// Otherwise the rule is "when unsure, mask": a password with an unencoded
+// '@', '/' or '?' makes a URL ambiguous, so a malformed URL is masked from the
+// first ':' of the user info up to the LAST '@' of the text, and one without
+// '@' loses everything after the first ':' of its authority.
 
 #include <cstddef>
 #include <string>
 #include <uvdb/url.hpp>
+
+#include "url_shape.hpp"
 
 namespace uvdb {
 namespace {
@@ -77,11 +80,11 @@ std::string mask_url(std::string_view text) {
     std::string out(text.substr(0, start));
     std::size_t rest = start;
 
-    // A URL the parser accepts is masked the way it was parsed: user info
-    // up to the first '@' before any '/' or '?'. Only a malformed one gets
-    // the "up to the last '@'" rule, which would take an '@' inside the
-    // query for the end of the user info and print the password after it.
-    const bool parses = parse_url(text).ok();
+    // A well-formed URL is masked the way a driver reads it: user info up
+    // to the first '@' before any '/' or '?'. Only a malformed one gets the
+    // "up to the last '@'" rule, which would take an '@' inside the query
+    // for the end of the user info and print the password after it.
+    const bool parses = detail::well_formed_url(text);
     std::size_t at = npos;
     if (parses) {
         const std::size_t end = text.find_first_of("@/?", start);
@@ -130,7 +133,7 @@ std::string mask_url(std::string_view text) {
     return out;
 }
 
-/// `malformed`: the string did not parse, so a value may have swallowed the
+/// `malformed`: the string is not well-formed key=value pairs, so a value may have swallowed the
 /// next token (an unquoted space in a password); mask to the end instead.
 std::string mask_kv(std::string_view t, bool malformed) {
     std::string out;
@@ -192,10 +195,10 @@ std::string mask_password(std::string_view text) {
             text.substr(static_cast<std::size_t>(scheme.data() - text.data()) + scheme.size(), 3) ==
                 "://";
         if (authority_url || (sep != npos && (eq == npos || sep < eq))) return mask_url(text);
-        // A key=value string the parser accepts is masked the way it was
-        // parsed, even when an '@' comes before the first '=' ("a@b=c
+        // A well-formed key=value string is masked the way a driver reads
+        // it, even when an '@' comes before the first '=' ("a@b=c
         // password=x"): masking it as a URL would miss the password key.
-        if (eq != npos && parse_url(text).ok()) return mask_kv(text, false);
+        if (eq != npos && detail::well_formed_kv(text)) return mask_kv(text, false);
         // "user:secret@host" without a scheme is still masked as a URL; when
         // an '=' follows it may be key=value after all, so mask that too.
         std::size_t at = text.find('@');

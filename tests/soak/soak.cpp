@@ -28,6 +28,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/pool.hpp>
@@ -165,6 +166,19 @@ std::string quote_ident(const std::string& s) {
 bool nap(fault_log& log, double s) {
     std::unique_lock lk(log.m);
     return !log.cv.wait_for(lk, std::chrono::duration<double>(s), [&] { return log.stop; });
+}
+
+/// The user name libpq reads from `url` (empty when it names none); the
+/// connection-limit fault alters that role.
+std::string url_user(const std::string& url) {
+    std::string user;
+    if (PQconninfoOption* opts = PQconninfoParse(url.c_str(), nullptr)) {
+        for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+            if (std::string_view(o->keyword) == "user" && o->val != nullptr) user = o->val;
+        }
+        PQconninfoFree(opts);
+    }
+    return user;
 }
 
 void run_faults(const options& o, const std::string& role, fault_log& log) {
@@ -376,10 +390,10 @@ int main(int argc, char** argv) {
     if (o.url.empty()) o.url = env_or("DATABASE_URL", env_or("UVDB_TEST_URL", ""));
     if (o.admin_url.empty()) o.admin_url = env_or("UVDB_TEST_ADMIN_URL", "");
     o.pgctl = env_or("UVDB_TEST_PGCTL", "");
-    auto parsed = uvdb::parse_url(o.url);
-    if (o.url.empty() || o.admin_url.empty() || !parsed) {
+    auto checked = uvdb::postgres::make_driver()->check(o.url);
+    if (o.url.empty() || o.admin_url.empty() || !checked) {
         std::fprintf(stderr, "uvdb-soak: give a database URL and a superuser URL (%s)\n",
-                     parsed ? "see --help" : parsed.err().message().c_str());
+                     checked ? "see --help" : checked.err().message().c_str());
         return 2;
     }
     if (o.faults.empty() || o.clients < 1 || o.seconds <= o.warmup) {
@@ -424,7 +438,7 @@ int main(int argc, char** argv) {
         churn warm(pool, loop, o.warmup, o.warmup_connects);
         warm.next();
 
-        std::thread fault_thread(run_faults, std::cref(o), parsed->user, std::ref(faults));
+        std::thread fault_thread(run_faults, std::cref(o), url_user(o.url), std::ref(faults));
         uvdb::timer tick(loop);
         std::uint64_t last_ok = 0, last_failed = 0;
         bool done = false;

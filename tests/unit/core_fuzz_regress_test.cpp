@@ -18,9 +18,6 @@ TEST_CASE("fuzz url: a password parameter after an '@' inside the query is maske
     // (The "app:s3cret" here is part of the host parameter, not a password.)
     const std::string text =
         "postgresql:///db?host=/v=l://app:s3cret@ql&port=5432&password=Sup3rSecret";
-    auto parsed = uvdb::parse_url(text);
-    REQUIRE(parsed.ok());
-    REQUIRE(parsed->password == "Sup3rSecret");
     const std::string masked = uvdb::mask_password(text);
     CHECK_THAT(masked, !Contains("Sup3rSecret"));
     CHECK_THAT(masked, Contains("password=***"));
@@ -38,7 +35,6 @@ TEST_CASE("fuzz url: a key=value string with an '@' before its first '=' is mask
     // scheme-less URL ("user:secret@host"), so a valid key=value string
     // such as this one kept its password (corpus/url/regress-kv-with-early-at).
     const std::string text = "note=a@b password=Sup3rSecret user=me";
-    REQUIRE(uvdb::parse_url(text).ok());
     CHECK(uvdb::mask_password("x@y=1 password=Sup3rSecret user=me") ==
           "x@y=1 password=*** user=me");
     CHECK_THAT(uvdb::mask_password(text), !Contains("Sup3rSecret"));
@@ -50,12 +46,9 @@ TEST_CASE("fuzz url: an '@' inside a password query parameter does not end the m
           "[unit][mask][fuzz]") {
     // The last-'@' rule took "...?pass%77ord==ret'@" for user info and left
     // the password's tail, and with it the whole value, in the output
-    // (corpus/url/regress-at-in-password-param). A URL that parses is now
-    // masked along the lines the parser reads it.
+    // (corpus/url/regress-at-in-password-param). A well-formed URL is now
+    // masked along the lines a driver reads it (the password is "=ret@q/x").
     const std::string text = "postgresql:///db?pass%77ord==ret@q/x&sslmode=require";
-    auto parsed = uvdb::parse_url(text);
-    REQUIRE(parsed.ok());
-    REQUIRE(parsed->password == "=ret@q/x");
     CHECK(uvdb::mask_password(text) == "postgresql:///db?pass%77ord=***&sslmode=require");
 }
 

@@ -59,3 +59,44 @@ TEST_CASE("pg driver: check refuses a bad string and says what, never the passwo
                Contains("statement_cache_size"));
     CHECK_THAT(refusal("host=h port=70000"), Contains("not a number from 1 to 65535"));
 }
+
+// Ported from core's former URL parser tests (core_url_test.cpp): the forms
+// libpq reads the same way, now checked where the string is really read.
+// (That parser also took "POSTGRESQL://"; libpq does not, and check() is libpq.)
+TEST_CASE("pg driver: check passes percent-escapes, IPv6, socket directories and port lists",
+          "[unit][pg_check]") {
+    auto d = uvdb::postgres::make_driver();
+    const char* const good[] = {
+        "postgresql://us%65r:p%40ss%2Fw%3Ard@h/my%20db?application_name=a%26b",
+        "postgresql://u:@h",
+        "postgresql://[::1]:5432,[fe80::1%25eth0]/db",
+        "postgresql://%2Fvar%2Frun%2Fpostgresql/db",
+        "postgresql:///db?host=/tmp&port=5433",
+        "postgresql://h1,h2/db?port=1,2",
+        "postgresql://:5433/db",
+        "postgresql://",
+        "postgresql://h1:5432,h2:5433,h3/db?target_session_attrs=read-write",
+        R"(  user='a b'  password = 'it\'s \\ here'  application_name =svc host=/tmp )",
+        R"(password=a\ b user=x)",
+        "password='' user=x",
+        "host=h1,h2 port=5432,5433",
+    };
+    for (const char* ok : good) {
+        INFO(ok);
+        CHECK(d->check(ok).ok());
+    }
+}
+
+TEST_CASE("pg driver: check refuses malformed hosts, ports, escapes and quoting",
+          "[unit][pg_check]") {
+    CHECK_THAT(refusal("postgresql://u:hunter2@host:70000/db"), Contains("port 1 of 1"));
+    CHECK_THAT(refusal("postgresql://u:hunter2@host:0/db"), Contains("port 1 of 1"));
+    CHECK_THAT(refusal("postgresql://h1,h2/db?port=1,2,3&password=hunter2"),
+               Contains("2 hosts but 3 ports"));
+    refusal("postgresql://u:hunter2@[::1/db");
+    refusal("postgresql://u:hunter2@h/d%zzb");
+    refusal("postgresql://u:hunter2@h/db%00");
+    refusal("host=a password=hunter2 port");
+    refusal("host=a password='hunter2");
+    refusal("host=a password=hunter2 port=abc");
+}

@@ -1,9 +1,9 @@
 #pragma once
 /// \file
 /// Percent-decoding (`%XX` escapes) of connection-string components, shared by
-/// core's URL parser and the drivers. Decoding reports what is wrong and where
-/// rather than a finished message: only the caller knows what the text was (a
-/// host, a SQLite path) and how to count positions in it.
+/// core's password masking and the drivers. Decoding reports what is wrong
+/// and where rather than a finished message: only the caller knows what the
+/// text was (a host, a SQLite path) and how to count positions in it.
 
 #include <cstddef>
 #include <string>
