@@ -58,6 +58,16 @@ class result_source {
 
 class result_set;
 
+/// Rows read as C++ values by result_set::as(); see <uvdb/row_mapping.hpp>.
+template <class... T>
+class row_range;
+
+namespace detail {
+/// What a row reads as: T for one type, std::tuple<T...> for several.
+template <class... T>
+struct row_value;
+}  // namespace detail
+
 /// Conversion of one cell's text form to T. Specialise for your own types.
 /// The primary template is defined for bool, integers, float, double,
 /// std::string, std::string_view (valid while the result lives), uvdb::bytes
@@ -91,6 +101,15 @@ class row {
 
     /// Raw text form of a cell (empty for NULL).
     std::string_view text(std::size_t col) const;
+
+    /// The whole row as T (a struct, a tuple or one value) or, for several
+    /// types, as std::tuple<T...>; see <uvdb/row_mapping.hpp>. Throws
+    /// uvdb::conversion_exception when the row does not convert.
+    template <class... T>
+    typename detail::row_value<T...>::type as() const;
+    /// Non-throwing form.
+    template <class... T>
+    result<typename detail::row_value<T...>::type> try_as() const;
 
   private:
     const result_set* rs_;
@@ -170,6 +189,34 @@ class result_set {
 
     const result_source* source() const noexcept { return src_.get(); }
 
+    // Rows into C++ values, as in `for (auto [id, name] : rs.as<int, std::string>())`
+    // or `rs.one<user>()`; see <uvdb/row_mapping.hpp> for the mapping and errors.
+
+    /// The rows as T (a struct, a tuple or one value) or std::tuple<T...>.
+    /// Throws uvdb::conversion_exception here when the column count does not
+    /// match, and from the iterator when a cell does not convert. On a
+    /// temporary the range keeps the result_set alive.
+    template <class... T>
+    row_range<T...> as() const&;
+    template <class... T>
+    row_range<T...> as() &&;
+    /// The single row; errc::bad_input when there are none (and for nothing
+    /// else), errc::conversion_error when there are more or it does not convert.
+    template <class... T>
+    result<typename detail::row_value<T...>::type> one() const&;
+    template <class... T>
+    result<typename detail::row_value<T...>::type> one() &&;
+    /// The single row or std::nullopt when there are none; more rows are an error.
+    template <class... T>
+    result<std::optional<typename detail::row_value<T...>::type>> one_or_none() const&;
+    template <class... T>
+    result<std::optional<typename detail::row_value<T...>::type>> one_or_none() &&;
+    /// Every row, converted; the first cell that does not convert is the error.
+    template <class... T>
+    result<std::vector<typename detail::row_value<T...>::type>> all() const&;
+    template <class... T>
+    result<std::vector<typename detail::row_value<T...>::type>> all() &&;
+
   private:
     std::unique_ptr<result_source> src_;
 };
@@ -221,3 +268,4 @@ class owned_result : public result_source {
 }  // namespace uvdb
 
 #include <uvdb/detail/value_traits.hpp>
+#include <uvdb/row_mapping.hpp>
