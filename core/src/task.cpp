@@ -18,7 +18,8 @@ void log_spawn_exception(std::exception_ptr e) noexcept {
         } catch (const std::exception& ex) {
             logger().error("a spawned task ended with an exception: {}", ex.what());
         } catch (...) {
-            logger().error("a spawned task ended with an exception not derived from std::exception");
+            logger().error(
+                "a spawned task ended with an exception not derived from std::exception");
         }
     } catch (...) {
         // Logging failed (out of memory, a throwing sink): nothing more can be done.

@@ -72,8 +72,9 @@ class [[nodiscard]] result {
     using value_type = T;
     using error_type = uvdb::error;
 
-    result(T value) : v_(std::in_place_index<0>, std::move(value)) {}        // NOLINT: implicit by design
-    result(uvdb::error err) : v_(std::in_place_index<1>, std::move(err)) {}  // NOLINT: implicit by design
+    result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+    result(uvdb::error err)
+        : v_(std::in_place_index<1>, std::move(err)) {}  // NOLINT: implicit by design
 
     bool has_value() const noexcept { return v_.index() == 0; }
     /// The older spelling of has_value().
@@ -212,8 +213,8 @@ class [[nodiscard]] result<void> {
     using error_type = uvdb::error;
 
     result() = default;
-    result(ok_t) noexcept {}                                          // NOLINT: implicit by design
-    result(uvdb::error err) : err_(std::move(err)), ok_(false) {}     // NOLINT: implicit by design
+    result(ok_t) noexcept {}                                       // NOLINT: implicit by design
+    result(uvdb::error err) : err_(std::move(err)), ok_(false) {}  // NOLINT: implicit by design
     /// Keeps the error of any result and drops its value.
     template <class U>
     result(const result<U>& other) : ok_(other.has_value()) {  // NOLINT: implicit by design

@@ -171,9 +171,13 @@ struct task_promise<void> : task_promise_base {
 // co_await, else a free one, else the object itself.
 // ---------------------------------------------------------------------------
 template <class A>
-concept has_member_co_await = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
+concept has_member_co_await = requires(A&& a) {
+    static_cast<A&&>(a).operator co_await();
+};
 template <class A>
-concept has_free_co_await = requires(A&& a) { operator co_await(static_cast<A&&>(a)); };
+concept has_free_co_await = requires(A&& a) {
+    operator co_await(static_cast<A&&>(a));
+};
 
 template <class A>
 decltype(auto) get_awaiter(A&& a) {
@@ -196,7 +200,8 @@ T& as_lvalue(T&& t) noexcept {
 template <class A>
 using awaiter_t = decltype(get_awaiter(std::declval<A>()));
 template <class A>
-using await_result_t = decltype(std::declval<std::remove_reference_t<awaiter_t<A>>&>().await_resume());
+using await_result_t =
+    decltype(std::declval<std::remove_reference_t<awaiter_t<A>>&>().await_resume());
 
 /// What `as_result(op)` returns: `op`, marked so error propagation leaves it alone.
 template <class A>
@@ -293,7 +298,7 @@ struct task_promise<result<V>> : task_value_promise<result<V>> {
                     as_lvalue(get_awaiter(static_cast<A&&>(a))), this};
             } else {
                 return propagating_awaiter<aw, task_promise>{get_awaiter(static_cast<A&&>(a)),
-                                                              this};
+                                                             this};
             }
         } else {
             return static_cast<A&&>(a);  // any other awaitable, unchanged
@@ -528,8 +533,9 @@ struct hand_over {
 };
 
 template <class F>
-concept task_factory = !is_task<std::remove_cvref_t<F>>::value && std::invocable<std::decay_t<F>&> &&
-                       is_task<task_of_t<std::decay_t<F>>>::value;
+concept task_factory =
+    !is_task<std::remove_cvref_t<F>>::value && std::invocable<std::decay_t<F>&> &&
+    is_task<task_of_t<std::decay_t<F>>>::value;
 
 }  // namespace detail
 

@@ -106,7 +106,10 @@ class [[nodiscard]] when_all_fixed {
     bool await_ready() const noexcept { return sizeof...(Ts) == 0; }
     bool await_suspend(std::coroutine_handle<> parent) {
         awaiters_.emplace(std::apply(
-            [](task<Ts>&... t) { return std::tuple<typename task<Ts>::awaiter...>{std::move(t).operator co_await()...}; },
+            [](task<Ts>&... t) {
+                return std::tuple<typename task<Ts>::awaiter...>{
+                    std::move(t).operator co_await()...};
+            },
             tasks_));
         return latch_.start(*awaiters_, sizeof...(Ts), parent);
     }
@@ -174,8 +177,9 @@ detail::when_all_fixed<Ts...> when_all(task<Ts>... tasks) {
 /// Awaits every task of a range (the tasks are moved out of it), giving
 /// `std::vector<T>` in the range's order (nothing for `task<void>`).
 template <std::ranges::input_range R>
-    requires detail::is_task<detail::range_task_t<R>>::value
-detail::when_all_range<typename detail::range_task_t<R>::value_type> when_all(R&& tasks) {
+requires detail::is_task<detail::range_task_t<R>>::value
+    detail::when_all_range<typename detail::range_task_t<R>::value_type>
+    when_all(R&& tasks) {
     using T = typename detail::range_task_t<R>::value_type;
     std::vector<task<T>> owned;
     if constexpr (std::is_same_v<std::remove_cvref_t<R>, std::vector<task<T>>> &&
