@@ -12,9 +12,10 @@
 /// All tasks start when the when_all is awaited, in order, each running until
 /// its first suspension. The awaiter resumes once every task has ended (on the
 /// thread that ended the last one). If some threw, the exception of the first
-/// of them in argument order is rethrown, after all have ended. Tasks that
-/// return a `result` are values like any other: an error in one does not stop
-/// the others.
+/// of them in argument order is rethrown, after all have ended. The tasks
+/// share one continuation, so they must end on one thread (uvdb's awaitables
+/// all resume on the loop thread). Tasks that return a `result` are values
+/// like any other: an error in one does not stop the others.
 
 #include <atomic>
 #include <coroutine>
