@@ -11,7 +11,7 @@
 ///     auto rs = co_await uvdb::query_async(*l, "SELECT 1");
 ///     auto r = co_await uvdb::as_result(db.query_async("SELECT 2"));  // raw: branch yourself
 ///     if (!r) co_return r.error();
-///     co_return rs.value<int>(0, 0);
+///     co_return rs.value<int>();
 /// }
 /// uvdb::spawn([&db]() -> uvdb::task<void> { ... });   // the lambda lives as long as its task
 /// auto [a, b] = co_await uvdb::when_all(count(db), names(db));
