@@ -38,51 +38,39 @@ struct load_state {
 // pool ten times and could not share a transaction or session state.
 uvdb::task<uvdb::result<int>> handle_request(uvdb::pool& db, int doc) {
     auto l = co_await db.acquire_async();
-    if (!l) co_return std::move(l).err();
-    uvdb::connection& conn = l->get();
+    uvdb::connection& conn = l.get();
 
     auto document = co_await uvdb::query_async(
         conn, "SELECT title, topic FROM documents WHERE id = $1", uvdb::make_params(doc));
-    if (!document) co_return std::move(document).err();
-    if (document->empty())
+    if (document.empty())
         co_return uvdb::error(uvdb::errc::bad_input, "no document " + std::to_string(doc));
-    auto prompt = co_await uvdb::query_async(
-        conn, "SELECT value FROM settings WHERE key = 'prompt_template'");
-    if (!prompt) co_return std::move(prompt).err();
+    co_await uvdb::query_async(conn, "SELECT value FROM settings WHERE key = 'prompt_template'");
     auto chunks = co_await uvdb::query_async(
         conn, "SELECT id, content, tokens FROM chunks WHERE doc_id = $1 ORDER BY ord LIMIT 8",
         uvdb::make_params(doc));
-    if (!chunks) co_return std::move(chunks).err();
-    auto embeddings = co_await uvdb::query_async(
+    co_await uvdb::query_async(
         conn,
         "SELECT e.chunk_id, e.model, e.dims FROM embeddings e JOIN chunks c ON c.id = e.chunk_id "
         "WHERE c.doc_id = $1",
         uvdb::make_params(doc));
-    if (!embeddings) co_return std::move(embeddings).err();
     auto budget = co_await uvdb::query_async(
         conn, "SELECT sum(tokens) FROM chunks WHERE doc_id = $1", uvdb::make_params(doc));
-    if (!budget) co_return std::move(budget).err();
-    auto related = co_await uvdb::query_async(
+    co_await uvdb::query_async(
         conn,
         "SELECT id, title FROM documents WHERE topic = $1 AND id <> $2 ORDER BY hits DESC LIMIT 3",
-        uvdb::make_params((*document)[0].text(1), doc));
-    if (!related) co_return std::move(related).err();
+        uvdb::make_params(document[0].text(1), doc));
     auto logged = co_await uvdb::query_async(
         conn, "INSERT INTO request_log (doc_id, started_at) VALUES ($1, now()) RETURNING id",
         uvdb::make_params(doc));
-    if (!logged) co_return std::move(logged).err();
-    auto hit = co_await uvdb::query_async(
-        conn, "UPDATE documents SET hits = hits + 1 WHERE id = $1", uvdb::make_params(doc));
-    if (!hit) co_return std::move(hit).err();
-    auto usage = co_await uvdb::query_async(
-        conn, "SELECT count(*) FROM request_log WHERE doc_id = $1", uvdb::make_params(doc));
-    if (!usage) co_return std::move(usage).err();
-    auto done = co_await uvdb::query_async(
+    co_await uvdb::query_async(conn, "UPDATE documents SET hits = hits + 1 WHERE id = $1",
+                               uvdb::make_params(doc));
+    co_await uvdb::query_async(conn, "SELECT count(*) FROM request_log WHERE doc_id = $1",
+                               uvdb::make_params(doc));
+    co_await uvdb::query_async(
         conn,
         "UPDATE request_log SET chunks_used = $2, tokens = $3, finished_at = now() WHERE id = $1",
-        uvdb::make_params((*logged)[0].text(0), chunks->size(), (*budget)[0].text(0)));
-    if (!done) co_return std::move(done).err();
-    co_return static_cast<int>(chunks->size());
+        uvdb::make_params(logged[0].text(0), chunks.size(), budget[0].text(0)));
+    co_return static_cast<int>(chunks.size());
 }  // the lease goes back to the pool here, on every path
 
 // The schema and its rows. on_connect (see main) points every connection's
@@ -112,10 +100,9 @@ uvdb::task<uvdb::result<void>> create_schema(uvdb::pool& db, const std::string& 
         "{chunks}')",
     };
     for (const std::string& sql : setup) {
-        auto r = co_await db.query_async(sql);
-        if (!r) co_return std::move(r).err();
+        co_await db.query_async(sql);  // an error ends the task with it
     }
-    co_return uvdb::result<void>{};
+    co_return uvdb::ok();
 }
 
 // Prints the numbers, drops the schema (also after a failure) and closes the pool.
