@@ -77,20 +77,32 @@ TEST_CASE("params: each C++ type binds as the kind param gives it", "[unit][para
     CHECK(p[17].as_bytes()[1] == std::byte{0xff});
     CHECK(p[18].type() == param_kind::binary);
     CHECK(p[18].as_bytes().size() == 2);
-    CHECK(p[19].as_text() == "125c");  // param_traits
+    CHECK(p[19].as_text() == "125c");   // param_traits
     CHECK(p[20].as_text() == "tag-4");  // to_string found by ADL
 
     // The same values one by one through param give the same params.
     params q;
-    for (uvdb::param v :
-         {uvdb::param(std::int16_t{-2}), uvdb::param(3), uvdb::param(std::uint16_t{65535}),
-          uvdb::param(std::uint32_t{4000000000u}), uvdb::param(std::int64_t{1} << 40),
-          uvdb::param(std::numeric_limits<std::uint64_t>::max()), uvdb::param(1.5f),
-          uvdb::param(2.25), uvdb::param(true), uvdb::param(nullptr), uvdb::param(std::nullopt),
-          uvdb::param(some), uvdb::param(none), uvdb::param(no_text), uvdb::param("lit"),
-          uvdb::param(std::string("str")), uvdb::param(std::string_view("view")),
-          uvdb::param(uvdb::bytes("\x00\xff", 2)), uvdb::param(std::span<const std::byte>(blob)),
-          uvdb::param(money{125}), uvdb::param(tag{4})}) {
+    for (uvdb::param v : {uvdb::param(std::int16_t{-2}),
+                          uvdb::param(3),
+                          uvdb::param(std::uint16_t{65535}),
+                          uvdb::param(std::uint32_t{4000000000u}),
+                          uvdb::param(std::int64_t{1} << 40),
+                          uvdb::param(std::numeric_limits<std::uint64_t>::max()),
+                          uvdb::param(1.5f),
+                          uvdb::param(2.25),
+                          uvdb::param(true),
+                          uvdb::param(nullptr),
+                          uvdb::param(std::nullopt),
+                          uvdb::param(some),
+                          uvdb::param(none),
+                          uvdb::param(no_text),
+                          uvdb::param("lit"),
+                          uvdb::param(std::string("str")),
+                          uvdb::param(std::string_view("view")),
+                          uvdb::param(uvdb::bytes("\x00\xff", 2)),
+                          uvdb::param(std::span<const std::byte>(blob)),
+                          uvdb::param(money{125}),
+                          uvdb::param(tag{4})}) {
         q.push_back(v);
     }
     CHECK(q == p);
@@ -198,8 +210,7 @@ TEST_CASE("params: copy and move, inline and spilled, both ways", "[unit][params
     CHECK_FALSE(params("1") == params(1));
 }
 
-TEST_CASE("params: an element pushed into its own params survives the growth",
-          "[unit][params]") {
+TEST_CASE("params: an element pushed into its own params survives the growth", "[unit][params]") {
     params p(std::string(100, 'q'), 5);
     for (int i = 0; i < 20; ++i) p.push_back(p[0]);  // regrows bytes and slots on the way
     p.push_back(p[1]);

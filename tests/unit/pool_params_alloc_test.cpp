@@ -35,8 +35,8 @@ TEST_CASE("building params from the usual values allocates nothing", "[unit][par
     std::optional<params> kept;
     {
         alloc_scope scope;
-        params a = make_params(1, std::int64_t{2}, 2.5, true, short_text, forty.substr(0, 40),
-                               some);
+        params a =
+            make_params(1, std::int64_t{2}, 2.5, true, short_text, forty.substr(0, 40), some);
         params b(7, std::int64_t{-7}, -0.25, false, "short", forty.substr(0, 40),
                  std::optional<int>{});
         params c;
@@ -102,8 +102,9 @@ TEST_CASE("pool.query with the usual parameters allocates nothing in steady stat
     for (int i = 0; i < rounds; ++i) {
         {
             alloc_scope scope;
-            db.query("SELECT $1", make_params(i, std::int64_t{i} << 33, 0.5 * i, i % 2 == 0, s,
-                                              forty.substr(0, 40), std::optional<int>(i)),
+            db.query("SELECT $1",
+                     make_params(i, std::int64_t{i} << 33, 0.5 * i, i % 2 == 0, s,
+                                 forty.substr(0, 40), std::optional<int>(i)),
                      cb);
             allocations += scope.count();
         }

@@ -234,9 +234,9 @@ namespace detail {
 /// What params' variadic constructor and push_back take: whatever makes a
 /// param, or an element of another params.
 template <class T>
-concept bindable = !std::same_as<std::remove_cvref_t<T>, params> &&
-                   (std::same_as<std::remove_cvref_t<T>, param_view> ||
-                    std::constructible_from<param, T>);
+concept bindable =
+    !std::same_as<std::remove_cvref_t<T>, params> &&
+    (std::same_as<std::remove_cvref_t<T>, param_view> || std::constructible_from<param, T>);
 }  // namespace detail
 
 /// The parameters of one statement, in order ($1 is p[0]).
@@ -314,7 +314,8 @@ class params {
         friend const_iterator operator-(const_iterator i, difference_type n) noexcept {
             return i -= n;
         }
-        friend difference_type operator-(const const_iterator& a, const const_iterator& b) noexcept {
+        friend difference_type operator-(const const_iterator& a,
+                                         const const_iterator& b) noexcept {
             return a.s_ - b.s_;
         }
         friend bool operator==(const const_iterator& a, const const_iterator& b) noexcept {

@@ -157,8 +157,7 @@ class fake_connection final : public connection {
                 clear();
             } else if (head_ >= 64 && head_ * 2 >= items_.size()) {
                 // Never drained: drop the moved-from front so it does not grow for ever.
-                items_.erase(items_.begin(),
-                             items_.begin() + static_cast<std::ptrdiff_t>(head_));
+                items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
                 head_ = 0;
             }
         }
