@@ -34,7 +34,7 @@ uvdb::error syntax(std::string text) {
 }
 
 // The text of a parameter as the store keeps it; NULL and binary data cannot be stored.
-uvdb::result<std::string> param_text(const uvdb::param& p, std::size_t n) {
+uvdb::result<std::string> param_text(uvdb::param_view p, std::size_t n) {
     using kind = uvdb::param::kind;
     switch (p.type()) {
         case kind::null:
@@ -58,7 +58,7 @@ uvdb::result<std::string> param_text(const uvdb::param& p, std::size_t n) {
             return std::string(buf, r.ptr);
         }
         case kind::text:
-            return p.as_text();
+            return std::string(p.as_text());
     }
     return uvdb::error(uvdb::errc::internal, "kv: unknown parameter kind");
 }
@@ -147,7 +147,7 @@ class view {
     std::lock_guard<std::mutex> lock_;
 };
 
-uvdb::column_kind kind_of(const uvdb::param& p, std::string& type_name) {
+uvdb::column_kind kind_of(uvdb::param_view p, std::string& type_name) {
     using kind = uvdb::param::kind;
     switch (p.type()) {
         case kind::boolean:
@@ -193,7 +193,7 @@ uvdb::result<uvdb::result_set> echo(const std::vector<std::string_view>& w, cons
                                    "kv: the statement uses $" + std::to_string(n) + " but " +
                                        std::to_string(p.size()) + " parameter(s) were given");
             }
-            const uvdb::param& v = p[n - 1];
+            const uvdb::param_view v = p[n - 1];
             c.kind = kind_of(v, c.type_name);
             if (v.is_null()) {
                 cell.reset();

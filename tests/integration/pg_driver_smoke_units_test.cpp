@@ -172,7 +172,8 @@ TEST_CASE("smoke-unit: parameters are encoded in network byte order with exact O
     CHECK(a.values()[7] != nullptr);  // an empty bytea is not NULL
     CHECK(a.lengths()[7] == 0);
 
-    uvdb::params too_many(d::max_params + 1);
+    uvdb::params too_many;
+    too_many.resize(d::max_params + 1);  // NULLs
     CHECK_FALSE(a.bind(too_many));
 }
 

@@ -149,7 +149,8 @@ TEST_CASE("a shared library without the entry point is not taken for a plugin", 
 TEST_CASE("a plugin ABI mismatch names both versions", "[unit][plugin]") {
     auto e = load_error("abi1");
     CHECK(contains(e.message(), "plugin ABI version 1"));
-    CHECK(contains(e.message(), "loads plugin ABI version 2"));
+    CHECK(contains(e.message(),
+                   "loads plugin ABI version " + std::to_string(UVDB_PLUGIN_ABI_VERSION)));
     CHECK(contains(e.message(), "rebuild the plugin"));
 }
 

@@ -49,7 +49,9 @@
 /// older headers is refused at load instead of calling past its vtable.
 ///   1: the first plugin ABI.
 ///   2: uvdb::driver::accepts() and uvdb::driver::check().
-#define UVDB_PLUGIN_ABI_VERSION 2u
+///   3: uvdb::params (what connection::query takes) changed layout: values
+///      and their bytes are held inline up to a budget, read as param_view.
+#define UVDB_PLUGIN_ABI_VERSION 3u
 
 /// Name of the C symbol every plugin exports.
 #define UVDB_PLUGIN_ENTRY_SYMBOL "uvdb_driver_plugin_entry"

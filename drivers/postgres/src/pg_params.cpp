@@ -15,7 +15,8 @@ error too_many_params(std::size_t n) {
 
 std::optional<error> nul_in_text(const params& p) {
     for (std::size_t i = 0; i < p.size(); ++i) {
-        if (p[i].type() == param::kind::text && p[i].as_text().find('\0') != std::string::npos) {
+        const param_view v = p[i];
+        if (v.type() == param::kind::text && v.as_text().find('\0') != std::string_view::npos) {
             return error(errc::bad_input,
                          "parameter $" + std::to_string(i + 1) +
                              " is text with a NUL byte, which PostgreSQL text cannot "
@@ -44,7 +45,7 @@ bool param_arrays::bind(const params& p) {
     formats_.resize(n);
     scratch_.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-        const param& v = p[i];
+        const param_view v = p[i];
         auto& buf = scratch_[i];
         const char* bin = reinterpret_cast<const char*>(buf.data());
         switch (v.type()) {
@@ -105,16 +106,16 @@ bool param_arrays::bind(const params& p) {
                 break;
             }
             case param::kind::text:
-                // Text format: libpq reads up to the NUL that std::string guarantees.
+                // Text format: libpq reads up to the NUL that params stores after each text.
                 types_[i] = 0;
-                values_[i] = v.as_text().c_str();
+                values_[i] = v.text_c_str();
                 lengths_[i] = 0;
                 formats_[i] = 0;
                 break;
             case param::kind::binary: {
-                const auto& b = v.as_bytes();
+                const auto b = v.as_bytes();
                 types_[i] = oid::bytea;
-                // An empty vector may have a null data(), which libpq would read as SQL NULL.
+                // A null pointer would be SQL NULL to libpq; an empty value must not be one.
                 values_[i] = b.empty() ? "" : reinterpret_cast<const char*>(b.data());
                 lengths_[i] = static_cast<int>(b.size());
                 formats_[i] = 1;

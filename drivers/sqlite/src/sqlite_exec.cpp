@@ -164,7 +164,7 @@ result<void> bind_all(sqlite3* db, sqlite3_stmt* s, const params& args) {
                              " (number " + std::to_string(n) + ") but " +
                              std::to_string(args.size()) + " parameter(s) were given");
         }
-        const param& a = args[n - 1];
+        const param_view a = args[n - 1];
         int rc = SQLITE_OK;
         switch (a.type()) {
             case param::kind::null:

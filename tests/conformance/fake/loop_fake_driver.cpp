@@ -18,7 +18,7 @@ std::string trim(std::string_view s) {
     return std::string(s);
 }
 
-std::optional<std::string> text_of(const param& p) {
+std::optional<std::string> text_of(param_view p) {
     static constexpr char hex[] = "0123456789abcdef";
     switch (p.type()) {
         case param::kind::null:
@@ -36,7 +36,7 @@ std::optional<std::string> text_of(const param& p) {
             return std::string(buf, ec == std::errc() ? end : buf);
         }
         case param::kind::text:
-            return p.as_text();
+            return std::string(p.as_text());
         case param::kind::binary: {
             std::string out = "\\x";
             for (std::byte b : p.as_bytes()) {
@@ -49,7 +49,7 @@ std::optional<std::string> text_of(const param& p) {
     return std::nullopt;
 }
 
-column_kind kind_of(const param& p) {
+column_kind kind_of(param_view p) {
     switch (p.type()) {
         case param::kind::int16:
         case param::kind::int32:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <utility>
 #include <uvdb/result_set.hpp>
 
@@ -232,8 +233,20 @@ void fake_connection::complete(op& o, std::optional<error> failure) {
     }
 }
 
-void fake_connection::query(std::string_view sql, params /*p*/, const query_options& opts,
+void fake_connection::query(std::string_view sql, params p, const query_options& opts,
                             query_callback cb) {
+    // Read every parameter as a driver binds it (text as a C string, as libpq
+    // takes it), so a view into the wrong memory shows under the sanitizers.
+    for (const param_view v : p) {
+        if (v.type() == param::kind::text) {
+            st_->param_bytes_read += std::strlen(v.text_c_str());
+        } else if (v.type() == param::kind::binary) {
+            st_->param_bytes_read += v.as_bytes().size();
+            for (std::byte b : v.as_bytes()) st_->param_byte_sum += std::to_integer<unsigned>(b);
+        }
+    }
+    st_->params_bound += p.size();
+    if (st_->record_params) st_->last_params = p;
     op o{kind::query, std::string(sql), opts.timeout, {}, std::move(cb), {}, {}};
     push(std::move(o));
 }

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,16 @@ struct fake_state {
     /// Every statement run, in order, when record_sql is on.
     bool record_sql = true;
     std::vector<std::string> sql_log;
+    /// Parameters the statements carried, the text/binary bytes read from
+    /// them through param_view as a driver binds them (text up to its NUL)
+    /// and the sum of the binary bytes' values;
+    /// the last statement's are copied when record_params is on (a copy that
+    /// fits the inline budget allocates nothing).
+    std::size_t params_bound = 0;
+    std::size_t param_bytes_read = 0;
+    std::size_t param_byte_sum = 0;
+    bool record_params = false;
+    params last_params;
 };
 
 /// The usual errors.
@@ -132,6 +143,36 @@ class fake_connection final : public connection {
         done_callback done_cb;
     };
 
+    /// A FIFO of operations that reuses its storage, so a connection's steady
+    /// state allocates nothing (a std::deque of ops this size allocates a
+    /// block per push).
+    class op_queue {
+      public:
+        bool empty() const noexcept { return head_ == items_.size(); }
+        op& front() noexcept { return items_[head_]; }
+        void push_back(op&& o) { items_.push_back(std::move(o)); }
+        void pop_front() noexcept {
+            ++head_;
+            if (head_ == items_.size()) {
+                clear();
+            } else if (head_ >= 64 && head_ * 2 >= items_.size()) {
+                // Never drained: drop the moved-from front so it does not grow for ever.
+                items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+                head_ = 0;
+            }
+        }
+        void clear() noexcept {
+            items_.clear();  // keeps the capacity
+            head_ = 0;
+        }
+        auto begin() noexcept { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+        auto end() noexcept { return items_.end(); }
+
+      private:
+        std::vector<op> items_;
+        std::size_t head_ = 0;
+    };
+
     void push(op o);
     void start_front();
     void finish_front();
@@ -141,7 +182,7 @@ class fake_connection final : public connection {
     event_loop& loop_;
     std::shared_ptr<fake_state> st_;
     std::uint64_t id_;
-    std::deque<op> ops_;
+    op_queue ops_;
     bool running_ = false;
     bool connected_ = false;
     bool broken_ = false;
