@@ -67,7 +67,7 @@ uvdb::numeric numeric_from_binary(const unsigned char* p) {
     const auto sign = load_be(p + 4, 2);
     const auto dscale = static_cast<int>(load_be(p + 6, 2));
     std::string s = sign == 0x4000 ? "-" : "";
-    char buf[5];
+    char buf[8];
     bool started = false;
     for (int i = 0; i <= weight; ++i) {
         const int g = i < n ? static_cast<int>(load_be(p + 8 + 2 * i, 2)) : 0;
