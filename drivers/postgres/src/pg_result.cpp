@@ -68,8 +68,12 @@ std::string_view name_of_oid(std::uint32_t type) noexcept {
             return "json";
         case 142:
             return "xml";
+        case 199:
+            return "_json";
         case 650:
             return "cidr";
+        case 651:
+            return "_cidr";
         case 700:
             return "float4";
         case 701:
@@ -86,12 +90,18 @@ std::string_view name_of_oid(std::uint32_t type) noexcept {
             return "_bool";
         case 1001:
             return "_bytea";
+        case 1002:
+            return "_char";
+        case 1003:
+            return "_name";
         case 1005:
             return "_int2";
         case 1007:
             return "_int4";
         case 1009:
             return "_text";
+        case 1014:
+            return "_bpchar";
         case 1015:
             return "_varchar";
         case 1016:
@@ -100,6 +110,8 @@ std::string_view name_of_oid(std::uint32_t type) noexcept {
             return "_float4";
         case 1022:
             return "_float8";
+        case 1041:
+            return "_inet";
         case 1042:
             return "bpchar";
         case 1043:
@@ -114,16 +126,22 @@ std::string_view name_of_oid(std::uint32_t type) noexcept {
             return "_timestamp";
         case 1182:
             return "_date";
+        case 1183:
+            return "_time";
         case 1184:
             return "timestamptz";
         case 1185:
             return "_timestamptz";
         case 1186:
             return "interval";
+        case 1187:
+            return "_interval";
         case 1231:
             return "_numeric";
         case 1266:
             return "timetz";
+        case 1270:
+            return "_timetz";
         case 1560:
             return "bit";
         case 1562:

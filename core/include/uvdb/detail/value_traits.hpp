@@ -243,3 +243,6 @@ T row::get(std::string_view column) const {
 }
 
 }  // namespace uvdb
+
+// numeric, uuid, json, interval, std::chrono, std::vector (arrays).
+#include <uvdb/types.hpp>
