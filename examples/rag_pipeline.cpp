@@ -37,48 +37,44 @@ struct load_state {
 // application code does: ten separate db.query() calls would queue for the
 // pool ten times and could not share a transaction or session state.
 uvdb::task<uvdb::result<int>> handle_request(uvdb::pool& db, int doc) {
-    auto l = co_await db.acquire_async();
+    auto l = co_await db.acquire();
     if (!l) co_return std::move(l).err();
     uvdb::connection& conn = l->get();
 
-    auto document = co_await uvdb::query_async(
-        conn, "SELECT title, topic FROM documents WHERE id = $1", uvdb::make_params(doc));
+    auto document = co_await conn.query("SELECT title, topic FROM documents WHERE id = $1",
+                                        uvdb::make_params(doc));
     if (!document) co_return std::move(document).err();
     if (document->empty())
         co_return uvdb::error(uvdb::errc::bad_input, "no document " + std::to_string(doc));
-    auto prompt = co_await uvdb::query_async(
-        conn, "SELECT value FROM settings WHERE key = 'prompt_template'");
+    auto prompt = co_await conn.query("SELECT value FROM settings WHERE key = 'prompt_template'");
     if (!prompt) co_return std::move(prompt).err();
-    auto chunks = co_await uvdb::query_async(
-        conn, "SELECT id, content, tokens FROM chunks WHERE doc_id = $1 ORDER BY ord LIMIT 8",
+    auto chunks = co_await conn.query(
+        "SELECT id, content, tokens FROM chunks WHERE doc_id = $1 ORDER BY ord LIMIT 8",
         uvdb::make_params(doc));
     if (!chunks) co_return std::move(chunks).err();
-    auto embeddings = co_await uvdb::query_async(
-        conn,
+    auto embeddings = co_await conn.query(
         "SELECT e.chunk_id, e.model, e.dims FROM embeddings e JOIN chunks c ON c.id = e.chunk_id "
         "WHERE c.doc_id = $1",
         uvdb::make_params(doc));
     if (!embeddings) co_return std::move(embeddings).err();
-    auto budget = co_await uvdb::query_async(
-        conn, "SELECT sum(tokens) FROM chunks WHERE doc_id = $1", uvdb::make_params(doc));
+    auto budget = co_await conn.query("SELECT sum(tokens) FROM chunks WHERE doc_id = $1",
+                                      uvdb::make_params(doc));
     if (!budget) co_return std::move(budget).err();
-    auto related = co_await uvdb::query_async(
-        conn,
+    auto related = co_await conn.query(
         "SELECT id, title FROM documents WHERE topic = $1 AND id <> $2 ORDER BY hits DESC LIMIT 3",
         uvdb::make_params((*document)[0].text(1), doc));
     if (!related) co_return std::move(related).err();
-    auto logged = co_await uvdb::query_async(
-        conn, "INSERT INTO request_log (doc_id, started_at) VALUES ($1, now()) RETURNING id",
+    auto logged = co_await conn.query(
+        "INSERT INTO request_log (doc_id, started_at) VALUES ($1, now()) RETURNING id",
         uvdb::make_params(doc));
     if (!logged) co_return std::move(logged).err();
-    auto hit = co_await uvdb::query_async(
-        conn, "UPDATE documents SET hits = hits + 1 WHERE id = $1", uvdb::make_params(doc));
+    auto hit = co_await conn.query("UPDATE documents SET hits = hits + 1 WHERE id = $1",
+                                   uvdb::make_params(doc));
     if (!hit) co_return std::move(hit).err();
-    auto usage = co_await uvdb::query_async(
-        conn, "SELECT count(*) FROM request_log WHERE doc_id = $1", uvdb::make_params(doc));
+    auto usage = co_await conn.query("SELECT count(*) FROM request_log WHERE doc_id = $1",
+                                     uvdb::make_params(doc));
     if (!usage) co_return std::move(usage).err();
-    auto done = co_await uvdb::query_async(
-        conn,
+    auto done = co_await conn.query(
         "UPDATE request_log SET chunks_used = $2, tokens = $3, finished_at = now() WHERE id = $1",
         uvdb::make_params((*logged)[0].text(0), chunks->size(), (*budget)[0].text(0)));
     if (!done) co_return std::move(done).err();
@@ -112,7 +108,7 @@ uvdb::task<uvdb::result<void>> create_schema(uvdb::pool& db, const std::string& 
         "{chunks}')",
     };
     for (const std::string& sql : setup) {
-        auto r = co_await db.query_async(sql);
+        auto r = co_await db.query(sql);
         if (!r) co_return std::move(r).err();
     }
     co_return uvdb::result<void>{};
@@ -140,7 +136,7 @@ uvdb::task<void> report_and_drop(uvdb::pool& db, load_state& s) {
     if (s.failures > 0)
         std::fprintf(stderr, "error: %d requests failed, first: %s\n", s.failures,
                      s.first_error.c_str());
-    auto dropped = co_await db.query_async("DROP SCHEMA IF EXISTS " + s.schema + " CASCADE");
+    auto dropped = co_await db.query("DROP SCHEMA IF EXISTS " + s.schema + " CASCADE");
     if (!dropped)
         std::fprintf(stderr, "warning: could not drop schema: %s\n",
                      dropped.err().to_string().c_str());

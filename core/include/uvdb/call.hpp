@@ -9,6 +9,7 @@
 #include <source_location>
 #include <stop_token>
 #include <string_view>
+#include <utility>
 
 namespace uvdb {
 
@@ -39,8 +40,20 @@ class sql_text {
     std::source_location where_;
 };
 
-/// Per-call options of a pool call (query, acquire).
-struct call_options {
+/// Per-call options of a pool call (query, acquire):
+/// `db.query(uvdb::call_options(2s), sql, …)`, `db.acquire(uvdb::call_options(stop.get_token()))`.
+///
+/// A class with constructors rather than an aggregate on purpose: GCC 12
+/// destroys the members of an aggregate-initialized temporary twice when it
+/// appears inside a co_await expression (`co_await db.query(call_options{.stop = …}, …)`
+/// double-frees the stop token's state); constructed temporaries are fine.
+class call_options {
+  public:
+    call_options() = default;
+    explicit call_options(std::chrono::milliseconds timeout_, std::stop_token stop_ = {}) noexcept
+        : timeout(timeout_), stop(std::move(stop_)) {}
+    explicit call_options(std::stop_token stop_) noexcept : stop(std::move(stop_)) {}
+
     /// A deadline for the whole call, counted from the call: the wait for a
     /// connection plus the statement, which gets what is left of it (at
     /// least 1 ms). Negative: the pool's defaults (pool_options::timeout for

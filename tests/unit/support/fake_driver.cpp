@@ -232,8 +232,12 @@ void fake_connection::complete(op& o, std::optional<error> failure) {
     }
 }
 
-void fake_connection::query(std::string_view sql, params /*p*/, const query_options& opts,
+void fake_connection::query(std::string_view sql, params p, const query_options& opts,
                             query_callback cb) {
+    if (st_->record_sql) {
+        st_->query_timeouts.push_back(opts.timeout);
+        st_->param_counts.push_back(p.size());
+    }
     op o{kind::query, std::string(sql), opts.timeout, {}, std::move(cb), {}, {}};
     push(std::move(o));
 }

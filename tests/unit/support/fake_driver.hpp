@@ -61,6 +61,10 @@ struct fake_state {
     /// Every statement run, in order, when record_sql is on.
     bool record_sql = true;
     std::vector<std::string> sql_log;
+    /// Per query (not execute), when record_sql is on: query_options::timeout
+    /// and the number of parameters, as the driver received them.
+    std::vector<std::chrono::milliseconds> query_timeouts;
+    std::vector<std::size_t> param_counts;
 };
 
 /// The usual errors.
