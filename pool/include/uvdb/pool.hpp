@@ -131,6 +131,10 @@ class pool {
     auto query(sql_text sql, A&&... args) {
         return query_with(nullptr, sql, std::forward<A>(args)...);
     }
+    /// The explicit form, for a braced list: `db.query(sql, {}, cb)`.
+    void query(sql_text sql, params p, query_callback cb) {
+        start_query(nullptr, sql.text(), std::move(p), std::move(cb), sql.where());
+    }
     /// The same with per-call options: a deadline for the whole call
     /// (waiting for a connection, then the statement gets what is left) and
     /// a stop token (abandons the wait, or cancels the running statement).
