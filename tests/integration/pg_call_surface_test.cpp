@@ -101,7 +101,7 @@ TEST_CASE("call surface: a stop from another thread cancels the statement", "[pg
     t::run_until(
         loop, [&] { return next.has_value(); }, 20s, "the next statement");
     REQUIRE(next->ok());
-    CHECK(next->value<int>() == 5);
+    CHECK((*next)->value<int>() == 5);
 }
 
 TEST_CASE("call surface: a handler that throws leaves the pool usable", "[pg][pool][call]") {
@@ -126,5 +126,5 @@ TEST_CASE("call surface: a handler that throws leaves the pool usable", "[pg][po
     t::run_until(
         loop, [&] { return next.has_value(); }, 20s, "the next statement");
     REQUIRE(next->ok());
-    CHECK(next->value<int>() == 2);
+    CHECK((*next)->value<int>() == 2);
 }
