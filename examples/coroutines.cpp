@@ -25,8 +25,8 @@ using namespace std::chrono_literals;
 uvdb::task<int> run(uvdb::pool& db) {
     // 1. One statement: the pool lends a connection, runs it, takes it back.
     //    Parameters travel apart from the SQL text, so they can never become SQL.
-    auto r = co_await db.query_async("SELECT $1::int AS n, $2::text AS greeting, now() AS at",
-                                     uvdb::make_params(42, "hello"));
+    auto r = co_await db.query("SELECT $1::int AS n, $2::text AS greeting, now() AS at",
+                               uvdb::make_params(42, "hello"));
     if (!r) {
         std::fprintf(stderr, "error: %s\n", r.err().to_string().c_str());
         co_return 1;
@@ -41,7 +41,7 @@ uvdb::task<int> run(uvdb::pool& db) {
     // 2. The server rejects a statement: no exception, a result holding an
     //    error. The SQLSTATE is the stable part to branch on; the message is
     //    for people.
-    auto bad = co_await db.query_async("SELECT * FROM table_that_does_not_exist");
+    auto bad = co_await db.query("SELECT * FROM table_that_does_not_exist");
     if (bad) {
         std::fprintf(stderr, "error: the query on a missing table succeeded?\n");
         co_return 1;
@@ -54,12 +54,12 @@ uvdb::task<int> run(uvdb::pool& db) {
 
     // 3. Hold a connection across several statements with a lease. It goes
     //    back to the pool when `held` goes out of scope, even on an early co_return.
-    auto held = co_await db.acquire_async();
+    auto held = co_await db.acquire();
     if (!held) {
         std::fprintf(stderr, "error: %s\n", held.err().to_string().c_str());
         co_return 1;
     }
-    auto pid = co_await uvdb::query_async(held->get(), "SELECT pg_backend_pid()");
+    auto pid = co_await held->query("SELECT pg_backend_pid()");
     if (!pid) {
         std::fprintf(stderr, "error: %s\n", pid.err().to_string().c_str());
         co_return 1;
@@ -71,7 +71,7 @@ uvdb::task<int> run(uvdb::pool& db) {
     //    errc::pool_timeout as a value. An application would answer "busy,
     //    try again" here rather than crash.
     const auto started = std::chrono::steady_clock::now();
-    auto second = co_await db.acquire_async(300ms);
+    auto second = co_await db.acquire(uvdb::call_options{300ms});
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
     if (second || second.err().value() != uvdb::errc::pool_timeout) {

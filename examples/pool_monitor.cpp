@@ -53,8 +53,8 @@ void print_stats(const char* label, const uvdb::pool_stats& st) {
 // One caller: a short statement (1–5 ms on the server) again and again until told to stop.
 uvdb::task<void> caller(uvdb::pool& db, monitor_state& s, int id) {
     for (int n = 0; !s.stop; ++n) {
-        auto r = co_await db.query_async("SELECT pg_sleep($1)",
-                                         uvdb::make_params(0.001 * (1 + (id + n) % 5)));
+        auto r =
+            co_await db.query("SELECT pg_sleep($1)", uvdb::make_params(0.001 * (1 + (id + n) % 5)));
         if (!r) {
             if (s.failures++ == 0) s.first_error = r.err().to_string();
             s.stop = true;  // e.g. a wrong password: every caller would fail the same way
@@ -65,7 +65,7 @@ uvdb::task<void> caller(uvdb::pool& db, monitor_state& s, int id) {
 // After the load: the server's view, with the query from the pooling write-up.
 uvdb::task<void> report(uvdb::pool& db, monitor_state& s) {
     print_stats("after load", db.stats());
-    auto r = co_await db.query_async(
+    auto r = co_await db.query(
         "SELECT coalesce(application_name, '') AS application_name, count(*) AS connections, "
         "count(*) FILTER (WHERE state = 'active') AS active, count(*) FILTER (WHERE state = "
         "'idle') AS idle "

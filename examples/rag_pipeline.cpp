@@ -37,39 +37,28 @@ struct load_state {
 // application code does: ten separate db.query() calls would queue for the
 // pool ten times and could not share a transaction or session state.
 uvdb::task<uvdb::result<int>> handle_request(uvdb::pool& db, int doc) {
-    auto l = co_await db.acquire_async();
-    uvdb::connection& conn = l.get();
+    auto l = co_await db.acquire();  // every error below ends the request with it
 
-    auto document = co_await uvdb::query_async(
-        conn, "SELECT title, topic FROM documents WHERE id = $1", uvdb::make_params(doc));
-    if (document.empty())
-        co_return uvdb::error(uvdb::errc::bad_input, "no document " + std::to_string(doc));
-    co_await uvdb::query_async(conn, "SELECT value FROM settings WHERE key = 'prompt_template'");
-    auto chunks = co_await uvdb::query_async(
-        conn, "SELECT id, content, tokens FROM chunks WHERE doc_id = $1 ORDER BY ord LIMIT 8",
-        uvdb::make_params(doc));
-    co_await uvdb::query_async(
-        conn,
+    auto document = co_await l.query("SELECT topic FROM documents WHERE id = $1", doc);
+    const int topic = co_await document.one<int>();  // no such document: errc::no_rows
+    co_await l.query("SELECT value FROM settings WHERE key = 'prompt_template'");
+    auto chunks = co_await l.query(
+        "SELECT id, content, tokens FROM chunks WHERE doc_id = $1 ORDER BY ord LIMIT 8", doc);
+    co_await l.query(
         "SELECT e.chunk_id, e.model, e.dims FROM embeddings e JOIN chunks c ON c.id = e.chunk_id "
         "WHERE c.doc_id = $1",
-        uvdb::make_params(doc));
-    auto budget = co_await uvdb::query_async(
-        conn, "SELECT sum(tokens) FROM chunks WHERE doc_id = $1", uvdb::make_params(doc));
-    co_await uvdb::query_async(
-        conn,
+        doc);
+    auto budget = co_await l.query("SELECT sum(tokens) FROM chunks WHERE doc_id = $1", doc);
+    co_await l.query(
         "SELECT id, title FROM documents WHERE topic = $1 AND id <> $2 ORDER BY hits DESC LIMIT 3",
-        uvdb::make_params(document[0].text(1), doc));
-    auto logged = co_await uvdb::query_async(
-        conn, "INSERT INTO request_log (doc_id, started_at) VALUES ($1, now()) RETURNING id",
-        uvdb::make_params(doc));
-    co_await uvdb::query_async(conn, "UPDATE documents SET hits = hits + 1 WHERE id = $1",
-                               uvdb::make_params(doc));
-    co_await uvdb::query_async(conn, "SELECT count(*) FROM request_log WHERE doc_id = $1",
-                               uvdb::make_params(doc));
-    co_await uvdb::query_async(
-        conn,
+        topic, doc);
+    auto logged = co_await l.query(
+        "INSERT INTO request_log (doc_id, started_at) VALUES ($1, now()) RETURNING id", doc);
+    co_await l.query("UPDATE documents SET hits = hits + 1 WHERE id = $1", doc);
+    co_await l.query("SELECT count(*) FROM request_log WHERE doc_id = $1", doc);
+    co_await l.query(
         "UPDATE request_log SET chunks_used = $2, tokens = $3, finished_at = now() WHERE id = $1",
-        uvdb::make_params(logged[0].text(0), chunks.size(), budget[0].text(0)));
+        logged.value<std::int64_t>(), chunks.size(), budget.value<std::int64_t>());
     co_return static_cast<int>(chunks.size());
 }  // the lease goes back to the pool here, on every path
 
@@ -100,7 +89,7 @@ uvdb::task<uvdb::result<void>> create_schema(uvdb::pool& db, const std::string& 
         "{chunks}')",
     };
     for (const std::string& sql : setup) {
-        co_await db.query_async(sql);  // an error ends the task with it
+        co_await db.query(sql);  // an error ends the task with it
     }
     co_return uvdb::ok();
 }
@@ -127,7 +116,7 @@ uvdb::task<void> report_and_drop(uvdb::pool& db, load_state& s) {
     if (s.failures > 0)
         std::fprintf(stderr, "error: %d requests failed, first: %s\n", s.failures,
                      s.first_error.c_str());
-    auto dropped = co_await db.query_async("DROP SCHEMA IF EXISTS " + s.schema + " CASCADE");
+    auto dropped = co_await db.query("DROP SCHEMA IF EXISTS " + s.schema + " CASCADE");
     if (!dropped)
         std::fprintf(stderr, "warning: could not drop schema: %s\n",
                      dropped.err().to_string().c_str());

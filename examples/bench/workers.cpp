@@ -62,7 +62,7 @@ void worker::connect() {
 }
 
 void worker::acquire() {
-    // The same fast path as co_await pool.acquire_async(): a ready connection
+    // The same fast path as co_await pool.acquire(): a ready connection
     // is taken at once, otherwise the worker waits in the pool's queue.
     if (auto l = ph_->pool->try_acquire()) return on_lease(std::move(*l));
     ph_->pool->acquire([this](result<lease> r) {

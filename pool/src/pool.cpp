@@ -70,12 +70,19 @@ std::optional<lease> pool::try_acquire(std::source_location where) {
     return std::nullopt;
 }
 
-void pool::query(std::string_view sql, params p, query_callback cb, std::source_location where) {
-    core_->query(sql, std::move(p), std::move(cb), where);
+void pool::acquire(const call_options& opts, acquire_callback cb, std::source_location where) {
+    start_acquire(&opts, std::move(cb), where);
 }
 
-void pool::query(std::string_view sql, query_callback cb, std::source_location where) {
-    core_->query(sql, params{}, std::move(cb), where);
+void pool::start_acquire(const call_options* opts, acquire_callback cb,
+                         std::source_location where) {
+    core_->acquire(std::move(cb), core_->acquire_timeout(opts), where,
+                   opts != nullptr && opts->stop.stop_possible() ? &opts->stop : nullptr);
+}
+
+void pool::start_query(const call_options* opts, std::string_view sql, params p, query_callback cb,
+                       std::source_location where) {
+    core_->query(sql, std::move(p), std::move(cb), where, opts);
 }
 
 void pool::close() { core_->close(); }

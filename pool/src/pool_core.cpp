@@ -53,6 +53,7 @@ void pool_core::start() { dispatch(); }
 waiter* pool_core::new_waiter() { return waiter_records_.get(); }
 
 void pool_core::free_waiter(waiter* w) noexcept {
+    w->stop.disarm();  // the caller holds a reference (complete() runs from deliver's)
     w->slot = nullptr;
     w->timer = 0;
     waiter_records_.put(w);
@@ -78,7 +79,22 @@ conn_slot* pool_core::try_checkout(std::source_location where) {
     return s;
 }
 
-void pool_core::acquire(acquire_callback cb, milliseconds timeout, std::source_location where) {
+milliseconds pool_core::acquire_timeout(const call_options* co) const noexcept {
+    if (co == nullptr || co->timeout.count() < 0) return opts_.timeout;
+    if (co->timeout.count() == 0) return milliseconds::max();  // no deadline
+    return co->timeout;
+}
+
+void pool_core::acquire(acquire_callback cb, milliseconds timeout, std::source_location where,
+                        const std::stop_token* stop) {
+    if (stop != nullptr && stop->stop_requested()) {
+        waiter* w = new_waiter();
+        w->cb = std::move(cb);
+        w->err =
+            error(errc::cancelled, "the acquire was abandoned (stop requested) before it began");
+        deliver(w);
+        return;
+    }
     if (conn_slot* s = try_checkout(where)) {
         waiter* w = new_waiter();
         w->cb = std::move(cb);
@@ -102,7 +118,23 @@ void pool_core::acquire(acquire_callback cb, milliseconds timeout, std::source_l
     // slow path only.
     loop_.update_time();
     enqueue(std::move(cb), timeout, where, timers_->now());
+    if (stop != nullptr && stop->stop_possible()) {
+        waiter& w = waiters_.back();
+        w.stop.arm(*stop, *this, &pool_core::on_waiter_stopped, &w);
+    }
     dispatch();
+}
+
+void pool_core::on_waiter_stopped(pool_core& core, void* record, std::uint32_t ticket) {
+    auto* w = static_cast<waiter*>(record);
+    // Served, timed out or failed meanwhile (the record may even serve
+    // another acquire now): nothing to abandon.
+    if (w->stop.ticket() != ticket || w->timer == 0) return;
+    core.waiters_.erase(*w);
+    core.timers_->cancel(w->timer);
+    w->timer = 0;
+    w->err = error(errc::cancelled, "the acquire was abandoned (stop requested) while waiting");
+    core.deliver(w);
 }
 
 void pool_core::enqueue(acquire_callback cb, milliseconds timeout, std::source_location where,

@@ -27,7 +27,9 @@
 #include <optional>
 #include <random>
 #include <source_location>
+#include <stop_token>
 #include <string>
+#include <uvdb/call.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/intrusive_ref.hpp>
@@ -39,6 +41,7 @@
 #include "free_list.hpp"
 #include "intrusive_list.hpp"
 #include "pool_slot.hpp"
+#include "stop_relay.hpp"
 #include "timer_source.hpp"
 
 namespace uvdb::detail {
@@ -50,9 +53,10 @@ struct waiter : list_node {
     std::source_location where{};
     time_point enqueued_at{};
     time_point deadline{};
-    timer_source::handle timer = 0;
-    conn_slot* slot = nullptr;  // served with this (already checked out)
-    error err;                  // or failed with this
+    timer_source::handle timer = 0;  // non-zero exactly while in the queue
+    conn_slot* slot = nullptr;       // served with this (already checked out)
+    error err;                       // or failed with this
+    stop_relay stop;                 // armed while call_options::stop may abandon it
     waiter* next_free = nullptr;
 };
 
@@ -61,6 +65,13 @@ struct query_op {
     unique_function<void(result<result_set>)> cb;
     std::string sql;  // copied only when it must wait for a connection
     params args;
+    // Per-call options (call_options), only when the caller gave some.
+    query_options statement;    // the statement's own timeout when no deadline
+    bool has_deadline = false;  // the statement gets what is left until `deadline`
+    time_point deadline{};
+    std::stop_token stop_token;     // kept while waiting for a connection
+    stop_relay stop;                // armed while the statement runs
+    connection* running = nullptr;  // the connection running the statement
     query_op* next_free = nullptr;
 };
 
@@ -91,14 +102,18 @@ class pool_core {
     /// Opens min_idle connections; called once after construction.
     void start();
 
-    void acquire(acquire_callback cb, std::chrono::milliseconds timeout,
-                 std::source_location where);
+    /// `stop`, when not null, may abandon the wait (errc::cancelled).
+    void acquire(acquire_callback cb, std::chrono::milliseconds timeout, std::source_location where,
+                 const std::stop_token* stop = nullptr);
+    /// The wait call_options asks for (null: the pool's timeout).
+    std::chrono::milliseconds acquire_timeout(const call_options* co) const noexcept;
     /// The fast path: checks out an idle connection that needs no ping when
     /// nobody waits. nullptr when that is not possible.
     conn_slot* try_checkout(std::source_location where);
     lease make_lease(conn_slot* s) noexcept { return lease(this, s, s->conn.get()); }
 
-    void query(std::string_view sql, params p, query_callback cb, std::source_location where);
+    void query(std::string_view sql, params p, query_callback cb, std::source_location where,
+               const call_options* co = nullptr);
 
     /// A lease gives its connection back. The return policy lives here
     /// alone: whether to discard, reset (roll back, reset query) or reuse at
@@ -138,6 +153,7 @@ class pool_core {
     timer_source::clock::duration overflow_delay(const waiter& w) const noexcept;
     void record_connect_time(timer_source::clock::duration took) noexcept;
     void on_waiter_timeout(waiter* w);
+    static void on_waiter_stopped(pool_core& core, void* record, std::uint32_t ticket);
     void fail_all_waiters(const error& e);
     bool needs_ping(const conn_slot& s, time_point now) const noexcept {
         return now - s.idle_since >= ping_threshold_;
@@ -170,7 +186,9 @@ class pool_core {
     // Queries through the pool (pool_query.cpp).
     query_op* new_op();
     void free_op(query_op* op) noexcept;
-    void run_query(lease l, std::string_view sql, params p, query_op* op);
+    void run_query(lease l, std::string_view sql, params p, query_op* op,
+                   const std::stop_token* stop);
+    static void on_query_stopped(pool_core& core, void* record, std::uint32_t ticket);
 
     // Messages (pool_messages.cpp).
     error timeout_error(const waiter& w, time_point now) const;

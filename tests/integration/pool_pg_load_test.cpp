@@ -165,15 +165,15 @@ TEST_CASE("pool acquire timeout fires within 50 ms of its deadline", "[pg][pool]
 namespace {
 
 uvdb::task<void> coro_body(uvdb::pool& db, std::vector<std::string>& trace) {
-    auto l = co_await db.acquire_async();
+    auto l = co_await db.acquire();
     if (!l) {
         trace.push_back("acquire: " + t::describe(l.err()));
         co_return;
     }
-    auto r = co_await uvdb::query_async(**l, "SELECT $1::int * 2", uvdb::make_params(21));
+    auto r = co_await (*l)->query("SELECT $1::int * 2", uvdb::make_params(21));
     trace.push_back(r ? std::to_string(r->value<int>()) : t::describe(r.err()));
     l->release();
-    auto q = co_await db.query_async("SELECT 'pooled'::text");
+    auto q = co_await db.query("SELECT 'pooled'::text");
     trace.push_back(q ? q->value<std::string>() : t::describe(q.err()));
 }
 

@@ -13,19 +13,19 @@ using namespace uvdb::test;
 namespace {
 
 task<int> one_plus_query(pool& p) {
-    auto r = co_await p.query_async("SELECT 1");
+    auto r = co_await p.query("SELECT 1");
     if (!r) co_return -1;
     co_return r->value<int>() + 1;
 }
 
 task<void> acquire_and_query(pool& p, std::vector<std::string>& trace) {
-    auto l = co_await p.acquire_async();
+    auto l = co_await p.acquire();
     if (!l) {
         trace.push_back("acquire failed: " + l.err().to_string());
         co_return;
     }
     trace.push_back("acquired");
-    auto r = co_await query_async(**l, "SELECT 1");
+    auto r = co_await (*l)->query("SELECT 1");
     trace.push_back(r ? "query ok" : "query failed");
     const int n = co_await one_plus_query(p);  // a nested task
     trace.push_back("nested " + std::to_string(n));
@@ -119,7 +119,7 @@ TEST_CASE("awaitables return the same errors as callbacks", "[unit][pool][coro]"
     lease held = h.acquire_now();
     std::optional<errc> got;
     auto waiter = [&]() -> task<void> {
-        auto l = co_await h.get().acquire_async(100ms);
+        auto l = co_await h.get().acquire(call_options{100ms});
         if (!l) got = l.err().value();
     };
     spawn(waiter());
@@ -129,7 +129,7 @@ TEST_CASE("awaitables return the same errors as callbacks", "[unit][pool][coro]"
     h.get().close();
     std::optional<errc> q;
     auto querier = [&]() -> task<void> {
-        auto r = co_await h.get().query_async("SELECT 1");
+        auto r = co_await h.get().query("SELECT 1");
         if (!r) q = r.err().value();
     };
     spawn(querier());

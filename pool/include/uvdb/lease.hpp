@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <source_location>
+#include <utility>
 #include <uvdb/driver.hpp>
 #include <uvdb/error.hpp>
 
@@ -54,6 +55,27 @@ class lease {
     connection& get() const noexcept { return *conn_; }
     /// Whether the lease holds a connection.
     explicit operator bool() const noexcept { return conn_ != nullptr; }
+
+    /// The connection's calls (see uvdb::connection), so that a handler
+    /// writes `co_await l.query("SELECT $1::int", 42)` or passes a callback
+    /// last. Only while the lease holds a connection; the awaitables must be
+    /// awaited while it still does.
+    template <class... A>
+    decltype(auto) query(A&&... args) {
+        return conn_->query(std::forward<A>(args)...);
+    }
+    template <class... A>
+    decltype(auto) execute(A&&... args) {
+        return conn_->execute(std::forward<A>(args)...);
+    }
+    template <class... A>
+    decltype(auto) ping(A&&... args) {
+        return conn_->ping(std::forward<A>(args)...);
+    }
+    template <class... A>
+    decltype(auto) reset(A&&... args) {
+        return conn_->reset(std::forward<A>(args)...);
+    }
 
     /// Gives the connection back now (reset on return and the pool's
     /// reset_query apply). Idempotent.

@@ -11,13 +11,15 @@
 ///
 /// ```cpp
 /// uvdb::pool db(loop, uvdb::postgres::make_driver(), opts);
-/// db.query("SELECT $1::int + 1", uvdb::make_params(41), [](uvdb::result<uvdb::result_set> r) {
+/// auto r = co_await db.query("SELECT $1::int + 1", 41);      // in a coroutine: result<result_set>
+/// db.query("SELECT $1::int + 1", 41, [](uvdb::result<uvdb::result_set> r) {   // callback last
 ///     if (!r) return log(r.err().to_string());
 ///     use(r->value<int>());
 /// });
+/// auto l = co_await db.acquire();                            // result<lease>
 /// db.acquire([](uvdb::result<uvdb::lease> l) {
 ///     if (!l) return log(l.err().to_string());
-///     (*l)->query("SELECT 1", …);   // the lease goes back when dropped
+///     l->query("SELECT 1", …);   // the lease goes back when dropped
 /// });
 /// ```
 
@@ -26,6 +28,9 @@
 #include <optional>
 #include <source_location>
 #include <string_view>
+#include <utility>
+#include <uvdb/call.hpp>
+#include <uvdb/detail/callback_awaitable.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/error.hpp>
@@ -44,8 +49,6 @@ namespace detail {
 class pool_core;
 class timer_source;
 struct pool_test_access;
-class acquire_awaitable;
-class query_awaitable;
 }  // namespace detail
 
 class pool {
@@ -79,11 +82,27 @@ class pool {
     /// fewer than size + max_overflow, or the next one returned. Waiters are
     /// served first come, first served. Errors: errc::pool_timeout after
     /// options().timeout (the message says why and what to do),
-    /// errc::pool_full (max_waiters), errc::pool_closed, or the connect error
-    /// itself when connecting fails in a way retrying cannot fix
-    /// (authentication, TLS, configuration). `where` names the caller in
-    /// leak warnings and timeout messages; leave it defaulted.
+    /// errc::pool_full (max_waiters), errc::pool_closed, errc::cancelled
+    /// (call_options::stop), or the connect error itself when connecting
+    /// fails in a way retrying cannot fix (authentication, TLS,
+    /// configuration). `where` names the caller in leak warnings and timeout
+    /// messages; leave it defaulted.
+    ///
+    /// Without a callback it returns an awaitable: `co_await db.acquire()`
+    /// gives result<lease> (at once, without suspending, when a connection is
+    /// ready to hand out).
     void acquire(acquire_callback cb, std::source_location where = std::source_location::current());
+    [[nodiscard]] auto acquire(std::source_location where = std::source_location::current()) {
+        return detail::make_callback_awaitable<lease>(acquire_start{this, where, std::nullopt});
+    }
+    /// The same with per-call options: call_options::timeout replaces
+    /// options().timeout; call_options::stop abandons the wait.
+    void acquire(const call_options& opts, acquire_callback cb,
+                 std::source_location where = std::source_location::current());
+    [[nodiscard]] auto acquire(call_options opts,
+                               std::source_location where = std::source_location::current()) {
+        return detail::make_callback_awaitable<lease>(acquire_start{this, where, std::move(opts)});
+    }
     /// Same, with its own timeout.
     void acquire(std::chrono::milliseconds timeout, acquire_callback cb,
                  std::source_location where = std::source_location::current());
@@ -92,13 +111,37 @@ class pool {
     /// enough to need no ping) and nobody waits; otherwise nullopt — use acquire.
     std::optional<lease> try_acquire(std::source_location where = std::source_location::current());
 
-    /// acquire + one statement + release. On an error that breaks the
-    /// connection it is discarded instead of returned (and when the server
-    /// went away, every older connection is replaced too).
-    void query(std::string_view sql, params p, query_callback cb,
-               std::source_location where = std::source_location::current());
-    void query(std::string_view sql, query_callback cb,
-               std::source_location where = std::source_location::current());
+    /// acquire + one statement + release, the parameters given as values
+    /// ($1 is the first; one argument of type uvdb::params is the whole
+    /// list). With a callback last it starts the call and returns nothing:
+    ///
+    ///     db.query("SELECT name FROM users WHERE id = $1", id, [](uvdb::result<uvdb::result_set>
+    ///     r) {…});
+    ///
+    /// without, it returns an awaitable giving result<result_set>:
+    ///
+    ///     auto r = co_await db.query("SELECT name FROM users WHERE id = $1", id);
+    ///
+    /// On an error that breaks the connection it is discarded instead of
+    /// returned (and when the server went away, every older connection is
+    /// replaced too). The SQL text must live until the call returns (the
+    /// awaitable: until the co_await ends); the pool copies it when the
+    /// statement has to wait for a connection.
+    template <class... A>
+    auto query(sql_text sql, A&&... args) {
+        return query_with(nullptr, sql, std::forward<A>(args)...);
+    }
+    /// The explicit form, for a braced list: `db.query(sql, {}, cb)`.
+    void query(sql_text sql, params p, query_callback cb) {
+        start_query(nullptr, sql.text(), std::move(p), std::move(cb), sql.where());
+    }
+    /// The same with per-call options: a deadline for the whole call
+    /// (waiting for a connection, then the statement gets what is left) and
+    /// a stop token (abandons the wait, or cancels the running statement).
+    template <class... A>
+    auto query(const call_options& opts, sql_text sql, A&&... args) {
+        return query_with(&opts, sql, std::forward<A>(args)...);
+    }
 
     /// Runs `body` inside BEGIN … COMMIT on one lease. When the body reports
     /// an error, `cb` receives it and the lease goes back inside the open
@@ -124,17 +167,58 @@ class pool {
     const pool_options& options() const noexcept;
     event_loop& loop() const noexcept;
 
-    /// Coroutine forms; include <uvdb/coro.hpp> to use them.
-    detail::acquire_awaitable acquire_async(
-        std::source_location where = std::source_location::current());
-    detail::acquire_awaitable acquire_async(
-        std::chrono::milliseconds timeout,
-        std::source_location where = std::source_location::current());
-    detail::query_awaitable query_async(
-        std::string_view sql, params p = {},
-        std::source_location where = std::source_location::current());
-
   private:
+    template <class... A>
+    auto query_with(const call_options* opts, sql_text sql, A&&... args) {
+        if constexpr (detail::ends_with_callback<result_set, A...>) {
+            detail::split_callback(
+                [&](params p, auto&& cb) {
+                    start_query(opts, sql.text(), std::move(p),
+                                query_callback(std::forward<decltype(cb)>(cb)), sql.where());
+                },
+                std::forward<A>(args)...);
+        } else {
+            std::optional<call_options> own;
+            if (opts != nullptr) own = *opts;
+            return detail::make_callback_awaitable<result_set>(
+                query_start{this, sql.text(), detail::bind_params(std::forward<A>(args)...),
+                            sql.where(), std::move(own)});
+        }
+    }
+    // Every query and acquire ends here (pool.cpp); opts null: the defaults.
+    void start_query(const call_options* opts, std::string_view sql, params p, query_callback cb,
+                     std::source_location where);
+    void start_acquire(const call_options* opts, acquire_callback cb, std::source_location where);
+
+    // What the awaitable forms start when awaited; in the awaiting coroutine's frame.
+    struct query_start {
+        pool* db;
+        std::string_view sql;
+        params p;
+        std::source_location where;
+        std::optional<call_options> opts;
+        template <class Done>
+        void operator()(Done done) && {
+            db->start_query(opts ? &*opts : nullptr, sql, std::move(p),
+                            query_callback(std::move(done)), where);
+        }
+    };
+    struct acquire_start {
+        pool* db;
+        std::source_location where;
+        std::optional<call_options> opts;
+        // A ready connection needs no suspension (unless already abandoned).
+        std::optional<result<lease>> try_now() {
+            if (opts && opts->stop.stop_requested()) return std::nullopt;
+            if (auto l = db->try_acquire(where)) return result<lease>(std::move(*l));
+            return std::nullopt;
+        }
+        template <class Done>
+        void operator()(Done done) && {
+            db->start_acquire(opts ? &*opts : nullptr, acquire_callback(std::move(done)), where);
+        }
+    };
+
     // The same with `timers` replacing the loop's clock and timers: the unit
     // tests' manual clock, reached through detail::pool_test_access (a
     // header of pool/src, not installed). null = the loop's.

@@ -247,6 +247,10 @@ void fake_connection::query(std::string_view sql, params p, const query_options&
     }
     st_->params_bound += p.size();
     if (st_->record_params) st_->last_params = p;
+    if (st_->record_sql) {
+        st_->query_timeouts.push_back(opts.timeout);
+        st_->param_counts.push_back(p.size());
+    }
     op o{kind::query, std::string(sql), opts.timeout, {}, std::move(cb), {}, {}};
     push(std::move(o));
 }

@@ -72,6 +72,10 @@ struct fake_state {
     std::size_t param_byte_sum = 0;
     bool record_params = false;
     params last_params;
+    /// Per query (not execute), when record_sql is on: query_options::timeout
+    /// and the number of parameters, as the driver received them.
+    std::vector<std::chrono::milliseconds> query_timeouts;
+    std::vector<std::size_t> param_counts;
 };
 
 /// The usual errors.
