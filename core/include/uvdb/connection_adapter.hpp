@@ -40,6 +40,13 @@ class connection_adapter final : public connection {
     connection_adapter(const connection_adapter&) = delete;
     connection_adapter& operator=(const connection_adapter&) = delete;
 
+    // The application-facing forms (awaitable, values as parameters) stay
+    // visible beside the overrides below.
+    using connection::execute;
+    using connection::ping;
+    using connection::query;
+    using connection::reset;
+
     void query(std::string_view sql, params p, const query_options& opts,
                query_callback cb) override {
         impl_->query(sql, std::move(p), opts, std::move(cb));

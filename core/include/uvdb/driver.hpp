@@ -20,6 +20,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <uvdb/detail/callback_awaitable.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
 #include <uvdb/param.hpp>
@@ -84,29 +86,71 @@ class connection {
     virtual ~connection() = default;
 
     /// Runs one statement with bound parameters ($1, $2, …; extended protocol).
+    /// What a driver implements; applications use the forms below.
     virtual void query(std::string_view sql, params p, const query_options& opts,
                        query_callback cb) = 0;
-    void query(std::string_view sql, params p, query_callback cb) {
-        query(sql, std::move(p), query_options{}, std::move(cb));
+
+    /// Runs one statement, its parameters given as values ($1 is the first):
+    ///
+    ///     auto r = co_await c.query("SELECT $1::int + $2", 40, 2);   // result<result_set>
+    ///     c.query("SELECT $1::int", 42, [](uvdb::result<uvdb::result_set> r) { … });
+    ///
+    /// With a callback last, it starts the statement and returns nothing;
+    /// without, it returns an awaitable (starting the statement when
+    /// awaited) whose `co_await` gives result<result_set>. One argument of
+    /// type uvdb::params is the whole parameter list. The SQL text must live
+    /// until the call returns (awaitable: until the co_await ends).
+    template <class... A>
+    requires(!detail::any_is<query_options, A...>) auto query(std::string_view sql, A&&... args) {
+        return query(query_options{}, sql, std::forward<A>(args)...);
     }
-    void query(std::string_view sql, query_callback cb) {
-        query(sql, params{}, query_options{}, std::move(cb));
+    /// The same with per-call options (a timeout).
+    template <class... A>
+    requires(!detail::any_is<query_options, A...>) auto query(const query_options& opts,
+                                                              std::string_view sql, A&&... args) {
+        if constexpr (detail::ends_with_callback<result_set, A...>) {
+            detail::split_callback(
+                [&](params p, auto&& cb) {
+                    query(sql, std::move(p), opts, query_callback(std::forward<decltype(cb)>(cb)));
+                },
+                std::forward<A>(args)...);
+        } else {
+            return detail::make_callback_awaitable<result_set>(
+                query_start{this, sql, detail::bind_params(std::forward<A>(args)...), opts});
+        }
     }
 
     /// Runs a script of several statements without parameters (simple
-    /// protocol) and returns every statement's result.
+    /// protocol) and returns every statement's result. What a driver
+    /// implements; applications use the forms below.
     virtual void execute(std::string_view script, const query_options& opts,
                          script_callback cb) = 0;
+    /// The same: `co_await c.execute(script)` gives result<std::vector<result_set>>;
+    /// with a callback, it starts the script and returns nothing.
     void execute(std::string_view script, script_callback cb) {
         execute(script, query_options{}, std::move(cb));
     }
+    void execute(const query_options& opts, std::string_view script, script_callback cb) {
+        execute(script, opts, std::move(cb));
+    }
+    [[nodiscard]] auto execute(const query_options& opts, std::string_view script) {
+        return detail::make_callback_awaitable<std::vector<result_set>>(
+            execute_start{this, script, opts});
+    }
+    [[nodiscard]] auto execute(std::string_view script) { return execute(query_options{}, script); }
 
     /// Cheap liveness check (a round trip) that fails with errc::timeout after `deadline`.
     virtual void ping(std::chrono::milliseconds deadline, done_callback cb) = 0;
+    /// The same, awaitable: `co_await c.ping(1s)` gives result<void>.
+    [[nodiscard]] auto ping(std::chrono::milliseconds deadline) {
+        return detail::make_callback_awaitable<void>(ping_start{this, deadline});
+    }
 
     /// Makes the connection fit for its next user: rolls back an open or
     /// failed transaction. Fails (fatal) when a query is still running.
     virtual void reset(done_callback cb) = 0;
+    /// The same, awaitable: `co_await c.reset()` gives result<void>.
+    [[nodiscard]] auto reset() { return detail::make_callback_awaitable<void>(reset_start{this}); }
 
     /// Asks the server to cancel the statement in flight; its callback then
     /// completes with errc::cancelled. No effect when nothing runs. A late
@@ -140,6 +184,44 @@ class connection {
             cb(server_facts{});
         });
     }
+
+  private:
+    // What the awaitable forms start when awaited; each holds what the call
+    // took (the parameters by value), in the awaiting coroutine's frame.
+    struct query_start {
+        connection* c;
+        std::string_view sql;
+        params p;
+        query_options opts;
+        template <class Done>
+        void operator()(Done done) && {
+            c->query(sql, std::move(p), opts, query_callback(std::move(done)));
+        }
+    };
+    struct execute_start {
+        connection* c;
+        std::string_view script;
+        query_options opts;
+        template <class Done>
+        void operator()(Done done) && {
+            c->execute(script, opts, script_callback(std::move(done)));
+        }
+    };
+    struct ping_start {
+        connection* c;
+        std::chrono::milliseconds deadline;
+        template <class Done>
+        void operator()(Done done) && {
+            c->ping(deadline, done_callback(std::move(done)));
+        }
+    };
+    struct reset_start {
+        connection* c;
+        template <class Done>
+        void operator()(Done done) && {
+            c->reset(done_callback(std::move(done)));
+        }
+    };
 };
 
 /// A backend. Stateless apart from configuration; shared by all its connections.
