@@ -136,13 +136,13 @@ void begin_on(pool_core& core, const tx_options& opts, std::chrono::milliseconds
 
 namespace uvdb {
 
-void pool::begin(const tx_options& opts, begin_callback cb, std::source_location where) {
-    detail::begin_on(*core_, opts, core_->options().timeout, where, std::move(cb));
-}
-
-void pool::begin(const tx_options& opts, std::chrono::milliseconds timeout, begin_callback cb,
+void pool::begin(const tx_options& opts, const call_options& call, begin_callback cb,
                  std::source_location where) {
-    detail::begin_on(*core_, opts, timeout, where, std::move(cb));
+    using std::chrono::milliseconds;
+    milliseconds wait = call.timeout;
+    if (wait.count() < 0) wait = core_->options().timeout;
+    if (wait.count() == 0) wait = milliseconds::max();  // call_options: 0 = no deadline
+    detail::begin_on(*core_, opts, wait, where, std::move(cb));
 }
 
 }  // namespace uvdb

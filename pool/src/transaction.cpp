@@ -1,11 +1,10 @@
-// uvdb::transaction and uvdb::savepoint: statements on the transaction's
+// uvdb::transaction and uvdb::nested_transaction: statements on the transaction's
 // lease, COMMIT/ROLLBACK and how their outcome is classified, savepoints as a
 // stack of names on the one connection.
 
-#include <uvdb/transaction.hpp>
-
 #include <string>
 #include <utility>
+#include <uvdb/transaction.hpp>
 
 #include "transaction_state.hpp"
 
@@ -64,8 +63,7 @@ bool tx_scope::active() const noexcept {
 std::optional<error> tx_scope::refuse(std::string_view what) const {
     std::string op(what);
     if (!st_) {
-        return error(errc::bad_input,
-                     op + " on an empty transaction (moved from, or never begun)");
+        return error(errc::bad_input, op + " on an empty transaction (moved from, or never begun)");
     }
     if (st_->ph == phase::ending) {
         return error(errc::bad_input,
@@ -91,8 +89,7 @@ void tx_scope::fail_later(unique_function<void(result<T>)> cb, error e) const {
         cb(std::move(e));
         return;
     }
-    st_->loop->defer(
-        [cb = std::move(cb), e = std::move(e)]() mutable { cb(std::move(e)); });
+    st_->loop->defer([cb = std::move(cb), e = std::move(e)]() mutable { cb(std::move(e)); });
 }
 
 void tx_scope::run_query(std::string_view sql, params p, query_callback cb,
@@ -101,9 +98,9 @@ void tx_scope::run_query(std::string_view sql, params p, query_callback cb,
     st_->conn->query(sql, std::move(p), opts, std::move(cb));
 }
 
-void tx_scope::execute(std::string_view script, script_callback cb) {
+void tx_scope::execute(const query_options& opts, std::string_view script, script_callback cb) {
     if (auto e = refuse("execute")) return fail_later(std::move(cb), std::move(*e));
-    st_->conn->execute(script, std::move(cb));
+    st_->conn->execute(script, opts, std::move(cb));
 }
 
 void tx_scope::savepoint(savepoint_callback cb) {
@@ -123,7 +120,7 @@ void tx_scope::savepoint(savepoint_callback cb) {
                          // in order, so the stack follows the server's.
                          st->stack.push_back(id);
                          const auto depth = static_cast<std::uint32_t>(st->stack.size());
-                         cb(uvdb::savepoint(std::move(st), depth, id));
+                         cb(uvdb::nested_transaction(std::move(st), depth, id));
                      });
 }
 
@@ -197,7 +194,7 @@ void transaction::end(std::string_view statement, done_callback cb) {
 
 // ---------------------------------------------------------------- savepoint
 
-savepoint& savepoint::operator=(savepoint&& other) noexcept {
+nested_transaction& nested_transaction::operator=(nested_transaction&& other) noexcept {
     if (this != &other) {
         drop();
         tx_scope::operator=(std::move(other));
@@ -205,11 +202,11 @@ savepoint& savepoint::operator=(savepoint&& other) noexcept {
     return *this;
 }
 
-savepoint::~savepoint() { drop(); }
+nested_transaction::~nested_transaction() { drop(); }
 
-std::string savepoint::name() const { return savepoint_name(id_); }
+std::string nested_transaction::name() const { return savepoint_name(id_); }
 
-void savepoint::drop() noexcept {
+void nested_transaction::drop() noexcept {
     if (!st_ || !st_->savepoint_active(depth_, id_)) return;
     st_->stack.resize(depth_ - 1);
     const std::string n = savepoint_name(id_);
@@ -219,7 +216,7 @@ void savepoint::drop() noexcept {
                        [](result<std::vector<result_set>>) {});
 }
 
-void savepoint::commit(done_callback cb) {
+void nested_transaction::commit(done_callback cb) {
     if (auto e = refuse("RELEASE SAVEPOINT")) return fail_later(std::move(cb), std::move(*e));
     st_->stack.resize(depth_ - 1);  // the ones opened inside it go with it
     st_->conn->query("RELEASE SAVEPOINT " + name(),
@@ -229,7 +226,7 @@ void savepoint::commit(done_callback cb) {
                      });
 }
 
-void savepoint::rollback(done_callback cb) {
+void nested_transaction::rollback(done_callback cb) {
     if (auto e = refuse("ROLLBACK TO SAVEPOINT")) return fail_later(std::move(cb), std::move(*e));
     st_->stack.resize(depth_ - 1);
     const std::string n = name();

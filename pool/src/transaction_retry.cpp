@@ -79,18 +79,17 @@ void body_finished(const run_ptr& r, result<void> out) {
 void start_attempt(const run_ptr& r) {
     ++r->attempt;
     r->body_done = false;
-    detail::begin_on(
-        *r->core, r->opts, r->core->options().timeout, r->where,
-        [r](result<uvdb::transaction> t) {
-            if (!t) return attempt_failed(r, std::move(t).err());
-            r->tx.emplace(std::move(t).value());
-            r->body(*r->tx, [r, attempt = r->attempt](result<void> out) {
-                // A second call, or one from an attempt already given up, is ignored.
-                if (r->body_done || r->attempt != attempt || !r->tx) return;
-                r->body_done = true;
-                body_finished(r, std::move(out));
-            });
-        });
+    detail::begin_on(*r->core, r->opts, r->core->options().timeout, r->where,
+                     [r](result<uvdb::transaction> t) {
+                         if (!t) return attempt_failed(r, std::move(t).err());
+                         r->tx.emplace(std::move(t).value());
+                         r->body(*r->tx, [r, attempt = r->attempt](result<void> out) {
+                             // A second call, or one from an attempt already given up, is ignored.
+                             if (r->body_done || r->attempt != attempt || !r->tx) return;
+                             r->body_done = true;
+                             body_finished(r, std::move(out));
+                         });
+                     });
 }
 
 }  // namespace

@@ -27,6 +27,8 @@
 #include <source_location>
 #include <string_view>
 #include <type_traits>
+#include <uvdb/call.hpp>
+#include <uvdb/detail/transaction_run.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/error.hpp>
@@ -39,7 +41,6 @@
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
 #include <uvdb/transaction.hpp>
-#include <uvdb/detail/transaction_run.hpp>
 
 namespace uvdb {
 
@@ -119,18 +120,22 @@ class pool {
 
     /// Acquires a connection and sends one BEGIN statement carrying `opts`;
     /// `cb` gets the open transaction, or the acquire's or BEGIN's error.
-    /// The wait for a connection is bounded by options().timeout, or by
-    /// `timeout` in the second form.
+    /// `call.timeout` bounds the wait for a connection (negative: the pool's
+    /// options().timeout; 0: no deadline). `call.stop` is not honoured yet.
+    void begin(const tx_options& opts, const call_options& call, begin_callback cb,
+               std::source_location where = std::source_location::current());
     void begin(const tx_options& opts, begin_callback cb,
-               std::source_location where = std::source_location::current());
-    void begin(const tx_options& opts, std::chrono::milliseconds timeout, begin_callback cb,
-               std::source_location where = std::source_location::current());
+               std::source_location where = std::source_location::current()) {
+        begin(opts, call_options{}, std::move(cb), where);
+    }
     /// `auto tx = co_await db.begin({.isolation = uvdb::isolation_level::serializable});`
     /// gives result<uvdb::transaction>.
-    auto begin(const tx_options& opts = {},
-               std::source_location where = std::source_location::current()) {
+    [[nodiscard]] auto begin(const tx_options& opts = {}, const call_options& call = {},
+                             std::source_location where = std::source_location::current()) {
         return detail::make_tx_awaitable<::uvdb::transaction>(
-            [this, opts, where](begin_callback cb) { begin(opts, std::move(cb), where); });
+            [this, opts, call, where](begin_callback cb) {
+                begin(opts, call, std::move(cb), where);
+            });
     }
 
     /// Runs `body` in a transaction (BEGIN with `opts`, COMMIT when it
@@ -154,14 +159,14 @@ class pool {
     /// COMMIT. An exception thrown by fn rolls the transaction back, is
     /// never retried, and is rethrown to the awaiting coroutine.
     template <class Fn>
-        requires std::is_invocable_v<Fn&, ::uvdb::transaction&>
+    requires std::is_invocable_v<Fn&, ::uvdb::transaction&>
     auto transaction(const tx_options& opts, Fn fn, retry_policy retry = {},
                      std::source_location where = std::source_location::current()) {
         return detail::tx_run_awaitable<pool, Fn, detail::tx_fn_value_t<Fn>>(
             *this, opts, std::move(fn), retry, where);
     }
     template <class Fn>
-        requires std::is_invocable_v<Fn&, ::uvdb::transaction&>
+    requires std::is_invocable_v<Fn&, ::uvdb::transaction&>
     auto transaction(Fn fn, retry_policy retry = {},
                      std::source_location where = std::source_location::current()) {
         return transaction(tx_options{}, std::move(fn), retry, where);

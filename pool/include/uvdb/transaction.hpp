@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// `uvdb::transaction`: a lease that knows it is inside BEGIN … COMMIT, and
-/// `uvdb::savepoint`, a transaction-like scope nested in it. Both come from
+/// `uvdb::nested_transaction`, a transaction-like scope nested in it. Both come from
 /// `pool::begin` (or `pool::transaction`, which also retries).
 ///
 /// ```cpp
@@ -35,6 +35,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <uvdb/detail/callback_awaitable.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/error.hpp>
 #include <uvdb/function.hpp>
@@ -99,62 +100,19 @@ bool is_transaction_conflict(const error& e) noexcept;
 std::chrono::milliseconds retry_backoff(const retry_policy& policy, unsigned failed_attempt,
                                         double unit) noexcept;
 
-class savepoint;
+class nested_transaction;
 class transaction;
 
 namespace detail {
 
 struct tx_state;
 
-/// The awaitable of every operation here: starts the callback form when
-/// awaited and resumes the coroutine from its callback (on the loop thread).
-/// `co_await` gives the result<T>. Await it in the full expression that made
-/// it: it may refer to the arguments of the call.
+/// Every awaitable here is the call surface's callback_awaitable
+/// (<uvdb/detail/callback_awaitable.hpp>): it starts the callback form when
+/// awaited and resumes the coroutine from its callback, on the loop thread.
 template <class T, class Start>
-class [[nodiscard]] tx_awaitable {
-  public:
-    explicit tx_awaitable(Start start) : start_(std::move(start)) {}
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) {
-        start_([this, h](result<T> r) {
-            result_.emplace(std::move(r));
-            h.resume();
-        });
-    }
-    result<T> await_resume() { return std::move(*result_); }
-
-  private:
-    Start start_;
-    std::optional<result<T>> result_;
-};
-
-template <class T, class Start>
-tx_awaitable<T, Start> make_tx_awaitable(Start start) {
-    return tx_awaitable<T, Start>(std::move(start));
-}
-
-template <class... Args>
-struct last_arg {
-    using type = void;
-};
-template <class First, class... Rest>
-struct last_arg<First, Rest...> {
-    using type = std::tuple_element_t<sizeof...(Rest), std::tuple<First, Rest...>>;
-};
-
-/// Whether a call's last argument is a callback taking result<T>.
-template <class T, class... Args>
-inline constexpr bool ends_with_callback = [] {
-    if constexpr (sizeof...(Args) == 0) {
-        return false;
-    } else {
-        return std::is_invocable_v<std::decay_t<typename last_arg<Args...>::type>&, result<T>>;
-    }
-}();
-
-template <class Tuple, std::size_t... I>
-params params_from(Tuple&& t, std::index_sequence<I...>) {
-    return make_params(std::get<I>(std::forward<Tuple>(t))...);
+auto make_tx_awaitable(Start start) {
+    return make_callback_awaitable<T>(std::move(start));
 }
 
 }  // namespace detail
@@ -166,41 +124,52 @@ class tx_scope {
     using query_callback = unique_function<void(result<result_set>)>;
     using script_callback = unique_function<void(result<std::vector<result_set>>)>;
     using done_callback = unique_function<void(result<void>)>;
-    using savepoint_callback = unique_function<void(result<uvdb::savepoint>)>;
+    using savepoint_callback = unique_function<void(result<uvdb::nested_transaction>)>;
 
-    /// Runs one statement inside the transaction: `co_await tx.query(sql, args…)`,
-    /// or `tx.query(sql, args…, cb)`. Refused (errc::bad_input) once this
-    /// scope ended.
-    template <class... Args>
-    auto query(std::string_view sql, Args&&... args) {
-        if constexpr (detail::ends_with_callback<result_set, Args...>) {
-            auto all = std::forward_as_tuple(std::forward<Args>(args)...);
-            params p = detail::params_from(std::move(all),
-                                           std::make_index_sequence<sizeof...(Args) - 1>{});
-            run_query(sql, std::move(p), query_callback(std::move(std::get<sizeof...(Args) - 1>(all))));
+    /// Runs one statement inside the transaction, its parameters given as
+    /// values: `co_await tx.query(sql, args…)` gives result<result_set>;
+    /// `tx.query(sql, args…, cb)` starts it and returns nothing. The same
+    /// shapes as connection::query (one argument of type uvdb::params is the
+    /// whole list). Refused (errc::bad_input) once this scope ended.
+    template <class... A>
+    requires(!detail::any_is<query_options, A...>) auto query(std::string_view sql, A&&... args) {
+        return query(query_options{}, sql, std::forward<A>(args)...);
+    }
+    /// The same with per-call options (a timeout).
+    template <class... A>
+    requires(!detail::any_is<query_options, A...>) auto query(const query_options& opts,
+                                                              std::string_view sql, A&&... args) {
+        if constexpr (detail::ends_with_callback<result_set, A...>) {
+            detail::split_callback(
+                [&](params p, auto&& cb) {
+                    run_query(sql, std::move(p), query_callback(std::forward<decltype(cb)>(cb)),
+                              opts);
+                },
+                std::forward<A>(args)...);
         } else {
             return detail::make_tx_awaitable<result_set>(
-                [this, sql, p = make_params(std::forward<Args>(args)...)](query_callback cb) mutable {
-                    run_query(sql, std::move(p), std::move(cb));
+                [this, sql, p = detail::bind_params(std::forward<A>(args)...),
+                 opts](query_callback cb) mutable {
+                    run_query(sql, std::move(p), std::move(cb), opts);
                 });
         }
     }
-    /// Runs one statement with per-call options (a timeout).
-    void query(const query_options& opts, std::string_view sql, params p, query_callback cb) {
-        run_query(sql, std::move(p), std::move(cb), opts);
-    }
 
     /// Runs a script of statements without parameters (simple protocol).
-    void execute(std::string_view script, script_callback cb);
-    auto execute(std::string_view script) {
-        return detail::make_tx_awaitable<std::vector<result_set>>(
-            [this, script](script_callback cb) { execute(script, std::move(cb)); });
+    void execute(std::string_view script, script_callback cb) {
+        execute(query_options{}, script, std::move(cb));
     }
+    void execute(const query_options& opts, std::string_view script, script_callback cb);
+    [[nodiscard]] auto execute(const query_options& opts, std::string_view script) {
+        return detail::make_tx_awaitable<std::vector<result_set>>(
+            [this, opts, script](script_callback cb) { execute(opts, script, std::move(cb)); });
+    }
+    [[nodiscard]] auto execute(std::string_view script) { return execute(query_options{}, script); }
 
     /// Opens a savepoint (SAVEPOINT sp_N, N counting from 1 per
     /// transaction) nested in this scope: `auto sp = co_await tx.savepoint();`.
     void savepoint(savepoint_callback cb);
-    auto savepoint();  // defined below, where uvdb::savepoint is complete
+    auto savepoint();  // defined below, where uvdb::nested_transaction is complete
 
     /// Whether statements may still run in this scope (not committed, rolled
     /// back or dropped; for a savepoint: not released and the transaction open).
@@ -208,8 +177,7 @@ class tx_scope {
 
   protected:
     tx_scope() noexcept = default;
-    tx_scope(std::shared_ptr<detail::tx_state> st, std::uint32_t depth,
-             std::uint32_t id) noexcept;
+    tx_scope(std::shared_ptr<detail::tx_state> st, std::uint32_t depth, std::uint32_t id) noexcept;
     tx_scope(tx_scope&&) noexcept = default;
     tx_scope& operator=(tx_scope&&) noexcept = default;
     ~tx_scope() = default;
@@ -268,7 +236,9 @@ class transaction : public tx_scope {
     void end(std::string_view statement, done_callback cb);
 };
 
-/// A savepoint inside a transaction (or inside another savepoint). Move-only.
+/// A savepoint (SAVEPOINT sp_N) inside a transaction or inside another one,
+/// used like a transaction. (Its type is not called `savepoint` so that
+/// `savepoint()` opens one on either alike.) Move-only.
 /// commit() releases it (RELEASE SAVEPOINT); rollback() undoes what ran
 /// since it was opened (ROLLBACK TO SAVEPOINT, then RELEASE SAVEPOINT) and
 /// the transaction continues. Ending a savepoint ends the savepoints opened
@@ -280,14 +250,14 @@ class transaction : public tx_scope {
 /// statement runs after it. A failure of that queued rollback is not lost:
 /// the transaction's next statement or COMMIT fails too (the connection
 /// broke, or the transaction is aborted and COMMIT answers ROLLBACK).
-class savepoint : public tx_scope {
+class nested_transaction : public tx_scope {
   public:
-    savepoint() noexcept = default;
-    savepoint(savepoint&&) noexcept = default;
-    savepoint& operator=(savepoint&& other) noexcept;
-    savepoint(const savepoint&) = delete;
-    savepoint& operator=(const savepoint&) = delete;
-    ~savepoint();
+    nested_transaction() noexcept = default;
+    nested_transaction(nested_transaction&&) noexcept = default;
+    nested_transaction& operator=(nested_transaction&& other) noexcept;
+    nested_transaction(const nested_transaction&) = delete;
+    nested_transaction& operator=(const nested_transaction&) = delete;
+    ~nested_transaction();
 
     /// RELEASE SAVEPOINT: keeps what ran inside it (until the transaction ends).
     void commit(done_callback cb);
@@ -306,13 +276,14 @@ class savepoint : public tx_scope {
 
   private:
     friend class tx_scope;
-    savepoint(std::shared_ptr<detail::tx_state> st, std::uint32_t depth, std::uint32_t id) noexcept
+    nested_transaction(std::shared_ptr<detail::tx_state> st, std::uint32_t depth,
+                       std::uint32_t id) noexcept
         : tx_scope(std::move(st), depth, id) {}
     void drop() noexcept;
 };
 
 inline auto tx_scope::savepoint() {
-    return detail::make_tx_awaitable<uvdb::savepoint>(
+    return detail::make_tx_awaitable<uvdb::nested_transaction>(
         [this](savepoint_callback cb) { savepoint(std::move(cb)); });
 }
 

@@ -23,10 +23,9 @@ namespace uvdb::detail {
 /// What `co_await a` gives for an awaitable (or awaiter) A.
 template <class A>
 auto awaited_type_helper() {
-    if constexpr (requires(A&& a) { std::forward<A>(a).operator co_await(); }) {
-        return std::type_identity<
-            decltype(std::declval<A>().operator co_await().await_resume())>{};
-    } else if constexpr (requires(A&& a) { operator co_await(std::forward<A>(a)); }) {
+    if constexpr (requires(A && a) { std::forward<A>(a).operator co_await(); }) {
+        return std::type_identity<decltype(std::declval<A>().operator co_await().await_resume())>{};
+    } else if constexpr (requires(A && a) { operator co_await(std::forward<A>(a)); }) {
         return std::type_identity<decltype(operator co_await(std::declval<A>()).await_resume())>{};
     } else {
         return std::type_identity<decltype(std::declval<A>().await_resume())>{};
