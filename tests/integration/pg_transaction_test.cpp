@@ -221,10 +221,10 @@ TEST_CASE("a dropped transaction is rolled back before the connection's next use
     uvdb::lease& l = got->value();
     CHECK(l->server_pid() == pid);
     CHECK(l->transaction_status() == uvdb::tx_status::idle);
-    // The statement runs in a transaction of its own: none was left open.
-    CHECK(t::scalar<bool>(f.loop, *l,
-                          "SELECT xact_start = query_start FROM pg_stat_activity WHERE pid = "
-                          "pg_backend_pid()"));
+    // SAVEPOINT outside a transaction block fails (25P01): none was left open.
+    auto probe = t::query_sync(f.loop, *l, "SAVEPOINT probe");
+    REQUIRE_FALSE(probe.ok());
+    CHECK(probe.err().sqlstate() == "25P01");
     CHECK(t::scalar<int>(f.loop, *l, "SELECT count(*)::int FROM " + f.table) == 0);
 }
 
