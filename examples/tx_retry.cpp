@@ -62,7 +62,14 @@ uvdb::task<uvdb::result<int>> place_order(shop& s, int item, int qty, std::strin
             if (!sp) co_return std::move(sp).err();
             uvdb::result<uvdb::result_set> noted =
                 co_await sp->query("UPDATE " + s.orders + " SET note = $2 WHERE id = $1", id, note);
-            uvdb::result<void> closed = noted ? co_await sp->commit() : co_await sp->rollback();
+            // Two statements, not `noted ? co_await … : co_await …`: GCC 12
+            // destroys the wrong temporary for co_await inside ?: (it crashes).
+            uvdb::result<void> closed;
+            if (noted) {
+                closed = co_await sp->commit();
+            } else {
+                closed = co_await sp->rollback();
+            }
             if (!closed) co_return std::move(closed).err();
             co_return id;  // db.transaction commits, then hands this back
         },
