@@ -52,6 +52,10 @@ class uvdb_error_category final : public std::error_category {
                 return "a driver plugin could not be loaded";
             case errc::internal:
                 return "internal error";
+            case errc::commit_unknown:
+                return "the transaction may or may not have committed";
+            case errc::transaction_rolled_back:
+                return "COMMIT rolled the transaction back";
         }
         return "unknown uvdb error";
     }
@@ -117,6 +121,10 @@ std::string_view to_string(errc e) noexcept {
             return "plugin_error";
         case errc::internal:
             return "internal";
+        case errc::commit_unknown:
+            return "commit_unknown";
+        case errc::transaction_rolled_back:
+            return "transaction_rolled_back";
     }
     return "unknown";
 }
@@ -184,6 +192,8 @@ bool error::retryable() const noexcept {
         case errc::auth_failed:
         case errc::tls_failed:
         case errc::bad_config:
+        // Running the transaction again could apply it twice.
+        case errc::commit_unknown:
             return false;
         default:
             break;

@@ -131,6 +131,10 @@ class pool_core {
     const pool_options& options() const noexcept { return opts_; }
     event_loop& loop() const noexcept { return loop_; }
     time_point now() const noexcept { return timers_->now(); }
+    /// The pool's clock and random numbers, for the back-off between a
+    /// retried transaction's attempts (transaction_retry.cpp).
+    timer_source& timers() noexcept { return *timers_; }
+    std::mt19937_64& rng() noexcept { return rng_; }
 
   private:
     // Acquire and hand-out (pool_core.cpp).

@@ -8,6 +8,9 @@
 #include <utility>
 #include <uvdb/pool.hpp>
 
+#include "pool_core.hpp"
+#include "transaction_state.hpp"
+
 namespace uvdb {
 
 namespace {
@@ -96,6 +99,50 @@ void pool::transaction(transaction_body body, done_callback cb, std::source_loca
             });
         },
         where);
+}
+
+}  // namespace uvdb
+
+// ---------------------------------------------------------------- begin
+
+namespace uvdb::detail {
+
+void begin_on(pool_core& core, const tx_options& opts, std::chrono::milliseconds timeout,
+              std::source_location where, pool::begin_callback cb) {
+    event_loop& loop = core.loop();
+    core.acquire(
+        [&loop, sql = begin_statement(opts), cb = std::move(cb)](result<lease> l) mutable {
+            if (!l) return cb(std::move(l).err());
+            lease conn = std::move(l).value();
+            connection& c = *conn;
+            c.query(sql, [&loop, conn = std::move(conn),
+                          cb = std::move(cb)](result<result_set> r) mutable {
+                if (!r) {
+                    error e = std::move(r).err();
+                    if (e.is_fatal()) {
+                        conn.invalidate(e);
+                    } else {
+                        conn.release();
+                    }
+                    return cb(std::move(e));
+                }
+                cb(tx_state::open(std::move(conn), loop));
+            });
+        },
+        timeout, where);
+}
+
+}  // namespace uvdb::detail
+
+namespace uvdb {
+
+void pool::begin(const tx_options& opts, const call_options& call, begin_callback cb,
+                 std::source_location where) {
+    using std::chrono::milliseconds;
+    milliseconds wait = call.timeout;
+    if (wait.count() < 0) wait = core_->options().timeout;
+    if (wait.count() == 0) wait = milliseconds::max();  // call_options: 0 = no deadline
+    detail::begin_on(*core_, opts, wait, where, std::move(cb));
 }
 
 }  // namespace uvdb

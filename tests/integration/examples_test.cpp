@@ -88,7 +88,7 @@ long long server_count(const std::string& sql) {
 }  // namespace
 
 TEST_CASE("examples: without a URL each prints its usage and exits 2", "[pg][examples]") {
-    for (const char* name : {"quickstart", "coroutines", "transaction", "rag_pipeline",
+    for (const char* name : {"quickstart", "coroutines", "transaction", "tx_retry", "rag_pipeline",
                              "pool_monitor", "embedded_loop"}) {
         const run_result r = run_example(name, {});
         INFO(name << ": " << shown(r));
@@ -149,6 +149,26 @@ TEST_CASE("examples: transaction commits one transfer and rolls back the other",
     check_no_secret(r, env.password);
     const std::string table = "uvdb_example_accounts_" + std::to_string(r.pid);
     CHECK(server_count("SELECT count(*) FROM pg_class WHERE relname = '" + table + "'") == 0);
+}
+
+TEST_CASE(
+    "examples: tx_retry places every order once, retrying conflicts; a savepoint saves the "
+    "order whose note fails",
+    "[pg][examples]") {
+    const auto& env = uvdb::test::env();
+    const run_result r = run_example("tx_retry", {env.url});
+    INFO(shown(r));
+    CHECK(r.exit_code == 0);
+    for (const char* order :
+         {"order 1 placed", "order 2 placed", "order 3 placed", "order 4 placed"})
+        CHECK(contains(r.out, order));
+    CHECK(contains(r.out, "stock left: 92 (100 - 2 x 4 orders)"));
+    CHECK(contains(r.out, "orders with a note: 3 "));
+    check_no_secret(r, env.password);
+    for (const char* prefix : {"uvdb_example_stock_", "uvdb_example_orders_"}) {
+        const std::string table = prefix + std::to_string(r.pid);
+        CHECK(server_count("SELECT count(*) FROM pg_class WHERE relname = '" + table + "'") == 0);
+    }
 }
 
 TEST_CASE("examples: rag_pipeline serves 200 requests of ten statements and prints its percentiles",

@@ -12,11 +12,21 @@ TEST_CASE("uvdb errors have their own category and names", "[unit][error]") {
     CHECK(uvdb::to_string(uvdb::errc::connection_lost) == "connection_lost");
     CHECK(uvdb::to_string(uvdb::errc::pool_timeout) == "pool_timeout");
     for (int i = static_cast<int>(uvdb::errc::connect_failed);
-         i <= static_cast<int>(uvdb::errc::internal); ++i) {
+         i <= static_cast<int>(uvdb::errc::transaction_rolled_back); ++i) {
         auto e = static_cast<uvdb::errc>(i);
         CHECK(uvdb::to_string(e) != "unknown");
         CHECK(uvdb::uvdb_category().message(i) != "unknown uvdb error");
     }
+    // Appended codes keep the earlier numbers stable.
+    CHECK(static_cast<int>(uvdb::errc::commit_unknown) ==
+          static_cast<int>(uvdb::errc::internal) + 1);
+    CHECK(uvdb::to_string(uvdb::errc::commit_unknown) == "commit_unknown");
+    CHECK(uvdb::to_string(uvdb::errc::transaction_rolled_back) == "transaction_rolled_back");
+    // A COMMIT lost with its connection must never look worth retrying, even
+    // though the SQLSTATE it carries says the server went away.
+    uvdb::error unknown(uvdb::errc::commit_unknown, "lost during COMMIT");
+    unknown.with_sqlstate("57P01");
+    CHECK_FALSE(unknown.retryable());
 }
 
 TEST_CASE("error carries code, SQLSTATE, our message and the server's text apart",

@@ -33,6 +33,14 @@ enum class errc : int {
     driver_not_found,  ///< no driver registered for the URL's scheme
     plugin_error,      ///< a driver plugin could not be loaded
     internal,          ///< a bug in uvdb or a driver; please report it
+    // Appended after `internal` so that earlier codes keep their numbers.
+    /// The connection was lost (or the statement timed out) while COMMIT was
+    /// in flight: the transaction may or may not have committed. Never
+    /// retried automatically; the application must check the database.
+    commit_unknown,
+    /// COMMIT did not commit: the transaction had already failed, and the
+    /// server answered COMMIT with ROLLBACK.
+    transaction_rolled_back,
 };
 
 /// The `std::error_category` of `uvdb::errc`; its name is "uvdb".

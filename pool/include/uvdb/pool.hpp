@@ -28,9 +28,11 @@
 #include <optional>
 #include <source_location>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <uvdb/call.hpp>
 #include <uvdb/detail/callback_awaitable.hpp>
+#include <uvdb/detail/transaction_run.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/error.hpp>
@@ -42,6 +44,7 @@
 #include <uvdb/pool_stats.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
+#include <uvdb/transaction.hpp>
 
 namespace uvdb {
 
@@ -150,6 +153,67 @@ class pool {
     /// `cb` gets the first error of BEGIN, the body or COMMIT.
     void transaction(transaction_body body, done_callback cb,
                      std::source_location where = std::source_location::current());
+
+    // ---- transactions: begin, savepoints, retried transactions (transaction.hpp) ----
+    using begin_callback = unique_function<void(result<::uvdb::transaction>)>;
+    /// The body of a retried transaction: runs its statements on `tx`, then
+    /// calls `done` once with success (COMMIT follows) or an error.
+    using tx_body = unique_function<void(::uvdb::transaction& tx, done_callback done)>;
+
+    /// Acquires a connection and sends one BEGIN statement carrying `opts`;
+    /// `cb` gets the open transaction, or the acquire's or BEGIN's error.
+    /// `call.timeout` bounds the wait for a connection (negative: the pool's
+    /// options().timeout; 0: no deadline). `call.stop` is not honoured yet.
+    void begin(const tx_options& opts, const call_options& call, begin_callback cb,
+               std::source_location where = std::source_location::current());
+    void begin(const tx_options& opts, begin_callback cb,
+               std::source_location where = std::source_location::current()) {
+        begin(opts, call_options{}, std::move(cb), where);
+    }
+    /// `auto tx = co_await db.begin({.isolation = uvdb::isolation_level::serializable});`
+    /// gives result<uvdb::transaction>.
+    [[nodiscard]] auto begin(const tx_options& opts = {}, const call_options& call = {},
+                             std::source_location where = std::source_location::current()) {
+        return detail::make_tx_awaitable<::uvdb::transaction>(
+            [this, opts, call, where](begin_callback cb) {
+                begin(opts, call, std::move(cb), where);
+            });
+    }
+
+    /// Runs `body` in a transaction (BEGIN with `opts`, COMMIT when it
+    /// succeeds) and runs the whole of it again when it loses a conflict
+    /// (SQLSTATE 40001 or 40P01, from its statements or from COMMIT), after a
+    /// jittered back-off on the pool's timer, up to retry.max_attempts runs.
+    /// A failed attempt's transaction is dropped, so the reset on return
+    /// rolls it back. Never retried: errc::commit_unknown, any other error.
+    /// `cb` gets success or the last error; when attempts ran out, its
+    /// message says how many ran.
+    void transaction(const tx_options& opts, tx_body body, retry_policy retry, done_callback cb,
+                     std::source_location where = std::source_location::current());
+    void transaction(tx_body body, retry_policy retry, done_callback cb,
+                     std::source_location where = std::source_location::current()) {
+        transaction(tx_options{}, std::move(body), retry, std::move(cb), where);
+    }
+    /// The coroutine form: `fn(uvdb::transaction&)` returns a
+    /// task<result<R>> (a lambda coroutine; it is kept alive across
+    /// attempts, so its captures are safe). `co_await db.transaction(fn)`
+    /// gives result<R>: fn's value after COMMIT, or the error of BEGIN, fn or
+    /// COMMIT. An exception thrown by fn rolls the transaction back, is
+    /// never retried, and is rethrown to the awaiting coroutine.
+    template <class Fn>
+    requires std::is_invocable_v<Fn&, ::uvdb::transaction&>
+    auto transaction(const tx_options& opts, Fn fn, retry_policy retry = {},
+                     std::source_location where = std::source_location::current()) {
+        return detail::tx_run_awaitable<pool, Fn, detail::tx_fn_value_t<Fn>>(
+            *this, opts, std::move(fn), retry, where);
+    }
+    template <class Fn>
+    requires std::is_invocable_v<Fn&, ::uvdb::transaction&>
+    auto transaction(Fn fn, retry_policy retry = {},
+                     std::source_location where = std::source_location::current()) {
+        return transaction(tx_options{}, std::move(fn), retry, where);
+    }
+    // ---- end of transactions ----
 
     /// Closes the pool. Idempotent. Waiting acquires fail (deferred) with
     /// errc::pool_closed, idle and connecting connections are closed, later

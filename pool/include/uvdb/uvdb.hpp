@@ -28,3 +28,4 @@
 #include <uvdb/pool.hpp>
 #include <uvdb/pool_from_config.hpp>
 #include <uvdb/pool_stats.hpp>
+#include <uvdb/transaction.hpp>

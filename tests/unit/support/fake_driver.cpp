@@ -196,14 +196,20 @@ void fake_connection::complete(op& o, std::optional<error> failure) {
                 if (o.script_cb) o.script_cb(std::move(*failure));
                 return;
             }
-            if (o.sql == "BEGIN") {
+            // As PostgreSQL: BEGIN takes options after the keyword, and
+            // COMMIT of a failed transaction answers with the tag ROLLBACK.
+            std::string tag;
+            if (o.sql.rfind("BEGIN", 0) == 0) {
                 tx_ = tx_status::in_transaction;
             } else if (o.sql == "COMMIT" || o.sql == "ROLLBACK") {
+                tag =
+                    o.sql == "COMMIT" && tx_ == tx_status::failed_transaction ? "ROLLBACK" : o.sql;
                 tx_ = tx_status::idle;
             }
             auto rows = std::make_unique<owned_result>(
                 std::vector<owned_result::column>{{"?column?", column_kind::int32, 23, "int4"}});
             rows->add_row({std::string("1")});
+            if (!tag.empty()) rows->set_command_tag(std::move(tag));
             if (o.query_cb) {
                 o.query_cb(result_set(std::move(rows)));
             } else if (o.script_cb) {

@@ -8,7 +8,8 @@
 /// errc::closed) so that the pool is tested against the same rules as a
 /// real driver.
 ///
-/// SQL understood: "BEGIN", "COMMIT", "ROLLBACK" (transaction status),
+/// SQL understood: "BEGIN…", "COMMIT", "ROLLBACK" (transaction status; COMMIT
+/// of a failed transaction answers with the tag "ROLLBACK"),
 /// "SLEEP <ms>" (runs that long), "FAIL" (a non-fatal server error), anything
 /// else returns one row with one column "?column?" = "1".
 
