@@ -24,65 +24,57 @@
 #include <uvdb/coro.hpp>
 #include <uvdb/postgres/driver.hpp>
 #include <uvdb/uvdb.hpp>
+#include <vector>
 
 namespace {
 
 struct shop {
-    uvdb::pool* db = nullptr;
     std::string stock;  // tables unique per run, so parallel runs never share rows
     std::string orders;
     int placed = 0;
     int failed = 0;
-    int running = 0;
-    int exit_code = 1;
 };
 
 // The handler: one order, one transaction, retried as a whole on a conflict.
 // The lambda is kept alive across attempts, so capturing is safe; `attempts`
-// counts how often it ran.
-uvdb::task<uvdb::result<int>> place_order(shop& s, int item, int qty, std::string note,
-                                          int& attempts) {
-    co_return co_await s.db->transaction(
+// counts how often it ran. Every co_await that fails ends the attempt with
+// its error, and db.transaction() rolls it back (and retries 40001/40P01).
+uvdb::task<uvdb::result<int>> place_order(uvdb::pool& db, const shop& s, int item, int qty,
+                                          const std::string& note, int& attempts) {
+    co_return co_await db.transaction(
         {.isolation = uvdb::isolation_level::serializable},
-        [&s, item, qty, &note, &attempts](uvdb::transaction& tx) -> uvdb::task<uvdb::result<int>> {
+        [&](uvdb::transaction& tx) -> uvdb::task<uvdb::result<int>> {
             ++attempts;
-            uvdb::result<uvdb::result_set> left = co_await tx.query(
+            auto taken = co_await tx.query(
                 "UPDATE " + s.stock + " SET left_ = left_ - $2 WHERE item = $1 AND left_ >= $2",
                 item, qty);
-            if (!left) co_return std::move(left).err();  // a conflict here is retried
-            if (left->affected_rows() != 1)
+            if (taken.affected_rows() != 1)
                 co_return uvdb::error(uvdb::errc::bad_input, "not enough stock");
-            uvdb::result<uvdb::result_set> order = co_await tx.query(
+            auto order = co_await tx.query(
                 "INSERT INTO " + s.orders + " (item, qty) VALUES ($1, $2) RETURNING id", item, qty);
-            if (!order) co_return std::move(order).err();
-            const int id = order->value<int>();
+            const int id = co_await order.one<int>();
 
             // The optional part, in a savepoint: its failure undoes only itself.
-            uvdb::result<uvdb::nested_transaction> sp = co_await tx.savepoint();
-            if (!sp) co_return std::move(sp).err();
-            uvdb::result<uvdb::result_set> noted =
-                co_await sp->query("UPDATE " + s.orders + " SET note = $2 WHERE id = $1", id, note);
-            // Two statements, not `noted ? co_await … : co_await …`: GCC 12
-            // destroys the wrong temporary for co_await inside ?: (it crashes).
-            uvdb::result<void> closed;
+            auto sp = co_await tx.savepoint();
+            auto noted = co_await uvdb::as_result(
+                sp.query("UPDATE " + s.orders + " SET note = $2 WHERE id = $1", id, note));
             if (noted) {
-                closed = co_await sp->commit();
+                co_await sp.commit();
             } else {
-                closed = co_await sp->rollback();
+                co_await sp.rollback();
             }
-            if (!closed) co_return std::move(closed).err();
             co_return id;  // db.transaction commits, then hands this back
         },
         uvdb::retry_policy{.max_attempts = 10});
 }
 
-uvdb::task<void> one_request(shop& s, int n) {
+uvdb::task<void> one_request(uvdb::pool& db, shop& s, int n) {
     int attempts = 0;
     const std::string note = n == 3 ? std::string(40, '!') : "for customer " + std::to_string(n);
-    uvdb::result<int> id = co_await place_order(s, 1, 2, note, attempts);
+    uvdb::result<int> id = co_await place_order(db, s, 1, 2, note, attempts);
     if (!id) {
         ++s.failed;
-        std::fprintf(stderr, "order %d failed: %s\n", n, id.err().to_string().c_str());
+        std::fprintf(stderr, "order %d failed: %s\n", n, id.error().to_string().c_str());
         co_return;
     }
     ++s.placed;
@@ -90,43 +82,36 @@ uvdb::task<void> one_request(shop& s, int n) {
                 attempts == 1 ? "" : "s");
 }
 
-// Step 2, when every request ended: the stock must have gone down by
-// exactly the orders placed. Then the tables are dropped and the pool closed,
-// which lets loop.run() return.
-uvdb::task<void> report(shop& s) {
-    auto left = co_await s.db->query_async("SELECT left_ FROM " + s.stock + " WHERE item = 1");
-    auto notes = co_await s.db->query_async("SELECT count(note)::int FROM " + s.orders);
-    if (left && notes) {
-        std::printf("stock left: %d (100 - 2 x %d orders)\n", left->value<int>(), s.placed);
-        std::printf("orders with a note: %d (the too-long note was rolled back alone)\n",
-                    notes->value<int>());
-        s.exit_code = s.failed == 0 && left->value<int>() == 100 - 2 * s.placed ? 0 : 1;
-    }
-    (void)co_await s.db->query_async("DROP TABLE IF EXISTS " + s.stock + ", " + s.orders);
-    s.db->close();
+// The tables, every request at once (when_all), then the check: the stock
+// must have gone down by exactly the orders placed.
+uvdb::task<uvdb::result<bool>> run(uvdb::pool& db, shop& s, int requests) {
+    co_await db.query("CREATE TABLE " + s.stock + " (item int PRIMARY KEY, left_ int NOT NULL)");
+    co_await db.query("CREATE TABLE " + s.orders +
+                      " (id serial PRIMARY KEY, item int NOT NULL, qty int NOT NULL, "
+                      "note varchar(20))");
+    co_await db.query("INSERT INTO " + s.stock + " VALUES (1, 100)");
+
+    std::vector<uvdb::task<void>> orders;
+    for (int n = 1; n <= requests; ++n) orders.push_back(one_request(db, s, n));
+    co_await uvdb::when_all(std::move(orders));
+
+    auto left = co_await db.query("SELECT left_ FROM " + s.stock + " WHERE item = 1");
+    auto notes = co_await db.query("SELECT count(note)::int FROM " + s.orders);
+    const int stock_left = co_await left.one<int>();
+    std::printf("stock left: %d (100 - 2 x %d orders)\n", stock_left, s.placed);
+    std::printf("orders with a note: %d (the too-long note was rolled back alone)\n",
+                co_await notes.one<int>());
+    co_return s.failed == 0 && stock_left == 100 - 2 * s.placed;
 }
 
-// Step 1: the tables, then every request at once, on the one loop.
-uvdb::task<void> start(shop& s, int requests) {
-    const std::string setup[] = {
-        "CREATE TABLE " + s.stock + " (item int PRIMARY KEY, left_ int NOT NULL)",
-        "CREATE TABLE " + s.orders +
-            " (id serial PRIMARY KEY, item int NOT NULL, qty int NOT NULL, note varchar(20))",
-        "INSERT INTO " + s.stock + " VALUES (1, 100)"};
-    for (const std::string& sql : setup) {
-        auto r = co_await s.db->query_async(sql);
-        if (!r) {
-            std::fprintf(stderr, "error: %s\n", r.err().to_string().c_str());
-            s.db->close();
-            co_return;
-        }
-    }
-    s.running = requests;
-    for (int n = 1; n <= requests; ++n) {
-        uvdb::spawn(one_request(s, n), [&s](std::exception_ptr) {
-            if (--s.running == 0) uvdb::spawn(report(s));
-        });
-    }
+// Runs it, then drops the tables on every path and closes the pool, which
+// lets loop.run() return.
+uvdb::task<void> run_and_clean_up(uvdb::pool& db, shop& s, int requests, int& exit_code) {
+    uvdb::result<bool> passed = co_await run(db, s, requests);
+    if (!passed) std::fprintf(stderr, "error: %s\n", passed.error().to_string().c_str());
+    exit_code = passed.value_or(false) ? 0 : 1;
+    (void)co_await db.query("DROP TABLE IF EXISTS " + s.stock + ", " + s.orders);
+    db.close();
 }
 
 }  // namespace
@@ -148,17 +133,17 @@ int main(int argc, char** argv) {
     opts.size = 4;
 
     shop s;
+    int exit_code = 1;
     const std::string suffix = std::to_string(::getpid());
     s.stock = "uvdb_example_stock_" + suffix;
     s.orders = "uvdb_example_orders_" + suffix;
     try {
         uvdb::pool db(loop, uvdb::postgres::make_driver(), opts);
-        s.db = &db;
-        uvdb::spawn(start(s, 4));
-        loop.run();  // returns once report() closed the pool
+        uvdb::spawn(run_and_clean_up(db, s, 4, exit_code));
+        loop.run();  // returns once the pool is closed
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;
     }
-    return s.exit_code;
+    return exit_code;
 }

@@ -56,6 +56,8 @@ class uvdb_error_category final : public std::error_category {
                 return "the transaction may or may not have committed";
             case errc::transaction_rolled_back:
                 return "COMMIT rolled the transaction back";
+            case errc::no_rows:
+                return "the result has no rows";
         }
         return "unknown uvdb error";
     }
@@ -125,6 +127,8 @@ std::string_view to_string(errc e) noexcept {
             return "commit_unknown";
         case errc::transaction_rolled_back:
             return "transaction_rolled_back";
+        case errc::no_rows:
+            return "no_rows";
     }
     return "unknown";
 }

@@ -50,7 +50,7 @@ result<void> check_width(const result_set& rs, std::size_t expected, shape what,
 }
 
 error no_rows_error() {
-    return error(errc::bad_input,
+    return error(errc::no_rows,
                  "one() needs exactly one row but the result has 0 rows; use one_or_none() "
                  "when no row is an answer");
 }
@@ -64,7 +64,7 @@ error too_many_rows_error(std::string_view call, std::size_t rows) {
 
 error from_row_error(error e) {
     // A column name the result lacks is bad_input from row::get; here it is the
-    // row not fitting the struct, and bad_input from one() must mean "no rows".
+    // row not fitting the struct.
     if (e.value() == errc::bad_input) return error(errc::conversion_error, e.message());
     return e;
 }

@@ -76,7 +76,7 @@ TEST_CASE("one() and the mapping's errors against the server", "[pg][rows]") {
     REQUIRE(none.ok());
     auto missing = none->one<int>();
     REQUIRE_FALSE(missing.ok());
-    CHECK(missing.err().value() == errc::bad_input);
+    CHECK(missing.err().value() == errc::no_rows);
     auto maybe = none->one_or_none<int>();
     REQUIRE(maybe.ok());
     CHECK_FALSE(maybe->has_value());

@@ -50,7 +50,7 @@ TEST_CASE("sqlite: rows read into structs, tuples and one()", "[sqlite][rows]") 
     CHECK(*one == 3);
     auto none = must(loop, *c, "SELECT id, body, weight FROM notes WHERE id > 9").one<note>();
     REQUIRE_FALSE(none.ok());
-    CHECK(none.err().value() == errc::bad_input);
+    CHECK(none.err().value() == errc::no_rows);
 
     auto bad = must(loop, *c, "SELECT body, id, weight FROM notes WHERE id = 1").one<note>();
     REQUIRE_FALSE(bad.ok());

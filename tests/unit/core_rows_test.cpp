@@ -253,14 +253,14 @@ TEST_CASE("a cell that does not convert gives row::get's error", "[unit][rows]")
     CHECK(thrown_by([&] { (void)nulls[0].as<user2>(); }).message() == u.err().message());
 }
 
-TEST_CASE("one() needs exactly one row; none is bad_input, more conversion_error", "[unit][rows]") {
+TEST_CASE("one() needs exactly one row; none is no_rows, more conversion_error", "[unit][rows]") {
     auto none = make_result({{"id", "int4"}}, {});
     auto one = make_result({{"id", "int4"}}, {{"5"}});
     auto two = make_result({{"id", "int4"}}, {{"5"}, {"6"}});
 
     auto r0 = none.one<int>();
     REQUIRE_FALSE(r0.ok());
-    CHECK(r0.err().value() == errc::bad_input);
+    CHECK(r0.err().value() == errc::no_rows);
     CHECK(r0.err().message() ==
           "one() needs exactly one row but the result has 0 rows; use one_or_none() when no "
           "row is an answer");

@@ -215,6 +215,31 @@ TEST_CASE("an error from an operation that completes without suspending ends the
     CHECK(seen_destroyed == 1);
 }
 
+TEST_CASE("co_await on a result in hand yields its value or ends the task", "[unit][task]") {
+    bool after_error = false;
+    auto body = [&](result<int> first, result<int> second) -> task<result<int>> {
+        const int a = co_await first;  // an rvalue result
+        const result<int> kept = std::move(second);
+        const int b = co_await kept;  // an lvalue: copied, not moved from
+        CHECK(kept.has_value() == true);
+        after_error = true;
+        co_return a + b;
+    };
+    collected<result<int>> sum;
+    start(body(2, 3), sum);
+    REQUIRE(sum.value.has_value());
+    REQUIRE(sum.value->has_value());
+    CHECK(sum.value->value() == 5);
+
+    after_error = false;
+    collected<result<int>> failed;
+    start(body(timeout_error(), 3), failed);
+    REQUIRE(failed.value.has_value());
+    REQUIRE_FALSE(failed.value->has_value());
+    CHECK(failed.value->error().value() == errc::timeout);
+    CHECK_FALSE(after_error);
+}
+
 TEST_CASE("propagation takes any awaitable shape", "[unit][task]") {
     auto body = [](bool fail) -> task<result<int>> {
         const int a = co_await ready_op<result<int>>(1);

@@ -454,12 +454,9 @@ task<void> run_retried(pool& db, std::optional<result<int>>& out, int& runs) {
     out = co_await db.transaction(
         [&runs](uvdb::transaction& tx) -> task<result<int>> {
             ++runs;
-            result<result_set> r = co_await tx.query("UPDATE", runs);
-            if (!r) co_return std::move(r).err();
+            co_await tx.query("UPDATE", runs);  // an error ends fn with it
             auto sp = co_await tx.savepoint();
-            if (!sp) co_return std::move(sp).err();
-            result<void> released = co_await sp->commit();
-            if (!released) co_return std::move(released).err();
+            co_await sp.commit();
             co_return 40 + runs;
         },
         retry_policy{.max_attempts = 2, .initial_backoff = 10ms, .max_backoff = 10ms});
@@ -468,8 +465,7 @@ task<void> run_retried(pool& db, std::optional<result<int>>& out, int& runs) {
 task<void> run_throwing(pool& db, std::string& caught) {
     try {
         auto r = co_await db.transaction([](uvdb::transaction& tx) -> task<result<void>> {
-            result<result_set> q = co_await tx.query("INSERT 1");
-            if (!q) co_return std::move(q).err();
+            co_await tx.query("INSERT 1");
             throw std::runtime_error("boom");
         });
         caught = r ? "no exception, committed" : "no exception: " + r.err().to_string();

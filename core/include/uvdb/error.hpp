@@ -41,6 +41,9 @@ enum class errc : int {
     /// COMMIT did not commit: the transaction had already failed, and the
     /// server answered COMMIT with ROLLBACK.
     transaction_rolled_back,
+    /// A result that had to hold exactly one row (result_set::one) held none:
+    /// "not found", which a handler usually maps to its own answer (a 404).
+    no_rows,
 };
 
 /// The `std::error_category` of `uvdb::errc`; its name is "uvdb".

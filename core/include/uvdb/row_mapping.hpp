@@ -27,7 +27,7 @@
 /// itself for the column count, from the iterator for a cell); inside a uvdb
 /// task that ends the task with the error. one(), one_or_none(), all() and
 /// row::try_as() return the error instead. one() on a result with no rows gives
-/// errc::bad_input, and only then, so a handler can answer "not found";
+/// errc::no_rows, so a handler can answer "not found";
 /// more than one row is errc::conversion_error.
 ///
 /// Lifetimes. std::string_view values point into the result: valid while the
@@ -69,7 +69,7 @@ namespace uvdb {
 /// from_row may return T instead of uvdb::result<T>, and may throw
 /// uvdb::conversion_exception (row::get does): the non-throwing forms catch it.
 /// An errc::bad_input from from_row (a column name the result lacks) is reported
-/// as errc::conversion_error, so that bad_input from one() means "no rows".
+/// as errc::conversion_error: the row does not fit the type.
 template <class T, class = void>
 struct row_traits;
 
@@ -125,7 +125,7 @@ enum class shape : unsigned char { values, fields, row_traits };
 /// naming the columns and what wanted a different number.
 result<void> check_width(const result_set& rs, std::size_t expected, shape what,
                          std::string_view type);
-/// one() on a result without rows: errc::bad_input.
+/// one() on a result without rows: errc::no_rows.
 error no_rows_error();
 /// one()/one_or_none() on a result with more rows than one: errc::conversion_error.
 error too_many_rows_error(std::string_view call, std::size_t rows);

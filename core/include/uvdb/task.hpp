@@ -211,6 +211,22 @@ struct as_result_awaitable {
     decltype(auto) operator co_await() && { return get_awaiter(static_cast<A&&>(op)); }
 };
 
+/// A result already in hand, awaited in a task<result<T>>: `co_await
+/// rs.one<int>()` gives the value or ends the task with the error, exactly as
+/// an operation's result does. Never suspends.
+template <class R>
+class ready_result {
+  public:
+    explicit ready_result(R r) noexcept(std::is_nothrow_move_constructible_v<R>)
+        : r_(std::move(r)) {}
+    bool await_ready() const noexcept { return true; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    R await_resume() noexcept(std::is_nothrow_move_constructible_v<R>) { return std::move(r_); }
+
+  private:
+    R r_;
+};
+
 template <class A>
 struct is_as_result : std::false_type {};
 template <class A>
@@ -290,6 +306,10 @@ struct task_promise<result<V>> : task_value_promise<result<V>> {
         using D = std::remove_cvref_t<A>;
         if constexpr (is_as_result<D>::value) {
             return static_cast<decltype(a.op)&&>(a.op);  // the raw operation, unchanged
+        } else if constexpr (is_result_v<D>) {
+            // Not an operation but its outcome (one(), a conversion): the same "try".
+            return propagating_awaiter<ready_result<D>, task_promise>{
+                ready_result<D>(static_cast<A&&>(a)), this};
         } else if constexpr (is_result_v<await_result_t<A>>) {
             using aw = awaiter_t<A>;
             if constexpr (std::is_reference_v<aw>) {
@@ -333,6 +353,8 @@ struct task_promise<result<V>> : task_value_promise<result<V>> {
 /// resumed; locals are destroyed when the task object is (for a temporary
 /// `co_await child()`, right after the awaiting statement). Use
 /// `co_await uvdb::as_result(op)` to get the raw `result<U>` and branch.
+/// A result already in hand works the same way: `co_await rs.one<int>()`
+/// yields the int or ends the task with the error (it never suspends).
 /// In a `task<T>` where T is not a result, `co_await op` gives the raw
 /// `result<U>`: there is no error to end the task with.
 ///

@@ -43,6 +43,13 @@ namespace detail {
 // Every task's continuation is the one relay, whose step counts down.
 class when_all_latch {
   public:
+    when_all_latch() = default;
+    // GCC 12 copies an awaitable that await_transform passes through as an
+    // xvalue into the coroutine frame, so a when_all must be movable. It is
+    // only ever moved before start(): a moved latch starts afresh.
+    when_all_latch(when_all_latch&&) noexcept {}
+    when_all_latch& operator=(when_all_latch&&) = delete;
+
     bool ready(std::size_t n) const noexcept { return n == 0; }
 
     template <class Awaiters>
