@@ -14,82 +14,59 @@
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <uvdb/coro.hpp>
 #include <uvdb/postgres/driver.hpp>
 #include <uvdb/uvdb.hpp>
 
 using namespace std::chrono_literals;
+using sys_us = std::chrono::sys_time<std::chrono::microseconds>;
 
-// A task is lazy: nothing runs until someone awaits it or spawn()s it. It
-// returns the exit code so main() need not know how the steps went.
-uvdb::task<int> run(uvdb::pool& db) {
+// A task is lazy: nothing runs until someone awaits it or spawn()s it. It is
+// a task<result<void>>, so a co_await that fails ends it with that error, for
+// main() to print: no error plumbing in between.
+uvdb::task<uvdb::result<void>> run(uvdb::pool& db) {
     // 1. One statement: the pool lends a connection, runs it, takes it back.
-    //    Parameters travel apart from the SQL text, so they can never become SQL.
-    auto r = co_await db.query("SELECT $1::int AS n, $2::text AS greeting, now() AS at",
-                               uvdb::make_params(42, "hello"));
-    if (!r) {
-        std::fprintf(stderr, "error: %s\n", r.err().to_string().c_str());
-        co_return 1;
-    }
-    for (const uvdb::row row : *r) {
-        // get<T> throws conversion_exception on a type mismatch; inside a task
-        // that exception reaches spawn's on_done (see main) instead of the loop.
-        std::printf("n=%d greeting=%s at=%s\n", row.get<int>("n"),
-                    row.get<std::string>("greeting").c_str(), std::string(row.text(2)).c_str());
+    //    Parameters are plain values sent apart from the SQL text, so they can
+    //    never become SQL; rows come out as typed tuples.
+    auto r =
+        co_await db.query("SELECT $1::int AS n, $2::text AS greeting, now() AS at", 42, "hello");
+    for (auto [n, greeting, at] : r.as<int, std::string_view, sys_us>()) {
+        std::printf("n=%d greeting=%.*s at=%lld us after 1970-01-01 UTC\n", n,
+                    static_cast<int>(greeting.size()), greeting.data(),
+                    static_cast<long long>(at.time_since_epoch().count()));
     }
 
-    // 2. The server rejects a statement: no exception, a result holding an
-    //    error. The SQLSTATE is the stable part to branch on; the message is
-    //    for people.
-    auto bad = co_await db.query("SELECT * FROM table_that_does_not_exist");
-    if (bad) {
-        std::fprintf(stderr, "error: the query on a missing table succeeded?\n");
-        co_return 1;
-    }
-    const uvdb::error& e = bad.err();
+    // 2. The server rejects a statement. as_result hands over the raw result
+    //    to branch on instead of ending the task. The SQLSTATE is the stable
+    //    part to branch on; the message is for people.
+    auto bad = co_await uvdb::as_result(db.query("SELECT * FROM table_that_does_not_exist"));
+    if (bad) co_return uvdb::error(uvdb::errc::internal, "the query on a missing table succeeded");
+    const uvdb::error& e = bad.error();
     std::printf("expected failure: SQLSTATE %s (%s): %s\n", std::string(e.sqlstate()).c_str(),
                 std::string(uvdb::sqlstate_name(e.sqlstate())).c_str(), e.server_message().c_str());
     // A statement error leaves the connection healthy; the pool kept it.
     std::printf("connection kept after the error: %s\n", e.is_fatal() ? "no" : "yes");
 
     // 3. Hold a connection across several statements with a lease. It goes
-    //    back to the pool when `held` goes out of scope, even on an early co_return.
+    //    back to the pool when `held` goes out of scope, on every path.
     auto held = co_await db.acquire();
-    if (!held) {
-        std::fprintf(stderr, "error: %s\n", held.err().to_string().c_str());
-        co_return 1;
-    }
-    auto pid = co_await held->query("SELECT pg_backend_pid()");
-    if (!pid) {
-        std::fprintf(stderr, "error: %s\n", pid.err().to_string().c_str());
-        co_return 1;
-    }
-    std::printf("holding the pool's only connection (server pid %d)\n", pid->value<int>());
+    auto pid = co_await held.query("SELECT pg_backend_pid()");
+    std::printf("holding the pool's only connection (server pid %d)\n", co_await pid.one<int>());
 
     // 4. The pool is exhausted (size 1, no overflow, and we hold the one
-    //    connection): a second acquire waits up to its timeout, then gets
+    //    connection): a second acquire waits up to its own timeout, then gets
     //    errc::pool_timeout as a value. An application would answer "busy,
     //    try again" here rather than crash.
     const auto started = std::chrono::steady_clock::now();
-    auto second = co_await db.acquire(uvdb::call_options{300ms});
+    auto second = co_await uvdb::as_result(db.acquire(uvdb::call_options{300ms}));
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
-    if (second || second.err().value() != uvdb::errc::pool_timeout) {
-        std::fprintf(stderr, "error: expected a pool timeout\n");
-        co_return 1;
-    }
+    if (second || second.error().value() != uvdb::errc::pool_timeout)
+        co_return uvdb::error(uvdb::errc::internal, "expected a pool timeout");
     std::printf("expected failure after %lld ms: %s\n", static_cast<long long>(waited.count()),
-                second.err().to_string().c_str());
-    co_return 0;
-}
-
-// spawn() takes a task<void>; this one runs the steps, records the exit code
-// and closes the pool so that loop.run() can return. (A free function rather
-// than a lambda: a coroutine lambda's captures die with the lambda object,
-// long before the coroutine finishes.)
-uvdb::task<void> main_task(uvdb::pool& db, int& exit_code) {
-    exit_code = co_await run(db);
-    db.close();
+                second.error().to_string().c_str());
+    co_return uvdb::ok();
 }
 
 int main(int argc, char** argv) {
@@ -115,16 +92,17 @@ int main(int argc, char** argv) {
     int exit_code = 1;
     try {
         uvdb::pool db(loop, uvdb::postgres::make_driver(), opts);
-        uvdb::spawn(main_task(db, exit_code), [&db, &exit_code](std::exception_ptr failure) {
-            if (!failure) return;
+        // The callback gets what the task ended with: its result, or the
+        // exception it threw (value() rethrows it). Then the pool closes,
+        // which lets loop.run() return.
+        uvdb::spawn(run(db), [&db, &exit_code](uvdb::task_outcome<uvdb::result<void>> done) {
             try {
-                std::rethrow_exception(failure);
-            } catch (const uvdb::conversion_exception& e) {
-                std::fprintf(stderr, "error: %s\n", e.err().to_string().c_str());
+                const uvdb::result<void> r = std::move(done).value();
+                if (!r) std::fprintf(stderr, "error: %s\n", r.error().to_string().c_str());
+                exit_code = r ? 0 : 1;
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "error: %s\n", e.what());
             }
-            exit_code = 1;
             db.close();
         });
         loop.run();  // returns once the pool is closed and its connections are gone

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <uvdb/coro.hpp>
 #include <uvdb/postgres/driver.hpp>
@@ -26,7 +27,7 @@ using clock_type = std::chrono::steady_clock;
 
 struct load_state {
     std::string schema;
-    int requests = 200, concurrency = 20, next = 0, running = 0, failures = 0;
+    int requests = 200, concurrency = 20, next = 0, failures = 0;
     std::string first_error;
     std::vector<double> latencies_ms;
     clock_type::time_point started;
@@ -142,20 +143,19 @@ uvdb::task<void> worker(uvdb::pool& db, load_state& s) {
 uvdb::task<void> run(uvdb::pool& db, load_state& s) {
     if (auto made = co_await create_schema(db, s.schema); !made) {
         s.failures = 1;
-        s.first_error = made.err().to_string();
-        uvdb::spawn(report_and_drop(db, s));
-        co_return;
+        s.first_error = made.error().to_string();
+    } else {
+        std::printf("serving %d requests, %d at a time\n", s.requests, s.concurrency);
+        s.started = clock_type::now();
+        std::vector<uvdb::task<void>> workers;
+        for (int i = 0; i < s.concurrency; ++i) workers.push_back(worker(db, s));
+        try {
+            co_await uvdb::when_all(std::move(workers));  // resumes once every worker ended
+        } catch (const std::exception& e) {
+            if (s.failures++ == 0) s.first_error = std::string("a worker threw: ") + e.what();
+        }
     }
-    std::printf("serving %d requests, %d at a time\n", s.requests, s.concurrency);
-    s.started = clock_type::now();
-    // There is no when_all: each worker counts itself out, the last one reports.
-    s.running = s.concurrency;
-    for (int i = 0; i < s.concurrency; ++i) {
-        uvdb::spawn(worker(db, s), [&db, &s](std::exception_ptr failure) {
-            if (failure && s.failures++ == 0) s.first_error = "a worker threw an exception";
-            if (--s.running == 0) uvdb::spawn(report_and_drop(db, s));
-        });
-    }
+    co_await report_and_drop(db, s);
 }
 
 int main(int argc, char** argv) {
@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
                                           uvdb::connection::done_callback done) {
         c.query("SET search_path TO " + schema,
                 [done = std::move(done)](uvdb::result<uvdb::result_set> r) mutable {
-                    done(r ? uvdb::result<void>{} : uvdb::result<void>(std::move(r).err()));
+                    done(uvdb::result<void>(std::move(r)));  // keeps the error, drops the rows
                 });
     };
     try {

@@ -1,134 +1,91 @@
-// transaction: pool.transaction() runs BEGIN, your statements and COMMIT on
-// one connection; when your statements report an error it runs ROLLBACK and
-// hands you that error instead.
+// transaction: a transfer between two accounts in one transaction:
+// db.begin(), two UPDATEs on it, commit(). When a statement fails, the
+// transaction object goes out of scope uncommitted and the pool rolls it back
+// before the connection is used again; the error goes to the caller.
 //
 //   transaction
 //   'postgresql://user:password@localhost:5432/db?sslmode=verify-full&sslrootcert=ca.crt'
 //   DATABASE_URL=... transaction
 //
-// A transfer between two accounts, once committed and once rolled back, in a
-// table of its own that it drops at the end. Callback style, as in quickstart;
-// see coroutines.cpp for co_await.
+// One transfer commits, one is rolled back, in a table of its own that it
+// drops at the end. tx_retry.cpp adds savepoints and retried transactions.
 
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
+#include <uvdb/coro.hpp>
 #include <uvdb/postgres/driver.hpp>
 #include <uvdb/uvdb.hpp>
 
 namespace {
 
-struct bank {
-    uvdb::pool* db = nullptr;
-    std::string table;  // unique per run, so parallel runs never share rows
-    int exit_code = 1;
-};
-
-// Drops the table and closes the pool, which lets loop.run() return.
-void finish(bank& b, int exit_code) {
-    b.exit_code = exit_code;
-    b.db->query("DROP TABLE IF EXISTS " + b.table, [&b](uvdb::result<uvdb::result_set> r) {
-        if (!r)
-            std::fprintf(stderr, "warning: could not drop %s: %s\n", b.table.c_str(),
-                         r.err().to_string().c_str());
-        b.db->close();
-    });
+// Moves `amount` from account `from` to account `to`. Every statement runs on
+// `tx`, the one connection the transaction holds: a db.query() instead could
+// land on another connection, outside the transaction. A co_await that fails
+// ends the task with its error, and `tx`, dropped uncommitted, rolls back.
+uvdb::task<uvdb::result<void>> transfer(uvdb::pool& db, const std::string& table, int from, int to,
+                                        int amount) {
+    auto tx = co_await db.begin();
+    // Credit first, debit second: when the debit fails, the credit that
+    // already succeeded must vanish with it, and the rollback sees to that.
+    auto credited = co_await tx.query(
+        "UPDATE " + table + " SET balance = balance + $1 WHERE id = $2 RETURNING balance", amount,
+        to);
+    const int balance = co_await credited.one<int>();  // no such account: errc::no_rows
+    std::printf("  account %d credited, balance %d inside the transaction\n", to, balance);
+    // The CHECK (balance >= 0) makes this fail when `from` cannot pay.
+    co_await tx.query("UPDATE " + table + " SET balance = balance - $1 WHERE id = $2", amount,
+                      from);
+    co_return co_await tx.commit();
 }
 
-void fail(bank& b, const uvdb::error& e) {
-    std::fprintf(stderr, "error: %s\n", e.to_string().c_str());  // errors never hold the password
-    finish(b, 1);
+// Both balances, read with an ordinary pool query (any connection will do).
+uvdb::task<uvdb::result<std::string>> balances(uvdb::pool& db, const std::string& table) {
+    auto r = co_await db.query(
+        "SELECT string_agg('account ' || id || ' = ' || balance, ', ' ORDER BY id) FROM " + table);
+    co_return co_await r.one<std::string>();
 }
 
-// Moves `amount` from account `from` to account `to` in one transaction.
-// Every statement of the body runs on `tx`, the one lease the pool holds for
-// the whole transaction: statements sent through db.query() instead could
-// land on another connection, outside the transaction.
-void transfer(bank& b, int from, int to, int amount, uvdb::pool::done_callback cb) {
-    b.db->transaction(
-        [&b, from, to, amount](uvdb::lease& tx, uvdb::pool::done_callback done) {
-            // Credit first, debit second: when the debit fails, the credit that
-            // already succeeded must vanish with it, and ROLLBACK sees to that.
-            tx->query(
-                "UPDATE " + b.table + " SET balance = balance + $1 WHERE id = $2 RETURNING balance",
-                uvdb::make_params(amount, to),
-                [&b, &tx, from, to, amount,
-                 done = std::move(done)](uvdb::result<uvdb::result_set> r) mutable {
-                    if (!r) return done(std::move(r).err());
-                    if (r->affected_rows() != 1)
-                        return done(uvdb::error(uvdb::errc::bad_input, "no such account"));
-                    std::printf("  account %d credited, balance %s inside the transaction\n", to,
-                                std::string((*r)[0].text(0)).c_str());
-                    // The CHECK (balance >= 0) makes this fail when `from` cannot pay.
-                    tx->query("UPDATE " + b.table + " SET balance = balance - $1 WHERE id = $2",
-                              uvdb::make_params(amount, from),
-                              [done = std::move(done)](uvdb::result<uvdb::result_set> r2) mutable {
-                                  if (!r2) return done(std::move(r2).err());  // → ROLLBACK
-                                  done({});                                   // → COMMIT
-                              });
-                });
-        },
-        std::move(cb));
-}
+uvdb::task<uvdb::result<bool>> run(uvdb::pool& db, const std::string& table) {
+    // Two accounts of 100, in a table whose CHECK refuses a negative balance.
+    co_await db.query("CREATE TABLE " + table +
+                      " (id int PRIMARY KEY, balance int NOT NULL CHECK (balance >= 0))");
+    co_await db.query("INSERT INTO " + table + " VALUES (1, 100), (2, 100)");
 
-// Reads both balances with an ordinary pool query (any connection will do).
-void show_balances(bank& b, const char* label, uvdb::unique_function<void(std::string)> then) {
-    b.db->query(
-        "SELECT string_agg('account ' || id || ' = ' || balance, ', ' ORDER BY id) FROM " + b.table,
-        [&b, label, then = std::move(then)](uvdb::result<uvdb::result_set> r) mutable {
-            if (!r) return fail(b, r.err());
-            std::string balances((*r)[0].text(0));
-            std::printf("%s: %s\n", label, balances.c_str());
-            then(std::move(balances));
-        });
-}
-
-// Step 3: a transfer account 1 cannot pay. The body reports the failed
-// debit, so the pool rolls back, and the credit before it disappears too.
-void overdraw(bank& b, std::string before) {
-    std::printf("transfer 500 from account 1 to account 2 (account 1 cannot pay)\n");
-    transfer(b, 1, 2, 500, [&b, before = std::move(before)](uvdb::result<void> t) mutable {
-        if (t) {
-            std::fprintf(stderr, "error: the overdrawing transfer committed\n");
-            return finish(b, 1);
-        }
-        const uvdb::error& e = t.err();  // the body's error, handed on after ROLLBACK
-        std::printf("rolled back: SQLSTATE %s (%s)\n", std::string(e.sqlstate()).c_str(),
-                    std::string(uvdb::sqlstate_name(e.sqlstate())).c_str());
-        show_balances(b, "after rollback", [&b, before = std::move(before)](std::string after) {
-            const bool same = after == before;
-            std::printf("balances %s by the rolled-back transfer\n",
-                        same ? "unchanged" : "CHANGED");
-            finish(b, same ? 0 : 1);
-        });
-    });
-}
-
-// Step 2: a transfer that commits.
-void pay(bank& b) {
     std::printf("transfer 30 from account 1 to account 2\n");
-    transfer(b, 1, 2, 30, [&b](uvdb::result<void> t) {
-        if (!t) return fail(b, t.err());
-        std::printf("committed\n");
-        show_balances(b, "after commit", [&b](std::string now) { overdraw(b, std::move(now)); });
-    });
+    co_await transfer(db, table, 1, 2, 30);
+    std::printf("committed\n");
+    const std::string before = co_await balances(db, table);
+    std::printf("after commit: %s\n", before.c_str());
+
+    // A transfer account 1 cannot pay: as_result gives its error to look at
+    // instead of ending this task with it.
+    std::printf("transfer 500 from account 1 to account 2 (account 1 cannot pay)\n");
+    auto overdrawn = co_await uvdb::as_result(transfer(db, table, 1, 2, 500));
+    if (overdrawn)
+        co_return uvdb::error(uvdb::errc::internal, "the overdrawing transfer committed");
+    const uvdb::error& e = overdrawn.error();
+    std::printf("rolled back: SQLSTATE %s (%s)\n", std::string(e.sqlstate()).c_str(),
+                std::string(uvdb::sqlstate_name(e.sqlstate())).c_str());
+    const std::string after = co_await balances(db, table);
+    std::printf("after rollback: %s\n", after.c_str());
+    std::printf("balances %s by the rolled-back transfer\n",
+                after == before ? "unchanged" : "CHANGED");
+    co_return after == before;
 }
 
-// Step 1: two accounts of 100, in a table whose CHECK refuses a negative balance.
-void open_accounts(bank& b) {
-    b.db->query("CREATE TABLE " + b.table +
-                    " (id int PRIMARY KEY, balance int NOT NULL CHECK (balance >= 0))",
-                [&b](uvdb::result<uvdb::result_set> r) {
-                    if (!r) return fail(b, r.err());
-                    b.db->query("INSERT INTO " + b.table + " VALUES (1, 100), (2, 100)",
-                                [&b](uvdb::result<uvdb::result_set> r2) {
-                                    if (!r2) return fail(b, r2.err());
-                                    pay(b);
-                                });
-                });
+// Runs it, then drops the table on every path and closes the pool, which
+// lets loop.run() return.
+uvdb::task<void> run_and_clean_up(uvdb::pool& db, const std::string& table, int& exit_code) {
+    const uvdb::result<bool> passed = co_await run(db, table);
+    if (!passed) std::fprintf(stderr, "error: %s\n", passed.error().to_string().c_str());
+    exit_code = passed.value_or(false) ? 0 : 1;
+    (void)co_await db.query("DROP TABLE IF EXISTS " + table);
+    db.close();
 }
 
 }  // namespace
@@ -149,16 +106,15 @@ int main(int argc, char** argv) {
     opts.connection.application_name = "uvdb-transaction";
     opts.timeout = std::chrono::seconds(10);
 
-    bank b;
-    b.table = "uvdb_example_accounts_" + std::to_string(::getpid());
+    const std::string table = "uvdb_example_accounts_" + std::to_string(::getpid());
+    int exit_code = 1;
     try {
         uvdb::pool db(loop, uvdb::postgres::make_driver(), opts);
-        b.db = &db;
-        open_accounts(b);
-        loop.run();                             // returns once finish() closed the pool
+        uvdb::spawn(run_and_clean_up(db, table, exit_code));
+        loop.run();                             // returns once the pool is closed
     } catch (const std::invalid_argument& e) {  // the pool constructor rejects bad options
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;
     }
-    return b.exit_code;
+    return exit_code;
 }
