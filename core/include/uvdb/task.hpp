@@ -7,9 +7,9 @@
 ///
 /// ```cpp
 /// uvdb::task<uvdb::result<int>> handler(uvdb::pool& db) {
-///     auto l = co_await db.acquire_async();        // an error ends the task with it
-///     auto rs = co_await uvdb::query_async(*l, "SELECT 1");
-///     auto r = co_await uvdb::as_result(db.query_async("SELECT 2"));  // raw: branch yourself
+///     auto l = co_await db.acquire();               // an error ends the task with it
+///     auto rs = co_await l.query("SELECT $1::int", 1);
+///     auto r = co_await uvdb::as_result(db.query("SELECT 2"));  // raw: branch yourself
 ///     if (!r) co_return r.error();
 ///     co_return rs.value<int>();
 /// }
