@@ -54,15 +54,16 @@ uvdb::task<uvdb::result<int>> place_order(uvdb::pool& db, const shop& s, int ite
                 "INSERT INTO " + s.orders + " (item, qty) VALUES ($1, $2) RETURNING id", item, qty);
             const int id = co_await order.one<int>();
 
-            // The optional part, in a savepoint: its failure undoes only itself.
-            auto sp = co_await tx.savepoint();
+            // The optional part, in a savepoint: released when its body
+            // succeeds, rolled back to when it fails, which undoes only the note.
             auto noted = co_await uvdb::as_result(
-                sp.query("UPDATE " + s.orders + " SET note = $2 WHERE id = $1", id, note));
-            if (noted) {
-                co_await sp.commit();
-            } else {
-                co_await sp.rollback();
-            }
+                tx.savepoint([&](uvdb::nested_transaction& sp) -> uvdb::task<uvdb::result<void>> {
+                    co_await sp.query("UPDATE " + s.orders + " SET note = $2 WHERE id = $1", id,
+                                      note);
+                    co_return uvdb::ok();
+                }));
+            if (!noted)
+                std::printf("order #%d keeps no note: %s\n", id, noted.error().message().c_str());
             co_return id;  // db.transaction commits, then hands this back
         },
         uvdb::retry_policy{.max_attempts = 10});

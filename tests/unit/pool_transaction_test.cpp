@@ -499,6 +499,57 @@ TEST_CASE("co_await db.transaction(fn, retry): fn's value after COMMIT, fn run a
     CHECK(count_sql(h.fake(), "RELEASE SAVEPOINT sp_1") == 2);  // names restart per transaction
 }
 
+namespace {
+
+// One transaction with two scoped savepoints: the first body succeeds, the
+// second fails on its statement; the transaction commits what is left.
+task<void> run_scoped_savepoints(pool& db, std::optional<result<int>>& first,
+                                 std::optional<result<void>>& second,
+                                 std::optional<result<void>>& committed) {
+    auto tx = co_await as_result(db.begin());
+    if (!tx) co_return;
+    first = co_await tx->savepoint([](nested_transaction& sp) -> task<result<int>> {
+        co_await sp.query("INSERT kept");
+        co_return 7;
+    });
+    second = co_await tx->savepoint([](nested_transaction& sp) -> task<result<void>> {
+        co_await sp.query("INSERT refused");  // fails: ends the body with the error
+        co_return ok();
+    });
+    committed = co_await tx->commit();
+}
+
+}  // namespace
+
+TEST_CASE("savepoint(fn) releases when fn succeeds and rolls back to itself when it fails",
+          "[unit][transaction][coro]") {
+    pool_harness h;
+    h.make(test_pool_options(1, 0));
+    h.fake().query_fault = [](fake_connection&, std::string_view sql) -> std::optional<error> {
+        if (sql == "INSERT refused") return error(errc::server_error, "refused (fake)");
+        return std::nullopt;
+    };
+    std::optional<result<int>> first;
+    std::optional<result<void>> second;
+    std::optional<result<void>> committed;
+    spawn(run_scoped_savepoints(h.get(), first, second, committed));
+    h.settle();
+    REQUIRE(first);
+    REQUIRE(first->has_value());
+    CHECK(first->value() == 7);
+    REQUIRE(second);
+    REQUIRE_FALSE(second->has_value());
+    CHECK(second->error().message() == "refused (fake)");
+    REQUIRE(committed);
+    CHECK(committed->has_value());
+    const auto& log = h.fake().sql_log;
+    const std::vector<std::string> tail(log.end() - 7, log.end());
+    CHECK(tail ==
+          std::vector<std::string>{"SAVEPOINT sp_1", "INSERT kept", "RELEASE SAVEPOINT sp_1",
+                                   "SAVEPOINT sp_2", "INSERT refused",
+                                   "ROLLBACK TO SAVEPOINT sp_2; RELEASE SAVEPOINT sp_2", "COMMIT"});
+}
+
 TEST_CASE("an exception thrown by fn rolls back, is not retried and reaches the awaiting task",
           "[unit][transaction][coro]") {
     pool_harness h;

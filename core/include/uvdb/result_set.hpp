@@ -200,8 +200,8 @@ class result_set {
     row_range<T...> as() const&;
     template <class... T>
     row_range<T...> as() &&;
-    /// The single row; errc::bad_input when there are none (and for nothing
-    /// else), errc::conversion_error when there are more or it does not convert.
+    /// The single row; errc::no_rows when there are none, errc::conversion_error
+    /// when there are more or it does not convert.
     template <class... T>
     result<typename detail::row_value<T...>::type> one() const&;
     template <class... T>

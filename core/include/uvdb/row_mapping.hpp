@@ -25,7 +25,8 @@
 /// gives, naming the column, its database type and the C++ type. Both are
 /// errc::conversion_error. `as()` throws uvdb::conversion_exception (from as()
 /// itself for the column count, from the iterator for a cell); inside a uvdb
-/// task that ends the task with the error. one(), one_or_none(), all() and
+/// task the exception ends the task and reaches whoever awaits it (spawn's
+/// callback, or the log). one(), one_or_none(), all() and
 /// row::try_as() return the error instead. one() on a result with no rows gives
 /// errc::no_rows, so a handler can answer "not found";
 /// more than one row is errc::conversion_error.

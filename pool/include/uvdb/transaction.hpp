@@ -26,6 +26,7 @@
 /// errc::bad_input. Loop thread only.
 
 #include <chrono>
+#include <concepts>
 #include <coroutine>
 #include <cstdint>
 #include <memory>
@@ -43,6 +44,7 @@
 #include <uvdb/param.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
+#include <uvdb/task.hpp>
 #include <vector>
 
 namespace uvdb {
@@ -171,6 +173,21 @@ class tx_scope {
     void savepoint(savepoint_callback cb);
     auto savepoint();  // defined below, where uvdb::nested_transaction is complete
 
+    /// Runs `fn(sp)` in a new savepoint `sp` and ends it by fn's outcome:
+    /// released when fn succeeds, rolled back to when it fails, whose error
+    /// the call then gives; the enclosing transaction goes on either way.
+    /// `fn` returns a `task<result<R>>`, and so does this call (await it
+    /// while this scope lives):
+    ///
+    ///     auto noted = co_await uvdb::as_result(tx.savepoint(
+    ///         [&](uvdb::nested_transaction& sp) -> uvdb::task<uvdb::result<void>> {
+    ///             co_await sp.query("UPDATE orders SET note = $2 WHERE id = $1", id, note);
+    ///             co_return uvdb::ok();
+    ///         }));  // a failed note leaves the order in place
+    template <class Fn>
+    requires std::invocable<Fn&, nested_transaction&> std::invoke_result_t<Fn&, nested_transaction&>
+    savepoint(Fn fn);
+
     /// Whether statements may still run in this scope (not committed, rolled
     /// back or dropped; for a savepoint: not released and the transaction open).
     bool active() const noexcept;
@@ -285,6 +302,28 @@ class nested_transaction : public tx_scope {
 inline auto tx_scope::savepoint() {
     return detail::make_tx_awaitable<uvdb::nested_transaction>(
         [this](savepoint_callback cb) { savepoint(std::move(cb)); });
+}
+
+template <class Fn>
+requires std::invocable<Fn&, nested_transaction&> std::invoke_result_t<Fn&, nested_transaction&>
+tx_scope::savepoint(Fn fn) {
+    using body_task = std::invoke_result_t<Fn&, nested_transaction&>;
+    static_assert(
+        detail::is_task<body_task>::value && detail::is_result_v<typename body_task::value_type>,
+        "savepoint(fn): fn(nested_transaction&) must return a uvdb::task<uvdb::result<R>>");
+    using R = typename body_task::value_type;
+    auto sp = co_await as_result(savepoint());
+    if (!sp) co_return R(std::move(sp).error());
+    R out = co_await as_result(fn(*sp));
+    if (out) {
+        auto released = co_await as_result(sp->commit());
+        if (!released) co_return R(std::move(released).error());
+    } else {
+        // fn's error is the one to report; a failed rollback breaks the
+        // transaction, and its next statement says so.
+        (void)co_await as_result(sp->rollback());
+    }
+    co_return out;
 }
 
 }  // namespace uvdb

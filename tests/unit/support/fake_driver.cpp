@@ -201,6 +201,9 @@ void fake_connection::complete(op& o, std::optional<error> failure) {
             std::string tag;
             if (o.sql.rfind("BEGIN", 0) == 0) {
                 tx_ = tx_status::in_transaction;
+            } else if (o.sql.rfind("ROLLBACK TO SAVEPOINT", 0) == 0) {
+                // As PostgreSQL: rolling back to a savepoint ends the failed state.
+                if (tx_ == tx_status::failed_transaction) tx_ = tx_status::in_transaction;
             } else if (o.sql == "COMMIT" || o.sql == "ROLLBACK") {
                 tag =
                     o.sql == "COMMIT" && tx_ == tx_status::failed_transaction ? "ROLLBACK" : o.sql;
