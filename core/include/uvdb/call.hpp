@@ -50,9 +50,9 @@ class sql_text {
 class call_options {
   public:
     call_options() = default;
-    explicit call_options(std::chrono::milliseconds timeout_, std::stop_token stop_ = {}) noexcept
-        : timeout(timeout_), stop(std::move(stop_)) {}
-    explicit call_options(std::stop_token stop_) noexcept : stop(std::move(stop_)) {}
+    explicit call_options(std::chrono::milliseconds deadline, std::stop_token token = {}) noexcept
+        : timeout(deadline), stop(std::move(token)) {}
+    explicit call_options(std::stop_token token) noexcept : stop(std::move(token)) {}
 
     /// A deadline for the whole call, counted from the call: the wait for a
     /// connection plus the statement, which gets what is left of it (at
