@@ -23,8 +23,20 @@ void* allocate(std::size_t n) {
 
 }  // namespace
 
+// Every form that pairs with the deletes below is replaced, the nothrow ones
+// too (std::get_temporary_buffer uses them): a sanitizer's own operator new
+// freed by this free() is an alloc-dealloc mismatch to AddressSanitizer.
 void* operator new(std::size_t n) { return allocate(n); }
 void* operator new[](std::size_t n) { return allocate(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    if (t_scopes > 0) ++t_allocations;
+    return std::malloc(n == 0 ? 1 : n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& tag) noexcept {
+    return operator new(n, tag);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
