@@ -6,15 +6,15 @@
 #include <string>
 #include <uvdb/url.hpp>
 
+#include "ascii.hpp"
+
 namespace uvdb {
 namespace {
 
-bool is_space(char c) noexcept {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+using ::uvdb::detail::ascii::is_digit;
+using ::uvdb::detail::ascii::is_space;
 // ASCII only, whatever the C locale says.
-bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+using ::uvdb::detail::ascii::is_alpha;
 bool is_alnum(char c) noexcept { return is_alpha(c) || is_digit(c); }
 
 }  // namespace

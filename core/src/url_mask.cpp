@@ -13,6 +13,7 @@
 #include <string>
 #include <uvdb/url.hpp>
 
+#include "ascii.hpp"
 #include "url_shape.hpp"
 
 namespace uvdb {
@@ -21,9 +22,7 @@ namespace {
 constexpr std::size_t npos = std::string_view::npos;
 constexpr std::string_view mask = "***";
 
-bool is_space(char c) noexcept {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+using ::uvdb::detail::ascii::is_space;
 
 char ascii_lower(char c) noexcept {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;

@@ -10,16 +10,16 @@
 #include <uvdb/percent.hpp>
 #include <uvdb/url.hpp>
 
+#include "ascii.hpp"
+
 namespace uvdb::detail {
 namespace {
 
 constexpr std::size_t npos = std::string_view::npos;
 
-bool is_space(char c) noexcept {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+using ::uvdb::detail::ascii::is_space;
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+using ::uvdb::detail::ascii::is_digit;
 
 /// A port as libpq takes it: digits only, 1-65535.
 bool is_port(std::string_view p) noexcept {

@@ -15,12 +15,12 @@ namespace uvdb {
 
 namespace {
 
-struct tx_state {
+struct lease_tx_state {
     lease conn;
     pool::transaction_body body;
     pool::done_callback cb;
 };
-using tx_ptr = std::unique_ptr<tx_state>;
+using tx_ptr = std::unique_ptr<lease_tx_state>;
 
 /// Gives the connection back (or throws it away after a fatal error) and
 /// reports `outcome`.
@@ -60,7 +60,7 @@ void commit(tx_ptr st) {
 }
 
 void run_body(tx_ptr st) {
-    tx_state& s = *st;
+    lease_tx_state& s = *st;
     pool::transaction_body body = std::move(s.body);
     body(s.conn, [st = std::move(st)](result<void> r) mutable {
         if (!st) return;  // done called twice: ignore the second call
@@ -76,7 +76,7 @@ void run_body(tx_ptr st) {
 }  // namespace
 
 void pool::transaction(transaction_body body, done_callback cb, std::source_location where) {
-    auto st = std::make_unique<tx_state>();
+    auto st = std::make_unique<lease_tx_state>();
     st->body = std::move(body);
     st->cb = std::move(cb);
     acquire(

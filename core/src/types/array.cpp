@@ -3,12 +3,12 @@
 #include <limits>
 #include <uvdb/types/array.hpp>
 
+#include "../ascii.hpp"
+
 namespace uvdb::detail {
 namespace {
 
-bool is_space(char c) noexcept {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
+using ::uvdb::detail::ascii::is_space;
 
 bool is_null_word(std::string_view s) noexcept {
     if (s.size() != 4) return false;

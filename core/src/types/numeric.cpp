@@ -5,6 +5,8 @@
 #include <string>
 #include <uvdb/types/numeric.hpp>
 
+#include "../ascii.hpp"
+
 namespace uvdb {
 namespace {
 
@@ -18,7 +20,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+using ::uvdb::detail::ascii::is_digit;
 
 // An exponent beyond this would make a string of that many zeros; PostgreSQL
 // itself refuses exponents past ±1000.
