@@ -8,6 +8,8 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <uvdb/event_loop.hpp>
@@ -233,4 +235,35 @@ TEST_CASE("examples: embedded_loop answers its clients through the pool on the a
     CHECK(contains(r.out, "5/5 answers correct"));
     CHECK(contains(r.out, "uv_loop_close: 0"));
     check_no_secret(r, env.password);
+}
+
+TEST_CASE("examples: export_csv writes every row of a query to a CSV file, by stream and by COPY",
+          "[pg][examples][stream]") {
+    const auto& env = uvdb::test::env();
+    char dir_template[] = "/tmp/uvdb-export-XXXXXX";
+    const char* dir = ::mkdtemp(dir_template);
+    REQUIRE(dir != nullptr);
+    for (const bool copy : {false, true}) {
+        const std::string out = std::string(dir) + (copy ? "/copy.csv" : "/stream.csv");
+        std::vector<std::string> args = {"--rows", "25000", out, env.url};
+        if (copy) args.insert(args.begin(), "--copy");
+        const run_result r = run_example("export_csv", args);
+        INFO(shown(r));
+        CHECK(r.exit_code == 0);
+        CHECK(contains(r.out, "exported 25000 rows"));
+        check_no_secret(r, env.password);
+        std::FILE* f = std::fopen(out.c_str(), "rb");
+        REQUIRE(f != nullptr);
+        std::string text;
+        char buf[65536];
+        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+        std::fclose(f);
+        std::remove(out.c_str());
+        CHECK(text.substr(0, 15) == "id,name,price\n1");
+        std::size_t lines = 0;
+        for (char c : text) lines += c == '\n' ? 1 : 0;
+        CHECK(lines == 25001);
+        CHECK(contains(text, "\n25000,item 25000,12500.0\n"));
+    }
+    ::rmdir(dir);
 }

@@ -42,10 +42,12 @@ class connection_adapter final : public connection {
 
     // The application-facing forms (awaitable, values as parameters) stay
     // visible beside the overrides below.
+    using connection::copy_out;
     using connection::execute;
     using connection::ping;
     using connection::query;
     using connection::reset;
+    using connection::stream;
 
     void query(std::string_view sql, params p, const query_options& opts,
                query_callback cb) override {
@@ -81,6 +83,23 @@ class connection_adapter final : public connection {
     }
 
     /// The driver's state, for driver-specific calls (tests, diagnostics).
+    std::unique_ptr<stream_source<result_set>> open_stream(std::string_view sql, params p,
+                                                           const stream_options& opts) override {
+        if constexpr (requires(Impl & i) { i.open_stream(sql, std::move(p), opts); }) {
+            return impl_->open_stream(sql, std::move(p), opts);
+        } else {
+            return connection::open_stream(sql, std::move(p), opts);
+        }
+    }
+    std::unique_ptr<stream_source<std::string>> open_copy_out(std::string_view sql,
+                                                              const stream_options& opts) override {
+        if constexpr (requires(Impl & i) { i.open_copy_out(sql, opts); }) {
+            return impl_->open_copy_out(sql, opts);
+        } else {
+            return connection::open_copy_out(sql, opts);
+        }
+    }
+
     Impl& impl() const noexcept { return *impl_; }
 
   private:

@@ -27,6 +27,7 @@
 #include <uvdb/param.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
+#include <uvdb/stream.hpp>
 #include <vector>
 
 namespace uvdb {
@@ -185,6 +186,35 @@ class connection {
         });
     }
 
+    /// Streams one statement's rows in chunks with back-pressure (see
+    /// <uvdb/stream.hpp>). What a driver implements; applications use
+    /// stream() below. This default refuses with errc::bad_input.
+    virtual std::unique_ptr<stream_source<result_set>> open_stream(std::string_view sql, params p,
+                                                                   const stream_options& opts);
+    /// Runs a COPY … TO STDOUT and streams its data in chunks. What a driver
+    /// implements; applications use copy_out() below. This default refuses.
+    virtual std::unique_ptr<stream_source<std::string>> open_copy_out(std::string_view sql,
+                                                                      const stream_options& opts);
+
+    /// Starts a streamed statement, its parameters given as values:
+    /// `auto s = c.stream("SELECT …", 42); while (auto chunk = co_await s.next()) …`.
+    /// The SQL text must live until the call returns. The connection runs
+    /// nothing else until the stream ends or is closed (later statements queue).
+    template <class... A>
+    requires(!detail::any_is<stream_options, A...>) row_stream
+        stream(std::string_view sql, A&&... args) {
+        return row_stream(open_stream(sql, detail::bind_params(std::forward<A>(args)...), {}));
+    }
+    template <class... A>
+    requires(!detail::any_is<stream_options, A...>) row_stream
+        stream(const stream_options& opts, std::string_view sql, A&&... args) {
+        return row_stream(open_stream(sql, detail::bind_params(std::forward<A>(args)...), opts));
+    }
+    /// Starts a COPY … TO STDOUT whose data arrives in chunks.
+    copy_stream copy_out(std::string_view sql, const stream_options& opts = {}) {
+        return copy_stream(open_copy_out(sql, opts));
+    }
+
   private:
     // What the awaitable forms start when awaited; each holds what the call
     // took (the parameters by value), in the awaiting coroutine's frame.
@@ -223,6 +253,17 @@ class connection {
         }
     };
 };
+
+inline std::unique_ptr<stream_source<result_set>> connection::open_stream(
+    std::string_view /*sql*/, params /*p*/, const stream_options& /*opts*/) {
+    return std::make_unique<detail::failed_stream_source<result_set>>(
+        error(errc::bad_input, "streaming is not supported by this driver"));
+}
+inline std::unique_ptr<stream_source<std::string>> connection::open_copy_out(
+    std::string_view /*sql*/, const stream_options& /*opts*/) {
+    return std::make_unique<detail::failed_stream_source<std::string>>(
+        error(errc::bad_input, "COPY TO STDOUT is not supported by this driver"));
+}
 
 /// A backend. Stateless apart from configuration; shared by all its connections.
 class driver {

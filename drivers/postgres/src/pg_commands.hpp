@@ -28,10 +28,14 @@ enum class command_kind : std::uint8_t {
 
 using clock = event_loop::clock;
 
+struct stream_state;  // pg_stream.hpp
+
 struct command {
     command_kind kind = command_kind::query;
     bool sent = false;
-    bool copy_out = false;  ///< draining a COPY TO STDOUT we do not support
+    bool copy_out = false;  ///< reading COPY TO STDOUT data (dropped unless a copy_out stream)
+    /// Set for a streamed statement (kind query): its rows go there, not to `completion`.
+    std::shared_ptr<stream_state> stream;
     cancel_reason cancel = cancel_reason::none;
     std::uint64_t seq = 0;
     std::chrono::milliseconds timeout{0};  ///< 0: none

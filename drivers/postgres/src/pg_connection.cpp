@@ -109,7 +109,9 @@ void connection_impl::close() {
         loop_.defer([cb = std::move(on_connected_), e]() mutable { cb(result<void>(e)); });
         on_connected_ = nullptr;
     }
+    run_cancel_settled();
     for (command& c : queue_.take_all()) {
+        fail_stream_of(c, e);
         loop_.defer([p = std::move(c.completion), e]() mutable { p.fail(e); });
     }
 }
@@ -165,10 +167,12 @@ void connection_impl::fail_connection(error e) {
         "the statement was not run: the connection failed before its turn (" + e.message() + ")");
     rest.with_fatal(true);
     fail_all(queue_.take_all(), e, rest);
+    run_cancel_settled();  // a broken connection is as settled as it gets: the pool discards it
 }
 
 void connection_impl::fail_all(std::vector<command> cmds, const error& first, const error& rest) {
     for (command& c : cmds) {
+        fail_stream_of(c, c.sent ? first : rest);
         deliver_to(c.completion, c.sent ? first : rest);
     }
 }

@@ -39,6 +39,7 @@
 #include "pg_params.hpp"
 #include "pg_receive.hpp"
 #include "pg_statement_cache.hpp"
+#include "pg_stream.hpp"
 
 namespace uvdb::postgres::detail {
 
@@ -78,6 +79,16 @@ class connection_impl {
     std::int64_t server_pid() const noexcept { return pid_; }
     std::string describe() const;
     void describe_server(connection::server_facts_callback cb);  // pg_server_facts.cpp
+
+    // Streamed statements (pg_stream.cpp; see pg_stream.hpp).
+    std::unique_ptr<stream_source<result_set>> open_stream(std::string_view sql, params p,
+                                                           const stream_options& opts);
+    std::unique_ptr<stream_source<std::string>> open_copy_out(std::string_view sql,
+                                                              const stream_options& opts);
+    /// The consumer of `st` asked for a chunk (its waiter is set).
+    void stream_asked(const std::shared_ptr<stream_state>& st);
+    /// The consumer closed `st`: cancel, drain, then `drained`.
+    void stream_close(const std::shared_ptr<stream_state>& st, unique_function<void()> drained);
 
   private:
     enum class phase : std::uint8_t { resolving, connecting, ready, failed, closed };
@@ -143,6 +154,25 @@ class connection_impl {
     void start_cancel(cancel_reason why);
     void on_cancel_done(std::uint64_t seq, bool sent, const std::string& failure);
 
+    // Streams (pg_stream.cpp).
+    void start_stream(const std::shared_ptr<stream_state>& st, std::string_view sql, params p,
+                      std::chrono::milliseconds timeout);
+    bool send_stream(command& c, const std::string& sql);
+    bool drain_stream(command& f);
+    void take_stream_result(command& f, pg_result_ptr r);
+    void finish_stream();
+    void answer_stream(const std::shared_ptr<stream_state>& st);
+    void stream_timed_out(command& f);
+    /// A stream's command failed or was dropped without running: tell its consumer.
+    void fail_stream_of(command& c, const error& e);
+    /// Back-pressure: stop (and start again) watching the socket for input and
+    /// calling PQconsumeInput, so unread rows stay in the kernel and the server.
+    void pause_reading();
+    void resume_reading();
+    /// Runs `fn` (deferred) once no cancel request is outstanding any more.
+    void when_cancel_settled(unique_function<void()> fn);
+    void run_cancel_settled();
+
     // Failure and teardown (pg_connection.cpp).
     void fail_connection(error e);
     void teardown_io() noexcept;
@@ -164,6 +194,7 @@ class connection_impl {
     bool finish_after_poll_ = false;  // PQfinish waits for that poll to return
     bool cancel_outstanding_ = false;
     bool timer_armed_ = false;
+    bool reading_paused_ = false;  // a stream's full chunk waits for its consumer
     clock::time_point timer_due_{};
     clock::time_point cancel_outstanding_deadline_{};
     std::uint64_t cancel_job_ = 0;  // id in cancels_ of the outstanding request
@@ -189,6 +220,7 @@ class connection_impl {
     error broken_reason_;             // why the connection broke, for statements issued later
     std::string fatal_notice_state_;  // SQLSTATE of a FATAL notice (session about to end)
     std::string fatal_notice_text_;
+    std::vector<unique_function<void()>> cancel_settled_;  // closed streams waiting to be drained
 };
 
 template <class Callback, class Value>

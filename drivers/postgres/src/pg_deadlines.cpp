@@ -63,9 +63,10 @@ void connection_impl::on_deadline() {
         if (!c.sent && c.has_deadline() && c.deadline <= now) expired.push_back(queue_.remove(i));
     }
     for (auto it = expired.rbegin(); it != expired.rend(); ++it) {
-        deliver_to(it->completion,
-                   error(errc::timeout, "the statement waited " + ms_text(it->timeout) +
-                                            " for its turn on the connection and was not run"));
+        const error late(errc::timeout, "the statement waited " + ms_text(it->timeout) +
+                                            " for its turn on the connection and was not run");
+        fail_stream_of(*it, late);
+        deliver_to(it->completion, late);
         if (phase_ != phase::ready) return;
     }
 
@@ -84,6 +85,12 @@ void connection_impl::on_deadline() {
             return;
         }
         if (f.cancel == cancel_reason::none && f.has_deadline() && f.deadline <= now) {
+            if (f.stream) {
+                stream_timed_out(f);  // also while its consumer is not reading (pg_stream.cpp)
+                if (phase_ != phase::ready) return;
+                arm_deadlines();
+                return;
+            }
             if (f.kind == command_kind::ping || f.kind == command_kind::reset) {
                 // A ping that does not come back means a dead or black-holed
                 // peer; a cancel would not get through either.
@@ -146,6 +153,7 @@ void connection_impl::start_cancel(cancel_reason why) {
 
 void connection_impl::on_cancel_done(std::uint64_t seq, bool sent, const std::string& failure) {
     cancel_outstanding_ = false;
+    run_cancel_settled();  // closed streams waited for this to call their connection clean
     if (phase_ != phase::ready) return;
     if (!sent && !failure.empty()) {
         logger().debug("uvdb postgres: cancel request for statement #{} on {} failed: {}", seq,

@@ -24,7 +24,7 @@ void connection_impl::on_io(unsigned events) {
 
 void connection_impl::on_writable() {
     if (!flushing_) {
-        watcher_.set_interest(io_readable);
+        watcher_.set_interest(reading_paused_ ? io_none : io_readable);
         return;
     }
     const int r = conn_.flush();
@@ -33,7 +33,7 @@ void connection_impl::on_writable() {
             connection_lost(conn_.error_message(), ep_, fatal_notice_state_, fatal_notice_text_));
     } else if (r == 0) {
         flushing_ = false;
-        watcher_.set_interest(io_readable);
+        watcher_.set_interest(reading_paused_ ? io_none : io_readable);
     }
 }
 
@@ -53,7 +53,8 @@ void connection_impl::on_readable() {
     // stays decrypted inside OpenSSL and never makes the socket readable
     // again. PostgreSQL's own records always fit, but proxies speaking its
     // protocol send 16 kB records: read on while OpenSSL holds data.
-    while (phase_ == phase::ready && queue_.in_flight() && conn_.tls_pending()) {
+    while (phase_ == phase::ready && queue_.in_flight() && !reading_paused_ &&
+           conn_.tls_pending()) {
         if (!conn_.consume_input()) {
             fail_connection(connection_lost(conn_.error_message(), ep_, fatal_notice_state_,
                                             fatal_notice_text_));
@@ -75,6 +76,10 @@ void connection_impl::on_readable() {
 void connection_impl::drain_results() {
     while (phase_ == phase::ready && queue_.in_flight()) {
         command& f = queue_.front();
+        if (f.stream) {
+            if (!drain_stream(f)) break;  // pg_stream.cpp; true: it ended, read on for the next
+            continue;
+        }
         if (f.copy_out) {
             char* buf = nullptr;
             int n = 0;

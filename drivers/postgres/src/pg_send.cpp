@@ -35,7 +35,9 @@ bool connection_impl::send_front(const std::string& sql) {
     command& c = queue_.front();
     c.sent = true;
     bool ok = false;
-    if (c.kind == command_kind::query) {
+    if (c.stream) {
+        ok = send_stream(c, sql);  // pg_stream.cpp
+    } else if (c.kind == command_kind::query) {
         binds_.bind(c.args);  // the count was checked in query()
         // A statement in a failed transaction would fail its Parse too: no
         // point preparing it then.
@@ -132,9 +134,10 @@ void connection_impl::pump() {
         command& f = queue_.front();
         if (f.has_deadline() && f.deadline <= loop_.now()) {
             command x = queue_.pop_front();
-            deliver_to(x.completion,
-                       error(errc::timeout, "the statement waited " + ms_text(x.timeout) +
-                                                " for its turn on the connection and was not run"));
+            const error late(errc::timeout, "the statement waited " + ms_text(x.timeout) +
+                                                " for its turn on the connection and was not run");
+            fail_stream_of(x, late);
+            deliver_to(x.completion, late);
             continue;
         }
         if (f.kind == command_kind::reset && conn_.transaction_status() == PQTRANS_IDLE) {

@@ -68,6 +68,16 @@ class lease {
     decltype(auto) execute(A&&... args) {
         return conn_->execute(std::forward<A>(args)...);
     }
+    /// Streams (<uvdb/stream.hpp>): forwarded to the connection; the lease
+    /// must outlive the stream (pool::stream holds one for you).
+    template <class... A>
+    decltype(auto) stream(A&&... args) {
+        return conn_->stream(std::forward<A>(args)...);
+    }
+    template <class... A>
+    decltype(auto) copy_out(A&&... args) {
+        return conn_->copy_out(std::forward<A>(args)...);
+    }
     template <class... A>
     decltype(auto) ping(A&&... args) {
         return conn_->ping(std::forward<A>(args)...);

@@ -44,6 +44,7 @@
 #include <uvdb/pool_stats.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
+#include <uvdb/stream.hpp>
 #include <uvdb/transaction.hpp>
 
 namespace uvdb {
@@ -219,6 +220,34 @@ class pool {
     /// errc::pool_closed, idle and connecting connections are closed, later
     /// acquires fail with pool_closed, and leases still out close their
     /// connection when dropped.
+    // ---- streams (<uvdb/stream.hpp>; pool_stream.cpp) ----
+    using stream_callback = unique_function<void(result<row_stream>)>;
+    using copy_stream_callback = unique_function<void(result<copy_stream>)>;
+    /// Acquires a connection and starts a streamed statement on it, held for
+    /// the stream's life (returned at its end, or once a close has drained):
+    /// `auto s = co_await db.stream("SELECT …", 42);` gives result<row_stream>
+    /// (an acquire error); with a callback last it starts and returns nothing.
+    template <class... A>
+    requires(!detail::any_is<stream_options, A...>) auto stream(sql_text sql, A&&... args) {
+        return stream_with(stream_options{}, sql, std::forward<A>(args)...);
+    }
+    template <class... A>
+    requires(!detail::any_is<stream_options, A...>) auto stream(const stream_options& opts,
+                                                                sql_text sql, A&&... args) {
+        return stream_with(opts, sql, std::forward<A>(args)...);
+    }
+    /// The same for COPY … TO STDOUT: result<copy_stream>.
+    void copy_out(sql_text sql, copy_stream_callback cb) {
+        start_copy_out(sql.text(), stream_options{}, std::move(cb), sql.where());
+    }
+    void copy_out(sql_text sql, const stream_options& opts, copy_stream_callback cb) {
+        start_copy_out(sql.text(), opts, std::move(cb), sql.where());
+    }
+    [[nodiscard]] auto copy_out(sql_text sql, const stream_options& opts = {}) {
+        return detail::make_callback_awaitable<copy_stream>(
+            copy_out_start{this, sql.text(), opts, sql.where()});
+    }
+
     void close();
     bool closed() const noexcept;
 
@@ -249,6 +278,47 @@ class pool {
                             sql.where(), std::move(own)});
         }
     }
+    template <class... A>
+    auto stream_with(const stream_options& opts, sql_text sql, A&&... args) {
+        if constexpr (detail::ends_with_callback<row_stream, A...>) {
+            detail::split_callback(
+                [&](params p, auto&& cb) {
+                    start_stream(sql.text(), std::move(p), opts,
+                                 stream_callback(std::forward<decltype(cb)>(cb)), sql.where());
+                },
+                std::forward<A>(args)...);
+        } else {
+            return detail::make_callback_awaitable<row_stream>(
+                stream_start{this, sql.text(), detail::bind_params(std::forward<A>(args)...), opts,
+                             sql.where()});
+        }
+    }
+    void start_stream(std::string_view sql, params p, const stream_options& opts,
+                      stream_callback cb, std::source_location where);
+    void start_copy_out(std::string_view sql, const stream_options& opts, copy_stream_callback cb,
+                        std::source_location where);
+    struct stream_start {
+        pool* db;
+        std::string_view sql;
+        params p;
+        stream_options opts;
+        std::source_location where;
+        template <class Done>
+        void operator()(Done done) && {
+            db->start_stream(sql, std::move(p), opts, stream_callback(std::move(done)), where);
+        }
+    };
+    struct copy_out_start {
+        pool* db;
+        std::string_view sql;
+        stream_options opts;
+        std::source_location where;
+        template <class Done>
+        void operator()(Done done) && {
+            db->start_copy_out(sql, opts, copy_stream_callback(std::move(done)), where);
+        }
+    };
+
     // Every query and acquire ends here (pool.cpp); opts null: the defaults.
     void start_query(const call_options* opts, std::string_view sql, params p, query_callback cb,
                      std::source_location where);

@@ -32,7 +32,12 @@
 ///    error is fatal. A ping unanswered by its deadline closes the connection.
 ///  - Server notices go to uvdb's logger at debug level; a FATAL notice (e.g.
 ///    57P01 from pg_terminate_backend) marks the connection broken at once.
-///  - COPY and LISTEN/NOTIFY are not supported yet (COPY fails with
+///  - Streamed results (connection::stream) run in libpq's single-row mode as
+///    an unnamed statement (never through the statement cache), in chunks
+///    with back-pressure; COPY … TO STDOUT runs through connection::copy_out()
+///    (see <uvdb/stream.hpp>). query() and execute() still refuse COPY TO
+///    STDOUT with errc::bad_input.
+///  - COPY FROM STDIN and LISTEN/NOTIFY are not supported yet (COPY fails with
 ///    errc::bad_input, notifications are dropped).
 
 #include <cstddef>
