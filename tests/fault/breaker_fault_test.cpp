@@ -1,4 +1,4 @@
-// The circuit breaker against the real server (docs/FAULTS.md, breaker row):
+// The circuit breaker against the real server (docs/OPERATIONS.md, "The circuit breaker"):
 // server stopped → within the threshold acquires fail in well under 50 ms
 // instead of waiting their timeout; server started → service resumes within
 // the back-off cap.
