@@ -90,6 +90,14 @@ advice advise(const advisor_input& in) {
         std::to_string(in.peak_in_use) +
         ") = " + fmt("%.2f", burst_factor * static_cast<double>(top)) + " -> max_overflow " +
         std::to_string(overflow));
+    if (in.wait_p99_ms > in.mean_hold_ms) {
+        // Little's law sees the acquires that were served: when callers
+        // queued, the demand was higher than the pool let through.
+        say("callers waited (acquire wait p99 " + fmt("%.3f", in.wait_p99_ms) + " ms > mean hold " +
+            fmt("%.3f", in.mean_hold_ms) +
+            " ms): the pool limited the load, so the demand may be higher than observed; look "
+            "again after running with this advice");
+    }
     if (in.timeouts > 0) {
         say(std::to_string(in.timeouts) +
             " acquires timed out in the window: if leases were held that long on purpose, "

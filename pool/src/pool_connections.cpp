@@ -117,8 +117,6 @@ void pool_core::connect_failed(conn_slot& s, error e) {
             "idle connection fail at once until a probe connect succeeds (next in {})",
             breaker_.failures_in_a_row(),
             format_duration(std::chrono::ceil<milliseconds>(backoff_at_ - timers_->now())));
-    }
-    if (opened) {
         // Callers already waiting would otherwise wait out their timeout for
         // a server that is not there: they get what a new caller gets.
         fail_all_waiters(breaker_error());

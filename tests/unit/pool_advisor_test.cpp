@@ -46,10 +46,14 @@ TEST_CASE("advise: Little's law plus square-root headroom", "[unit][advisor]") {
 }
 
 TEST_CASE("advise: a peak above size raises max_overflow", "[unit][advisor]") {
-    const advice a = advise(steady(1000, 10, 40));
+    auto in = steady(1000, 10, 40);
+    in.wait_p99_ms = 50;  // callers queued: the observed rate understates the demand
+    const advice a = advise(in);
     INFO(a.to_string());
     CHECK(a.size == 17);
     CHECK(a.max_overflow == 50 - 17);  // 1.25 x 40
+    CHECK(says(a, "callers waited (acquire wait p99 50.000 ms > mean hold 10.000 ms)"));
+    CHECK_FALSE(says(advise(steady(1000, 10, 40)), "callers waited"));
 }
 
 TEST_CASE("advise: expensive connects keep the peak in size", "[unit][advisor]") {
