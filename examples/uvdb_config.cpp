@@ -2,11 +2,12 @@
 // value came from, or the reasons it would be refused.
 //
 //   uvdb-config [--file PATH] [--preset NAME] [--no-env] [--presets] [--quiet]
+//               [--check [--instances N]] [--advise FILE|- [--instances N] [--max-connections N]]
 //
 // Reads the same sources as load_config(): --file (else UVDB_CONFIG), the
 // environment (DATABASE_URL, DB_POOL_SIZE, …) and the preset. Exit status:
 // 0 valid, 1 refused (the reasons on stderr, one per line), 2 bad usage.
-// It opens no connection.
+// It opens no connection, except with --check (uvdb_config_check.cpp).
 
 #include <spdlog/logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -23,6 +24,8 @@
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/log.hpp>
 #include <uvdb/pool_options.hpp>
+
+#include "uvdb_config_check.hpp"
 #if defined(UVDB_CONFIG_WITH_POSTGRES)
 #include <uvdb/postgres/driver.hpp>
 #endif
@@ -45,9 +48,17 @@ void usage(std::FILE* out) {
         "  --no-env       ignore the environment (DATABASE_URL, DB_POOL_*, UVDB_*)\n"
         "  --presets      list the presets and the values each sets, then exit\n"
         "  --quiet        print nothing when the configuration is valid\n"
+        "  --check        open one connection with this configuration and report:\n"
+        "                 reached or not and why (DNS, TCP, TLS, authentication),\n"
+        "                 server version, TLS, max_connections, round trip\n"
+        "                 (exit 1: not reached, 3: max_connections too small)\n"
+        "  --instances N  application instances sharing the server (default 1)\n"
+        "  --advise FILE  print the sizing advice for an advisor snapshot (\"-\": stdin)\n"
+        "  --max-connections N  the server's limit, for --advise\n"
         "\n"
         "Environment: DATABASE_URL, DB_POOL_SIZE, DB_MAX_OVERFLOW, DB_POOL_RECYCLE,\n"
-        "DB_POOL_PRE_PING, DB_POOL_TIMEOUT, UVDB_LOG_LEVEL, UVDB_CONFIG, UVDB_PRESET.\n",
+        "DB_POOL_PRE_PING, DB_POOL_TIMEOUT, DB_BREAKER_THRESHOLD, UVDB_LOG_LEVEL,\n"
+        "UVDB_CONFIG, UVDB_PRESET.\n",
         out);
 }
 
@@ -64,6 +75,20 @@ void print_presets() {
 int main(int argc, char** argv) {
     uvdb::load_options opts;
     bool quiet = false;
+    bool check = false;
+    const char* advise_file = nullptr;
+    std::size_t instances = 0;
+    int max_connections = 0;
+    auto number = [](const char* name, const char* text) {
+        char* end = nullptr;
+        const long v = std::strtol(text, &end, 10);
+        if (end == text || *end != '\0' || v < 1 || v > 1'000'000) {
+            std::fprintf(stderr, "uvdb-config: %s needs a whole number from 1, got \"%s\"\n", name,
+                         text);
+            std::exit(2);
+        }
+        return v;
+    };
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         auto value = [&](const char* name) -> const char* {
@@ -82,6 +107,15 @@ int main(int argc, char** argv) {
         } else if (arg == "--presets") {
             print_presets();
             return 0;
+        } else if (arg == "--check") {
+            check = true;
+        } else if (arg == "--advise") {
+            advise_file = value("--advise");
+        } else if (arg == "--instances") {
+            instances = static_cast<std::size_t>(number("--instances", value("--instances")));
+        } else if (arg == "--max-connections") {
+            max_connections =
+                static_cast<int>(number("--max-connections", value("--max-connections")));
         } else if (arg == "--quiet" || arg == "-q") {
             quiet = true;
         } else if (arg == "--help" || arg == "-h") {
@@ -93,6 +127,9 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+
+    if (advise_file != nullptr)
+        return uvdb_config::run_advise(advise_file, instances, max_connections);
 
     // Warnings (e.g. a password file others can read) go to stderr as plain lines.
     auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
@@ -126,6 +163,7 @@ int main(int argc, char** argv) {
         }
         return 1;
     }
+    if (check) return uvdb_config::run_check(*cfg, drivers, instances == 0 ? 1 : instances);
     if (!quiet) {
         std::cout << uvdb::describe(*cfg);
         // Exactly what the pool will log when it starts (password masked).

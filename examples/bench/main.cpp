@@ -190,6 +190,13 @@ int main(int argc, char** argv) {
         h.pool = runner.pool_note() + ", timeout " + seconds_text(tgt->pool.timeout) +
                  ", BENCH_MAX_SECONDS=" + std::to_string(static_cast<long>(opts->max_seconds));
         print_report(stdout, h, results);
+        // What the pool's sizing advisor makes of the load each ran.
+        for (const auto& r : results) {
+            if (r.advice.empty() || (r.spec.name != "conc_pooled" && r.spec.name != "rag"))
+                continue;
+            std::printf("\nsizing advice for %s: %s\n", std::string(r.spec.name).c_str(),
+                        r.advice.c_str());
+        }
     }
     if (!opts->svg_file.empty()) {
         std::string why;

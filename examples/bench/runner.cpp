@@ -171,6 +171,12 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
         res.pool.pings = after.pings - before.pings;
         res.pool.connects = after.connects - before.connects;
         res.pool.timeouts = after.timeouts - before.timeouts;
+        // The advisor's ceiling: the server's max_connections, read once.
+        bool limit_read = false;
+        db->read_server_limit([&limit_read](result<void>) { limit_read = true; });
+        while (!limit_read && loop_.run_once()) {
+        }
+        res.advice = db->advise().to_string();
         db->close();
         db.reset();
     }

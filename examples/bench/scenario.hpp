@@ -65,6 +65,9 @@ struct scenario_result {
     double mean_acquire_ms = -1;          ///< pooled: mean time to get a lease; < 0: n/a
     bool has_pool = false;
     pool_deltas pool;
+    /// The pool's sizing advice at the end of the run (pool::advise), one
+    /// line each; empty for unpooled scenarios.
+    std::string advice;
     std::string notes;
 
     /// (ops − failures) / seconds, or < 0 when seconds is 0.

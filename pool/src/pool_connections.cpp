@@ -71,6 +71,9 @@ void pool_core::connected(conn_slot& s) {
                       consecutive_failures_);
     }
     consecutive_failures_ = 0;
+    if (breaker_.on_success()) {
+        logger().info("pool: circuit breaker closed: a connect succeeded, acquires wait as usual");
+    }
     if (in_backoff_) {
         timers_->cancel(backoff_timer_);
         backoff_timer_ = 0;
@@ -78,6 +81,7 @@ void pool_core::connected(conn_slot& s) {
     }
     const time_point now = timers_->now();
     record_connect_time(now - s.created_at);
+    create_time_.record(duration_cast<std::chrono::microseconds>(now - s.created_at));
     s.generation = generation_;
     s.created_at = now;
     s.idle_since = now;
@@ -106,7 +110,17 @@ void pool_core::connect_failed(conn_slot& s, error e) {
     start_backoff(timers_->now());
     const bool retryable = e.retryable();
     last_connect_error_ = e;
-    if (!retryable) {
+    const bool opened = breaker_.on_failure(e);
+    if (opened) {
+        logger().warn(
+            "pool: circuit breaker open after {} failed connects in a row: acquires that find no "
+            "idle connection fail at once until a probe connect succeeds (next in {})",
+            breaker_.failures_in_a_row(),
+            format_duration(std::chrono::ceil<milliseconds>(backoff_at_ - timers_->now())));
+        // Callers already waiting would otherwise wait out their timeout for
+        // a server that is not there: they get what a new caller gets.
+        fail_all_waiters(breaker_error());
+    } else if (!retryable) {
         // Retrying cannot fix a wrong password, a bad certificate or a bad
         // option: tell the waiters now instead of hammering the server.
         error out = e;
@@ -127,9 +141,20 @@ void pool_core::start_backoff(time_point now) {
     const auto delay = milliseconds(static_cast<milliseconds::rep>(std::ceil(ms)));
     timers_->cancel(backoff_timer_);
     in_backoff_ = true;
-    backoff_timer_ = timers_->schedule(now + delay, [this] {
+    backoff_at_ = now + delay;
+    backoff_timer_ = timers_->schedule(backoff_at_, [this] {
         backoff_timer_ = 0;
         in_backoff_ = false;
+        if (breaker_.state() == breaker_state::open && !closed_) {
+            // The breaker's probe: one connect per back-off step, whether or
+            // not anyone waits (acquires fail fast, so nobody does).
+            if (slots_.total() < max_total_) {
+                breaker_.probe_started();
+                start_connect();
+            } else {
+                start_backoff(timers_->now());  // every slot is in use: probe later
+            }
+        }
         dispatch();
     });
 }

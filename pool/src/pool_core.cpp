@@ -30,8 +30,10 @@ pool_core::pool_core(event_loop& loop, std::shared_ptr<driver> drv, pool_options
       ping_threshold_(opts_.pre_ping ? timer_source::clock::duration(opts_.pre_ping_idle_threshold)
                                      : timer_source::clock::duration::max()),
       max_total_(opts_.max_total()),
-      rng_(seed_from(opts_.random_seed)) {
+      rng_(seed_from(opts_.random_seed)),
+      breaker_(opts_.breaker_threshold) {
     if (!timers_) timers_ = make_loop_timer_source(loop_);
+    created_at_ = timers_->now();
     closing_hook_ = loop_.add_closing_hook([this] { on_loop_closing(); });
 }
 
@@ -106,6 +108,11 @@ void pool_core::acquire(acquire_callback cb, milliseconds timeout, std::source_l
     if (closed_) {
         reject(std::move(cb), error(errc::pool_closed,
                                     "the pool is closed; acquire after close() is not possible"));
+        return;
+    }
+    if (!breaker_.is_closed() && slots_.idle().empty()) {
+        ++breaker_rejected_;
+        reject(std::move(cb), breaker_error());
         return;
     }
     if (opts_.max_waiters != 0 && waiters_.size() >= opts_.max_waiters) {
@@ -189,6 +196,7 @@ void pool_core::checkout(conn_slot& s, time_point now, std::source_location wher
     s.checked_out_at = now;
     s.acquired_at = where;
     slots_.set_state(s, slot_state::leased);
+    peak_checked_out_ = std::max(peak_checked_out_, slots_.lent_count());
     if (opts_.leak_threshold.count() > 0 && leak_timer_ == 0) {
         leak_timer_ = timers_->schedule(now + opts_.leak_threshold, [this] {
             leak_timer_ = 0;
@@ -274,6 +282,22 @@ void pool_core::dispatch() {
                 give(*s, waiters_.front(), now);
             }
         }
+        // Breaker open, no idle connection left (a pre-ping failed, say):
+        // the pool opens none for them, so callers nothing is on its way for
+        // fail now rather than at their timeout (the latest first).
+        if (!breaker_.is_closed() && slots_.idle().empty()) {
+            const std::size_t covered =
+                slots_.count(slot_state::connecting) + slots_.count(slot_state::pinging);
+            while (waiters_.size() > covered) {
+                waiter& w = waiters_.back();
+                waiters_.erase(w);
+                timers_->cancel(w.timer);
+                w.timer = 0;
+                ++breaker_rejected_;
+                w.err = breaker_error();
+                deliver(&w);
+            }
+        }
     }
     for (;;) {
         const std::size_t connecting = slots_.count(slot_state::connecting);
@@ -284,6 +308,7 @@ void pool_core::dispatch() {
             slots_.idle().size() + connecting < opts_.min_idle && total < opts_.size;
         if (!for_waiters && !for_min_idle) break;
         if (total >= max_total_ || connecting >= opts_.max_connecting || in_backoff_) break;
+        if (!breaker_.is_closed()) break;  // only the back-off timer's probe connects
         // Up to `size`, connections open at once; beyond it only for a
         // caller that has waited out the overflow delay.
         if (!for_min_idle && total >= opts_.size && !overflow_due(covered, timers_->now())) break;
@@ -357,6 +382,9 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
     // The slot stays leased (or leaked) while the return is decided, and
     // moves once, straight to where it goes: this runs on every release.
     assert(lent(s->state));
+    const auto held = duration_cast<microseconds>(timers_->now() - s->checked_out_at);
+    use_time_.record(held);
+    use_time_sum_us_ += held.count();
     if (closed_) {
         discard(*s);
         return;
@@ -484,6 +512,17 @@ pool_stats pool_core::stats() const {
     st.idle_closed = idle_closed_;
     st.overflow_closed = overflow_closed_;
     st.wait_time = wait_time_;
+    st.create_time = create_time_;
+    st.use_time = use_time_;
+    st.peak_checked_out = peak_checked_out_;
+    st.breaker = breaker_.state();
+    st.breaker_opened = breaker_.times_opened();
+    st.breaker_rejected = breaker_rejected_;
+    if (breaker_.state() == breaker_state::open && backoff_timer_ != 0) {
+        st.breaker_retry_in = std::chrono::ceil<milliseconds>(
+            std::max(backoff_at_ - timers_->now(), timer_source::clock::duration::zero()));
+    }
+    st.uptime = duration_cast<milliseconds>(timers_->now() - created_at_);
     if (connect_time_ms_ >= 0) {
         st.connect_time = duration_cast<microseconds>(
             std::chrono::duration<double, std::milli>(connect_time_ms_));

@@ -38,6 +38,7 @@
 #include <uvdb/pool_stats.hpp>
 #include <vector>
 
+#include "circuit_breaker.hpp"
 #include "free_list.hpp"
 #include "intrusive_list.hpp"
 #include "pool_slot.hpp"
@@ -128,6 +129,12 @@ class pool_core {
     pool_stats stats() const;
     std::chrono::milliseconds longest_held() const;
     const std::optional<error>& last_connect_error() const noexcept { return last_connect_error_; }
+    /// Total time leases were held, over stats().use_time.total() returns (advisor).
+    std::chrono::microseconds use_time_sum() const noexcept {
+        return std::chrono::microseconds(use_time_sum_us_);
+    }
+    /// The server's max_connections once pool::read_server_limit read it (0: not yet).
+    int server_max_connections = 0;
     const pool_options& options() const noexcept { return opts_; }
     event_loop& loop() const noexcept { return loop_; }
     time_point now() const noexcept { return timers_->now(); }
@@ -197,6 +204,7 @@ class pool_core {
     // Messages (pool_messages.cpp).
     error timeout_error(const waiter& w, time_point now) const;
     error full_error() const;
+    error breaker_error() const;  // circuit_breaker.cpp
     void report_leak(conn_slot& s, time_point now);
 
     event_loop& loop_;
@@ -238,12 +246,18 @@ class pool_core {
     timer_source::handle grow_timer_ = 0;
     time_point grow_at_{};
     std::mt19937_64 rng_;
+    circuit_breaker breaker_;
+    time_point backoff_at_{};  // when backoff_timer_ fires
+    time_point created_at_{};
 
     // Counters (see pool_stats).
     std::uint64_t acquires_ = 0, timeouts_ = 0, rejected_ = 0, connects_ = 0, connect_failures_ = 0,
                   pings_ = 0, ping_failures_ = 0, recycled_ = 0, invalidated_ = 0,
-                  leaks_reported_ = 0, closed_broken_ = 0, idle_closed_ = 0, overflow_closed_ = 0;
-    wait_histogram wait_time_;
+                  leaks_reported_ = 0, closed_broken_ = 0, idle_closed_ = 0, overflow_closed_ = 0,
+                  breaker_rejected_ = 0;
+    std::int64_t use_time_sum_us_ = 0;
+    std::size_t peak_checked_out_ = 0;
+    wait_histogram wait_time_, create_time_, use_time_;
 };
 
 /// Text helpers shared by the messages (pool_messages.cpp).

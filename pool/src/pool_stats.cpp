@@ -33,4 +33,16 @@ std::chrono::microseconds wait_histogram::percentile(double q) const noexcept {
     return std::chrono::microseconds(static_cast<std::int64_t>(upper_bounds_us.back()));
 }
 
+const char* to_string(breaker_state s) noexcept {
+    switch (s) {
+        case breaker_state::closed:
+            return "closed";
+        case breaker_state::open:
+            return "open";
+        case breaker_state::half_open:
+            return "half_open";
+    }
+    return "closed";
+}
+
 }  // namespace uvdb

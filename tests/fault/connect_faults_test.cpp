@@ -44,6 +44,8 @@ TEST_CASE(
         proxy.stop_listening();  // a port where nothing listens: connects are refused
         auto opts = via(proxy, 2, 0);
         opts.timeout = 1500ms;
+        opts.breaker_threshold =
+            0;  // waits out its deadline (breaker_fault_test: with the breaker)
         uvdb::pool db(loop, t::pg_driver(), opts);
 
         // The pool's deadline is measured on the loop's cached clock: refresh
@@ -87,6 +89,8 @@ TEST_CASE("F6: the server comes back while callers wait: they are served before 
         proxy.stop_listening();
         auto opts = via(proxy, 3, 0);
         opts.timeout = 4s;
+        opts.breaker_threshold =
+            0;  // callers wait through the outage (the breaker fails them fast)
         uvdb::pool db(loop, t::pg_driver(), opts);
 
         std::vector<uvdb::result<uvdb::lease>> got;
@@ -127,6 +131,7 @@ TEST_CASE(
     {
         uvdb::event_loop loop;
         auto opts = t::fault_pool_options(1, 3);
+        opts.breaker_threshold = 0;  // the waiter keeps waiting for a returned connection
         uvdb::pool db(loop, t::pg_driver(), opts);
         role_limit.set(2);
         auto ra = t::acquire_sync(loop, db, 3s);

@@ -343,6 +343,19 @@ TEST_CASE("uvdb-bench without --json prints the pooling tables and writes an SVG
     CHECK(text.find("seq_pooled") != std::string::npos);
 }
 
+TEST_CASE("uvdb-bench prints the sizing advice for conc_pooled and rag", "[pg][bench]") {
+    const auto& e = uvdb::test::env();
+    const bench_run r = run_bench(
+        {"--ops", "200", "--url", e.url, "--scenario", "conc_pooled", "--scenario", "rag"});
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("sizing advice for conc_pooled: size = ") != std::string::npos);
+    CHECK(r.out.find("sizing advice for rag: size = ") != std::string::npos);
+    CHECK(r.out.find("Little's law") != std::string::npos);
+    CHECK(r.out.find("server max_connections ") != std::string::npos);  // read from the server
+    CHECK(r.out.find(e.password) == std::string::npos);
+}
+
 TEST_CASE("uvdb-bench fails clearly, with nothing on stdout, when the server rejects the password",
           "[pg][bench]") {
     const auto& e = uvdb::test::env();

@@ -135,6 +135,7 @@ TEST_CASE("pool: the role's connection limit gives clear errors, leaks nothing, 
     uvdb::event_loop loop;
     auto opts = t::pool_test_options(5, 0);
     opts.timeout = 3'000ms;
+    opts.breaker_threshold = 0;  // the callers time out (with the breaker they fail at once)
     uvdb::pool db(loop, t::pg_driver(), opts);
 
     std::vector<uvdb::lease> leases;

@@ -18,6 +18,7 @@ TEST_CASE("failed connects are retried with jittered exponential back-off", "[un
     };
     auto o = test_pool_options(1, 0);
     o.timeout = 60'000ms;
+    o.breaker_threshold = 0;  // the caller keeps waiting (pool_breaker_test: with the breaker)
     h.make(o);
     auto p = h.acquire();
     h.advance(30'000ms);
@@ -99,6 +100,7 @@ TEST_CASE("failed connects leak no overflow count", "[unit][pool]") {
     pool_harness h;
     auto o = test_pool_options(1, 1);
     o.timeout = 1'000ms;
+    o.breaker_threshold = 0;  // every round times out (the breaker would fail them at once)
     h.make(o);
     h.fake().connect_fault = [](std::size_t) { return std::optional<error>(refused_error()); };
     for (int round = 0; round < 5; ++round) {

@@ -30,6 +30,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <uvdb/advisor.hpp>
 #include <uvdb/call.hpp>
 #include <uvdb/detail/callback_awaitable.hpp>
 #include <uvdb/detail/transaction_run.hpp>
@@ -259,6 +260,19 @@ class pool {
     std::optional<error> last_connect_error() const;
     const pool_options& options() const noexcept;
     event_loop& loop() const noexcept;
+
+    // ---- sizing advisor (advisor.hpp; pool_advise.cpp) ----
+    /// What the advisor needs, from stats(): acquires per second since the
+    /// pool was created, mean lease hold time, peak leases out, connect time,
+    /// and the server's max_connections once read_server_limit() read it.
+    advisor_input advisor_snapshot(std::size_t instances = 1) const;
+    /// uvdb::advise(advisor_snapshot(instances)): recommended size and
+    /// max_overflow for `instances` application instances sharing the server.
+    advice advise(std::size_t instances = 1) const;
+    /// Reads the server's max_connections once (on a leased connection,
+    /// through connection::describe_server) for advise(); later calls
+    /// complete at once.
+    void read_server_limit(done_callback cb);
 
   private:
     template <class... A>

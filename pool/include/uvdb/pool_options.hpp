@@ -38,6 +38,11 @@ inline constexpr bool reset_on_return = true;
 inline constexpr std::size_t max_connecting = 4;
 inline constexpr std::chrono::milliseconds connect_backoff_base{100};
 inline constexpr std::chrono::milliseconds connect_backoff_cap{5'000};
+/// Five failures in a row take 0.1 + 0.2 + 0.4 + 0.8 s of back-off (at most
+/// 1.5 s) before the breaker opens: long enough that one dropped packet or a
+/// server restart's few refused connects do not open it, short enough that
+/// callers stop queueing for a down server within a couple of seconds.
+inline constexpr std::size_t breaker_threshold = 5;
 inline constexpr std::chrono::milliseconds leak_threshold{0};  // off; 30 s is a good value
 }  // namespace pool_defaults
 
@@ -130,6 +135,13 @@ struct pool_options {
     /// back-off: between half and all of base · 2^(failures−1), at most cap.
     std::chrono::milliseconds connect_backoff_base = pool_defaults::connect_backoff_base;
     std::chrono::milliseconds connect_backoff_cap = pool_defaults::connect_backoff_cap;
+    /// Circuit breaker: after this many connect failures in a row that
+    /// retrying may fix (refused, unreachable or timed out, too many clients, 57P03),
+    /// acquires that find no idle connection fail at once with the last
+    /// connect error (and callers already waiting fail too), and one probe
+    /// connect runs per back-off step until one succeeds. Idle connections
+    /// still serve meanwhile. 0 = off: acquires wait their timeout.
+    std::size_t breaker_threshold = pool_defaults::breaker_threshold;
 
     /// A lease held longer than this logs one warning naming where it was
     /// acquired. 0 = off (30 s is a good value in production).

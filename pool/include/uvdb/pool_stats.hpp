@@ -38,25 +38,36 @@ class wait_histogram {
     std::array<std::uint64_t, bucket_count> counts_{};
 };
 
+/// The pool's circuit breaker (pool_options::breaker_threshold).
+enum class breaker_state : std::uint8_t {
+    closed,     ///< connects run as usual
+    open,       ///< connects keep failing: acquires that find no idle connection fail at once
+    half_open,  ///< open, with one probe connect in flight
+};
+
+/// "closed", "open", "half_open".
+const char* to_string(breaker_state s) noexcept;
+
 /// A snapshot of one pool. Gauges describe the moment of the call; counters
 /// count since the pool was created.
 struct pool_stats {
     // Gauges. idle + checked_out + connecting + pending == total ≤ size + max_overflow.
-    std::size_t size = 0;          ///< configured persistent size
-    std::size_t max_overflow = 0;  ///< configured overflow
-    std::size_t checked_out = 0;   ///< leased to callers (== live leases)
-    std::size_t overflow = 0;      ///< connections above size right now
-    std::size_t idle = 0;          ///< ready in the pool
-    std::size_t waiting = 0;       ///< acquires waiting for a connection
-    std::size_t connecting = 0;    ///< connects in flight (including on_connect)
-    std::size_t pending = 0;       ///< being pinged before checkout or reset after return
-    std::size_t total = 0;         ///< every connection the pool holds
+    std::size_t size = 0;              ///< configured persistent size
+    std::size_t max_overflow = 0;      ///< configured overflow
+    std::size_t checked_out = 0;       ///< leased to callers (== live leases)
+    std::size_t overflow = 0;          ///< connections above size right now
+    std::size_t idle = 0;              ///< ready in the pool
+    std::size_t waiting = 0;           ///< acquires waiting for a connection
+    std::size_t connecting = 0;        ///< connects in flight (including on_connect)
+    std::size_t pending = 0;           ///< being pinged before checkout or reset after return
+    std::size_t total = 0;             ///< every connection the pool holds
+    std::size_t peak_checked_out = 0;  ///< most leases out at once since the pool was created
     bool closed = false;
 
     // Counters.
     std::uint64_t acquires = 0;          ///< acquire calls (including those that failed)
     std::uint64_t timeouts = 0;          ///< acquires that ended in errc::pool_timeout
-    std::uint64_t rejected = 0;          ///< acquires refused with pool_full or pool_closed
+    std::uint64_t rejected = 0;          ///< acquires refused: pool_full, pool_closed, breaker open
     std::uint64_t connects = 0;          ///< connect attempts
     std::uint64_t connect_failures = 0;  ///< failed connects (including on_connect failures)
     std::uint64_t pings = 0;             ///< pre-pings sent
@@ -72,6 +83,20 @@ struct pool_stats {
 
     /// Waits of successful acquires.
     wait_histogram wait_time;
+    /// How long each successful connect took (on_connect included).
+    wait_histogram create_time;
+    /// How long each lease was held, recorded when it is returned.
+    wait_histogram use_time;
+
+    // Circuit breaker.
+    breaker_state breaker = breaker_state::closed;
+    std::uint64_t breaker_opened = 0;    ///< times it opened
+    std::uint64_t breaker_rejected = 0;  ///< acquires failed at once because it was open
+    /// While open: time until the next probe connect (0 when one is running
+    /// or the breaker is closed).
+    std::chrono::milliseconds breaker_retry_in{0};
+    /// Time since the pool was created: the window its counters cover.
+    std::chrono::milliseconds uptime{0};
 
     /// Moving average of how long the latest successful connects took,
     /// on_connect included (0 before the first): the overflow delay when

@@ -1,7 +1,7 @@
 // The environment layer: DATABASE_URL, DB_POOL_SIZE, DB_MAX_OVERFLOW,
 // DB_POOL_RECYCLE, DB_POOL_PRE_PING, DB_POOL_TIMEOUT and UVDB_LOG_LEVEL map
-// to settings (the table in config_settings.cpp names them). UVDB_CONFIG and
-// UVDB_PRESET are read by the loader itself.
+// to settings, as does DB_BREAKER_THRESHOLD (the table in config_settings.cpp names them).
+// UVDB_CONFIG and UVDB_PRESET are read by the loader itself.
 
 #include <cstdlib>
 #include <memory>
