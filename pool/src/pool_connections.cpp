@@ -78,6 +78,7 @@ void pool_core::connected(conn_slot& s) {
     }
     const time_point now = timers_->now();
     record_connect_time(now - s.created_at);
+    create_time_.record(std::chrono::duration_cast<std::chrono::microseconds>(now - s.created_at));
     s.generation = generation_;
     s.created_at = now;
     s.idle_since = now;

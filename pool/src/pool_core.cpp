@@ -357,6 +357,8 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
     // The slot stays leased (or leaked) while the return is decided, and
     // moves once, straight to where it goes: this runs on every release.
     assert(lent(s->state));
+    const time_point now = timers_->now();
+    use_time_.record(duration_cast<microseconds>(now - s->checked_out_at));
     if (closed_) {
         discard(*s);
         return;
@@ -377,7 +379,6 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
         dispatch();
         return;
     }
-    const time_point now = timers_->now();
     if (const reuse_verdict v = judge_reuse(*s, generation_, now); v != reuse_verdict::reuse) {
         // Broken, returned with a statement still running, stale or too old: never reuse.
         discard_for(*s, v);
@@ -484,6 +485,8 @@ pool_stats pool_core::stats() const {
     st.idle_closed = idle_closed_;
     st.overflow_closed = overflow_closed_;
     st.wait_time = wait_time_;
+    st.create_time = create_time_;
+    st.use_time = use_time_;
     if (connect_time_ms_ >= 0) {
         st.connect_time = duration_cast<microseconds>(
             std::chrono::duration<double, std::milli>(connect_time_ms_));

@@ -244,6 +244,7 @@ class pool_core {
                   pings_ = 0, ping_failures_ = 0, recycled_ = 0, invalidated_ = 0,
                   leaks_reported_ = 0, closed_broken_ = 0, idle_closed_ = 0, overflow_closed_ = 0;
     wait_histogram wait_time_;
+    wait_histogram create_time_, use_time_;  // connect durations, lease hold times
 };
 
 /// Text helpers shared by the messages (pool_messages.cpp).
