@@ -3,8 +3,12 @@
 // pool's stats every second; then the server's own view of the connections,
 // from pg_stat_activity.
 //
-//   pool_monitor [--seconds 3] [--callers 50] 'postgresql://user:password@host:5432/db?...'
-//   DATABASE_URL=... pool_monitor
+//   pool_monitor [--seconds 3] [--callers 50] [--metrics-port N]
+//   'postgresql://user:password@host:5432/db?...' DATABASE_URL=... pool_monitor
+//
+// With --metrics-port N it also serves the pool's metrics in Prometheus'
+// format on http://127.0.0.1:N/metrics while it runs (0: a free port, printed):
+//   curl -s http://127.0.0.1:9187/metrics | grep db_client_connection_count
 //
 // Read a stats line like this: `waiting` callers queue for a connection
 // because all size + max_overflow are checked out; `overflow` connections are
@@ -17,8 +21,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <uvdb/coro.hpp>
+#include <uvdb/metrics_server.hpp>
 #include <uvdb/postgres/driver.hpp>
 #include <uvdb/uvdb.hpp>
 
@@ -26,6 +32,7 @@ using namespace std::chrono_literals;
 
 struct monitor_state {
     int seconds = 3, callers = 50, running = 0, ticks = 0, failures = 0;
+    int metrics_port = -1;  // -1: no metrics endpoint
     bool stop = false;
     uvdb::timer* ticker = nullptr;
     std::string first_error;
@@ -101,14 +108,17 @@ int main(int argc, char** argv) {
             s.seconds = std::atoi(argv[++i]);
         } else if (std::strcmp(argv[i], "--callers") == 0 && i + 1 < argc) {
             s.callers = std::atoi(argv[++i]);
+        } else if (std::strcmp(argv[i], "--metrics-port") == 0 && i + 1 < argc) {
+            s.metrics_port = std::atoi(argv[++i]);
         } else {
             url = argv[i];
         }
     }
-    if (url == nullptr || *url == '\0' || s.seconds < 1 || s.callers < 1) {
+    if (url == nullptr || *url == '\0' || s.seconds < 1 || s.callers < 1 ||
+        s.metrics_port > 65535) {
         std::fprintf(stderr,
-                     "usage: %s [--seconds S] [--callers N] postgresql://user:password@host:port/db"
-                     "  (or set DATABASE_URL)\n",
+                     "usage: %s [--seconds S] [--callers N] [--metrics-port N] "
+                     "postgresql://user:password@host:port/db  (or set DATABASE_URL)\n",
                      argv[0]);
         return 2;
     }
@@ -122,8 +132,23 @@ int main(int argc, char** argv) {
     opts.size = 10;
     opts.max_overflow = 10;
     opts.timeout = 10s;
+    opts.name = "monitor";  // the db_client_connection_pool_name label
     try {
         uvdb::pool db(loop, uvdb::postgres::make_driver(), opts);
+
+        // One call serves /metrics on this loop; it stops when `metrics` goes.
+        std::optional<uvdb::metrics_server> metrics;
+        if (s.metrics_port >= 0) {
+            auto started = uvdb::metrics_server::start(
+                loop, "127.0.0.1", static_cast<std::uint16_t>(s.metrics_port), {&db});
+            if (!started) {
+                std::fprintf(stderr, "error: %s\n", started.err().to_string().c_str());
+                return 1;
+            }
+            metrics.emplace(std::move(*started));
+            std::printf("metrics: http://127.0.0.1:%u/metrics\n", unsigned{metrics->port()});
+            std::fflush(stdout);
+        }
 
         // The stats timer: a snapshot is cheap (no I/O), so once a second is nothing.
         uvdb::timer ticker(loop);

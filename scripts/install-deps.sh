@@ -9,6 +9,7 @@ packages=(
     libuv1-dev libpq-dev libssl-dev libtomlplusplus-dev catch2 libspdlog-dev libsqlite3-dev
     postgresql postgresql-contrib openssl
     clang libclang-rt-14-dev clang-format-14 clang-tidy-14
+    python3 python3-prometheus-client  # the metrics tests parse uvdb's output with it
 )
 
 command -v dpkg-query >/dev/null ||

@@ -119,6 +119,12 @@ std::optional<bench_options> parse_options(int argc, const char* const* argv, st
             ok = count(o.warmup, 0);
         } else if (name == "--pool-size") {
             ok = count(o.pool_size, 0);
+        } else if (name == "--metrics-port") {
+            ok = count(o.metrics_port, 0);
+            if (ok && *o.metrics_port > 65535) {
+                error = "--metrics-port must be a TCP port (0-65535)";
+                return std::nullopt;
+            }
         } else if (name == "--min-idle") {
             ok = count(o.min_idle, 0);
         } else if (name == "--max-overflow") {
@@ -211,6 +217,8 @@ Options:
   --rss-soak S           instead of the scenarios: open a pool of --pool-size connections
                          (default here 60, all opened first), keep each busy (SELECT 1
                          every 50 ms) for S seconds, report RSS at start, end and max
+  --metrics-port N       serve each pooled scenario's pool on http://127.0.0.1:N/metrics
+                         (Prometheus text) while it runs: for measuring a scrape's cost
   --json                 one JSON object per scenario per line on stdout, nothing else
   --svg FILE             write a latency chart (self-contained SVG)
   --quiet, -q            no progress bar, no notes on stderr

@@ -27,6 +27,9 @@ struct bench_options {
     std::optional<std::optional<double>> overflow_delay_s;
     std::optional<double>
         rss_soak_s;  ///< --rss-soak SECONDS: the memory soak instead of the scenarios
+    /// --metrics-port N: serve each scenario's pool on 127.0.0.1:N/metrics
+    /// (metrics_server) while it runs, to measure what being scraped costs.
+    std::optional<std::size_t> metrics_port;
     bool json = false;
     bool quiet = false;
     std::string svg_file;     ///< empty: no chart

@@ -164,6 +164,7 @@ int main(int argc, char** argv) {
         settings.connect_steps = "open + close";
     }
     settings.rag_sql = rag_sql;
+    if (opts->metrics_port) settings.metrics_port = static_cast<int>(*opts->metrics_port);
     scenario_runner runner(loop, drv, settings);
 
     std::vector<scenario_result> results;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <utility>
+#include <uvdb/metrics_server.hpp>
 #include <uvdb/pool.hpp>
 #include <uvdb/pool_stats.hpp>
 #include <uvdb/timer.hpp>
@@ -114,12 +115,22 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
     res.spec = spec;
     latency_recorder latencies(spec.ops);
     std::optional<pool> db;
+    std::optional<metrics_server> metrics;  // declared after db: stops first
     std::uint64_t warmup_failures = 0;
     std::size_t warmup_connects = 0;
 
     if (spec.kind != op_kind::unpooled) {
         db.emplace(loop_, driver_, settings_.pool);
         res.has_pool = true;
+        if (settings_.metrics_port >= 0) {
+            auto started = metrics_server::start(
+                loop_, "127.0.0.1", static_cast<std::uint16_t>(settings_.metrics_port), {&*db});
+            if (started) {
+                metrics.emplace(std::move(*started));
+            } else {
+                std::fprintf(stderr, "uvdb-bench: %s\n", started.err().to_string().c_str());
+            }
+        }
         if (spec.warmup_ops > 0) {
             phase warm;
             warm.loop = &loop_;
@@ -171,6 +182,7 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
         res.pool.pings = after.pings - before.pings;
         res.pool.connects = after.connects - before.connects;
         res.pool.timeouts = after.timeouts - before.timeouts;
+        metrics.reset();
         // The advisor's ceiling: the server's max_connections, read once.
         bool limit_read = false;
         db->read_server_limit([&limit_read](result<void>) { limit_read = true; });

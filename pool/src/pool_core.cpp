@@ -382,9 +382,8 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
     // The slot stays leased (or leaked) while the return is decided, and
     // moves once, straight to where it goes: this runs on every release.
     assert(lent(s->state));
-    const auto held = duration_cast<microseconds>(timers_->now() - s->checked_out_at);
-    use_time_.record(held);
-    use_time_sum_us_ += held.count();
+    const time_point now = timers_->now();
+    use_time_.record(duration_cast<microseconds>(now - s->checked_out_at));
     if (closed_) {
         discard(*s);
         return;
@@ -405,7 +404,6 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
         dispatch();
         return;
     }
-    const time_point now = timers_->now();
     if (const reuse_verdict v = judge_reuse(*s, generation_, now); v != reuse_verdict::reuse) {
         // Broken, returned with a statement still running, stale or too old: never reuse.
         discard_for(*s, v);

@@ -131,7 +131,7 @@ class pool_core {
     const std::optional<error>& last_connect_error() const noexcept { return last_connect_error_; }
     /// Total time leases were held, over stats().use_time.total() returns (advisor).
     std::chrono::microseconds use_time_sum() const noexcept {
-        return std::chrono::microseconds(use_time_sum_us_);
+        return std::chrono::microseconds(use_time_.sum_us());
     }
     /// The server's max_connections once pool::read_server_limit read it (0: not yet).
     int server_max_connections = 0;
@@ -255,9 +255,9 @@ class pool_core {
                   pings_ = 0, ping_failures_ = 0, recycled_ = 0, invalidated_ = 0,
                   leaks_reported_ = 0, closed_broken_ = 0, idle_closed_ = 0, overflow_closed_ = 0,
                   breaker_rejected_ = 0;
-    std::int64_t use_time_sum_us_ = 0;
     std::size_t peak_checked_out_ = 0;
-    wait_histogram wait_time_, create_time_, use_time_;
+    wait_histogram wait_time_;
+    wait_histogram create_time_, use_time_;  // connect durations, lease hold times
 };
 
 /// Text helpers shared by the messages (pool_messages.cpp).

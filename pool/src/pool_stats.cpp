@@ -8,6 +8,7 @@ void wait_histogram::record(std::chrono::microseconds wait) noexcept {
     const auto us = static_cast<std::uint64_t>(std::max<std::int64_t>(wait.count(), 0));
     const auto it = std::lower_bound(upper_bounds_us.begin(), upper_bounds_us.end(), us);
     ++counts_[static_cast<std::size_t>(it - upper_bounds_us.begin())];
+    sum_us_ += us;
 }
 
 std::uint64_t wait_histogram::total() const noexcept {

@@ -20,10 +20,18 @@ using env_map = std::map<std::string, std::string, std::less<>>;
 
 inline const std::string url_only = "[database]\nurl = \"postgresql://app@db.internal:5432/app\"\n";
 
+[[gnu::noinline]] inline uvdb::load_options make_options(std::string file) {
+    uvdb::load_options o;
+    o.file = std::move(file);
+    return o;
+}
+
 inline uvdb::result<uvdb::config> load(const std::string& toml, env_map env = {},
                                        std::function<void(uvdb::pool_options&)> code = {}) {
-    uvdb::load_options o;
-    o.file = std::string("uvdb.toml");
+    // Not in place: GCC 12 warns (-Wmaybe-uninitialized, wrongly) when the
+    // fresh optional<string> is assigned in this frame; built out of line
+    // (make_options), it does not.
+    uvdb::load_options o = make_options(std::string("uvdb.toml"));
     o.text = toml;
     o.env = uvdb::environment_from(std::move(env));
     o.overrides = std::move(code);

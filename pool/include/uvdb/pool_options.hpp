@@ -59,6 +59,10 @@ struct pool_options {
     /// How each connection is opened (URL, application_name, connect timeout…).
     connect_options connection;
 
+    /// The pool's name in metrics (label db_client_connection_pool_name) so
+    /// that several pools of one application can be told apart.
+    std::string name = "default";
+
     /// Persistent connections: opened on demand and kept when returned.
     std::size_t size = pool_defaults::size;
     /// Extra connections opened under load, closed when they have sat idle

@@ -54,6 +54,16 @@ std::string set_path(std::string& out, const raw_value& v, std::string_view what
     return {};
 }
 
+// The pool's name is a metrics label value: any printable text.
+std::string set_pool_name(draft& d, const raw_value& v) {
+    auto s = to_string_value(v);
+    if (!s.value) return s.reason;
+    if (s.value->empty()) return "is empty; expected a name such as \"orders\"";
+    if (has_control(*s.value)) return "contains control characters";
+    d.cfg.pool.name = std::move(*s.value);
+    return {};
+}
+
 std::string set_env_name(std::string& out, const raw_value& v) {
     auto s = to_string_value(v);
     if (!s.value) return s.reason;
@@ -182,6 +192,8 @@ const std::vector<setting>& table() {
         {"database", "query_timeout", "", set_connect_duration<&connect_options::query_timeout>,
          get_connect_duration<&connect_options::query_timeout>},
         {"pool", "preset", "", set_preset, [](const config& c) { return quote(c.preset); }},
+        {"pool", "name", "DB_POOL_NAME", set_pool_name,
+         [](const config& c) { return quote(c.pool.name); }},
         {"pool", "size", "DB_POOL_SIZE", set_count<&pool_options::size, 1>,
          get_count<&pool_options::size>},
         {"pool", "max_overflow", "DB_MAX_OVERFLOW", set_count<&pool_options::max_overflow, 0>,
