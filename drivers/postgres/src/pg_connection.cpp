@@ -165,6 +165,7 @@ void connection_impl::fail_connection(error e) {
         "the statement was not run: the connection failed before its turn (" + e.message() + ")");
     rest.with_fatal(true);
     fail_all(queue_.take_all(), e, rest);
+    if (!closed_) notify_lost(e);
 }
 
 void connection_impl::fail_all(std::vector<command> cmds, const error& first, const error& rest) {

@@ -32,11 +32,17 @@
 ///    error is fatal. A ping unanswered by its deadline closes the connection.
 ///  - Server notices go to uvdb's logger at debug level; a FATAL notice (e.g.
 ///    57P01 from pg_terminate_backend) marks the connection broken at once.
-///  - COPY and LISTEN/NOTIFY are not supported yet (COPY fails with
-///    errc::bad_input, notifications are dropped).
+///  - COPY is not supported yet (it fails with errc::bad_input).
+///  - Notifications (LISTEN/NOTIFY): listen()/unlisten() quote the channel
+///    (quote_identifier below) and run LISTEN/UNLISTEN; notify() runs
+///    `SELECT pg_notify($1, $2)`. What arrives is read whenever the socket is
+///    readable, also with no statement running, and handed in order to the
+///    handler given to on_notification(); without one it is dropped.
 
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 
@@ -53,6 +59,13 @@ std::shared_ptr<uvdb::driver> make_driver(driver_options opts = {});
 
 /// Registers the PostgreSQL driver in `registry` (default: the global one).
 result<void> register_driver(driver_registry& registry = driver_registry::global());
+
+/// `name` as a PostgreSQL identifier: in double quotes, each `"` inside
+/// doubled, so that any string names exactly itself (`Mixed "Case" chan`
+/// becomes `"Mixed ""Case"" chan"`). errc::bad_input, saying which, for an
+/// empty name, a NUL byte, or more than 63 bytes (NAMEDATALEN - 1: the server
+/// would silently truncate it). Also driver::quote_identifier.
+result<std::string> quote_identifier(std::string_view name);
 
 /// Well-known type OIDs (pg_type.h), for result_set::column_type_id().
 namespace oid {
