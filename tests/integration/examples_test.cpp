@@ -91,7 +91,7 @@ long long server_count(const std::string& sql) {
 
 TEST_CASE("examples: without a URL each prints its usage and exits 2", "[pg][examples]") {
     for (const char* name : {"quickstart", "coroutines", "transaction", "tx_retry", "rag_pipeline",
-                             "pool_monitor", "embedded_loop"}) {
+                             "pool_monitor", "embedded_loop", "cache_invalidation"}) {
         const run_result r = run_example(name, {});
         INFO(name << ": " << shown(r));
         CHECK(r.exit_code == 2);
@@ -266,4 +266,28 @@ TEST_CASE("examples: export_csv writes every row of a query to a CSV file, by st
         CHECK(contains(text, "\n25000,item 25000,12500.0\n"));
     }
     ::rmdir(dir);
+}
+
+TEST_CASE("examples: cache_invalidation drops entries on NOTIFY and the whole cache on reconnect",
+          "[pg][examples][listen]") {
+    const auto& env = uvdb::test::env();
+    const run_result r = run_example("cache_invalidation", {env.url});
+    INFO(shown(r));
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out,
+                   "cache miss: product 1 loaded from the database\n"
+                   "  product 1: apple costs 10\n"
+                   "cache hit: product 1\n"));
+    CHECK(contains(r.out,
+                   "invalidated by NOTIFY: product 1\n"
+                   "cache miss: product 1 loaded from the database\n"
+                   "  product 1: apple costs 12\n"
+                   "cache hit: product 2\n"));
+    CHECK(contains(r.out, "listener reconnected: whole cache dropped"));
+    CHECK(contains(r.out,
+                   "cache miss: product 2 loaded from the database\n"
+                   "  product 2: pear costs 20\ndone\n"));
+    check_no_secret(r, env.password);
+    const std::string table = "uvdb_example_prices_" + std::to_string(r.pid);
+    CHECK(server_count("SELECT count(*) FROM pg_class WHERE relname = '" + table + "'") == 0);
 }

@@ -13,8 +13,8 @@
 ///
 /// `Impl` provides the operations of `uvdb::connection` under the same names
 /// and signatures (query, execute, ping, reset, cancel, close, is_ready,
-/// is_broken, is_idle, transaction_status, describe; server_pid and
-/// describe_server optionally).
+/// is_broken, is_idle, transaction_status, describe; server_pid,
+/// describe_server, on_notification, listen, unlisten and notify optionally).
 /// `Ref` is the owning reference: `intrusive_ref<Impl>` by default (Impl then
 /// has add_ref()/release()), or e.g. `std::shared_ptr<Impl>`.
 ///
@@ -44,10 +44,13 @@ class connection_adapter final : public connection {
     // visible beside the overrides below.
     using connection::copy_out;
     using connection::execute;
+    using connection::listen;
+    using connection::notify;
     using connection::ping;
     using connection::query;
     using connection::reset;
     using connection::stream;
+    using connection::unlisten;
 
     void query(std::string_view sql, params p, const query_options& opts,
                query_callback cb) override {
@@ -79,6 +82,35 @@ class connection_adapter final : public connection {
             impl_->describe_server(std::move(cb));
         } else {
             connection::describe_server(std::move(cb));
+        }
+    }
+
+    result<void> on_notification(notification_handler handler) override {
+        if constexpr (requires(Impl & i) { i.on_notification(std::move(handler)); }) {
+            return impl_->on_notification(std::move(handler));
+        } else {
+            return connection::on_notification(std::move(handler));
+        }
+    }
+    void listen(std::string_view channel, done_callback cb) override {
+        if constexpr (requires(Impl & i) { i.listen(channel, std::move(cb)); }) {
+            impl_->listen(channel, std::move(cb));
+        } else {
+            connection::listen(channel, std::move(cb));
+        }
+    }
+    void unlisten(std::string_view channel, done_callback cb) override {
+        if constexpr (requires(Impl & i) { i.unlisten(channel, std::move(cb)); }) {
+            impl_->unlisten(channel, std::move(cb));
+        } else {
+            connection::unlisten(channel, std::move(cb));
+        }
+    }
+    void notify(std::string_view channel, std::string_view payload, done_callback cb) override {
+        if constexpr (requires(Impl & i) { i.notify(channel, payload, std::move(cb)); }) {
+            impl_->notify(channel, payload, std::move(cb));
+        } else {
+            connection::notify(channel, payload, std::move(cb));
         }
     }
 

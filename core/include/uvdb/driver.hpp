@@ -24,6 +24,7 @@
 #include <uvdb/detail/callback_awaitable.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
+#include <uvdb/notification.hpp>
 #include <uvdb/param.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
@@ -215,9 +216,75 @@ class connection {
         return copy_stream(open_copy_out(sql, opts));
     }
 
+    // ---- server notifications (PostgreSQL LISTEN/NOTIFY); optional for a driver ----
+    /// Makes `handler` receive this session's notifications (replacing an
+    /// earlier handler); see notification_handler for when it is called.
+    /// Default: errc::bad_input "notifications are not supported by this driver".
+    virtual result<void> on_notification(notification_handler /*handler*/) {
+        return error(errc::bad_input, "notifications are not supported by this driver");
+    }
+    /// Subscribes this session to `channel`, any string (the driver quotes
+    /// it; a name the backend cannot hold is errc::bad_input); `cb` runs once
+    /// the server confirmed. Queued like a statement. Default: fails with
+    /// errc::bad_input (after a ping, so that it completes like every operation).
+    virtual void listen(std::string_view /*channel*/, done_callback cb) {
+        refuse_later(std::move(cb), "notifications are not supported by this driver");
+    }
+    /// `co_await c.listen("jobs")` gives result<void>.
+    [[nodiscard]] auto listen(std::string channel) {
+        return detail::make_callback_awaitable<void>(listen_start{this, std::move(channel), false});
+    }
+    /// Ends the subscription to `channel`; `cb` runs once the server confirmed.
+    virtual void unlisten(std::string_view /*channel*/, done_callback cb) {
+        refuse_later(std::move(cb), "notifications are not supported by this driver");
+    }
+    [[nodiscard]] auto unlisten(std::string channel) {
+        return detail::make_callback_awaitable<void>(listen_start{this, std::move(channel), true});
+    }
+    /// Sends a notification on `channel` with `payload`, both bound as
+    /// parameters (PostgreSQL: `SELECT pg_notify($1, $2)`); the server's
+    /// limits apply and its errors come back as they are.
+    virtual void notify(std::string_view /*channel*/, std::string_view /*payload*/,
+                        done_callback cb) {
+        refuse_later(std::move(cb), "notifications are not supported by this driver");
+    }
+    /// `co_await c.notify("jobs", "42")` gives result<void>.
+    [[nodiscard]] auto notify(std::string channel, std::string payload) {
+        return detail::make_callback_awaitable<void>(
+            notify_start{this, std::move(channel), std::move(payload)});
+    }
+
   private:
     // What the awaitable forms start when awaited; each holds what the call
     // took (the parameters by value), in the awaiting coroutine's frame.
+    struct listen_start {
+        connection* c;
+        std::string channel;
+        bool un;
+        template <class Done>
+        void operator()(Done done) && {
+            if (un) {
+                c->unlisten(channel, done_callback(std::move(done)));
+            } else {
+                c->listen(channel, done_callback(std::move(done)));
+            }
+        }
+    };
+    struct notify_start {
+        connection* c;
+        std::string channel;
+        std::string payload;
+        template <class Done>
+        void operator()(Done done) && {
+            c->notify(channel, payload, done_callback(std::move(done)));
+        }
+    };
+    /// Fails `cb` with `why` without calling it inline: the default of an
+    /// optional operation a driver does not offer.
+    void refuse_later(done_callback cb, const char* why) {
+        ping(std::chrono::seconds{10},
+             [cb = std::move(cb), why](result<void>) mutable { cb(error(errc::bad_input, why)); });
+    }
     struct query_start {
         connection* c;
         std::string_view sql;
@@ -291,6 +358,15 @@ class driver {
     /// with the file and line it came from. Default: accepts everything (the
     /// driver's connect() then reports what it finds).
     virtual result<void> check(std::string_view /*conn*/) const { return {}; }
+
+    /// `name` quoted as an identifier of this backend, so that any string
+    /// can name a channel, a table…: PostgreSQL puts it in double quotes and
+    /// doubles each `"` inside. errc::bad_input naming the problem when the
+    /// backend cannot hold it (PostgreSQL: a NUL, more than 63 bytes).
+    /// Default: errc::bad_input (the driver does not say how to quote).
+    virtual result<std::string> quote_identifier(std::string_view /*name*/) const {
+        return error(errc::bad_input, "this driver does not quote identifiers");
+    }
 
     /// Starts opening a connection and returns it at once; `on_connected` runs
     /// when it is ready or failed. Statements issued before then are queued.

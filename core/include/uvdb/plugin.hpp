@@ -51,7 +51,9 @@
 ///   2: uvdb::driver::accepts() and uvdb::driver::check().
 ///   3: uvdb::params (what connection::query takes) changed layout: values
 ///      and their bytes are held inline up to a budget, read as param_view.
-#define UVDB_PLUGIN_ABI_VERSION 3u
+///   4: notifications: uvdb::connection::on_notification(), listen(),
+///      unlisten(), notify(); uvdb::driver::quote_identifier().
+#define UVDB_PLUGIN_ABI_VERSION 4u
 
 /// Name of the C symbol every plugin exports.
 #define UVDB_PLUGIN_ENTRY_SYMBOL "uvdb_driver_plugin_entry"

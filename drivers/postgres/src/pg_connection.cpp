@@ -168,6 +168,7 @@ void connection_impl::fail_connection(error e) {
     rest.with_fatal(true);
     fail_all(queue_.take_all(), e, rest);
     run_cancel_settled();  // a broken connection is as settled as it gets: the pool discards it
+    if (!closed_) notify_lost(e);
 }
 
 void connection_impl::fail_all(std::vector<command> cmds, const error& first, const error& rest) {

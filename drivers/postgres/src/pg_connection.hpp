@@ -79,6 +79,11 @@ class connection_impl {
     std::int64_t server_pid() const noexcept { return pid_; }
     std::string describe() const;
     void describe_server(connection::server_facts_callback cb);  // pg_server_facts.cpp
+    // Notifications (pg_notify.cpp).
+    result<void> on_notification(notification_handler handler);
+    void listen(std::string_view channel, connection::done_callback cb);
+    void unlisten(std::string_view channel, connection::done_callback cb);
+    void notify(std::string_view channel, std::string_view payload, connection::done_callback cb);
 
     // Streamed statements (pg_stream.cpp; see pg_stream.hpp).
     std::unique_ptr<stream_source<result_set>> open_stream(std::string_view sql, params p,
@@ -147,6 +152,13 @@ class connection_impl {
     bool retry_stale(command& c);
     void finish_front();
     void complete(command& c);
+
+    // Notifications (pg_notify.cpp).
+    void listen_command(const char* verb, std::string_view channel, connection::done_callback cb);
+    /// Hands every notification libpq has parsed to the handler, in order.
+    void deliver_notifications();
+    /// Tells the handler, once, that the connection failed.
+    void notify_lost(const error& e);
 
     // Deadlines and cancel (pg_deadlines.cpp).
     void arm_deadlines();
@@ -221,6 +233,7 @@ class connection_impl {
     std::string fatal_notice_state_;  // SQLSTATE of a FATAL notice (session about to end)
     std::string fatal_notice_text_;
     std::vector<unique_function<void()>> cancel_settled_;  // closed streams waiting to be drained
+    notification_handler notify_handler_;  // empty: notifications are dropped
 };
 
 template <class Callback, class Value>

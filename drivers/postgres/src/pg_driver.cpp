@@ -22,6 +22,10 @@ class pg_driver final : public uvdb::driver {
         return detail::check_conninfo(conn);
     }
 
+    result<std::string> quote_identifier(std::string_view name) const override {
+        return uvdb::postgres::quote_identifier(name);
+    }
+
     std::unique_ptr<connection> connect(event_loop& loop, const connect_options& opts,
                                         connect_callback on_connected) override {
         detail::impl_ref impl(new detail::connection_impl(loop, cancels_.for_loop(loop), opts,

@@ -44,16 +44,20 @@ void connection_impl::on_readable() {
         // so the statement's caller gets the server's SQLSTATE and words.
         drain_results();
         if (phase_ != phase::ready) return;
+        deliver_notifications();  // those sent before the end still count
+        if (phase_ != phase::ready) return;
         fail_connection(
             connection_lost(conn_.error_message(), ep_, fatal_notice_state_, fatal_notice_text_));
         return;
     }
     drain_results();
+    if (phase_ == phase::ready) deliver_notifications();
     // libpq takes from a TLS record only what fits its input buffer; the rest
     // stays decrypted inside OpenSSL and never makes the socket readable
     // again. PostgreSQL's own records always fit, but proxies speaking its
-    // protocol send 16 kB records: read on while OpenSSL holds data.
-    while (phase_ == phase::ready && queue_.in_flight() && !reading_paused_ &&
+    // protocol send 16 kB records: read on while OpenSSL holds data (also
+    // when idle with a notification handler: notifications arrive unasked).
+    while (phase_ == phase::ready && (queue_.in_flight() || notify_handler_) && !reading_paused_ &&
            conn_.tls_pending()) {
         if (!conn_.consume_input()) {
             fail_connection(connection_lost(conn_.error_message(), ep_, fatal_notice_state_,
@@ -61,11 +65,10 @@ void connection_impl::on_readable() {
             return;
         }
         drain_results();
+        if (phase_ == phase::ready) deliver_notifications();
     }
     if (phase_ != phase::ready) return;
     if (!queue_.in_flight()) {
-        // LISTEN is not supported yet; do not let notifications pile up.
-        while (PGnotify* n = conn_.notifies()) PQfreemem(n);
         if (conn_.status() == CONNECTION_BAD) {
             fail_connection(connection_lost(conn_.error_message(), ep_, fatal_notice_state_,
                                             fatal_notice_text_));

@@ -86,6 +86,11 @@ class lease {
     decltype(auto) reset(A&&... args) {
         return conn_->reset(std::forward<A>(args)...);
     }
+    /// The connection's notify (see connection::notify).
+    template <class... A>
+    decltype(auto) notify(A&&... args) {
+        return conn_->notify(std::forward<A>(args)...);
+    }
 
     /// Gives the connection back now (reset on return and the pool's
     /// reset_query apply). Idempotent.

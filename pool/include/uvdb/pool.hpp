@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <source_location>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -217,6 +218,17 @@ class pool {
     }
     // ---- end of transactions ----
 
+    /// Sends a notification on `channel` with `payload` through a pooled
+    /// connection (PostgreSQL: `SELECT pg_notify($1, $2)`, both bound as
+    /// parameters); the server's limits (an 8000-byte payload) apply and
+    /// its error comes back as it is. `co_await db.notify("jobs", "42")`
+    /// gives result<void>.
+    void notify(std::string_view channel, std::string_view payload, done_callback cb);
+    [[nodiscard]] auto notify(std::string channel, std::string payload) {
+        return detail::make_callback_awaitable<void>(
+            notify_start{this, std::move(channel), std::move(payload)});
+    }
+
     /// Closes the pool. Idempotent. Waiting acquires fail (deferred) with
     /// errc::pool_closed, idle and connecting connections are closed, later
     /// acquires fail with pool_closed, and leases still out close their
@@ -349,6 +361,15 @@ class pool {
         void operator()(Done done) && {
             db->start_query(opts ? &*opts : nullptr, sql, std::move(p),
                             query_callback(std::move(done)), where);
+        }
+    };
+    struct notify_start {
+        pool* db;
+        std::string channel;
+        std::string payload;
+        template <class Done>
+        void operator()(Done done) && {
+            db->notify(channel, payload, done_callback(std::move(done)));
         }
     };
     struct acquire_start {

@@ -13,6 +13,7 @@
 #include <uvdb/intrusive_ref.hpp>
 #include <uvdb/io_watcher.hpp>
 #include <uvdb/log.hpp>
+#include <uvdb/notification.hpp>
 #include <uvdb/offload.hpp>
 #include <uvdb/param.hpp>
 #include <uvdb/percent.hpp>
@@ -25,6 +26,7 @@
 // The pool library.
 #include <uvdb/coro.hpp>
 #include <uvdb/lease.hpp>
+#include <uvdb/listener.hpp>
 #include <uvdb/pool.hpp>
 #include <uvdb/pool_from_config.hpp>
 #include <uvdb/pool_stats.hpp>

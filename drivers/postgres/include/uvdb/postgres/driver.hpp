@@ -37,11 +37,17 @@
 ///    with back-pressure; COPY … TO STDOUT runs through connection::copy_out()
 ///    (see <uvdb/stream.hpp>). query() and execute() still refuse COPY TO
 ///    STDOUT with errc::bad_input.
-///  - COPY FROM STDIN and LISTEN/NOTIFY are not supported yet (COPY fails with
-///    errc::bad_input, notifications are dropped).
+///  - COPY FROM STDIN is not supported yet (it fails with errc::bad_input).
+///  - Notifications (LISTEN/NOTIFY): listen()/unlisten() quote the channel
+///    (quote_identifier below) and run LISTEN/UNLISTEN; notify() runs
+///    `SELECT pg_notify($1, $2)`. What arrives is read whenever the socket is
+///    readable, also with no statement running, and handed in order to the
+///    handler given to on_notification(); without one it is dropped.
 
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 
@@ -58,6 +64,13 @@ std::shared_ptr<uvdb::driver> make_driver(driver_options opts = {});
 
 /// Registers the PostgreSQL driver in `registry` (default: the global one).
 result<void> register_driver(driver_registry& registry = driver_registry::global());
+
+/// `name` as a PostgreSQL identifier: in double quotes, each `"` inside
+/// doubled, so that any string names exactly itself (`Mixed "Case" chan`
+/// becomes `"Mixed ""Case"" chan"`). errc::bad_input, saying which, for an
+/// empty name, a NUL byte, or more than 63 bytes (NAMEDATALEN - 1: the server
+/// would silently truncate it). Also driver::quote_identifier.
+result<std::string> quote_identifier(std::string_view name);
 
 /// Well-known type OIDs (pg_type.h), for result_set::column_type_id().
 namespace oid {
