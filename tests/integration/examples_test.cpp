@@ -234,3 +234,16 @@ TEST_CASE("examples: embedded_loop answers its clients through the pool on the a
     CHECK(contains(r.out, "uv_loop_close: 0"));
     check_no_secret(r, env.password);
 }
+
+TEST_CASE("examples: bulk_load copies generated CSV rows and prints the count", "[pg][examples]") {
+    const auto& env = uvdb::test::env();
+    const run_result r = run_example("bulk_load", {"--rows", "20000", env.url});
+    INFO(shown(r));
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, "loaded 20000 rows"));
+    CHECK(contains(r.out, "table bulk_load_demo holds 20000 rows"));
+    check_no_secret(r, env.password);
+    const run_result usage = run_example("bulk_load", {});
+    CHECK(usage.exit_code == 2);
+    CHECK(contains(usage.err, "DATABASE_URL"));
+}

@@ -32,8 +32,11 @@
 ///    error is fatal. A ping unanswered by its deadline closes the connection.
 ///  - Server notices go to uvdb's logger at debug level; a FATAL notice (e.g.
 ///    57P01 from pg_terminate_backend) marks the connection broken at once.
-///  - COPY and LISTEN/NOTIFY are not supported yet (COPY fails with
-///    errc::bad_input, notifications are dropped).
+///  - COPY FROM STDIN runs through connection::copy_in (uvdb/copy.hpp), in
+///    the simple protocol, never prepared; through query()/execute() it is
+///    refused with errc::bad_input. COPY TO STDOUT and LISTEN/NOTIFY are not
+///    supported yet (COPY TO fails with errc::bad_input, notifications are
+///    dropped).
 
 #include <cstddef>
 #include <memory>
