@@ -29,14 +29,15 @@ struct args {
 // Reads the file in 64 KiB pieces, or generates rows into pieces of that
 // size: either way the program holds one piece at a time, whatever N is.
 uvdb::task<uvdb::result<void>> load(uvdb::pool& db, const args& a) {
-    auto made = co_await uvdb::as_result(db.query(
-        "DROP TABLE IF EXISTS bulk_load_demo"));
+    auto made = co_await uvdb::as_result(db.query("DROP TABLE IF EXISTS bulk_load_demo"));
     if (!made) co_return made.error();
-    made = co_await uvdb::as_result(db.query("CREATE TABLE bulk_load_demo (id int, name text, score float8)"));
+    made = co_await uvdb::as_result(
+        db.query("CREATE TABLE bulk_load_demo (id int, name text, score float8)"));
     if (!made) co_return made.error();
 
     const auto started = std::chrono::steady_clock::now();
-    auto w = co_await uvdb::as_result(db.copy_in("COPY bulk_load_demo FROM STDIN WITH (FORMAT csv)"));
+    auto w =
+        co_await uvdb::as_result(db.copy_in("COPY bulk_load_demo FROM STDIN WITH (FORMAT csv)"));
     if (!w) co_return w.error();
     std::string piece;
     if (!a.file.empty()) {
@@ -45,7 +46,8 @@ uvdb::task<uvdb::result<void>> load(uvdb::pool& db, const args& a) {
         piece.resize(64 * 1024);
         while (in.read(piece.data(), static_cast<std::streamsize>(piece.size())) ||
                in.gcount() > 0) {
-            auto r = co_await uvdb::as_result(w->write(std::string_view(piece.data(), in.gcount())));
+            auto r =
+                co_await uvdb::as_result(w->write(std::string_view(piece.data(), in.gcount())));
             if (!r) co_return r.error();  // the writer aborts the COPY when it goes
         }
     } else {

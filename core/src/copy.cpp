@@ -32,8 +32,9 @@ copy_writer::~copy_writer() {
 }
 
 error copy_writer::not_open_error() {
-    return error(errc::bad_input, "the COPY is not open: the writer is empty, or finish() or "
-                                  "abort() was called already");
+    return error(errc::bad_input,
+                 "the COPY is not open: the writer is empty, or finish() or "
+                 "abort() was called already");
 }
 
 std::optional<result<void>> copy_writer::start_write(std::string_view bytes) {

@@ -14,15 +14,15 @@ void pool::copy_in(const query_options& opts, std::string_view sql, copy_writer_
         // Shared so that the writer can own it as a type-erased keep-alive.
         auto held = std::make_shared<lease>(std::move(*l));
         connection& c = held->get();
-        c.start_copy_in(text, opts,
-                        [held, cb = std::move(cb)](
-                            result<std::unique_ptr<copy_in_sink>> sink) mutable {
-                            if (!sink) {
-                                held.reset();  // the connection goes back first
-                                return cb(std::move(sink).err());
-                            }
-                            cb(copy_writer(std::move(*sink), std::move(held)));
-                        });
+        c.start_copy_in(
+            text, opts,
+            [held, cb = std::move(cb)](result<std::unique_ptr<copy_in_sink>> sink) mutable {
+                if (!sink) {
+                    held.reset();  // the connection goes back first
+                    return cb(std::move(sink).err());
+                }
+                cb(copy_writer(std::move(*sink), std::move(held)));
+            });
     });
 }
 

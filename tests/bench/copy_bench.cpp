@@ -52,7 +52,8 @@ uvdb::task<uvdb::result<void>> run(uvdb::pool& db, long rows, const std::string&
     }
     const long rss_before = peak_rss_kib();
     const auto t0 = std::chrono::steady_clock::now();
-    auto w = co_await uvdb::as_result(db.copy_in("COPY uvdb_copy_bench FROM STDIN WITH (FORMAT csv)"));
+    auto w =
+        co_await uvdb::as_result(db.copy_in("COPY uvdb_copy_bench FROM STDIN WITH (FORMAT csv)"));
     if (!w) co_return w.error();
     std::string piece;
     piece.reserve(piece_bytes + 256);
@@ -67,11 +68,11 @@ uvdb::task<uvdb::result<void>> run(uvdb::pool& db, long rows, const std::string&
     const double uvdb_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double uvdb_rate = static_cast<double>(*n) / uvdb_s;
-    std::printf("uvdb copy_in: %llu rows, %.1f MB in %.2f s: %.0f rows/s (writer waited %llu "
-                "times)\n",
-                static_cast<unsigned long long>(*n),
-                static_cast<double>(w->bytes_written()) / 1e6, uvdb_s, uvdb_rate,
-                static_cast<unsigned long long>(w->waits()));
+    std::printf(
+        "uvdb copy_in: %llu rows, %.1f MB in %.2f s: %.0f rows/s (writer waited %llu "
+        "times)\n",
+        static_cast<unsigned long long>(*n), static_cast<double>(w->bytes_written()) / 1e6, uvdb_s,
+        uvdb_rate, static_cast<unsigned long long>(w->waits()));
     std::printf("peak RSS: %ld KiB before the load, %ld KiB after (growth %ld KiB)\n", rss_before,
                 peak_rss_kib(), peak_rss_kib() - rss_before);
     if (!with_psql) co_return uvdb::ok();
@@ -92,8 +93,9 @@ uvdb::task<uvdb::result<void>> run(uvdb::pool& db, long rows, const std::string&
     if (!t) co_return t.error();
     // The URL goes to psql through its environment, never onto a command line.
     ::setenv("UVDB_COPY_BENCH_URL", url.c_str(), 1);
-    const std::string cmd = "psql -X -q \"$UVDB_COPY_BENCH_URL\" -c \"\\copy uvdb_copy_bench from '" +
-                            path + "' with (format csv)\"";
+    const std::string cmd =
+        "psql -X -q \"$UVDB_COPY_BENCH_URL\" -c \"\\copy uvdb_copy_bench from '" + path +
+        "' with (format csv)\"";
     const auto p0 = std::chrono::steady_clock::now();
     const int rc = std::system(cmd.c_str());
     const double psql_s =
@@ -137,17 +139,16 @@ int main(int argc, char** argv) {
     opts.max_overflow = 0;
     int exit_code = 1;
     uvdb::pool db(loop, uvdb::postgres::make_driver(), opts);
-    uvdb::spawn(run(db, rows, url, with_psql),
-                [&](uvdb::task_outcome<uvdb::result<void>> done) {
-                    try {
-                        const uvdb::result<void> r = std::move(done).value();
-                        if (!r) std::fprintf(stderr, "error: %s\n", r.error().to_string().c_str());
-                        exit_code = r ? 0 : 1;
-                    } catch (const std::exception& e) {
-                        std::fprintf(stderr, "error: %s\n", e.what());
-                    }
-                    db.close();
-                });
+    uvdb::spawn(run(db, rows, url, with_psql), [&](uvdb::task_outcome<uvdb::result<void>> done) {
+        try {
+            const uvdb::result<void> r = std::move(done).value();
+            if (!r) std::fprintf(stderr, "error: %s\n", r.error().to_string().c_str());
+            exit_code = r ? 0 : 1;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: %s\n", e.what());
+        }
+        db.close();
+    });
     loop.run();
     return exit_code;
 }

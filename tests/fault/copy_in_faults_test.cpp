@@ -39,25 +39,24 @@ TEST_CASE("fault: backend terminated mid-COPY-in: the writer gets connection_los
     bool done = false;
     // Named: a coroutine lambda's captures live in the lambda, not its frame.
     auto body = [&]() -> uvdb::task<void> {
-            auto l = co_await db.acquire();
-            if (!l) co_return;
-            const std::int64_t pid = (*l)->server_pid();
-            auto w = co_await l->copy_in("COPY " + table + " FROM STDIN");
-            if (!w) co_return;
-            (void)co_await w->write("1\n2\n");
-            if (!t::admin_exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")"))
-                co_return;
-            // Write on until the loss shows (libpq drops what it cannot send and
-            // reports it when it reads), then finish.
-            const std::string piece(64 * 1024, '\n');
-            for (int i = 0; i < 1000 && !failure; ++i) {
-                auto r = co_await w->write(piece);
-                if (!r) failure = r.err();
-            }
-            if (!failure) {
-                auto n = co_await w->finish();
-                if (!n) failure = n.err();
-            }
+        auto l = co_await db.acquire();
+        if (!l) co_return;
+        const std::int64_t pid = (*l)->server_pid();
+        auto w = co_await l->copy_in("COPY " + table + " FROM STDIN");
+        if (!w) co_return;
+        (void)co_await w->write("1\n2\n");
+        if (!t::admin_exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")")) co_return;
+        // Write on until the loss shows (libpq drops what it cannot send and
+        // reports it when it reads), then finish.
+        const std::string piece(64 * 1024, '\n');
+        for (int i = 0; i < 1000 && !failure; ++i) {
+            auto r = co_await w->write(piece);
+            if (!r) failure = r.err();
+        }
+        if (!failure) {
+            auto n = co_await w->finish();
+            if (!n) failure = n.err();
+        }
     };
     uvdb::spawn(body(), [&](std::exception_ptr) { done = true; });
     t::run_until(

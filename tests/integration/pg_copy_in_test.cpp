@@ -73,7 +73,8 @@ TEST_CASE("copy in: text rows in pieces, row count from the command tag", "[pg][
     auto conn = t::connect_or_fail(loop, t::test_options());
     REQUIRE(t::execute_sync(loop, *conn, "CREATE TEMP TABLE ct (i int, name text)"));
     std::string data;
-    for (int i = 1; i <= 1000; ++i) data += std::to_string(i) + "\tname " + std::to_string(i) + "\n";
+    for (int i = 1; i <= 1000; ++i)
+        data += std::to_string(i) + "\tname " + std::to_string(i) + "\n";
     std::optional<uvdb::result<std::uint64_t>> rows;
     run_task(loop, [&]() -> uvdb::task<void> {
         auto w = co_await conn->copy_in("COPY ct FROM STDIN");
@@ -103,8 +104,7 @@ TEST_CASE("copy in: CSV with quoted separators and newlines, callback forms", "[
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     REQUIRE(t::execute_sync(loop, *conn, "CREATE TEMP TABLE cc (i int, note text)"));
-    const std::string data =
-        "1,\"a, b\"\n2,\"two\nlines\"\n3,\"quote \"\" inside\"\n4,plain\n5,\n";
+    const std::string data = "1,\"a, b\"\n2,\"two\nlines\"\n3,\"quote \"\" inside\"\n4,plain\n5,\n";
     std::optional<uvdb::result<std::uint64_t>> rows;
     std::optional<uvdb::copy_writer> writer;
     conn->copy_in("COPY cc FROM STDIN WITH (FORMAT csv)", [&](uvdb::result<uvdb::copy_writer> w) {
@@ -179,7 +179,8 @@ TEST_CASE("copy in: a load the server cannot keep up with suspends the writer", 
     // writer must meet a full socket, whatever the speed of either side.
     uvdb::event_loop loop;
     const std::string table = "copy_in_backpressure";
-    exec("DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table + " (i int PRIMARY KEY, pad text)");
+    exec("DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table +
+         " (i int PRIMARY KEY, pad text)");
     uvdb::pool db(loop, t::pg_driver(), t::pool_test_options(2, 0));
     auto blocker = t::connect_or_fail(loop, t::test_options());
     REQUIRE(t::execute_sync(loop, *blocker, "BEGIN; INSERT INTO " + table + " VALUES (1, 'x')"));
@@ -261,7 +262,8 @@ TEST_CASE("copy in: a bad row gives the server's error with its line number", "[
         const std::string text = t::describe(rows->err());
         INFO(text);
         CHECK(rows->err().value() == errc::server_error);
-        CHECK(rows->err().sqlstate().substr(0, 2) == "22");  // 22P02 bad value, 22P04 missing column
+        CHECK(rows->err().sqlstate().substr(0, 2) ==
+              "22");  // 22P02 bad value, 22P04 missing column
         CHECK(text.find("line 3") != std::string::npos);
         // The same connection runs the next statement.
         CHECK(scalar(loop, *conn, "SELECT 1") == 1);
@@ -321,8 +323,7 @@ TEST_CASE("copy in: a writer dropped unfinished aborts; the pool gets the connec
     exec("DROP TABLE " + table);
 }
 
-TEST_CASE("copy in: the timeout fires while the writer stalls; cancel ends it too",
-          "[pg][copy]") {
+TEST_CASE("copy in: the timeout fires while the writer stalls; cancel ends it too", "[pg][copy]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     REQUIRE(t::execute_sync(loop, *conn, "CREATE TEMP TABLE cto (i int)"));
@@ -393,8 +394,7 @@ TEST_CASE("copy in: inside a transaction, rolled back leaves nothing", "[pg][cop
     exec("DROP TABLE " + table);
 }
 
-TEST_CASE("copy in: a statement that is not COPY FROM STDIN, and a missing table",
-          "[pg][copy]") {
+TEST_CASE("copy in: a statement that is not COPY FROM STDIN, and a missing table", "[pg][copy]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     for (const char* sql : {"SELECT 1", "COPY no_such_table_copy_in FROM STDIN"}) {

@@ -217,10 +217,11 @@ bool connection_impl::copy_end(copy_in_state& s, const char* why) {
 void connection_impl::copy_interrupt(command& f, cancel_reason why) {
     copy_in_state& s = *f.copy;
     if (s.at != copy_in_state::stage::open) return;  // not waiting for data: the cancel acts
-    error e = why == cancel_reason::timeout
-                  ? error(errc::timeout, "the COPY did not finish within " + ms_text(f.timeout) +
-                                             " and was cancelled; nothing was inserted")
-                  : error(errc::cancelled, "the COPY was cancelled on request; nothing was inserted");
+    error e =
+        why == cancel_reason::timeout
+            ? error(errc::timeout, "the COPY did not finish within " + ms_text(f.timeout) +
+                                       " and was cancelled; nothing was inserted")
+            : error(errc::cancelled, "the COPY was cancelled on request; nothing was inserted");
     if (!s.err) s.err = e;
     if (!copy_end(s, why == cancel_reason::timeout ? "statement timeout (uvdb)"
                                                    : "cancelled on request (uvdb)")) {

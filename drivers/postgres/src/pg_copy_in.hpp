@@ -29,10 +29,10 @@ struct copy_in_state {
         done,      ///< the command completed
     };
     stage at = stage::starting;
-    connection::copy_in_callback start;        ///< until the COPY opens (or fails)
-    copy_in_sink::done_callback waiter;        ///< a writer waiting for room
-    copy_in_sink::count_callback finished;     ///< finish()'s caller
-    copy_in_sink::done_callback aborted;       ///< abort()'s caller
+    connection::copy_in_callback start;     ///< until the COPY opens (or fails)
+    copy_in_sink::done_callback waiter;     ///< a writer waiting for room
+    copy_in_sink::count_callback finished;  ///< finish()'s caller
+    copy_in_sink::done_callback aborted;    ///< abort()'s caller
     bool abort_requested = false;
     std::string abort_message;
     std::size_t unflushed = 0;  ///< bytes put since libpq's output was last empty (an upper bound)
