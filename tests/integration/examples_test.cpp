@@ -291,3 +291,16 @@ TEST_CASE("examples: cache_invalidation drops entries on NOTIFY and the whole ca
     const std::string table = "uvdb_example_prices_" + std::to_string(r.pid);
     CHECK(server_count("SELECT count(*) FROM pg_class WHERE relname = '" + table + "'") == 0);
 }
+
+TEST_CASE("examples: bulk_load copies generated CSV rows and prints the count", "[pg][examples]") {
+    const auto& env = uvdb::test::env();
+    const run_result r = run_example("bulk_load", {"--rows", "20000", env.url});
+    INFO(shown(r));
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, "loaded 20000 rows"));
+    CHECK(contains(r.out, "table bulk_load_demo holds 20000 rows"));
+    check_no_secret(r, env.password);
+    const run_result usage = run_example("bulk_load", {});
+    CHECK(usage.exit_code == 2);
+    CHECK(contains(usage.err, "DATABASE_URL"));
+}

@@ -43,6 +43,7 @@ class connection_adapter final : public connection {
     // The application-facing forms (awaitable, values as parameters) stay
     // visible beside the overrides below.
     using connection::copy_out;
+    using connection::copy_in;
     using connection::execute;
     using connection::listen;
     using connection::notify;
@@ -111,6 +112,14 @@ class connection_adapter final : public connection {
             impl_->notify(channel, payload, std::move(cb));
         } else {
             connection::notify(channel, payload, std::move(cb));
+        }
+    }
+    void start_copy_in(std::string_view sql, const query_options& opts,
+                       copy_in_callback cb) override {
+        if constexpr (requires(Impl & i) { i.start_copy_in(sql, opts, std::move(cb)); }) {
+            impl_->start_copy_in(sql, opts, std::move(cb));
+        } else {
+            connection::start_copy_in(sql, opts, std::move(cb));
         }
     }
 

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <uvdb/copy.hpp>
 #include <uvdb/detail/callback_awaitable.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
@@ -253,6 +254,41 @@ class connection {
         return detail::make_callback_awaitable<void>(
             notify_start{this, std::move(channel), std::move(payload)});
     }
+    using copy_in_callback = unique_function<void(result<std::unique_ptr<copy_in_sink>>)>;
+    /// Starts `COPY … FROM STDIN` (copy.hpp): `cb` gets the sink the rows
+    /// are written to once the server waits for them, or the statement's
+    /// error. What a driver implements; applications use copy_in below.
+    /// Optional for a driver: this default refuses with errc::bad_input
+    /// (after a ping, so that it completes like every operation, never inline).
+    virtual void start_copy_in(std::string_view /*sql*/, const query_options& /*opts*/,
+                               copy_in_callback cb) {
+        ping(std::chrono::seconds{10}, [cb = std::move(cb)](result<void> r) mutable {
+            if (!r) return cb(std::move(r).err());
+            cb(error(errc::bad_input, "COPY is not supported by this driver"));
+        });
+    }
+    using copy_writer_callback = unique_function<void(result<copy_writer>)>;
+    /// Starts a COPY FROM STDIN and gives its writer (see uvdb::copy_writer):
+    ///
+    ///     auto w = co_await c.copy_in("COPY t FROM STDIN WITH (FORMAT csv)");
+    ///
+    /// The connection runs nothing else until the writer finished or aborted;
+    /// the timeout (query_options, else the connection's query_timeout)
+    /// covers the whole COPY, the writing included.
+    void copy_in(const query_options& opts, std::string_view sql, copy_writer_callback cb) {
+        start_copy_in(sql, opts,
+                      [cb = std::move(cb)](result<std::unique_ptr<copy_in_sink>> r) mutable {
+                          if (!r) return cb(std::move(r).err());
+                          cb(copy_writer(std::move(*r)));
+                      });
+    }
+    void copy_in(std::string_view sql, copy_writer_callback cb) {
+        copy_in(query_options{}, sql, std::move(cb));
+    }
+    [[nodiscard]] auto copy_in(const query_options& opts, std::string_view sql) {
+        return detail::make_callback_awaitable<copy_writer>(copy_in_start{this, sql, opts});
+    }
+    [[nodiscard]] auto copy_in(std::string_view sql) { return copy_in(query_options{}, sql); }
 
   private:
     // What the awaitable forms start when awaited; each holds what the call
@@ -310,6 +346,15 @@ class connection {
         template <class Done>
         void operator()(Done done) && {
             c->ping(deadline, done_callback(std::move(done)));
+        }
+    };
+    struct copy_in_start {
+        connection* c;
+        std::string_view sql;
+        query_options opts;
+        template <class Done>
+        void operator()(Done done) && {
+            c->copy_in(opts, sql, copy_writer_callback(std::move(done)));
         }
     };
     struct reset_start {

@@ -51,7 +51,8 @@
 ///   2: uvdb::driver::accepts() and uvdb::driver::check().
 ///   3: uvdb::params (what connection::query takes) changed layout: values
 ///      and their bytes are held inline up to a budget, read as param_view.
-///   4: notifications: uvdb::connection::on_notification(), listen(),
+///   4: streams and COPY: uvdb::connection::open_stream(), open_copy_out(),
+///      start_copy_in(); notifications: on_notification(), listen(),
 ///      unlisten(), notify(); uvdb::driver::quote_identifier().
 #define UVDB_PLUGIN_ABI_VERSION 4u
 

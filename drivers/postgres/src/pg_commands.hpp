@@ -24,7 +24,10 @@ enum class command_kind : std::uint8_t {
     execute,  ///< a script, simple protocol, every result returned
     ping,     ///< empty query: one round trip
     reset,    ///< ROLLBACK when a transaction is open; nothing otherwise
+    copy_in,  ///< COPY … FROM STDIN, simple protocol; its data comes from a copy_writer
 };
+
+struct copy_in_state;
 
 using clock = event_loop::clock;
 
@@ -57,6 +60,8 @@ struct command {
     std::uint8_t part = 0;
     bool retried = false;  ///< already sent again after its prepared statement went stale
     params args;
+    /// copy_in only: shared with the caller's sink (pg_copy_in.hpp).
+    std::shared_ptr<copy_in_state> copy;
 
     /// The caller's callback, answered exactly once.
     pending_completion completion;

@@ -57,6 +57,9 @@ class pg_conn {
     /// Only call when !is_busy(): otherwise libpq blocks waiting for data.
     pg_result_ptr get_result() noexcept { return pg_result_ptr(PQgetResult(conn_)); }
     PGnotify* notifies() noexcept { return PQnotifies(conn_); }
+    /// 1: queued (libpq sends what the socket takes), 0: no room (never in
+    /// practice: libpq grows its buffer), -1: failed.
+    int put_copy_data(const char* data, int n) noexcept { return PQputCopyData(conn_, data, n); }
     int put_copy_end(const char* why) noexcept { return PQputCopyEnd(conn_, why); }
     int get_copy_data_async(char** buffer) noexcept { return PQgetCopyData(conn_, buffer, 1); }
 

@@ -35,6 +35,7 @@
 #include "pg_commands.hpp"
 #include "pg_conn.hpp"
 #include "pg_conninfo.hpp"
+#include "pg_copy_in.hpp"
 #include "pg_error.hpp"
 #include "pg_params.hpp"
 #include "pg_receive.hpp"
@@ -69,6 +70,8 @@ class connection_impl {
                  connection::script_callback cb);
     void ping(std::chrono::milliseconds deadline, connection::done_callback cb);
     void reset(connection::done_callback cb);
+    void start_copy_in(std::string_view sql, const query_options& opts,
+                       connection::copy_in_callback cb);  // pg_copy_in.cpp
     void cancel();
     void close();
 
@@ -184,6 +187,18 @@ class connection_impl {
     /// Runs `fn` (deferred) once no cancel request is outstanding any more.
     void when_cancel_settled(unique_function<void()> fn);
     void run_cancel_settled();
+    // COPY FROM STDIN (pg_copy_in.cpp): what the caller's sink calls, and
+    // the hooks the reading, writing and deadline paths call.
+    friend class copy_in_sink_impl;
+    bool copy_is_front(const copy_in_state& s) const noexcept;
+    void copy_opened(command& c);
+    result<bool> copy_write(copy_in_state& s, std::string_view bytes);
+    void copy_wait(copy_in_state& s, copy_in_sink::done_callback cb);
+    void copy_finish(copy_in_state& s, copy_in_sink::count_callback cb);
+    void copy_abort(copy_in_state& s, std::string_view message, copy_in_sink::done_callback cb);
+    bool copy_end(copy_in_state& s, const char* why);
+    void copy_drained();
+    void copy_interrupt(command& f, cancel_reason why);
 
     // Failure and teardown (pg_connection.cpp).
     void fail_connection(error e);

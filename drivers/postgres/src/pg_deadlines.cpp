@@ -148,6 +148,12 @@ void connection_impl::start_cancel(cancel_reason why) {
         [self = impl_ref(this), seq](bool sent, std::string failure) {
             self->on_cancel_done(seq, sent, failure);
         });
+    // A server waiting for COPY data acts on a cancel only when more data
+    // comes: a stalled writer would hold it off. End the data ourselves.
+    if (queue_.front().copy) {
+        copy_interrupt(queue_.front(), why);
+        if (phase_ != phase::ready) return;
+    }
     arm_deadlines();
 }
 

@@ -34,6 +34,7 @@ void connection_impl::on_writable() {
     } else if (r == 0) {
         flushing_ = false;
         watcher_.set_interest(reading_paused_ ? io_none : io_readable);
+        copy_drained();
     }
 }
 
@@ -83,6 +84,9 @@ void connection_impl::drain_results() {
             if (!drain_stream(f)) break;  // pg_stream.cpp; true: it ended, read on for the next
             continue;
         }
+        // While the server takes COPY data, libpq would hand out the same
+        // COPY_IN result again: nothing to read until the writer ends the data.
+        if (f.copy && f.copy->at == copy_in_state::stage::open) break;
         if (f.copy_out) {
             char* buf = nullptr;
             int n = 0;
@@ -100,6 +104,9 @@ void connection_impl::drain_results() {
         switch (step.next) {
             case next_action::read_more:
                 break;
+            case next_action::copy_in_opened:
+                copy_opened(f);
+                return;  // the caller's writer runs the COPY from here
             case next_action::end_copy_in:
                 conn_.put_copy_end("COPY FROM STDIN is not supported by this client");
                 after_send();
@@ -186,6 +193,7 @@ void connection_impl::complete(command& c) {
     }
     switch (c.kind) {
         case command_kind::query:
+        case command_kind::copy_in:
             deliver_to(c.completion, query_answer(c));
             break;
         case command_kind::execute:

@@ -16,6 +16,17 @@ void fail_once(command& c, error e) {
     c.err = std::move(e);
 }
 
+/// A COPY's error says where in the data it happened: the server puts the
+/// line (and column) in its CONTEXT ("COPY t, line 3, column n: \"x\"").
+void add_copy_context(error& e, const PGresult* r) {
+    const char* ctx = PQresultErrorField(r, PG_DIAG_CONTEXT);
+    if (ctx == nullptr || *ctx == '\0') return;
+    std::string_view where(ctx);
+    where = where.substr(0, where.find('\n'));
+    if (where.size() > 200) where = where.substr(0, 200);  // the context quotes the row
+    e.with_message(e.message() + " at " + std::string(where));
+}
+
 /// One result of the caller's own statement.
 receive_step absorb(command& c, pg_result_ptr r, bool connection_bad, const endpoint& ep) {
     receive_step step;
@@ -39,6 +50,10 @@ receive_step absorb(command& c, pg_result_ptr r, bool connection_bad, const endp
             }
             break;
         case PGRES_COPY_IN:
+            if (c.kind == command_kind::copy_in && !c.failed) {
+                step.next = next_action::copy_in_opened;
+                break;
+            }
             fail_once(
                 c, error(errc::bad_input,
                          "COPY FROM STDIN is not supported by uvdb; use INSERT with parameters"));
@@ -55,6 +70,7 @@ receive_step absorb(command& c, pg_result_ptr r, bool connection_bad, const endp
             if (!c.failed) {
                 fail_once(c, statement_error(r.get(), connection_bad, c.cancel, c.timeout, ep));
                 step.breaks_connection = c.err.is_fatal();
+                if (c.kind == command_kind::copy_in) add_copy_context(c.err, r.get());
             }
             c.last.reset();
             c.results.clear();

@@ -22,6 +22,7 @@ enum class next_action : std::uint8_t {
                       ///< retried first)
     leave_pipeline,   ///< its last Sync arrived: leave pipeline mode, then answer it
     end_copy_in,      ///< the server waits for COPY data: refuse it (CopyFail), flush, read on
+    copy_in_opened,   ///< a copy_in command's COPY waits for data: hand the caller its sink
     connection_lost,  ///< the connection ended inside its pipeline: fail it with the connection's
                       ///< error
 };

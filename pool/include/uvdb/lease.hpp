@@ -78,6 +78,12 @@ class lease {
     decltype(auto) copy_out(A&&... args) {
         return conn_->copy_out(std::forward<A>(args)...);
     }
+    /// COPY … FROM STDIN on this connection (connection::copy_in); the
+    /// lease must outlive the writer.
+    template <class... A>
+    decltype(auto) copy_in(A&&... args) {
+        return conn_->copy_in(std::forward<A>(args)...);
+    }
     template <class... A>
     decltype(auto) ping(A&&... args) {
         return conn_->ping(std::forward<A>(args)...);

@@ -149,6 +149,23 @@ class pool {
         return query_with(&opts, sql, std::forward<A>(args)...);
     }
 
+    using copy_writer_callback = connection::copy_writer_callback;
+    /// acquire + `COPY … FROM STDIN` (see uvdb::copy_writer): the writer
+    /// holds the connection until its finish() or abort() completes (or, when
+    /// it is dropped unfinished, until the server confirmed the abort), then
+    /// it goes back to the pool. `co_await db.copy_in(sql)` gives
+    /// result<copy_writer>; with a callback last it starts the call. The SQL
+    /// text is copied.
+    void copy_in(std::string_view sql, copy_writer_callback cb) {
+        copy_in(query_options{}, sql, std::move(cb));
+    }
+    /// The same with a timeout for the COPY (its writing included).
+    void copy_in(const query_options& opts, std::string_view sql, copy_writer_callback cb);
+    [[nodiscard]] auto copy_in(const query_options& opts, std::string_view sql) {
+        return detail::make_callback_awaitable<copy_writer>(copy_in_start{this, sql, opts});
+    }
+    [[nodiscard]] auto copy_in(std::string_view sql) { return copy_in(query_options{}, sql); }
+
     /// Runs `body` inside BEGIN … COMMIT on one lease. When the body reports
     /// an error, `cb` receives it and the lease goes back inside the open
     /// transaction, which the reset on return rolls back before the
@@ -370,6 +387,15 @@ class pool {
         template <class Done>
         void operator()(Done done) && {
             db->notify(channel, payload, done_callback(std::move(done)));
+        }
+    };
+    struct copy_in_start {
+        pool* db;
+        std::string_view sql;
+        query_options opts;
+        template <class Done>
+        void operator()(Done done) && {
+            db->copy_in(opts, sql, copy_writer_callback(std::move(done)));
         }
     };
     struct acquire_start {

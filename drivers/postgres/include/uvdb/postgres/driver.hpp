@@ -37,7 +37,9 @@
 ///    with back-pressure; COPY … TO STDOUT runs through connection::copy_out()
 ///    (see <uvdb/stream.hpp>). query() and execute() still refuse COPY TO
 ///    STDOUT with errc::bad_input.
-///  - COPY FROM STDIN is not supported yet (it fails with errc::bad_input).
+///  - COPY FROM STDIN runs through connection::copy_in (uvdb/copy.hpp), in
+///    the simple protocol, never prepared; through query()/execute() it is
+///    refused with errc::bad_input.
 ///  - Notifications (LISTEN/NOTIFY): listen()/unlisten() quote the channel
 ///    (quote_identifier below) and run LISTEN/UNLISTEN; notify() runs
 ///    `SELECT pg_notify($1, $2)`. What arrives is read whenever the socket is
