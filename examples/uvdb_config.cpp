@@ -47,7 +47,8 @@ void usage(std::FILE* out) {
         "  --quiet        print nothing when the configuration is valid\n"
         "\n"
         "Environment: DATABASE_URL, DB_POOL_SIZE, DB_MAX_OVERFLOW, DB_POOL_RECYCLE,\n"
-        "DB_POOL_PRE_PING, DB_POOL_TIMEOUT, UVDB_LOG_LEVEL, UVDB_CONFIG, UVDB_PRESET.\n",
+        "DB_POOL_PRE_PING, DB_POOL_TIMEOUT, DB_SLOW_QUERY_MS, UVDB_LOG_LEVEL, UVDB_CONFIG, "
+        "UVDB_PRESET.\n",
         out);
 }
 

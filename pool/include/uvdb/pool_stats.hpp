@@ -52,6 +52,7 @@ struct pool_stats {
     std::size_t pending = 0;       ///< being pinged before checkout or reset after return
     std::size_t total = 0;         ///< every connection the pool holds
     bool closed = false;
+    bool draining = false;  ///< pool::drain() runs: no new acquires, waiting for leases out
 
     // Counters.
     std::uint64_t acquires = 0;          ///< acquire calls (including those that failed)
@@ -72,6 +73,9 @@ struct pool_stats {
 
     /// Waits of successful acquires.
     wait_histogram wait_time;
+    /// Durations of the statements run through the pool (pool.query, lease
+    /// and transaction statements), in µs.
+    wait_histogram operation_time;
 
     /// Moving average of how long the latest successful connects took,
     /// on_connect included (0 before the first): the overflow delay when

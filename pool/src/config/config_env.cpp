@@ -1,5 +1,5 @@
 // The environment layer: DATABASE_URL, DB_POOL_SIZE, DB_MAX_OVERFLOW,
-// DB_POOL_RECYCLE, DB_POOL_PRE_PING, DB_POOL_TIMEOUT and UVDB_LOG_LEVEL map
+// DB_POOL_RECYCLE, DB_POOL_PRE_PING, DB_POOL_TIMEOUT, DB_SLOW_QUERY_MS and UVDB_LOG_LEVEL map
 // to settings (the table in config_settings.cpp names them). UVDB_CONFIG and
 // UVDB_PRESET are read by the loader itself.
 
