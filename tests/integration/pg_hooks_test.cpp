@@ -53,21 +53,21 @@ TEST_CASE("pg hooks see real rows, errors and durations", "[pg][pool][hooks]") {
     uvdb::pool db(loop, t::pg_driver(), opts);
 
     bool done = false;
-    uvdb::spawn(
-        [&]() -> uvdb::task<void> {
-            auto r = co_await db.query("SELECT generate_series(1, $1::int)", 5);
-            CHECK(r.ok());
-            auto bad = co_await db.query("SELECT * FROM no_such_table_for_hooks");
-            CHECK_FALSE(bad.ok());
-            auto slept = co_await db.query("SELECT pg_sleep(0.05)");
-            CHECK(slept.ok());
-            auto l = co_await db.acquire();
-            REQUIRE(l.ok());
-            auto s = co_await l->execute("SELECT 1; SELECT 2");
-            CHECK(s.ok());
-            done = true;
-        }(),
-        [](std::exception_ptr) {});
+    // Named: the coroutine refers to the lambda, which must outlive it.
+    auto body = [&]() -> uvdb::task<void> {
+        auto r = co_await db.query("SELECT generate_series(1, $1::int)", 5);
+        CHECK(r.ok());
+        auto bad = co_await db.query("SELECT * FROM no_such_table_for_hooks");
+        CHECK_FALSE(bad.ok());
+        auto slept = co_await db.query("SELECT pg_sleep(0.05)");
+        CHECK(slept.ok());
+        auto l = co_await db.acquire();
+        REQUIRE(l.ok());
+        auto s = co_await l->execute("SELECT 1; SELECT 2");
+        CHECK(s.ok());
+        done = true;
+    };
+    uvdb::spawn(body(), [](std::exception_ptr) {});
     t::run_until(
         loop, [&] { return done; }, 30s, "the statements");
     REQUIRE(afters.size() == 4);
@@ -93,15 +93,15 @@ TEST_CASE("pg slow-query log: pg_sleep(0.2) over 100 ms is logged, SELECT 1 is n
     uvdb::pool db(loop, t::pg_driver(), opts);
 
     bool done = false;
-    uvdb::spawn(
-        [&]() -> uvdb::task<void> {
-            auto one = co_await db.query("SELECT 1");
-            CHECK(one.ok());
-            auto slow = co_await db.query("SELECT pg_sleep($1)", 0.2);
-            CHECK(slow.ok());
-            done = true;
-        }(),
-        [](std::exception_ptr) {});
+    // Named: the coroutine refers to the lambda, which must outlive it.
+    auto body = [&]() -> uvdb::task<void> {
+        auto one = co_await db.query("SELECT 1");
+        CHECK(one.ok());
+        auto slow = co_await db.query("SELECT pg_sleep($1)", 0.2);
+        CHECK(slow.ok());
+        done = true;
+    };
+    uvdb::spawn(body(), [](std::exception_ptr) {});
     t::run_until(
         loop, [&] { return done; }, 30s, "the statements");
 
