@@ -57,8 +57,8 @@ void usage(std::FILE* out) {
         "  --max-connections N  the server's limit, for --advise\n"
         "\n"
         "Environment: DATABASE_URL, DB_POOL_SIZE, DB_MAX_OVERFLOW, DB_POOL_RECYCLE,\n"
-        "DB_POOL_PRE_PING, DB_POOL_TIMEOUT, DB_BREAKER_THRESHOLD, UVDB_LOG_LEVEL,\n"
-        "UVDB_CONFIG, UVDB_PRESET.\n",
+        "DB_POOL_PRE_PING, DB_POOL_TIMEOUT, DB_BREAKER_THRESHOLD, DB_SLOW_QUERY_MS,\n"
+        "DB_POOL_NAME, UVDB_LOG_LEVEL, UVDB_CONFIG, UVDB_PRESET.\n",
         out);
 }
 

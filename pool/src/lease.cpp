@@ -22,6 +22,8 @@ void lease::give_back(mode m, const error* cause) noexcept {
     core->release();
 }
 
+connection& lease::statements() const noexcept { return slot_->gate; }
+
 std::chrono::milliseconds lease::held_for() const noexcept {
     if (slot_ == nullptr) return std::chrono::milliseconds{0};
     return std::chrono::duration_cast<std::chrono::milliseconds>(core_->now() -

@@ -30,6 +30,8 @@ pool_core::pool_core(event_loop& loop, std::shared_ptr<driver> drv, pool_options
       ping_threshold_(opts_.pre_ping ? timer_source::clock::duration(opts_.pre_ping_idle_threshold)
                                      : timer_source::clock::duration::max()),
       max_total_(opts_.max_total()),
+      observe_statements_(opts_.hooks != nullptr || opts_.slow_query_threshold.count() > 0),
+      slow_threshold_(opts_.slow_query_threshold),
       rng_(seed_from(opts_.random_seed)),
       breaker_(opts_.breaker_threshold) {
     if (!timers_) timers_ = make_loop_timer_source(loop_);
@@ -106,8 +108,11 @@ void pool_core::acquire(acquire_callback cb, milliseconds timeout, std::source_l
     }
     ++acquires_;
     if (closed_) {
-        reject(std::move(cb), error(errc::pool_closed,
-                                    "the pool is closed; acquire after close() is not possible"));
+        reject(std::move(cb),
+               error(errc::pool_closed,
+                     draining_ ? "the pool is draining (pool.drain() was called): it hands out no "
+                                 "more connections"
+                               : "the pool is closed; acquire after close() is not possible"));
         return;
     }
     if (!breaker_.is_closed() && slots_.idle().empty()) {
@@ -386,6 +391,7 @@ void pool_core::checkin(conn_slot* s, lease::mode m, const error* cause) noexcep
     use_time_.record(duration_cast<microseconds>(now - s->checked_out_at));
     if (closed_) {
         discard(*s);
+        if (draining_) drain_returned();
         return;
     }
     connection& c = *s->conn;
@@ -441,6 +447,7 @@ void pool_core::on_loop_closing() noexcept {
     closing_hook_ = 0;
     core_ref keep(this);
     close();
+    if (draining_) finish_drain(false, true);
     slots_.for_each([](conn_slot& s) {
         if (lent(s.state)) s.conn->close();
     });
@@ -495,7 +502,10 @@ pool_stats pool_core::stats() const {
     st.pending = slots_.count(slot_state::pinging) + slots_.count(slot_state::resetting);
     st.total = slots_.total();
     st.overflow = st.total > opts_.size ? st.total - opts_.size : 0;
-    st.closed = closed_;
+    // A draining pool refuses acquires like a closed one, but is not closed yet.
+    st.closed = closed_ && !draining_;
+    st.draining = draining_;
+    st.operation_time = operation_time_;
     st.acquires = acquires_;
     st.timeouts = timeouts_;
     st.rejected = rejected_;

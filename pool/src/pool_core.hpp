@@ -32,6 +32,7 @@
 #include <uvdb/call.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
+#include <uvdb/hooks.hpp>
 #include <uvdb/intrusive_ref.hpp>
 #include <uvdb/lease.hpp>
 #include <uvdb/pool_options.hpp>
@@ -61,6 +62,28 @@ struct waiter : list_node {
     waiter* next_free = nullptr;
 };
 
+/// What the pool keeps of a statement between handing it to the driver and
+/// its result, for its duration, the hooks and the slow-query log
+/// (query_hooks.cpp). The text and parameters are copied only when a hook
+/// or the slow-query log will look at them afterwards.
+struct stmt_trace {
+    time_point start{};
+    std::string sql;
+    params args;  // only with slow_query_log_params
+    std::size_t param_count = 0;
+    std::source_location where{};
+    const connection* conn = nullptr;
+    bool script = false;
+};
+
+/// A statement sent through a lease (statement_gate) while it runs.
+struct stmt_op {
+    unique_function<void(result<result_set>)> query_cb;
+    unique_function<void(result<std::vector<result_set>>)> script_cb;
+    stmt_trace trace;
+    stmt_op* next_free = nullptr;
+};
+
 /// pool::query's state while its statement waits for a connection or runs.
 struct query_op {
     unique_function<void(result<result_set>)> cb;
@@ -73,6 +96,7 @@ struct query_op {
     std::stop_token stop_token;     // kept while waiting for a connection
     stop_relay stop;                // armed while the statement runs
     connection* running = nullptr;  // the connection running the statement
+    stmt_trace trace;
     query_op* next_free = nullptr;
 };
 
@@ -111,10 +135,27 @@ class pool_core {
     /// The fast path: checks out an idle connection that needs no ping when
     /// nobody waits. nullptr when that is not possible.
     conn_slot* try_checkout(std::source_location where);
-    lease make_lease(conn_slot* s) noexcept { return lease(this, s, s->conn.get()); }
+    /// The statement path of a lease (its statement_gate), for pool code
+    /// that runs statements on a lease it may move away in the same call.
+    static connection& statements_of(const lease& l) noexcept { return l.slot_->gate; }
+    lease make_lease(conn_slot* s) noexcept {
+        s->gate.bind(this, s);
+        return lease(this, s, s->conn.get());
+    }
 
     void query(std::string_view sql, params p, query_callback cb, std::source_location where,
                const call_options* co = nullptr);
+
+    /// A statement or script on a lease (statement_gate): timed, hooked and
+    /// logged when slow, like pool.query's (query_hooks.cpp).
+    void run_statement(conn_slot& s, std::string_view sql, params p, const query_options& opts,
+                       query_callback cb);
+    void run_script(conn_slot& s, std::string_view script, const query_options& opts,
+                    unique_function<void(result<std::vector<result_set>>)> cb);
+
+    /// pool::drain (pool_drain.cpp).
+    void drain(std::chrono::milliseconds deadline, unique_function<void(drain_report)> cb);
+    bool draining() const noexcept { return draining_; }
 
     /// A lease gives its connection back. The return policy lives here
     /// alone: whether to discard, reset (roll back, reset query) or reuse at
@@ -201,6 +242,16 @@ class pool_core {
                    const std::stop_token* stop);
     static void on_query_stopped(pool_core& core, void* record, std::uint32_t ticket);
 
+    // Statement timing, hooks, slow-query log (query_hooks.cpp, slow_query_log.cpp).
+    void trace_begin(stmt_trace& t, const connection& c, std::string_view sql, const params* p,
+                     std::source_location where, bool script);
+    void trace_end(stmt_trace& t, const error* err, std::uint64_t rows) noexcept;
+    void log_slow(const stmt_trace& t, const statement_outcome& out) const;
+
+    // Drain (pool_drain.cpp).
+    void drain_returned() noexcept;
+    void finish_drain(bool deadline_reached, bool deliver_now) noexcept;
+
     // Messages (pool_messages.cpp).
     error timeout_error(const waiter& w, time_point now) const;
     error full_error() const;
@@ -222,6 +273,25 @@ class pool_core {
     intrusive_list<waiter> waiters_;  // FIFO
     free_list<waiter> waiter_records_;
     free_list<query_op> op_records_;
+    free_list<stmt_op> stmt_records_;
+
+    // Statements: whether anything looks at them after they ran (hooks or
+    // the slow-query log), precomputed so the plain path tests one flag.
+    bool observe_statements_ = false;
+    timer_source::clock::duration slow_threshold_{};
+    wait_histogram operation_time_;
+
+    // Drain: from drain() until the last lease came back or the deadline.
+    bool draining_ = false;
+    struct drain_state {
+        time_point started{};
+        std::size_t leases_at_start = 0;
+        std::size_t finished = 0;
+        timer_source::handle timer = 0;
+        std::vector<unique_function<void(drain_report)>> callbacks;
+        core_ref keep;  // the drain outlives the pool handle
+    };
+    std::unique_ptr<drain_state> drain_;
 
     // Connections closed but not yet destroyed: a connection may be closed
     // from inside its own callback, but destroyed only after it returned.
@@ -259,6 +329,9 @@ class pool_core {
     wait_histogram wait_time_;
     wait_histogram create_time_, use_time_;  // connect durations, lease hold times
 };
+
+/// Rows a statement affected or returned, for the hooks (query_hooks.cpp).
+std::uint64_t statement_rows(const result_set& r) noexcept;
 
 /// Text helpers shared by the messages (pool_messages.cpp).
 std::string format_duration(std::chrono::milliseconds d);

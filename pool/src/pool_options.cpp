@@ -37,6 +37,7 @@ result<void> validate(const pool_options& o) {
         {"connect_backoff_base", o.connect_backoff_base},
         {"connect_backoff_cap", o.connect_backoff_cap},
         {"leak_threshold", o.leak_threshold},
+        {"slow_query_threshold", o.slow_query_threshold},
         {"overflow_delay", o.overflow_delay.value_or(milliseconds{0})},
     };
     for (const auto& [name, value] : durations) {

@@ -79,8 +79,11 @@ void pool_core::run_query(lease l, std::string_view sql, params p, query_op* op,
     }
     op->running = &c;
     if (stop != nullptr) op->stop.arm(*stop, *this, &pool_core::on_query_stopped, op);
+    // pool.query's call site is where its lease was acquired.
+    trace_begin(op->trace, c, sql, &p, l.slot_->acquired_at, false);
     c.query(sql, std::move(p), op->statement, [l = std::move(l), op](result<result_set> r) mutable {
         pool_core* core = l.core_;
+        core->trace_end(op->trace, r ? nullptr : &r.err(), r ? statement_rows(*r) : 0);
         query_callback done = std::move(op->cb);
         core->free_op(op);  // before the lease goes: it may hold the last reference
         if (!r && r.err().is_fatal()) {

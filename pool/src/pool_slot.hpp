@@ -31,6 +31,7 @@
 
 #include "free_list.hpp"
 #include "intrusive_list.hpp"
+#include "statement_gate.hpp"
 #include "timer_source.hpp"
 
 namespace uvdb::detail {
@@ -66,6 +67,7 @@ struct conn_slot : list_node {
     slot_state state = slot_state::free;
     bool reset_query_due = false;  // pool_options::reset_query still to run on this return
     conn_slot* next_free = nullptr;
+    statement_gate gate;  // what lease.query/execute run through (bound while lent)
 };
 
 /// Why a connection may not be handed out (again), decided the same way when

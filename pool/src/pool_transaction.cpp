@@ -43,7 +43,7 @@ void abandon(tx_ptr st, error cause) {
 }
 
 void commit(tx_ptr st) {
-    connection& c = *st->conn;
+    connection& c = detail::pool_core::statements_of(st->conn);
     c.query("COMMIT", [st = std::move(st)](result<result_set> r) mutable {
         if (!r) {
             error e = std::move(r).err();
@@ -87,7 +87,7 @@ void pool::transaction(transaction_body body, done_callback cb, std::source_loca
                 return;
             }
             st->conn = std::move(l).value();
-            connection& c = *st->conn;
+            connection& c = detail::pool_core::statements_of(st->conn);
             c.query("BEGIN", [st = std::move(st)](result<result_set> r) mutable {
                 if (!r) {
                     error e = std::move(r).err();
@@ -114,7 +114,7 @@ void begin_on(pool_core& core, const tx_options& opts, std::chrono::milliseconds
         [&loop, sql = begin_statement(opts), cb = std::move(cb)](result<lease> l) mutable {
             if (!l) return cb(std::move(l).err());
             lease conn = std::move(l).value();
-            connection& c = *conn;
+            connection& c = detail::pool_core::statements_of(conn);
             c.query(sql, [&loop, conn = std::move(conn),
                           cb = std::move(cb)](result<result_set> r) mutable {
                 if (!r) {

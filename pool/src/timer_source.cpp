@@ -139,6 +139,8 @@ class loop_timer_source final : public timer_source {
 #endif
     }
 
+    time_point precise_now() noexcept override { return clock::now(); }
+
     handle schedule(time_point deadline, unique_function<void()> cb) override {
         handle h = heap_.push(deadline, std::move(cb));
         if (!firing_ && (!armed_ || deadline < armed_at_)) arm();

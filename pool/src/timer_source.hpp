@@ -32,6 +32,9 @@ class timer_source {
     /// that ran before (a blocking one: seconds). Decisions on how long a
     /// connection sat idle take this one.
     virtual time_point fresh_now() noexcept { return now(); }
+    /// The clock to the microsecond, for statement durations (the loop's
+    /// clock and the coarse one tick in milliseconds).
+    virtual time_point precise_now() noexcept { return now(); }
     /// Runs `cb` once, on the loop thread, at or soon after `deadline` (never
     /// inline from this call).
     virtual handle schedule(time_point deadline, unique_function<void()> cb) = 0;

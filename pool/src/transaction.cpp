@@ -6,6 +6,7 @@
 #include <utility>
 #include <uvdb/transaction.hpp>
 
+#include "pool_core.hpp"
 #include "transaction_state.hpp"
 
 namespace uvdb {
@@ -95,33 +96,34 @@ void tx_scope::fail_later(unique_function<void(result<T>)> cb, error e) const {
 void tx_scope::run_query(std::string_view sql, params p, query_callback cb,
                          const query_options& opts) {
     if (auto e = refuse("query")) return fail_later(std::move(cb), std::move(*e));
-    st_->conn->query(sql, std::move(p), opts, std::move(cb));
+    detail::pool_core::statements_of(st_->conn).query(sql, std::move(p), opts, std::move(cb));
 }
 
 void tx_scope::execute(const query_options& opts, std::string_view script, script_callback cb) {
     if (auto e = refuse("execute")) return fail_later(std::move(cb), std::move(*e));
-    st_->conn->execute(script, opts, std::move(cb));
+    detail::pool_core::statements_of(st_->conn).execute(script, opts, std::move(cb));
 }
 
 void tx_scope::savepoint(savepoint_callback cb) {
     if (auto e = refuse("savepoint")) return fail_later(std::move(cb), std::move(*e));
     const std::uint32_t id = ++st_->last_savepoint;
-    st_->conn->query("SAVEPOINT " + savepoint_name(id),
-                     [st = st_, id, cb = std::move(cb)](result<result_set> r) mutable {
-                         if (!r) return cb(std::move(r).err());
-                         if (st->ph != phase::open) {
-                             // The transaction ended while SAVEPOINT ran: a
-                             // savepoint of it would refuse everything anyway.
-                             return cb(error(errc::bad_input,
-                                             "the transaction ended while its savepoint was "
-                                             "being opened"));
-                         }
-                         // Pushed when the server confirmed it: statements run
-                         // in order, so the stack follows the server's.
-                         st->stack.push_back(id);
-                         const auto depth = static_cast<std::uint32_t>(st->stack.size());
-                         cb(uvdb::nested_transaction(std::move(st), depth, id));
-                     });
+    detail::pool_core::statements_of(st_->conn).query(
+        "SAVEPOINT " + savepoint_name(id),
+        [st = st_, id, cb = std::move(cb)](result<result_set> r) mutable {
+            if (!r) return cb(std::move(r).err());
+            if (st->ph != phase::open) {
+                // The transaction ended while SAVEPOINT ran: a
+                // savepoint of it would refuse everything anyway.
+                return cb(error(errc::bad_input,
+                                "the transaction ended while its savepoint was "
+                                "being opened"));
+            }
+            // Pushed when the server confirmed it: statements run
+            // in order, so the stack follows the server's.
+            st->stack.push_back(id);
+            const auto depth = static_cast<std::uint32_t>(st->stack.size());
+            cb(uvdb::nested_transaction(std::move(st), depth, id));
+        });
 }
 
 // ---------------------------------------------------------------- transaction
@@ -158,7 +160,7 @@ void transaction::end(std::string_view statement, done_callback cb) {
     const bool is_commit = statement == "COMMIT";
     st_->ph = phase::ending;
     st_->stack.clear();
-    connection& c = *st_->conn;
+    connection& c = detail::pool_core::statements_of(st_->conn);
     if (is_commit && c.is_broken()) {
         // COMMIT was never sent, so the server certainly rolled back.
         error lost(errc::connection_lost,
@@ -212,18 +214,19 @@ void nested_transaction::drop() noexcept {
     const std::string n = savepoint_name(id_);
     // Queued, not awaited: the connection runs it before the transaction's
     // next statement. Its failure shows in that statement or in COMMIT.
-    st_->conn->execute("ROLLBACK TO SAVEPOINT " + n + "; RELEASE SAVEPOINT " + n,
-                       [](result<std::vector<result_set>>) {});
+    detail::pool_core::statements_of(st_->conn).execute(
+        "ROLLBACK TO SAVEPOINT " + n + "; RELEASE SAVEPOINT " + n,
+        [](result<std::vector<result_set>>) {});
 }
 
 void nested_transaction::commit(done_callback cb) {
     if (auto e = refuse("RELEASE SAVEPOINT")) return fail_later(std::move(cb), std::move(*e));
     st_->stack.resize(depth_ - 1);  // the ones opened inside it go with it
-    st_->conn->query("RELEASE SAVEPOINT " + name(),
-                     [cb = std::move(cb)](result<result_set> r) mutable {
-                         if (!r) return cb(std::move(r).err());
-                         cb({});
-                     });
+    detail::pool_core::statements_of(st_->conn).query(
+        "RELEASE SAVEPOINT " + name(), [cb = std::move(cb)](result<result_set> r) mutable {
+            if (!r) return cb(std::move(r).err());
+            cb({});
+        });
 }
 
 void nested_transaction::rollback(done_callback cb) {
@@ -231,11 +234,12 @@ void nested_transaction::rollback(done_callback cb) {
     st_->stack.resize(depth_ - 1);
     const std::string n = name();
     // One round trip: the simple protocol takes both statements at once.
-    st_->conn->execute("ROLLBACK TO SAVEPOINT " + n + "; RELEASE SAVEPOINT " + n,
-                       [cb = std::move(cb)](result<std::vector<result_set>> r) mutable {
-                           if (!r) return cb(std::move(r).err());
-                           cb({});
-                       });
+    detail::pool_core::statements_of(st_->conn).execute(
+        "ROLLBACK TO SAVEPOINT " + n + "; RELEASE SAVEPOINT " + n,
+        [cb = std::move(cb)](result<std::vector<result_set>> r) mutable {
+            if (!r) return cb(std::move(r).err());
+            cb({});
+        });
 }
 
 }  // namespace uvdb

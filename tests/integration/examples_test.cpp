@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -90,8 +91,9 @@ long long server_count(const std::string& sql) {
 }  // namespace
 
 TEST_CASE("examples: without a URL each prints its usage and exits 2", "[pg][examples]") {
-    for (const char* name : {"quickstart", "coroutines", "transaction", "tx_retry", "rag_pipeline",
-                             "pool_monitor", "embedded_loop", "cache_invalidation"}) {
+    for (const char* name :
+         {"quickstart", "coroutines", "transaction", "tx_retry", "rag_pipeline", "pool_monitor",
+          "embedded_loop", "cache_invalidation", "graceful_shutdown"}) {
         const run_result r = run_example(name, {});
         INFO(name << ": " << shown(r));
         CHECK(r.exit_code == 2);
@@ -188,6 +190,23 @@ TEST_CASE("examples: rag_pipeline serves 200 requests of ten statements and prin
     check_no_secret(r, env.password);
     const std::string schema = "uvdb_rag_" + std::to_string(r.pid);
     CHECK(server_count("SELECT count(*) FROM pg_namespace WHERE nspname = '" + schema + "'") == 0);
+}
+
+TEST_CASE("examples: graceful_shutdown drains on SIGTERM and exits 0 with the report",
+          "[pg][examples]") {
+    const auto& env = uvdb::test::env();
+    // SIGTERM as soon as it says it serves: statements are in flight then.
+    const run_result r = uvdb::test::run_program(example_path("graceful_shutdown"),
+                                                 {"--deadline-ms", "10000", env.url}, {}, 60s,
+                                                 "serving with", SIGTERM);
+    INFO(shown(r));
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, "SIGTERM received: draining the pool"));
+    CHECK(contains(r.out, "drain report: leases_at_start="));
+    // Each handler's statement (20 ms) ends long before the 10 s deadline.
+    CHECK(contains(r.out, " still_out=0 deadline_reached=false"));
+    CHECK(contains(r.out, "handlers refused by the drain; 0 failures"));
+    check_no_secret(r, env.password);
 }
 
 TEST_CASE("examples: pool_monitor prints stats every second, then pg_stat_activity",

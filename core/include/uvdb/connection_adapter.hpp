@@ -42,8 +42,8 @@ class connection_adapter final : public connection {
 
     // The application-facing forms (awaitable, values as parameters) stay
     // visible beside the overrides below.
-    using connection::copy_out;
     using connection::copy_in;
+    using connection::copy_out;
     using connection::execute;
     using connection::listen;
     using connection::notify;

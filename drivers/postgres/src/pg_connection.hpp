@@ -248,7 +248,7 @@ class connection_impl {
     std::string fatal_notice_state_;  // SQLSTATE of a FATAL notice (session about to end)
     std::string fatal_notice_text_;
     std::vector<unique_function<void()>> cancel_settled_;  // closed streams waiting to be drained
-    notification_handler notify_handler_;  // empty: notifications are dropped
+    notification_handler notify_handler_;                  // empty: notifications are dropped
 };
 
 template <class Callback, class Value>

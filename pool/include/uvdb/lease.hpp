@@ -59,14 +59,17 @@ class lease {
     /// The connection's calls (see uvdb::connection), so that a handler
     /// writes `co_await l.query("SELECT $1::int", 42)` or passes a callback
     /// last. Only while the lease holds a connection; the awaitables must be
-    /// awaited while it still does.
+    /// awaited while it still does. query and execute go through the pool:
+    /// timed into pool_stats::operation_time, seen by pool_options::hooks and
+    /// the slow-query log (`l->query(…)` goes to the driver directly and is
+    /// not).
     template <class... A>
     decltype(auto) query(A&&... args) {
-        return conn_->query(std::forward<A>(args)...);
+        return statements().query(std::forward<A>(args)...);
     }
     template <class... A>
     decltype(auto) execute(A&&... args) {
-        return conn_->execute(std::forward<A>(args)...);
+        return statements().execute(std::forward<A>(args)...);
     }
     /// Streams (<uvdb/stream.hpp>): forwarded to the connection; the lease
     /// must outlive the stream (pool::stream holds one for you).
@@ -135,6 +138,8 @@ class lease {
 
     lease(detail::pool_core* core, detail::conn_slot* slot, connection* conn) noexcept;
     void give_back(mode m, const error* cause) noexcept;
+    // The pool's statement path for this connection (statement_gate).
+    connection& statements() const noexcept;
 
     detail::pool_core* core_ = nullptr;
     detail::conn_slot* slot_ = nullptr;

@@ -40,6 +40,7 @@
 #include <uvdb/error.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/function.hpp>
+#include <uvdb/hooks.hpp>
 #include <uvdb/lease.hpp>
 #include <uvdb/param.hpp>
 #include <uvdb/pool_options.hpp>
@@ -281,6 +282,25 @@ class pool {
     void close();
     bool closed() const noexcept;
 
+    using drain_callback = unique_function<void(drain_report)>;
+    /// A graceful close. From this call on the pool hands out nothing:
+    /// acquires and queries fail at once with errc::pool_closed ("the pool is
+    /// draining"), and so do acquires already waiting; idle connections
+    /// close. Leases out may finish until `deadline` from now (each closes
+    /// its connection when given back); then the connections of leases still
+    /// out are closed too (their statements fail with errc::closed) and `cb`
+    /// gets the report, from the loop. The pool is closed afterwards.
+    /// stats().draining is true meanwhile, closed() from the call on. A
+    /// second call while draining gets the same report; on a closed pool, an
+    /// empty one. The drain keeps the pool's state alive, so the pool object
+    /// may be destroyed meanwhile.
+    void drain(std::chrono::milliseconds deadline, drain_callback cb);
+    /// `auto report = co_await db.drain(10s);` gives result<drain_report>
+    /// (always a value).
+    [[nodiscard]] auto drain(std::chrono::milliseconds deadline) {
+        return detail::make_callback_awaitable<drain_report>(drain_start{this, deadline});
+    }
+
     /// A snapshot of gauges and counters.
     pool_stats stats() const;
     /// How long the oldest lease still out has been held (0 when none).
@@ -396,6 +416,15 @@ class pool {
         template <class Done>
         void operator()(Done done) && {
             db->copy_in(opts, sql, copy_writer_callback(std::move(done)));
+        }
+    };
+    struct drain_start {
+        pool* db;
+        std::chrono::milliseconds deadline;
+        template <class Done>
+        void operator()(Done done) && {
+            db->drain(deadline,
+                      [done = std::move(done)](drain_report r) mutable { done(std::move(r)); });
         }
     };
     struct acquire_start {

@@ -9,10 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <uvdb/driver.hpp>
+#include <uvdb/hooks.hpp>
 #include <uvdb/result.hpp>
 #include <vector>
 
@@ -159,6 +161,18 @@ struct pool_options {
     std::function<void(uvdb::connection&)> on_checkout;
     /// Runs when a healthy connection comes back, before any reset.
     std::function<void(uvdb::connection&)> on_checkin;
+
+    /// Called before and after every statement run through the pool (see
+    /// hooks.hpp for which ones). Null (the default): one pointer test per
+    /// statement.
+    std::shared_ptr<query_hooks> hooks;
+    /// A statement that takes at least this long is logged once at warn with
+    /// its duration, SQL (truncated), call site and connection. 0 = off.
+    std::chrono::milliseconds slow_query_threshold{0};
+    /// The slow-query log also shows the parameters' values, masking each
+    /// one whose $n the SQL names near a secret-like column (password,
+    /// secret, token, key, credential; docs/OPERATIONS.md). Off: never shown.
+    bool slow_query_log_params = false;
 
     /// Extra `key=value` fields for the start-up log line (the config loader
     /// adds e.g. preset=aws-rds).

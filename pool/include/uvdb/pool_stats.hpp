@@ -67,6 +67,7 @@ struct pool_stats {
     std::size_t total = 0;             ///< every connection the pool holds
     std::size_t peak_checked_out = 0;  ///< most leases out at once since the pool was created
     bool closed = false;
+    bool draining = false;  ///< pool::drain() runs: no new acquires, waiting for leases out
 
     // Counters.
     std::uint64_t acquires = 0;          ///< acquire calls (including those that failed)
@@ -91,8 +92,8 @@ struct pool_stats {
     wait_histogram create_time;
     /// How long each lease was held, recorded when it is returned.
     wait_histogram use_time;
-    /// How long statements took (recorded by the statement hooks; empty
-    /// until they record).
+    /// Durations of the statements run through the pool (pool.query, lease
+    /// and transaction statements), in µs.
     wait_histogram operation_time;
 
     // Circuit breaker.

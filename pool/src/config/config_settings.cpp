@@ -268,6 +268,17 @@ const std::vector<setting>& table() {
          get_count<&pool_options::breaker_threshold>},
         {"pool", "leak_threshold", "", set_duration<&pool_options::leak_threshold, 0>,
          get_duration<&pool_options::leak_threshold>},
+        // A count of milliseconds, the unit in the key's name (the slow-query
+        // log's threshold is told in ms everywhere; 0 = off).
+        {"pool", "slow_query_threshold_ms", "DB_SLOW_QUERY_MS",
+         [](draft& d, const raw_value& v) {
+             return store(to_count(v, 0), [&](std::size_t n) {
+                 d.cfg.pool.slow_query_threshold = milliseconds(static_cast<std::int64_t>(n));
+             });
+         },
+         [](const config& c) { return std::to_string(c.pool.slow_query_threshold.count()); }},
+        {"pool", "slow_query_log_params", "", set_flag<&pool_options::slow_query_log_params>,
+         get_flag<&pool_options::slow_query_log_params>},
         {"log", "level", "UVDB_LOG_LEVEL", set_log_level,
          [](const config& c) { return quote(c.log_level); }},
     };

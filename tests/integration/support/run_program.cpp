@@ -22,7 +22,8 @@ using namespace std::chrono_literals;
 
 program_run run_program(const std::string& path, const std::vector<std::string>& args,
                         const std::vector<std::string>& extra_env,
-                        std::chrono::milliseconds deadline) {
+                        std::chrono::milliseconds deadline, const std::string& signal_after,
+                        int signal_number) {
     program_run res;
     if (path.empty() || ::access(path.c_str(), X_OK) != 0) {
         FAIL("program '"
@@ -67,6 +68,7 @@ program_run run_program(const std::string& path, const std::vector<std::string>&
     pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
     std::string* sinks[2] = {&res.out, &res.err};
     int open_fds = 2;
+    bool signalled = false;
     while (open_fds > 0) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             until - std::chrono::steady_clock::now());
@@ -84,6 +86,11 @@ program_run run_program(const std::string& path, const std::vector<std::string>&
             const ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
             if (got > 0) {
                 sinks[i]->append(buf, static_cast<std::size_t>(got));
+                if (i == 0 && !signalled && !signal_after.empty() &&
+                    res.out.find(signal_after) != std::string::npos) {
+                    signalled = true;
+                    ::kill(res.pid, signal_number);
+                }
             } else if (got == 0 || errno != EINTR) {
                 ::close(fds[i].fd);
                 fds[i].fd = -1;

@@ -21,9 +21,12 @@ struct program_run {
 /// /dev/null. The child gets our environment without DATABASE_URL, plus
 /// `extra_env` ("NAME=value" entries). Killed after `deadline`, so a hang
 /// fails the test instead of blocking CI. Fails the test when `path` is not
-/// an executable or cannot be started.
+/// an executable or cannot be started. When `signal_after` is not empty,
+/// the child is sent `signal_number` once its stdout first contains it (a
+/// service told to stop, e.g. SIGTERM once it printed that it serves).
 program_run run_program(const std::string& path, const std::vector<std::string>& args,
                         const std::vector<std::string>& extra_env,
-                        std::chrono::milliseconds deadline);
+                        std::chrono::milliseconds deadline, const std::string& signal_after = {},
+                        int signal_number = 15);
 
 }  // namespace uvdb::test
