@@ -3,7 +3,7 @@
 // visit_snapshots, so a metric's name, type and meaning live here alone.
 //
 // Names follow the OpenTelemetry semantic conventions for database client
-// metrics (docs/OPERATIONS-metrics.md cites the version); the Prometheus
+// metrics (docs/OPERATIONS.md cites the version); the Prometheus
 // spelling is the one OpenTelemetry's Prometheus exporter gives them: dots to
 // underscores, unit `s` as `_seconds`, counters `_total`, and an annotation
 // unit such as {connection} dropped.

@@ -8,7 +8,7 @@
 ///     std::string text = uvdb::metrics::render_prometheus({&orders_db, &users_db});
 ///     uvdb::metrics::visit({&db}, [](const uvdb::metrics::sample& s) { ... });
 ///
-/// docs/OPERATIONS-metrics.md lists every metric. metrics_server.hpp serves
+/// docs/OPERATIONS.md lists every metric. metrics_server.hpp serves
 /// the text on /metrics.
 
 #include <cstddef>
