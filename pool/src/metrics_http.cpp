@@ -26,7 +26,7 @@ namespace uvdb {
 namespace detail {
 
 namespace {
-constexpr std::size_t max_request_head = 8 * 1024;
+constexpr std::size_t max_request_head = std::size_t{8} * 1024;
 constexpr std::uint64_t request_timeout_ms = 10'000;
 }  // namespace
 

@@ -39,17 +39,19 @@ void pool::read_server_limit(done_callback cb) {
         core_->loop().defer([cb = std::move(cb)]() mutable { cb(result<void>()); });
         return;
     }
-    acquire([core = detail::core_ref(core_), cb = std::move(cb)](result<lease> l) mutable {
-        if (!l) return cb(std::move(l).err());
-        auto held = std::make_shared<lease>(std::move(l).value());
-        connection& c = **held;
-        c.describe_server([core, held, cb = std::move(cb)](result<server_facts> f) mutable {
-            held->release();
-            if (!f) return cb(std::move(f).err());
-            core->server_max_connections = f.value().max_connections;
-            cb(result<void>());
-        });
-    });
+    acquire(
+        [core = detail::core_ref(core_), cb = std::move(cb)](result<lease> l) mutable {
+            if (!l) return cb(std::move(l).err());
+            auto held = std::make_shared<lease>(std::move(l).value());
+            connection& c = **held;
+            c.describe_server([core, held, cb = std::move(cb)](result<server_facts> f) mutable {
+                held->release();
+                if (!f) return cb(std::move(f).err());
+                core->server_max_connections = f.value().max_connections;
+                cb(result<void>());
+            });
+        },
+        std::source_location::current());
 }
 
 }  // namespace uvdb

@@ -48,7 +48,7 @@ struct stream_options {
     std::size_t chunk_rows = 1000;
     /// Bytes per chunk of a COPY TO STDOUT stream (a chunk ends at the first
     /// COPY row that reaches it, so it may be a row longer); 0 means 1.
-    std::size_t chunk_bytes = 64 * 1024;
+    std::size_t chunk_bytes = std::size_t{64} * 1024;
     /// Deadline of the whole statement, consumer time included: -1 takes the
     /// connection's query_timeout, 0 means none. On expiry the statement is
     /// cancelled on the server and the stream fails with errc::timeout, also

@@ -21,6 +21,7 @@ error copy_not_open() {
 
 void copy_command_done(copy_in_state& s, result<result_set> r) {
     s.at = copy_in_state::stage::done;
+    const std::uint64_t rows = r ? r->affected_rows() : 0;  // read before r's error is moved out
     std::optional<error> e;
     if (!r) {
         e = std::move(r).err();
@@ -50,7 +51,7 @@ void copy_command_done(copy_in_state& s, result<result_set> r) {
         if (e) {
             cb(*e);
         } else {
-            cb(r->affected_rows());
+            cb(rows);
         }
     }
     if (s.aborted) {

@@ -17,9 +17,9 @@
 namespace uvdb::postgres::detail {
 
 /// libpq's output is flushed once this much was put since it was last empty…
-inline constexpr std::size_t copy_flush_every = 64 * 1024;
+inline constexpr std::size_t copy_flush_every = std::size_t{64} * 1024;
 /// …and the writer waits while more than this may still sit in it.
-inline constexpr std::size_t copy_max_pending = 256 * 1024;
+inline constexpr std::size_t copy_max_pending = std::size_t{256} * 1024;
 
 struct copy_in_state {
     enum class stage : std::uint8_t {

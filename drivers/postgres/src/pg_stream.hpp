@@ -32,7 +32,7 @@ struct stream_state {
     event_loop& loop;
     bool copy = false;  ///< COPY TO STDOUT (bytes) rather than rows
     std::size_t chunk_rows = 1000;
-    std::size_t chunk_bytes = 64 * 1024;
+    std::size_t chunk_bytes = std::size_t{64} * 1024;
 
     /// The chunk being filled: single-row results, or COPY data.
     std::vector<pg_result_ptr> rows;

@@ -423,8 +423,7 @@ class pool {
         std::chrono::milliseconds deadline;
         template <class Done>
         void operator()(Done done) && {
-            db->drain(deadline,
-                      [done = std::move(done)](drain_report r) mutable { done(std::move(r)); });
+            db->drain(deadline, [done = std::move(done)](drain_report r) mutable { done(r); });
         }
     };
     struct acquire_start {
