@@ -37,7 +37,7 @@ namespace detail {
 
 namespace {
 
-std::uint64_t seed_from(std::uint64_t seed) {
+std::uint64_t listener_seed(std::uint64_t seed) {
     if (seed != 0) return seed;
     std::random_device rd;
     return (static_cast<std::uint64_t>(rd()) << 32U) ^ rd();
@@ -73,7 +73,7 @@ class listener_state : public std::enable_shared_from_this<listener_state> {
           drv_(std::move(drv)),
           opts_(std::move(opts)),
           retry_(loop),
-          rng_(seed_from(opts_.random_seed)) {}
+          rng_(listener_seed(opts_.random_seed)) {}
 
     void start_connect() {
         if (closed_) return;
