@@ -169,6 +169,11 @@ void visit_snapshots(std::span<const pool_snapshot> pools, const visitor& fn) {
               [](const st& s, const ps&) { return seconds_from_us(s.connect_time.count()); });
     each_pool(
         pools, fn,
+        {"uvdb.pool.breaker_state", "uvdb_pool_breaker_state", "1",
+         "The circuit breaker: 0 closed, 1 open, 2 half-open (a probe connect runs)", mt::gauge},
+        [](const st& s, const ps&) { return static_cast<int>(s.breaker); });
+    each_pool(
+        pools, fn,
         {"uvdb.pool.longest_held", "uvdb_pool_longest_held_seconds", "s",
          "How long the oldest lease still out has been held (0 when none)", mt::gauge},
         [](const st& s, const ps&) { return static_cast<double>(s.longest_held.count()) / 1e3; });
@@ -178,7 +183,7 @@ void visit_snapshots(std::span<const pool_snapshot> pools, const visitor& fn) {
         std::string_view name, prometheus, help;
         std::uint64_t st::*member;
     };
-    static constexpr std::array<counter, 12> counters{{
+    static constexpr std::array<counter, 14> counters{{
         {"uvdb.pool.acquires", "uvdb_pool_acquires_total",
          "Acquire calls, including those that failed", &st::acquires},
         {"uvdb.pool.rejected", "uvdb_pool_rejected_total",
@@ -205,6 +210,10 @@ void visit_snapshots(std::span<const pool_snapshot> pools, const visitor& fn) {
          "Connections closed by idle_timeout", &st::idle_closed},
         {"uvdb.pool.overflow_closed", "uvdb_pool_overflow_closed_total",
          "Overflow connections closed after overflow_linger idle", &st::overflow_closed},
+        {"uvdb.pool.breaker_opened", "uvdb_pool_breaker_opened_total",
+         "Times the circuit breaker opened", &st::breaker_opened},
+        {"uvdb.pool.breaker_rejected", "uvdb_pool_breaker_rejected_total",
+         "Acquires failed at once because the circuit breaker was open", &st::breaker_rejected},
     }};
     for (const counter& c : counters) {
         const auto member = c.member;
