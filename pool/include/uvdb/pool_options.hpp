@@ -14,11 +14,15 @@
 #include <string>
 #include <utility>
 #include <uvdb/driver.hpp>
-#include <uvdb/hooks.hpp>
 #include <uvdb/result.hpp>
 #include <vector>
 
 namespace uvdb {
+
+// <uvdb/hooks.hpp> (included by <uvdb/pool.hpp>) defines it. Declared only, so
+// that the configuration code, which the clang fuzz build compiles, does not
+// need std::source_location (clang 14 cannot compile libstdc++ 12's).
+struct query_hooks;
 
 /// The defaults of pool_options, by name, for documentation and config code.
 namespace pool_defaults {
