@@ -87,8 +87,11 @@ uvdb::task<uvdb::result<void>> show(price_cache& cache, int id) {
     co_return uvdb::result<void>();
 }
 
-uvdb::task<uvdb::result<void>> run(uvdb::pool& db, uvdb::listener& l, const std::string& table,
-                                   const std::string& channel) {
+// Coroutines take strings by value: a reference parameter would dangle once
+// the caller's temporary dies at its first suspension (C++ Core Guidelines
+// CP.53). That is what this example once did, and AddressSanitizer caught it.
+uvdb::task<uvdb::result<void>> run(uvdb::pool& db, uvdb::listener& l, std::string table,
+                                   std::string channel) {
     co_await db.query("CREATE TABLE " + table + " (id int PRIMARY KEY, name text, price int)");
     co_await db.query("INSERT INTO " + table + " VALUES (1, 'apple', 10), (2, 'pear', 20)");
 
@@ -128,8 +131,8 @@ uvdb::task<uvdb::result<void>> run(uvdb::pool& db, uvdb::listener& l, const std:
     co_return uvdb::result<void>();
 }
 
-uvdb::task<void> run_and_clean_up(uvdb::pool& db, uvdb::listener& l, const std::string& table,
-                                  const std::string& channel, int& exit_code) {
+uvdb::task<void> run_and_clean_up(uvdb::pool& db, uvdb::listener& l, std::string table,
+                                  std::string channel, int& exit_code) {
     const uvdb::result<void> ok = co_await run(db, l, table, channel);
     // First: its callbacks refer to run()'s cache, gone now.
     l.close();

@@ -289,14 +289,6 @@ TEST_CASE("examples: export_csv writes every row of a query to a CSV file, by st
 
 TEST_CASE("examples: cache_invalidation drops entries on NOTIFY and the whole cache on reconnect",
           "[pg][examples][listen]") {
-#if defined(__SANITIZE_ADDRESS__)
-    // Known bug, open in issue 13: under AddressSanitizer the example reports
-    // a stack-use-after-scope (a std::string copied in run() on resumption
-    // through the propagation relay, task.hpp). Not yet understood; the plain
-    // and ThreadSanitizer builds run it.
-    WARN("cache_invalidation skipped under AddressSanitizer: known stack-use-after-scope");
-    return;
-#endif
     const auto& env = uvdb::test::env();
     const run_result r = run_example("cache_invalidation", {env.url});
     INFO(shown(r));
