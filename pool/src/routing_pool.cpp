@@ -25,10 +25,6 @@ std::string_view to_string(replica_state s) noexcept {
     return "unknown";
 }
 
-std::string_view to_string(replica_fallback f) noexcept {
-    return f == replica_fallback::fail ? "fail" : "primary";
-}
-
 namespace {
 
 // A replica that shares the primary's pool name would share its metrics

@@ -8,6 +8,16 @@
 
 #include "config/config_detail.hpp"
 
+namespace uvdb {
+
+// Here rather than beside the routing pool: the configuration code is also
+// built alone (the clang fuzz build), and describe() needs it.
+std::string_view to_string(replica_fallback f) noexcept {
+    return f == replica_fallback::fail ? "fail" : "primary";
+}
+
+}  // namespace uvdb
+
 namespace uvdb::detail::cfg {
 namespace {
 
