@@ -25,6 +25,7 @@
 #include <utility>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/pool_options.hpp>
+#include <uvdb/replica_options.hpp>
 #include <uvdb/result.hpp>
 #include <vector>
 
@@ -59,6 +60,12 @@ struct config {
     /// The pool's options; `pool.connection` holds how each connection is
     /// opened (URL, password, application_name, timeouts, backend `extra`).
     pool_options pool;
+    /// Read replicas ([[replica]] tables, or DB_REPLICA_URLS), in order:
+    /// make_routing_pool routes reads to them. Each replica's pool takes
+    /// the primary's options with its URL (and size, when given) instead.
+    std::vector<replica_config> replicas;
+    /// The lag budget and fallback of reads ([pool] max_replication_lag, …).
+    replica_policy replica;
     /// The preset in effect ("medium" unless one was chosen).
     std::string preset = "medium";
     /// Level of uvdb's logger: trace, debug, info, warn, error, critical or off.

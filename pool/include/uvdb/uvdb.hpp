@@ -30,4 +30,6 @@
 #include <uvdb/pool.hpp>
 #include <uvdb/pool_from_config.hpp>
 #include <uvdb/pool_stats.hpp>
+#include <uvdb/replica_options.hpp>
+#include <uvdb/routing_pool.hpp>
 #include <uvdb/transaction.hpp>

@@ -99,6 +99,12 @@ std::string describe(const config& c) {
             flush_section(out, "[database.extra]", extra);
         }
     }
+    for (const auto& r : c.replicas) {
+        std::vector<line> lines{
+            {"url = " + quote(mask_password(r.url)), to_string(c.origin("replica"))}};
+        if (r.size) lines.push_back({"size = " + std::to_string(*r.size), {}});
+        flush_section(out, "[[replica]]", lines);
+    }
     for (const auto& w : c.warnings) out += "\n# warning: " + w;
     if (!c.warnings.empty()) out += '\n';
     return out;

@@ -182,3 +182,24 @@ converted<std::string> read_password_file(const std::string& path, const std::st
                                           std::vector<std::string>& warnings);
 
 }  // namespace uvdb::detail::cfg
+
+// ---- read replicas (config_replicas.cpp) ------------------------------------
+
+namespace uvdb::detail::cfg {
+
+/// The [pool] keys of the replica policy.
+std::string set_max_replication_lag(draft& d, const raw_value& v);
+std::string get_max_replication_lag(const config& c);
+std::string set_replica_probe_interval(draft& d, const raw_value& v);
+std::string get_replica_probe_interval(const config& c);
+std::string set_replica_fallback(draft& d, const raw_value& v);
+std::string get_replica_fallback(const config& c);
+
+/// Stores `key` of the index-th [[replica]] table (url, size); the reason on refusal.
+std::string set_replica_key(draft& d, std::size_t index, std::string_view key, const raw_value& v);
+/// The keys a [[replica]] table may hold.
+std::vector<std::string_view> replica_keys();
+/// DB_REPLICA_URLS: whitespace-separated URLs replace the file's [[replica]] tables.
+void apply_replica_environment(draft& d, const env_lookup& env, std::vector<std::string>& problems);
+
+}  // namespace uvdb::detail::cfg

@@ -206,6 +206,16 @@ struct loader {
                 }
                 continue;
             }
+            if (e.section.rfind("replica.", 0) == 0) {
+                const std::size_t index = std::stoul(e.section.substr(8));
+                if (auto why = set_replica_key(d, index, e.key, e.value); !why.empty()) {
+                    file_problems.push_back(
+                        {e.value_pos, at(name, e.value_pos) + "[[replica]] " + e.key + ": " + why});
+                } else {
+                    d.cfg.sources["replica"] = {config_source::file, where};
+                }
+                continue;
+            }
             const setting* s = find_setting(e.section, e.key);
             if (s == nullptr) {
                 file_problems.push_back({e.key_pos, key_at + "[" + e.section + "] unknown key " +
@@ -333,6 +343,12 @@ struct loader {
                 }
             }
         }
+        for (std::size_t i = 0; i < d.cfg.replicas.size(); ++i) {
+            if (d.cfg.replicas[i].url.empty()) {
+                problems.push_back(prefix_of("replica") + "[[replica]] number " +
+                                   std::to_string(i + 1) + " has no url");
+            }
+        }
         const auto& p = d.cfg.pool;
         if (p.min_idle > p.size) {
             problems.push_back(prefix_of("pool.min_idle") + "[pool] min_idle " +
@@ -376,6 +392,7 @@ struct loader {
         choose_preset(doc ? &*doc : nullptr);
         if (doc) apply_file(*doc);
         apply_environment(d, env, problems);
+        apply_replica_environment(d, env, problems);
         if (failed()) return failure();
         resolve_password();
         apply_code();

@@ -279,6 +279,12 @@ const std::vector<setting>& table() {
          [](const config& c) { return std::to_string(c.pool.slow_query_threshold.count()); }},
         {"pool", "slow_query_log_params", "", set_flag<&pool_options::slow_query_log_params>,
          get_flag<&pool_options::slow_query_log_params>},
+        {"pool", "max_replication_lag", "DB_MAX_REPLICATION_LAG_MS", set_max_replication_lag,
+         get_max_replication_lag},
+        {"pool", "replica_probe_interval", "DB_REPLICA_PROBE_INTERVAL_MS",
+         set_replica_probe_interval, get_replica_probe_interval},
+        {"pool", "replica_fallback", "DB_REPLICA_FALLBACK", set_replica_fallback,
+         get_replica_fallback},
         {"log", "level", "UVDB_LOG_LEVEL", set_log_level,
          [](const config& c) { return quote(c.log_level); }},
     };

@@ -115,6 +115,19 @@ file_doc parse_toml(std::string_view text, const std::string& name) {
         const text_pos p = key_pos(k, v);
         const auto& sections = section_names();
         const bool known = std::find(sections.begin(), sections.end(), key) != sections.end();
+        // [[replica]]: an array of tables, flattened to sections "replica.0", "replica.1", ….
+        if (key == "replica" && v.is_array_of_tables()) {
+            std::size_t i = 0;
+            for (auto&& t : *v.as_array()) {
+                add_entries(doc, "replica." + std::to_string(i++), *t.as_table());
+            }
+            continue;
+        }
+        if (key == "replica") {
+            doc.problems.push_back({p, at(name, p) + "replicas are an array of tables: write "
+                                                     "[[replica]] (two brackets) before each url"});
+            continue;
+        }
         if (v.is_table() && known) {
             add_entries(doc, key, *v.as_table());
             continue;
