@@ -45,12 +45,14 @@ std::uint64_t listener_seed(std::uint64_t seed) {
 
 error pgbouncer_refused() {
     return error(errc::bad_config,
-                 "a listener cannot use the pgbouncer preset: behind PgBouncer in transaction mode "
+                 "a listener cannot use the pgbouncer preset (or transaction_pooler): behind "
+                 "PgBouncer in transaction mode "
                  "each transaction may run on another server session, so LISTEN does not stay "
                  "with the client; connect the listener to the database server directly");
 }
 
 bool made_for_pgbouncer(const pool_options& opts) {
+    if (opts.transaction_pooler) return true;
     return std::any_of(opts.log_fields.begin(), opts.log_fields.end(), [](const auto& f) {
         return f.first == "preset" && f.second == "pgbouncer";
     });

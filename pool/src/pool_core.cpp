@@ -32,6 +32,7 @@ pool_core::pool_core(event_loop& loop, std::shared_ptr<driver> drv, pool_options
       max_total_(opts_.max_total()),
       observe_statements_(opts_.hooks != nullptr || opts_.slow_query_threshold.count() > 0),
       slow_threshold_(opts_.slow_query_threshold),
+      guard_statements_(opts_.transaction_pooler),
       rng_(seed_from(opts_.random_seed)),
       breaker_(opts_.breaker_threshold) {
     if (!timers_) timers_ = make_loop_timer_source(loop_);

@@ -45,6 +45,7 @@
 #include "pool_slot.hpp"
 #include "stop_relay.hpp"
 #include "timer_source.hpp"
+#include "transaction_pooler_guard.hpp"
 
 namespace uvdb::detail {
 
@@ -247,6 +248,9 @@ class pool_core {
                      std::source_location where, bool script);
     void trace_end(stmt_trace& t, const error* err, std::uint64_t rows) noexcept;
     void log_slow(const stmt_trace& t, const statement_outcome& out) const;
+    /// pool_options::transaction_pooler: the refusal for `sql` on `c`, if
+    /// any (transaction_pooler_guard.hpp); call only when guard_statements_.
+    std::optional<error> pooler_refusal(const connection& c, std::string_view sql);
 
     // Drain (pool_drain.cpp).
     void drain_returned() noexcept;
@@ -280,6 +284,10 @@ class pool_core {
     bool observe_statements_ = false;
     timer_source::clock::duration slow_threshold_{};
     wait_histogram operation_time_;
+    // pool_options::transaction_pooler: statements are read for what cannot
+    // work behind a transaction pooler; off, the path tests this one flag.
+    bool guard_statements_ = false;
+    transaction_pooler_guard pooler_guard_;
 
     // Drain: from drain() until the last lease came back or the deadline.
     bool draining_ = false;

@@ -72,6 +72,17 @@ void pool_core::query(std::string_view sql, params p, query_callback cb, std::so
 void pool_core::run_query(lease l, std::string_view sql, params p, query_op* op,
                           const std::stop_token* stop) {
     connection& c = *l;
+    if (guard_statements_) [[unlikely]] {
+        if (auto refused = pooler_refusal(c, sql)) {
+            // From the loop, never inline. The lease goes back unused, last:
+            // it may hold the last reference to this pool.
+            query_callback done = std::move(op->cb);
+            free_op(op);
+            loop_.defer([done = std::move(done), e = std::move(*refused)]() mutable { done(e); });
+            l.release();
+            return;
+        }
+    }
     if (op->has_deadline) {
         const auto left = std::chrono::ceil<milliseconds>(op->deadline - timers_->fresh_now());
         // At least 1 ms: 0 would mean "no timeout" to the driver.

@@ -3,7 +3,9 @@
 // use): it is timed into pool_stats::operation_time, shown to the hooks and,
 // when slow, logged. The plain path (no hooks, no slow-query log) reads the
 // clock twice and tests one flag; nothing allocates in steady state (the
-// records are reused).
+// records are reused). With pool_options::transaction_pooler on, the
+// statement is first read for what cannot work behind a transaction pooler
+// (transaction_pooler_guard.hpp); off, that costs one flag test.
 
 #include <spdlog/logger.h>
 
@@ -95,8 +97,21 @@ void pool_core::trace_end(stmt_trace& t, const error* err, std::uint64_t rows) n
     if (opts_.slow_query_log_params) t.args = params{};
 }
 
+std::optional<error> pool_core::pooler_refusal(const connection& c, std::string_view sql) {
+    const tx_status st = c.transaction_status();
+    return pooler_guard_.check(
+        sql, st == tx_status::in_transaction || st == tx_status::failed_transaction, opts_.name);
+}
+
 void pool_core::run_statement(conn_slot& s, std::string_view sql, params p,
                               const query_options& opts, query_callback cb) {
+    if (guard_statements_) [[unlikely]] {
+        if (auto refused = pooler_refusal(*s.conn, sql)) {
+            // Completes from the loop, never inline, like every statement.
+            loop_.defer([cb = std::move(cb), e = std::move(*refused)]() mutable { cb(e); });
+            return;
+        }
+    }
     stmt_op* op = stmt_records_.get();
     op->query_cb = std::move(cb);
     connection& c = *s.conn;
@@ -113,6 +128,12 @@ void pool_core::run_statement(conn_slot& s, std::string_view sql, params p,
 
 void pool_core::run_script(conn_slot& s, std::string_view script, const query_options& opts,
                            unique_function<void(result<std::vector<result_set>>)> cb) {
+    if (guard_statements_) [[unlikely]] {
+        if (auto refused = pooler_refusal(*s.conn, script)) {
+            loop_.defer([cb = std::move(cb), e = std::move(*refused)]() mutable { cb(e); });
+            return;
+        }
+    }
     stmt_op* op = stmt_records_.get();
     op->script_cb = std::move(cb);
     connection& c = *s.conn;

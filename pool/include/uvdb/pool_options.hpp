@@ -138,6 +138,15 @@ struct pool_options {
     /// every return then costs no round trip. lease::release_without_reset
     /// skips it.
     std::string reset_query;
+    /// The pool talks to a transaction pooler (PgBouncer in transaction
+    /// mode; set by the pgbouncer preset): each transaction may run on
+    /// another server session. Statements sent through the pool that cannot
+    /// work there fail with errc::bad_input saying why (LISTEN, a SET that
+    /// is not SET LOCAL, and outside a transaction session advisory locks and
+    /// PREPARE/EXECUTE/DEALLOCATE); the last two are warned about once per
+    /// pool inside a transaction. Off (the default): nothing is inspected.
+    /// docs/SCALING-pgbouncer.md.
+    bool transaction_pooler = false;
 
     /// Most connects in flight at once.
     std::size_t max_connecting = pool_defaults::max_connecting;

@@ -58,9 +58,11 @@ const std::vector<preset_info>& presets() {
          with_keepalives({})},
         {"pgbouncer",
          "behind PgBouncer in transaction mode: every lease starts clean (open transactions rolled "
-         "back), no prepared-statement cache",
+         "back), no prepared-statement cache, session state (LISTEN, SET, advisory locks, "
+         "PREPARE) refused",
          {{"pool.reset_on_return", "true"},
           {"pool.pre_ping", "true"},
+          {"pool.transaction_pooler", "true"},
           {"database.extra.statement_cache_size", "0"}}},
     };
     return all;

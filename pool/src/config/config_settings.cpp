@@ -257,6 +257,8 @@ const std::vector<setting>& table() {
              return std::string();
          },
          [](const config& c) { return quote(c.pool.reset_query); }},
+        {"pool", "transaction_pooler", "DB_POOL_TRANSACTION_POOLER",
+         set_flag<&pool_options::transaction_pooler>, get_flag<&pool_options::transaction_pooler>},
         {"pool", "max_connecting", "", set_count<&pool_options::max_connecting, 1>,
          get_count<&pool_options::max_connecting>},
         {"pool", "connect_backoff_base", "", set_duration<&pool_options::connect_backoff_base, 0>,

@@ -21,6 +21,7 @@ pool_options small_pool(const target& t) {
     o.size = 3;
     o.max_overflow = 1;
     o.timeout = t.step_timeout;
+    if (t.adjust_pool) t.adjust_pool(o);
     return o;
 }
 

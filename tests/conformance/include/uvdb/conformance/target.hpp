@@ -35,6 +35,10 @@
 #include <uvdb/function.hpp>
 #include <uvdb/result.hpp>
 
+namespace uvdb {
+struct pool_options;  // <uvdb/pool_options.hpp>
+}  // namespace uvdb
+
 namespace uvdb::conformance {
 
 /// What the suite needs to know about one driver. Plain data.
@@ -79,6 +83,11 @@ struct target {
     std::function<void(event_loop& loop, connection& conn,
                        unique_function<void(result<void>)> done)>
         kill;
+
+    /// Adjusts the options of the pools the suite makes (after its own
+    /// sizes and timeout), e.g. a deployment preset's (the PgBouncer runner
+    /// turns on transaction_pooler). Empty: the suite's own options.
+    std::function<void(pool_options&)> adjust_pool;
 
     /// How long one step of a check may take before the test fails (a
     /// safety net against hangs, not a speed assertion).
