@@ -126,6 +126,47 @@ void tx_scope::savepoint(savepoint_callback cb) {
         });
 }
 
+// ---------------------------------------------------------------- COPY and streams
+
+// Streams and COPY go to the connection itself, as lease::stream and
+// lease::copy_in do: the statement gate (hooks, metrics) covers query and
+// execute only.
+
+std::shared_ptr<void> tx_scope::hold_for_io() const {
+    return std::make_shared<detail::tx_io_hold>(st_);
+}
+
+row_stream tx_scope::open_stream(const stream_options& opts, std::string_view sql, params p) {
+    if (auto e = refuse("stream")) {
+        return row_stream(std::make_unique<detail::failed_stream_source<result_set>>(*e));
+    }
+    auto hold = hold_for_io();
+    return row_stream(st_->conn.get().open_stream(sql, std::move(p), opts), std::move(hold));
+}
+
+copy_stream tx_scope::copy_out(std::string_view sql, const stream_options& opts) {
+    if (auto e = refuse("copy_out")) {
+        return copy_stream(std::make_unique<detail::failed_stream_source<std::string>>(*e));
+    }
+    auto hold = hold_for_io();
+    return copy_stream(st_->conn.get().open_copy_out(sql, opts), std::move(hold));
+}
+
+void tx_scope::copy_in(const query_options& opts, std::string_view sql, copy_writer_callback cb) {
+    if (auto e = refuse("copy_in")) return fail_later(std::move(cb), std::move(*e));
+    // Held from the start: COMMIT while the COPY is being opened is refused too.
+    std::shared_ptr<void> hold = hold_for_io();
+    st_->conn.get().start_copy_in(sql, opts,
+                                  [hold = std::move(hold), cb = std::move(cb)](
+                                      result<std::unique_ptr<copy_in_sink>> sink) mutable {
+                                      if (!sink) {
+                                          hold.reset();
+                                          return cb(std::move(sink).err());
+                                      }
+                                      cb(copy_writer(std::move(*sink), std::move(hold)));
+                                  });
+}
+
 // ---------------------------------------------------------------- transaction
 
 transaction::transaction(lease l, event_loop& loop)
@@ -144,6 +185,12 @@ transaction::~transaction() {
     st_->ph = phase::ended;
     st_->ended_how = "dropped without commit (rolled back)";
     st_->stack.clear();
+    if (st_->open_io > 0) {
+        // A writer or stream still uses the connection: it goes back (and
+        // is rolled back) once the last of them is done (tx_io_hold).
+        st_->release_when_idle = true;
+        return;
+    }
     // The reset on return rolls back: no round trip anyone has to await.
     st_->conn.release();
 }
@@ -157,6 +204,16 @@ void transaction::rollback(done_callback cb) { end("ROLLBACK", std::move(cb)); }
 
 void transaction::end(std::string_view statement, done_callback cb) {
     if (auto e = refuse(statement)) return fail_later(std::move(cb), std::move(*e));
+    if (st_->open_io > 0) {
+        // The transaction stays open: the caller finishes the writer or
+        // closes the stream, then ends it.
+        return fail_later(
+            std::move(cb),
+            error(errc::bad_input, std::string(statement) +
+                                       " refused: a COPY writer or stream of this transaction is "
+                                       "still open (finish or abort the writer, read the stream "
+                                       "to its end or close it, then end the transaction)"));
+    }
     const bool is_commit = statement == "COMMIT";
     st_->ph = phase::ending;
     st_->stack.clear();

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <source_location>
 #include <string>
 #include <uvdb/event_loop.hpp>
@@ -45,6 +46,25 @@ struct tx_state {
     const char* ended_how = "";  // "committed", "rolled back", …: for the refusal message
     std::uint32_t last_savepoint = 0;
     std::vector<std::uint32_t> stack;  // ids of the open savepoints, outermost first
+    /// COPY writers and streams of the transaction not done with its
+    /// connection yet: COMMIT/ROLLBACK wait for none of them, they refuse.
+    std::uint32_t open_io = 0;
+    /// Dropped while open_io > 0: the lease goes back when the last one is done.
+    bool release_when_idle = false;
+};
+
+/// A writer's or stream's hold on its transaction (tx_scope::hold_for_io).
+struct tx_io_hold {
+    explicit tx_io_hold(std::shared_ptr<tx_state> s) noexcept : st(std::move(s)) { ++st->open_io; }
+    tx_io_hold(const tx_io_hold&) = delete;
+    tx_io_hold& operator=(const tx_io_hold&) = delete;
+    ~tx_io_hold() {
+        if (--st->open_io == 0 && st->release_when_idle) {
+            st->release_when_idle = false;
+            st->conn.release();  // the reset on return rolls the transaction back
+        }
+    }
+    std::shared_ptr<tx_state> st;
 };
 
 /// Acquires a connection (waiting up to `timeout`) and sends BEGIN with

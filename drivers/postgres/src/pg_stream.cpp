@@ -137,6 +137,7 @@ std::unique_ptr<stream_source<std::string>> connection_impl::open_copy_out(
     auto st = std::make_shared<stream_state>(loop_);
     st->copy = true;
     st->chunk_bytes = std::max<std::size_t>(opts.chunk_bytes, 1);
+    st->reserve_bytes();
     start_stream(st, sql, params{}, opts.timeout.count() >= 0 ? opts.timeout : opts_.query_timeout);
     return std::make_unique<pg_stream_source<std::string>>(impl_ref(this), std::move(st));
 }
@@ -227,6 +228,7 @@ void connection_impl::answer_stream(const std::shared_ptr<stream_state>& st) {
         if (st->full() || (st->finished && !st->bytes.empty())) {
             std::string chunk = std::move(st->bytes);
             st->bytes = std::string();
+            if (!st->finished) st->reserve_bytes();
             post<std::string>(st, st->byte_waiter, std::optional<std::string>(std::move(chunk)));
         } else if (st->finished) {
             post<std::string>(st, st->byte_waiter,

@@ -11,6 +11,7 @@
 // pauses reading (connection_impl::pause_reading), so the kernel's socket
 // buffers and then the server hold the rest.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -59,6 +60,17 @@ struct stream_state {
         return copy ? bytes.size() >= chunk_bytes : rows.size() >= chunk_rows;
     }
     bool timed_out = false;  ///< its deadline passed: the rest is dropped
+
+    /// Gives `bytes` the capacity of a whole chunk at once. Grown row by row
+    /// it would be reallocated and copied a dozen times per chunk, each time
+    /// into fresh (page-faulting) memory: that was most of copy_out's cost.
+    /// Chunks of one size also let malloc hand the consumer's freed chunk
+    /// straight back. Capped so a huge chunk_bytes does not pin memory early.
+    void reserve_bytes() {
+        constexpr std::size_t cap = std::size_t{4} * 1024 * 1024;
+        constexpr std::size_t slack = std::size_t{16} * 1024;  // the row that crosses the size
+        bytes.reserve(std::min(chunk_bytes, cap) + slack);
+    }
 };
 
 /// A result_source over the single-row results of one chunk, read in place.

@@ -7,6 +7,7 @@
 #include <uvdb/offload.hpp>
 
 #include "sqlite_error.hpp"
+#include "sqlite_stream.hpp"
 
 namespace uvdb::sqlite::detail {
 
@@ -163,7 +164,7 @@ void connection_impl::close() {
     impl_ref keep(this);
     if (running_) {
         interrupt(stop_reason::user);  // so the job comes back soon
-        defer_error(loop_, std::move(*running_), closed_error());
+        fail_command(std::move(*running_), closed_error());
         running_.reset();
     }
     closed_ = true;
@@ -176,7 +177,7 @@ void connection_impl::close() {
             [cb = std::move(on_connected_)]() mutable { cb(result<void>(closed_error())); });
         on_connected_ = nullptr;
     }
-    for (command& c : queue_) defer_error(loop_, std::move(c), closed_error());
+    for (command& c : queue_) fail_command(std::move(c), closed_error());
     queue_.clear();
     if (!job_running_) close_handle();
 }
@@ -209,7 +210,7 @@ std::string connection_impl::describe() const {
 
 void connection_impl::enqueue(command&& c) {
     if (closed_ || broken_) {
-        defer_error(loop_, std::move(c), refused_operation_error(closed_, broken_reason_));
+        fail_command(std::move(c), refused_operation_error(closed_, broken_reason_));
         return;
     }
     if (c.timeout.count() > 0) c.deadline = loop_.now() + c.timeout;
@@ -218,16 +219,16 @@ void connection_impl::enqueue(command&& c) {
 }
 
 void connection_impl::pump() {
-    while (!job_running_ && phase_ == phase::ready && !broken_ && !queue_.empty()) {
+    // `running_` without a job: a stream waiting for its consumer holds the connection.
+    while (!job_running_ && !running_ && phase_ == phase::ready && !broken_ && !queue_.empty()) {
         command& c = queue_.front();
         if (c.timeout.count() > 0 && loop_.update_time() >= c.deadline) {
             command late = std::move(c);
             queue_.pop_front();
-            defer_error(loop_, std::move(late),
-                        error(errc::timeout,
-                              "the statement waited in the connection's queue "
-                              "longer than its deadline (" +
-                                  ms_text(late.timeout) + ") and was not run"));
+            fail_command(std::move(late), error(errc::timeout,
+                                                "the statement waited in the connection's queue "
+                                                "longer than its deadline (" +
+                                                    ms_text(late.timeout) + ") and was not run"));
             continue;
         }
         running_ = std::move(c);
@@ -270,6 +271,9 @@ void connection_impl::start_job(command& c) {
                 loop_, [st]() { return run_simple(*st, "PRAGMA schema_version", "ping"); },
                 [self](job_outcome<void> o) { self->on_job_done(std::move(o)); });
             break;
+        case command_kind::stream:
+            start_stream_step(c, true);  // sqlite_stream.cpp: steps only once asked
+            break;
         case command_kind::reset:
             offload_result(
                 loop_,
@@ -300,19 +304,7 @@ void connection_impl::on_job_done(job_outcome<T> out) {
         error e = std::move(out.value).err();
         // Our own interrupt shows as SQLITE_INTERRUPT (or SQLITE_BUSY when it
         // ended a wait for a lock): say which request caused it.
-        if (c.stop != stop_reason::none && !e.is_fatal() &&
-            (e.value() == errc::cancelled || e.value() == errc::timeout)) {
-            error why = c.stop == stop_reason::user
-                            ? error(errc::cancelled,
-                                    "the statement was cancelled; the connection "
-                                    "is still usable")
-                            : error(errc::timeout, "the statement ran longer than its deadline (" +
-                                                       ms_text(c.timeout) +
-                                                       ") and was interrupted; the connection is "
-                                                       "still usable");
-            why.with_server_text(e.server_message());
-            e = std::move(why);
-        }
+        e = explain_stop(c, std::move(e));
         if (c.kind == command_kind::reset) e.with_fatal(true);  // cannot vouch for the session
         if (e.is_fatal()) break_connection(e);
         c.completion.fail(e);
@@ -324,8 +316,30 @@ void connection_impl::on_job_done(job_outcome<T> out) {
     pump();
 }
 
+error connection_impl::explain_stop(const command& c, error e) const {
+    if (c.stop == stop_reason::none || e.is_fatal() ||
+        (e.value() != errc::cancelled && e.value() != errc::timeout)) {
+        return e;
+    }
+    error why = c.stop == stop_reason::user
+                    ? error(errc::cancelled,
+                            "the statement was cancelled; the connection "
+                            "is still usable")
+                    : error(errc::timeout, "the statement ran longer than its deadline (" +
+                                               ms_text(c.timeout) +
+                                               ") and was interrupted; the connection is "
+                                               "still usable");
+    why.with_server_text(e.server_message());
+    return why;
+}
+
 void connection_impl::on_deadline() {
-    if (running_ && running_->stop == stop_reason::none) interrupt(stop_reason::deadline);
+    if (!running_ || running_->stop != stop_reason::none) return;
+    if (running_->stream && !job_running_) {
+        stream_deadline();  // nothing is stepping: the consumer holds the time
+        return;
+    }
+    interrupt(stop_reason::deadline);
 }
 
 void connection_impl::interrupt(stop_reason why) {
@@ -353,7 +367,15 @@ void connection_impl::fail_queue(const error& e) {
     // The running statement (if any) is completed by its job's result.
     std::deque<command> waiting = std::move(queue_);
     queue_.clear();
-    for (command& c : waiting) defer_error(loop_, std::move(c), e);
+    for (command& c : waiting) fail_command(std::move(c), e);
+}
+
+void connection_impl::fail_command(command&& c, const error& e) {
+    if (c.stream) {
+        fail_stream(c.stream, e);
+        return;
+    }
+    defer_error(loop_, std::move(c), e);
 }
 
 void connection_impl::close_handle() {

@@ -36,7 +36,9 @@ class connection_impl;
 /// An owning reference to a connection_impl.
 using impl_ref = intrusive_ref<connection_impl>;
 
-enum class command_kind : std::uint8_t { query, execute, ping, reset };
+enum class command_kind : std::uint8_t { query, execute, ping, reset, stream };
+
+struct stream_state;  // sqlite_stream.hpp
 enum class stop_reason : std::uint8_t { none, user, deadline };
 
 struct command {
@@ -47,6 +49,8 @@ struct command {
     std::chrono::milliseconds timeout{0};  ///< 0: none
     event_loop::clock::time_point deadline{};
     pending_completion completion;  ///< the caller's callback, answered exactly once
+    /// A streamed statement (kind stream): answered through it, not `completion`.
+    std::shared_ptr<stream_state> stream;
 };
 
 class connection_impl {
@@ -79,6 +83,12 @@ class connection_impl {
     std::string describe() const;
     void describe_server(connection::server_facts_callback cb);  // sqlite_server_facts.cpp
 
+    // Streamed statements (sqlite_stream.cpp).
+    std::unique_ptr<stream_source<result_set>> open_stream(std::string_view sql, params p,
+                                                           const stream_options& opts);
+    void stream_asked(const std::shared_ptr<stream_state>& st);
+    void stream_close(const std::shared_ptr<stream_state>& st, unique_function<void()> drained);
+
   private:
     enum class phase : std::uint8_t { opening, ready, failed, closed };
 
@@ -94,6 +104,15 @@ class connection_impl {
     void break_connection(const error& e);
     void close_handle();
     void fail_queue(const error& e);
+    /// Completes a command that will not run with `e` (deferred, like every answer).
+    void fail_command(command&& c, const error& e);
+    error explain_stop(const command& c, error e) const;
+    // Streams (sqlite_stream.cpp).
+    void start_stream_step(command& c, bool first);
+    void on_stream_step(job_outcome<stream_chunk> out);
+    void finalize_stream(command& c);
+    void end_stream();
+    void stream_deadline();
 
     event_loop& loop_;
     timer timer_;

@@ -217,6 +217,27 @@ std::string command_tag(sqlite3_stmt* s, std::uint64_t count) {
     return word;
 }
 
+/// The columns of `s`: their declared types, else the storage class of the
+/// first non-null value seen (`first_type`).
+std::vector<owned_result::column> columns_of(sqlite3_stmt* s, const std::vector<int>& first_type) {
+    const int ncols = sqlite3_column_count(s);
+    std::vector<owned_result::column> cols;
+    cols.reserve(static_cast<std::size_t>(ncols));
+    for (int c = 0; c < ncols; ++c) {
+        owned_result::column col;
+        const char* name = sqlite3_column_name(s, c);
+        col.name = name != nullptr ? name : "";
+        const char* decl = sqlite3_column_decltype(s, c);
+        const int ft = first_type[static_cast<std::size_t>(c)];
+        auto dk = declared_kind(decl);
+        col.kind = dk ? *dk : storage_kind(ft);
+        col.type_name = decl != nullptr && *decl != '\0' ? decl : storage_name(ft);
+        col.type_id = static_cast<std::uint32_t>(ft);
+        cols.push_back(std::move(col));
+    }
+    return cols;
+}
+
 /// Steps a prepared statement to the end and copies its rows.
 result<result_set> step_all(sqlite3* db, sqlite3_stmt* s, std::string_view what) {
     const int ncols = sqlite3_column_count(s);
@@ -236,21 +257,7 @@ result<result_set> step_all(sqlite3* db, sqlite3_stmt* s, std::string_view what)
         }
         rows.push_back(std::move(r));
     }
-    std::vector<owned_result::column> cols;
-    cols.reserve(static_cast<std::size_t>(ncols));
-    for (int c = 0; c < ncols; ++c) {
-        owned_result::column col;
-        const char* name = sqlite3_column_name(s, c);
-        col.name = name != nullptr ? name : "";
-        const char* decl = sqlite3_column_decltype(s, c);
-        const int ft = first_type[static_cast<std::size_t>(c)];
-        auto dk = declared_kind(decl);
-        col.kind = dk ? *dk : storage_kind(ft);
-        col.type_name = decl != nullptr && *decl != '\0' ? decl : storage_name(ft);
-        col.type_id = static_cast<std::uint32_t>(ft);
-        cols.push_back(std::move(col));
-    }
-    auto out = std::make_unique<owned_result>(std::move(cols));
+    auto out = std::make_unique<owned_result>(columns_of(s, first_type));
     std::uint64_t count = rows.size();
     if (ncols == 0) {
         // sqlite3_changes() keeps the last DML's count across DDL: trust it only
@@ -378,8 +385,94 @@ job_outcome<void> run_simple(db_state& state, const char* sql, const char* what)
     return {result<void>(), autocommit(state)};
 }
 
+job_outcome<stream_chunk> step_stream(db_state& state, std::shared_ptr<const stream_input> in,
+                                      bool first) {
+    sqlite3* db = state.db;
+    stream_chunk out;
+    auto fail = [&](error e) {
+        end_stream_statement(state);
+        out.done = true;
+        out.err = std::move(e);
+        return job_outcome<stream_chunk>{std::move(out), autocommit(state)};
+    };
+    if (first) {
+        const std::string& sql = in->sql;
+        sqlite3_stmt* raw = nullptr;
+        const char* tail = nullptr;
+        const int rc =
+            sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), 0, &raw, &tail);
+        state.stream_stmt = raw;
+        state.stream_in = in;
+        if (rc != SQLITE_OK) return fail(last_error(db, "the statement"));
+        if (tail != nullptr && tail < sql.data() + sql.size()) {
+            sqlite3_stmt* next = nullptr;
+            const int trc = sqlite3_prepare_v3(
+                db, tail, static_cast<int>(sql.data() + sql.size() - tail), 0, &next, nullptr);
+            sqlite3_finalize(next);
+            if (trc != SQLITE_OK || next != nullptr) {
+                return fail(error(errc::bad_input,
+                                  "stream() runs one statement, but the SQL holds more than one"));
+            }
+        }
+        if (raw == nullptr) {
+            if (!in->args.empty())
+                return fail(error(errc::bad_input, "parameters were given for an empty statement"));
+            end_stream_statement(state);
+            out.done = true;
+            return {std::move(out), autocommit(state)};
+        }
+        if (auto ok = bind_all(db, raw, in->args); !ok) return fail(std::move(ok).err());
+    }
+    sqlite3_stmt* s = state.stream_stmt;
+    const int ncols = sqlite3_column_count(s);
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    std::vector<int> first_type(static_cast<std::size_t>(ncols), SQLITE_NULL);
+    int rc = SQLITE_ROW;
+    while (rows.size() < in->chunk_rows) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW) break;
+        std::vector<std::optional<std::string>> r;
+        r.reserve(static_cast<std::size_t>(ncols));
+        for (int c = 0; c < ncols; ++c) {
+            auto& ft = first_type[static_cast<std::size_t>(c)];
+            if (ft == SQLITE_NULL) ft = sqlite3_column_type(s, c);
+            r.push_back(cell(s, c));
+        }
+        rows.push_back(std::move(r));
+    }
+    if (!rows.empty()) {
+        auto chunk = std::make_unique<owned_result>(columns_of(s, first_type));
+        const std::uint64_t n = rows.size();
+        for (auto& r : rows) chunk->add_row(std::move(r));
+        chunk->set_command_tag(command_tag(s, n));
+        out.rows.emplace(std::move(chunk));
+    }
+    if (rc == SQLITE_ROW) return {std::move(out), autocommit(state)};  // the chunk is full
+    if (rc != SQLITE_DONE) {
+        // The rows read before the error go first; the error after them.
+        error e = last_error(db, "the statement");
+        end_stream_statement(state);
+        out.done = true;
+        out.err = std::move(e);
+        return {std::move(out), autocommit(state)};
+    }
+    end_stream_statement(state);
+    out.done = true;
+    return {std::move(out), autocommit(state)};
+}
+
+job_outcome<void> end_stream_statement(db_state& state) noexcept {
+    // Finalizing resets the statement: its read snapshot (or a write it left
+    // half done in autocommit mode) ends here.
+    sqlite3_finalize(state.stream_stmt);
+    state.stream_stmt = nullptr;
+    state.stream_in.reset();
+    return {result<void>(), state.db == nullptr || autocommit(state)};
+}
+
 void close_db(db_state& state) noexcept {
     if (state.db == nullptr) return;
+    end_stream_statement(state);
     // _v2: if a statement were somehow left unfinalized the handle becomes a
     // zombie and is freed with it, instead of failing with SQLITE_BUSY.
     sqlite3_close_v2(state.db);

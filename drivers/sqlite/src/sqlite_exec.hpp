@@ -8,6 +8,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
 #include <string>
 #include <uvdb/param.hpp>
 #include <uvdb/result.hpp>
@@ -17,6 +20,13 @@
 #include "sqlite_url.hpp"
 
 namespace uvdb::sqlite::detail {
+
+/// What a streamed statement runs (sqlite_stream.*): fixed once it is queued.
+struct stream_input {
+    std::string sql;
+    params args;
+    std::size_t chunk_rows = 1000;
+};
 
 /// One open handle and what its busy handler reads. Owned by the loop side;
 /// its address is stable while any job may use it.
@@ -29,6 +39,11 @@ struct db_state {
     std::chrono::milliseconds busy_timeout{0};
     /// When the current busy wait started; worker thread only.
     std::chrono::steady_clock::time_point busy_started{};
+    /// The streamed statement between its chunks (at most one per handle:
+    /// a stream holds the connection), and the input its parameters are
+    /// bound from (SQLITE_STATIC). Jobs only.
+    sqlite3_stmt* stream_stmt = nullptr;
+    std::shared_ptr<const stream_input> stream_in;
 };
 
 /// What a statement job hands back to the loop.
@@ -50,6 +65,23 @@ job_outcome<std::vector<result_set>> run_script(db_state& state, const std::stri
 
 /// Runs `sql` (a ROLLBACK or a ping statement), discarding rows.
 job_outcome<void> run_simple(db_state& state, const char* sql, const char* what);
+
+/// One chunk of a streamed statement: up to chunk_rows rows, whether the
+/// statement ended, and the error that ended it after those rows.
+struct stream_chunk {
+    std::optional<result_set> rows;
+    bool done = false;
+    std::optional<error> err;
+};
+
+/// Steps the stream's statement for one chunk; `first` prepares and binds it
+/// (into state.stream_stmt). At its end or on an error the statement is
+/// finalized. Between chunks it stays prepared, holding its read snapshot.
+job_outcome<stream_chunk> step_stream(db_state& state, std::shared_ptr<const stream_input> in,
+                                      bool first);
+
+/// Finalizes a stream's statement left before its end (the consumer dropped it).
+job_outcome<void> end_stream_statement(db_state& state) noexcept;
 
 /// Closes the handle (may checkpoint the WAL: disk I/O). Idempotent.
 void close_db(db_state& state) noexcept;

@@ -24,6 +24,18 @@
 /// transaction's shared state, so it may outlive the transaction object;
 /// once the transaction ended, every use of either is refused with
 /// errc::bad_input. Loop thread only.
+///
+/// COPY and streams inside a transaction (`tx.copy_in`, `tx.copy_out`,
+/// `tx.stream`, also on a savepoint) run on the transaction's connection and
+/// are part of it (ROLLBACK undoes a COPY FROM STDIN). The writer or stream
+/// keeps the transaction's state, and so its connection, alive; it never
+/// outlives it: while one is open (a writer not finished or aborted, a
+/// stream not read to its end nor closed), commit() and rollback() are
+/// refused with errc::bad_input and the transaction stays open, so finish
+/// the writer or close the stream first. Dropping the transaction while one
+/// is open ends the transaction at once (every later call on it is refused);
+/// its connection goes back to the pool, and is rolled back there, only once
+/// the writer or stream is done with it.
 
 #include <chrono>
 #include <concepts>
@@ -36,6 +48,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <uvdb/copy.hpp>
 #include <uvdb/detail/callback_awaitable.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/error.hpp>
@@ -44,6 +57,7 @@
 #include <uvdb/param.hpp>
 #include <uvdb/result.hpp>
 #include <uvdb/result_set.hpp>
+#include <uvdb/stream.hpp>
 #include <uvdb/task.hpp>
 #include <vector>
 
@@ -127,6 +141,7 @@ class tx_scope {
     using script_callback = unique_function<void(result<std::vector<result_set>>)>;
     using done_callback = unique_function<void(result<void>)>;
     using savepoint_callback = unique_function<void(result<uvdb::nested_transaction>)>;
+    using copy_writer_callback = unique_function<void(result<copy_writer>)>;
 
     /// Runs one statement inside the transaction, its parameters given as
     /// values: `co_await tx.query(sql, args…)` gives result<result_set>;
@@ -168,6 +183,39 @@ class tx_scope {
     }
     [[nodiscard]] auto execute(std::string_view script) { return execute(query_options{}, script); }
 
+    /// Streams one statement's rows inside the transaction (connection::stream,
+    /// <uvdb/stream.hpp>): gives the row_stream at once; when this scope
+    /// cannot run it, the stream's first next() says why (errc::bad_input).
+    /// See the file comment for the rules while it is open.
+    template <class... A>
+    requires(!detail::any_is<stream_options, A...>) row_stream
+        stream(std::string_view sql, A&&... args) {
+        return open_stream(stream_options{}, sql, detail::bind_params(std::forward<A>(args)...));
+    }
+    template <class... A>
+    requires(!detail::any_is<stream_options, A...>) row_stream
+        stream(const stream_options& opts, std::string_view sql, A&&... args) {
+        return open_stream(opts, sql, detail::bind_params(std::forward<A>(args)...));
+    }
+    /// COPY … TO STDOUT inside the transaction, in chunks (connection::copy_out).
+    copy_stream copy_out(std::string_view sql, const stream_options& opts = {});
+
+    /// COPY … FROM STDIN inside the transaction (connection::copy_in):
+    /// `auto w = co_await tx.copy_in(sql);` gives result<copy_writer>;
+    /// `tx.copy_in(sql, cb)` is the callback form. A bad row fails the
+    /// writer's finish() with the server's error, and the transaction is
+    /// then aborted (its next statement fails with 25P02, COMMIT with
+    /// errc::transaction_rolled_back).
+    void copy_in(const query_options& opts, std::string_view sql, copy_writer_callback cb);
+    void copy_in(std::string_view sql, copy_writer_callback cb) {
+        copy_in(query_options{}, sql, std::move(cb));
+    }
+    [[nodiscard]] auto copy_in(const query_options& opts, std::string_view sql) {
+        return detail::make_tx_awaitable<copy_writer>(
+            [this, opts, sql](copy_writer_callback cb) { copy_in(opts, sql, std::move(cb)); });
+    }
+    [[nodiscard]] auto copy_in(std::string_view sql) { return copy_in(query_options{}, sql); }
+
     /// Opens a savepoint (SAVEPOINT sp_N, N counting from 1 per
     /// transaction) nested in this scope: `auto sp = co_await tx.savepoint();`.
     void savepoint(savepoint_callback cb);
@@ -206,6 +254,10 @@ class tx_scope {
     void fail_later(unique_function<void(result<T>)> cb, error e) const;
     void run_query(std::string_view sql, params p, query_callback cb,
                    const query_options& opts = {});
+    row_stream open_stream(const stream_options& opts, std::string_view sql, params p);
+    /// What a writer or stream of this transaction holds: counts it as open
+    /// until its connection is free again (see the file comment).
+    std::shared_ptr<void> hold_for_io() const;
 
     std::shared_ptr<detail::tx_state> st_;
     std::uint32_t depth_ = 0;  // 0: the transaction; n: the n-th savepoint on its stack

@@ -47,6 +47,9 @@
 ///    errc::bad_input: use execute() for scripts.
 ///  - execute() runs a script of statements (no parameters) and returns each
 ///    statement's result; on the first error it stops and returns the error.
+///  - stream() delivers one statement's rows in chunks of chunk_rows, each
+///    stepped on the threadpool only when the consumer asks for it; dropping
+///    the stream finalizes the statement (docs/STREAMING.md). No COPY.
 ///  - Results: INTEGER → column_kind::int64 (text "42"), REAL → float64
 ///    (shortest round-trip text), TEXT → text, BLOB → binary (read it as
 ///    uvdb::bytes; its text form is PostgreSQL's hex "\x…"), NULL → null.
