@@ -306,7 +306,7 @@ TEST_CASE("password_command: success, non-zero exit, timeout", "[pg][credentials
     }
     SECTION("exits non-zero: its output and stderr are not shown") {
         auto c = t::connect_sync(
-            loop, with_command("echo leaked-stdout; echo leaked-stderr >&2; exit 3", "5s"));
+            loop, with_command("printf \"le%sed\" ak; printf \"le%sed\" ak >&2; exit 3", "5s"));
         REQUIRE(!c.ok());
         const std::string m = c.err().message();
         CHECK(m.find("password_command") != std::string::npos);
@@ -314,7 +314,7 @@ TEST_CASE("password_command: success, non-zero exit, timeout", "[pg][credentials
         CHECK(m.find("leaked") == std::string::npos);
     }
     SECTION("does not finish in time: killed") {
-        auto c = t::connect_sync(loop, with_command("echo partial; sleep 30", "300ms"));
+        auto c = t::connect_sync(loop, with_command("printf \"par%sial\" t; sleep 30", "300ms"));
         REQUIRE(!c.ok());
         const std::string m = c.err().message();
         CHECK(m.find("did not finish within 300ms (killed)") != std::string::npos);
