@@ -28,8 +28,10 @@ void offload_password(event_loop& loop, password_callback done, Work work) {
 std::shared_ptr<password_provider> password_file_provider(std::string path, std::string shown) {
     password_provider_options o;
     o.timeout = std::chrono::seconds{10};
+    // The name first: the function below takes the strings over.
+    std::string name = "password_file " + quote(printable(shown, 200));
     return make_password_provider(
-        "password_file " + quote(printable(shown, 200)),
+        std::move(name),
         [path = std::move(path), shown = std::move(shown)](event_loop& loop,
                                                            password_callback done) {
             offload_password(loop, std::move(done), [path, shown] {
@@ -47,8 +49,9 @@ std::shared_ptr<password_provider> password_command_provider(std::string command
     // The command's own deadline kills it and says so; the provider's is
     // only a backstop for a threadpool too busy to start it.
     o.timeout = timeout + std::chrono::seconds{5};
+    std::string name = "password_command " + quote(printable(command, 200));
     return make_password_provider(
-        "password_command " + quote(printable(command, 200)),
+        std::move(name),
         [command = std::move(command), timeout](event_loop& loop, password_callback done) {
             offload_password(loop, std::move(done),
                              [command, timeout] { return run_password_command(command, timeout); });
