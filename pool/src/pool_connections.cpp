@@ -8,6 +8,7 @@
 #include <cmath>
 #include <exception>
 #include <utility>
+#include <uvdb/credentials.hpp>
 #include <uvdb/log.hpp>
 
 #include "pool_core.hpp"
@@ -25,8 +26,39 @@ void pool_core::start_connect() {
     conn_slot* s = &slots_.open();
     s->created_at = timers_->now();
     ++connects_;
+    if (const auto& provider = opts_.connection.password_provider) {
+        // The password is asked for here, before the driver, so that every
+        // driver gets it; the slot is connecting (and counted so) meanwhile.
+        // get() never answers inline, so the ticket is known by then.
+        auto ticket = std::make_shared<std::uint64_t>(0);
+        *ticket = provider->get(loop_, [ref = core_ref(this), s, epoch = s->epoch,
+                                        ticket](result<std::string> r) mutable {
+            ref->on_password(s, epoch, *ticket, std::move(r));
+        });
+        password_tickets_.push_back(*ticket);
+        return;
+    }
+    open_connection(*s, opts_.connection);
+}
+
+void pool_core::on_password(conn_slot* s, std::uint32_t epoch, std::uint64_t ticket,
+                            result<std::string> r) {
+    std::erase(password_tickets_, ticket);
+    if (s->epoch != epoch || s->state != slot_state::connecting || closed_) return;
+    if (!r) {
+        connect_failed(*s, std::move(r).err());
+        return;
+    }
+    connect_options opts = opts_.connection;
+    opts.password = std::move(*r);
+    opts.password_provider.reset();
+    open_connection(*s, opts);
+}
+
+void pool_core::open_connection(conn_slot& slot, const connect_options& opts) {
+    conn_slot* s = &slot;
     try {
-        s->conn = driver_->connect(loop_, opts_.connection,
+        s->conn = driver_->connect(loop_, opts,
                                    [ref = core_ref(this), s, epoch = s->epoch](result<void> r) {
                                        ref->on_connected(s, epoch, std::move(r));
                                    });
@@ -41,6 +73,11 @@ void pool_core::start_connect() {
 void pool_core::on_connected(conn_slot* s, std::uint32_t epoch, result<void> r) {
     if (s->epoch != epoch || s->state != slot_state::connecting) return;  // discarded meanwhile
     if (!r) {
+        // A cached password the server refuses (revoked early, rotated by
+        // hand) must not be offered again: the next connect asks the provider.
+        if (r.err().value() == errc::auth_failed && opts_.connection.password_provider) {
+            opts_.connection.password_provider->forget();
+        }
         connect_failed(*s, std::move(r).err());
         return;
     }
@@ -108,7 +145,11 @@ void pool_core::connect_failed(conn_slot& s, error e) {
     }
     discard(s);
     start_backoff(timers_->now());
-    const bool retryable = e.retryable();
+    // With a provider, a refused password may be one rotated a moment ago
+    // (the server changed first, the secret store a little later): the next
+    // attempt asks the provider again, so waiters keep waiting for it.
+    const bool retryable = e.retryable() || (e.value() == errc::auth_failed &&
+                                             opts_.connection.password_provider != nullptr);
     last_connect_error_ = e;
     const bool opened = breaker_.on_failure(e);
     if (opened) {

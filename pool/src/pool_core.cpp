@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cassert>
 #include <utility>
+#include <uvdb/credentials.hpp>
 
 namespace uvdb::detail {
 
@@ -464,6 +465,12 @@ void pool_core::close() noexcept {
     backoff_timer_ = sweep_timer_ = leak_timer_ = grow_timer_ = 0;
     fail_all_waiters(
         error(errc::pool_closed, "the pool was closed while waiting for a connection"));
+    // A provider that answers later must not find this pool, and its waiting
+    // requests (each holding the core) must not keep the pool alive.
+    if (const auto& provider = opts_.connection.password_provider) {
+        for (const auto t : password_tickets_) provider->cancel(t);
+    }
+    password_tickets_.clear();
     // Leased connections close when their lease is dropped; every other one now.
     slots_.for_each([this](conn_slot& s) {
         switch (s.state) {

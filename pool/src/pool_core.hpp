@@ -216,6 +216,10 @@ class pool_core {
 
     // Connections: connect, ping, reset, discard (pool_connections.cpp).
     void start_connect();
+    // With a password provider: the password first, then the driver's connect.
+    void on_password(conn_slot* s, std::uint32_t epoch, std::uint64_t ticket,
+                     result<std::string> r);
+    void open_connection(conn_slot& s, const connect_options& opts);
     void on_connected(conn_slot* s, std::uint32_t epoch, result<void> r);
     void on_initialized(conn_slot* s, std::uint32_t epoch, result<void> r);
     void connected(conn_slot& s);
@@ -304,6 +308,9 @@ class pool_core {
     // Connections closed but not yet destroyed: a connection may be closed
     // from inside its own callback, but destroyed only after it returned.
     std::vector<std::unique_ptr<connection>> graveyard_;
+    // Password requests of connecting slots, cancelled when the pool closes:
+    // each holds a reference to this core, and the provider is held by opts_.
+    std::vector<std::uint64_t> password_tickets_;
     bool flush_scheduled_ = false;
 
     std::uint64_t generation_ = 1;

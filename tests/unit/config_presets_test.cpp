@@ -68,6 +68,8 @@ TEST_CASE("config: cloud presets keep idle flows alive inside each network's idl
     const auto proxy = with_preset("rds-proxy");
     CHECK(proxy.pool.recycle < 1800s);  // RDS Proxy's default IdleClientTimeout
     CHECK(keepalive_idle_s(proxy) < 350 / 2);
+    // Named prepared statements pin a client connection to its server session.
+    CHECK(proxy.connection().extra.at("statement_cache_size") == "0");
 
     const auto gcp = with_preset("gcp-cloudsql");
     CHECK(gcp.pool.recycle == 600s);

@@ -34,6 +34,8 @@
 
 namespace uvdb {
 
+class password_provider;  // <uvdb/credentials.hpp>
+
 /// How to open one connection. Plain data; built by code or by the config loader.
 struct connect_options {
     /// `postgresql://user[:password]@host[:port][,host2…]/db?key=value…` or a
@@ -42,6 +44,10 @@ struct connect_options {
     std::string url;
     /// Overrides the URL's password when non-empty (e.g. from a password file).
     std::string password;
+    /// Asked for the password before each connect, when set; its answer
+    /// overrides `password` and the URL's (see <uvdb/credentials.hpp>).
+    /// Copies of these options share it, and with it its cache.
+    std::shared_ptr<uvdb::password_provider> password_provider;
     /// Shown in pg_stat_activity; overrides the URL's application_name when non-empty.
     std::string application_name = "uvdb";
     /// Deadline for the whole connect (DNS + TCP + TLS + authentication),

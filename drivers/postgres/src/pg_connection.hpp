@@ -63,6 +63,9 @@ class connection_impl {
     }
 
     // The uvdb::connection operations (see driver.hpp for their contracts).
+    /// Asks the password provider of the options first, when there is one
+    /// (pg_password.cpp), then start_connect().
+    void start();
     void start_connect();
     void query(std::string_view sql, params p, const query_options& opts,
                connection::query_callback cb);

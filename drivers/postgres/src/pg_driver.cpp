@@ -31,7 +31,7 @@ class pg_driver final : public uvdb::driver {
         detail::impl_ref impl(new detail::connection_impl(loop, cancels_.for_loop(loop), opts,
                                                           std::move(on_connected)));
         auto handle = std::make_unique<detail::connection_handle>(impl);
-        impl->start_connect();
+        impl->start();
         return handle;
     }
 

@@ -5,6 +5,7 @@
 /// the dependency graph; drivers' headers are included separately.
 
 #include <uvdb/config.hpp>
+#include <uvdb/credentials.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/driver_registry.hpp>
 #include <uvdb/error.hpp>

@@ -64,13 +64,18 @@ line password_line(const config& c) {
         return {"password_file = " + quote(from.substr(14)), origin};
     if (from.rfind("password_env ", 0) == 0)
         return {"password_env = " + quote(from.substr(13)), origin};
+    // The command is shown (it names how the secret is fetched), never its output.
+    if (from.rfind("password_command ", 0) == 0)
+        return {"password_command = " + quote(from.substr(17)), origin};
     if (from == "url") return {"# password: in the URL (hidden)", {}};
     if (from == "code") return {"# password: set by the application (hidden)", {}};
     return {"# password: none given (libpq may use PGPASSWORD or ~/.pgpass)", {}};
 }
 
 bool is_meta(const setting& s) {
-    return s.section == "database" && (s.key == "password_file" || s.key == "password_env");
+    return s.section == "database" &&
+           (s.key == "password_file" || s.key == "password_env" || s.key == "password_command" ||
+            s.key == "password_command_timeout");
 }
 
 }  // namespace

@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <uvdb/config.hpp>
+#include <uvdb/credentials.hpp>
 #include <vector>
 
 namespace uvdb::detail::cfg {
@@ -127,6 +129,8 @@ struct draft {
     config cfg;
     std::string password_file;
     std::string password_env;
+    std::string password_command;
+    std::chrono::milliseconds password_command_timeout{10'000};
 };
 
 /// Why the driver for `url`'s scheme refuses it (no such driver, or its
@@ -180,6 +184,19 @@ std::string env_label(std::string_view name, const std::string& value);
 /// when group or others may read it. `shown` is how messages name it.
 converted<std::string> read_password_file(const std::string& path, const std::string& shown,
                                           std::vector<std::string>& warnings);
+
+/// Runs `command` with /bin/sh and returns what it printed on stdout, one
+/// line, trailing newline dropped. Blocking (threadpool only). A non-zero
+/// exit, a signal, no output or the deadline passing (it is killed) is the
+/// reason, naming the command, never its output; its stderr is discarded.
+converted<std::string> run_password_command(const std::string& command,
+                                            std::chrono::milliseconds timeout);
+
+/// Providers that read the file / run the command before every connect
+/// (config_password_providers.cpp). `shown` names the file in messages.
+std::shared_ptr<password_provider> password_file_provider(std::string path, std::string shown);
+std::shared_ptr<password_provider> password_command_provider(std::string command,
+                                                             std::chrono::milliseconds timeout);
 
 }  // namespace uvdb::detail::cfg
 

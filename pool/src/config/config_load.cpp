@@ -95,7 +95,7 @@ struct loader {
         for (const auto& [k, v] : d.cfg.pool.connection.extra) {
             d.cfg.sources["database.extra." + k] = {config_source::default_value, "application"};
         }
-        if (!d.cfg.pool.connection.password.empty()) {
+        if (!d.cfg.pool.connection.password.empty() || d.cfg.pool.connection.password_provider) {
             d.cfg.password_from = "code";
             d.cfg.sources["database.password"] = {config_source::default_value, "application"};
         }
@@ -242,9 +242,20 @@ struct loader {
     }
 
     void resolve_password() {
-        if (!d.password_file.empty() && !d.password_env.empty()) {
+        const int given = static_cast<int>(!d.password_file.empty()) +
+                          static_cast<int>(!d.password_env.empty()) +
+                          static_cast<int>(!d.password_command.empty());
+        if (given == 2 && d.password_command.empty()) {
             problems.push_back(prefix_of("database.password_env") +
                                "[database] password_file and password_env are both set; keep one");
+            return;
+        }
+        if (given > 1) {
+            const char* key =
+                !d.password_command.empty() ? "database.password_command" : "database.password_env";
+            problems.push_back(prefix_of(key) +
+                               "[database] more than one of password_file, password_env and "
+                               "password_command is set; keep one");
             return;
         }
         auto& conn = d.cfg.pool.connection;
@@ -267,14 +278,26 @@ struct loader {
                     path = name.substr(0, slash + 1) + path;
                 }
             }
+            // Read now so that a missing or bad file is reported with the
+            // file's line; then again before every connect (a provider), so
+            // that a rotated secret is used without a restart.
             auto pw = read_password_file(path, d.password_file, d.cfg.warnings);
             if (!pw.value) {
                 problems.push_back(prefix_of("database.password_file") + "[database] " + pw.reason);
                 return;
             }
+            // Kept for code that reads the options; connects use the provider.
             conn.password = std::move(*pw.value);
+            conn.password_provider = password_file_provider(path, d.password_file);
             d.cfg.password_from = "password_file " + d.password_file;
             d.cfg.sources["database.password"] = d.cfg.origin("database.password_file");
+        } else if (!d.password_command.empty()) {
+            // Not run here: it may mint a short-lived token; each connect runs it.
+            conn.password.clear();
+            conn.password_provider =
+                password_command_provider(d.password_command, d.password_command_timeout);
+            d.cfg.password_from = "password_command " + d.password_command;
+            d.cfg.sources["database.password"] = d.cfg.origin("database.password_command");
         }
     }
 
@@ -286,6 +309,7 @@ struct loader {
         for (const auto& x : s) before.push_back(x.get(d.cfg));
         const std::string url_before = d.cfg.pool.connection.url;
         const std::string password_before = d.cfg.pool.connection.password;
+        const auto provider_before = d.cfg.pool.connection.password_provider;
         const auto extra_before = d.cfg.pool.connection.extra;
 
         opts.overrides(d.cfg.pool);
@@ -297,7 +321,15 @@ struct loader {
         const auto& conn = d.cfg.pool.connection;
         if (conn.url != url_before) d.cfg.sources["database.url"] = {config_source::code, {}};
         if (conn.password != password_before) {
+            // A password set by code beats the file's or the command's.
+            if (!conn.password.empty() && conn.password_provider == provider_before) {
+                d.cfg.pool.connection.password_provider.reset();
+            }
             d.cfg.password_from = conn.password.empty() ? std::string() : std::string("code");
+            d.cfg.sources["database.password"] = {config_source::code, {}};
+        }
+        if (conn.password_provider && conn.password_provider != provider_before) {
+            d.cfg.password_from = "code";
             d.cfg.sources["database.password"] = {config_source::code, {}};
         }
         for (const auto& [k, v] : conn.extra) {

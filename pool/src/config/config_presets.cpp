@@ -46,8 +46,9 @@ const std::vector<preset_info>& presets() {
          with_keepalives({{"pool.recycle", "600s"}})},
         {"rds-proxy",
          "behind Amazon RDS Proxy: recycle before its 1800 s client idle timeout, keepalives as "
-         "aws-rds",
-         with_keepalives({{"pool.recycle", "1500s"}})},
+         "aws-rds, no named prepared statements (they pin a connection to its server session)",
+         with_keepalives(
+             {{"pool.recycle", "1500s"}, {"database.extra.statement_cache_size", "0"}})},
         {"gcp-cloudsql",
          "Google Cloud SQL: recycle after 10 min, keepalives under the VPC firewall's 10 min idle "
          "tracking",

@@ -185,6 +185,17 @@ const std::vector<setting>& table() {
         {"database", "password_env", "",
          [](draft& d, const raw_value& v) { return set_env_name(d.password_env, v); },
          [](const config&) { return std::string(); }},
+        {"database", "password_command", "",
+         [](draft& d, const raw_value& v) {
+             return set_path(d.password_command, v, "a command that prints the password");
+         },
+         [](const config&) { return std::string(); }},
+        {"database", "password_command_timeout", "",
+         [](draft& d, const raw_value& v) {
+             return store(to_duration(v, milliseconds(1)),
+                          [&](milliseconds x) { d.password_command_timeout = x; });
+         },
+         [](const config&) { return std::string(); }},
         {"database", "application_name", "", set_application_name,
          [](const config& c) { return quote(c.pool.connection.application_name); }},
         {"database", "connect_timeout", "", set_connect_duration<&connect_options::connect_timeout>,

@@ -36,8 +36,9 @@ void fake_driver::kill_all() {
     for (fake_connection* c : st_->live) c->kill();
 }
 
-std::unique_ptr<connection> fake_driver::connect(event_loop& loop, const connect_options& /*opts*/,
+std::unique_ptr<connection> fake_driver::connect(event_loop& loop, const connect_options& opts,
                                                  connect_callback on_connected) {
+    st_->passwords.push_back(opts.password);
     return std::make_unique<fake_connection>(loop, st_, next_id_++, std::move(on_connected));
 }
 

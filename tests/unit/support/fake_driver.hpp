@@ -58,7 +58,8 @@ struct fake_state {
     std::size_t pings = 0;
     std::size_t resets = 0;
     std::size_t queries = 0;
-    std::vector<fake_connection*> live;                     // created and not closed
+    std::vector<fake_connection*> live;  // created and not closed
+    std::vector<std::string> passwords;  // connect_options::password of each connect, in order
     std::vector<std::chrono::milliseconds> ping_deadlines;  // as the pool passed them
     /// Every statement run, in order, when record_sql is on.
     bool record_sql = true;
