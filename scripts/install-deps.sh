@@ -8,6 +8,7 @@ packages=(
     build-essential cmake pkg-config
     libuv1-dev libpq-dev libssl-dev libtomlplusplus-dev catch2 libspdlog-dev libsqlite3-dev
     postgresql postgresql-contrib openssl
+    pgbouncer  # the cluster tests (scripts/pg-test-cluster.sh) put it in front of the primary
     clang libclang-rt-14-dev clang-format-14 clang-tidy-14
     python3 python3-prometheus-client  # the metrics tests parse uvdb's output with it
 )
