@@ -2,6 +2,8 @@
 # Builds uvdb and runs every test (CTest) against a throwaway PostgreSQL that
 # it starts and stops, unless UVDB_TEST_URL already names a server.
 # Without arguments (what CI runs, .ci/run) it then also:
+#   - runs the cluster suite (ctest -L cluster) against a primary, a standby
+#     and PgBouncer started by scripts/pg-test-cluster.sh (plain build only);
 #   - runs scripts/lint.sh (clang-format and clang-tidy, Debian's LLVM 14);
 #   - runs the libFuzzer targets for a bounded time (scripts/fuzz.sh);
 #   - builds and runs the test suites under AddressSanitizer + UBSan + LSan
@@ -28,12 +30,20 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUVDB_BUILD_TESTS=ON -DUV
 cmake --build build -j"$(nproc)"
 step_done "build (RelWithDebInfo)" "$t"
 
+# Servers this script started, stopped however it ends: success, failure or signal.
+pg_dir=
+cluster_dir=
+# shellcheck disable=SC2317  # called by the EXIT trap
+stop_servers() {
+    if [[ -n $cluster_dir ]]; then scripts/pg-test-cluster.sh stop "$cluster_dir" >/dev/null || true; fi
+    if [[ -n $pg_dir ]]; then scripts/pg-test-server.sh stop "$pg_dir" || true; fi
+}
+trap stop_servers EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 if [[ -z ${UVDB_TEST_URL:-} ]]; then
     pg_dir=$(mktemp -d /tmp/uvdb-pg.XXXXXX)
-    # Stop the server however this script ends: success, failure or signal.
-    trap 'scripts/pg-test-server.sh stop "$pg_dir"' EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
     scripts/pg-test-server.sh start "$pg_dir"
     # shellcheck disable=SC1091
     . "$pg_dir/env.sh"
@@ -52,6 +62,22 @@ step_done "ctest (build/)" "$t"
 
 # The rest runs only for the full run; ctest arguments select a subset.
 if [[ $# -eq 0 ]]; then
+    # The cluster suite (label `cluster`: failover, demoted primaries,
+    # PgBouncer) against a primary + standby + PgBouncer started for it.
+    # Plain build only: the sanitizer builds skip the label (time budget).
+    t=$SECONDS
+    cluster_dir=$(mktemp -d /tmp/uvdb-cluster.XXXXXX)
+    if scripts/pg-test-cluster.sh start "$cluster_dir"; then
+        # shellcheck disable=SC1091
+        (. "$cluster_dir/env.sh" && ctest --test-dir build -L cluster --output-on-failure) || status=$?
+    else
+        echo "test.sh: the test cluster did not start" >&2
+        status=1
+    fi
+    scripts/pg-test-cluster.sh stop "$cluster_dir" >/dev/null || status=1
+    cluster_dir=
+    step_done "ctest -L cluster (cluster)" "$t"
+
     # clang-format over every source file and clang-tidy over the library
     # sources (build/compile_commands.json): any difference or finding fails.
     t=$SECONDS
