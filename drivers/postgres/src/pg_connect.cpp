@@ -232,8 +232,8 @@ void connection_impl::on_connected() {
     }
     ep_ = current_endpoint();
     pid_ = conn_.backend_pid();
-    note_wanted_role();
     phase_ = phase::ready;
+    note_wanted_role();  // reads the reported role: once ready
     timer_.stop();
     host_timer_.close();
     timer_armed_ = false;
