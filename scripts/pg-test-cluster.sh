@@ -540,30 +540,22 @@ cmd_promote() {
     echo "promoted $standby (port $(node_port "$standby")) to primary; fenced $primary (port $(node_port "$primary")): stopped"
 }
 
-# Restart the fenced node as a standby of the current primary: pg_rewind
-# (wal_log_hints is on) and, if that fails, a fresh pg_basebackup.
+# Restart the fenced node as a standby of the current primary, from a fresh
+# pg_basebackup. (pg_rewind was tried first and proved unreliable here after
+# a few flips: a rewound node could refuse to start, "requested timeline does
+# not contain minimum recovery point"; the test data are small, so a copy
+# takes about a second.)
 cmd_demote() {
-    local fenced primary how
+    local fenced primary
     fenced=$(role_of fenced)
     primary=$(role_of primary)
     [[ $fenced != none ]] || die "no fenced node to demote (roles: $(tr '\n' ' ' <"$dir/roles"))"
     stop_node "$fenced"
-    # pg_rewind connects to the source as its owner over the unix socket.
-    if as_user "$owner" "$bindir/pg_rewind" -D "$dir/$fenced/data" --no-sync \
-        --source-server="host=$dir/$primary port=$(node_port "$primary") user=$owner dbname=postgres" \
-        >>"$dir/rewind.log" 2>&1; then
-        how="pg_rewind"
-        write_node_conf "$fenced"
-        set_upstream "$fenced" "$primary"
-    else
-        log "pg_rewind failed (log: $dir/rewind.log): fresh pg_basebackup instead"
-        how="pg_basebackup"
-        basebackup_node "$fenced" "$primary"
-    fi
+    basebackup_node "$fenced" "$primary"
     start_node "$fenced"
     wait_recovery "$fenced" t
     set_roles "$primary" "$fenced" none
-    echo "demoted $fenced (port $(node_port "$fenced")): standby of $primary (port $(node_port "$primary")) via $how"
+    echo "demoted $fenced (port $(node_port "$fenced")): standby of $primary (port $(node_port "$primary")) via pg_basebackup"
 }
 
 cmd_replay() {

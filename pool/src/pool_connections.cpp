@@ -226,6 +226,12 @@ void pool_core::on_ping_done(conn_slot* s, std::uint32_t epoch, result<void> r) 
         dispatch();
         return;
     }
+    if (s->conn->role_lost()) {
+        // What the ping's answer carried: the server changed roles.
+        discard_for(*s, reuse_verdict::role_lost);
+        dispatch();
+        return;
+    }
     slots_.set_state(*s, slot_state::detached);
     const time_point now = timers_->now();
     s->idle_since = now;
@@ -319,6 +325,14 @@ void pool_core::flush_graveyard() noexcept {
     std::vector<std::unique_ptr<connection>> doomed;
     doomed.swap(graveyard_);
     doomed.clear();
+}
+
+void pool_core::invalidate_for_role(const connection& c) noexcept {
+    ++generation_;
+    logger().info(
+        "pool: {} no longer has the role the pool's connection string asks for (now {}); every "
+        "connection opened before now will be replaced",
+        c.describe(), to_string(c.reported_role()));
 }
 
 void pool_core::invalidate_all(const error& cause) {

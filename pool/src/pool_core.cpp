@@ -250,6 +250,12 @@ void pool_core::discard_for(conn_slot& s, reuse_verdict v) noexcept {
         case reuse_verdict::busy:
             ++closed_broken_;
             break;
+        case reuse_verdict::role_lost:
+            // Like a server that went away: what was opened to it before now
+            // is suspect too (a demoted primary's other sessions).
+            ++invalidated_;
+            invalidate_for_role(*s.conn);
+            break;
         case reuse_verdict::reuse:
             assert(false);
             break;

@@ -233,6 +233,8 @@ class pool_core {
     void discard(conn_slot& s) noexcept;
     void flush_graveyard() noexcept;
     void invalidate_all(const error& cause);
+    /// invalidate_all for a server whose role changed (connection::role_lost).
+    void invalidate_for_role(const connection& c) noexcept;
 
     // Timers: idle sweep and leak check (pool_maintenance.cpp).
     time_point sweep_due() const noexcept;

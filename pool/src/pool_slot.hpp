@@ -78,6 +78,9 @@ enum class reuse_verdict : std::uint8_t {
     busy,     ///< a statement still runs on it
     stale,    ///< opened before the server went away (an older pool generation)
     expired,  ///< past its recycle deadline
+    /// the server no longer has the role the connection was opened for
+    /// (connection::role_lost: a demoted primary, a promoted standby)
+    role_lost,
 };
 
 /// The verdict on `s` for a pool at `generation`, at `now`. Cheapest checks
@@ -87,6 +90,7 @@ inline reuse_verdict judge_reuse(const conn_slot& s, std::uint64_t generation,
     if (s.generation != generation) return reuse_verdict::stale;
     if (now >= s.expires_at) return reuse_verdict::expired;
     if (s.conn->is_broken()) return reuse_verdict::broken;
+    if (s.conn->role_lost()) return reuse_verdict::role_lost;
     if (!s.conn->is_idle()) return reuse_verdict::busy;
     return reuse_verdict::reuse;
 }

@@ -137,7 +137,7 @@ TEST_CASE("slot_table: lists keep the order slots entered them", "[unit][slot]")
 
 // ================================================================ reuse verdict
 
-TEST_CASE("judge_reuse: stale, expired, broken, busy, else reuse", "[unit][slot]") {
+TEST_CASE("judge_reuse: stale, expired, broken, role lost, busy, else reuse", "[unit][slot]") {
     event_loop loop;
     fake_driver drv;
     connect_options co;
@@ -162,6 +162,11 @@ TEST_CASE("judge_reuse: stale, expired, broken, busy, else reuse", "[unit][slot]
     CHECK(judge_reuse(s, 3, now) == reuse_verdict::busy);
     loop.run();
     CHECK(judge_reuse(s, 3, now) == reuse_verdict::reuse);
+
+    // A server that no longer has the role the connection was opened for.
+    static_cast<fake_connection&>(*s.conn).lose_role();
+    CHECK(judge_reuse(s, 3, now) == reuse_verdict::role_lost);
+    CHECK(judge_reuse(s, 4, now) == reuse_verdict::stale);
 
     static_cast<fake_connection&>(*s.conn).kill();
     s.conn->query("SELECT 1", [&](result<result_set> r) { got.emplace(std::move(r)); });

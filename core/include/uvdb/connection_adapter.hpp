@@ -14,9 +14,9 @@
 /// `Impl` provides the operations of `uvdb::connection` under the same names
 /// and signatures (query, execute, ping, reset, cancel, close, is_ready,
 /// is_broken, is_idle, transaction_status, describe; server_pid,
-/// describe_server, on_notification, listen, unlisten and notify optionally).
-/// `Ref` is the owning reference: `intrusive_ref<Impl>` by default (Impl then
-/// has add_ref()/release()), or e.g. `std::shared_ptr<Impl>`.
+/// reported_role, role_lost, describe_server, on_notification, listen, unlisten and notify
+/// optionally). `Ref` is the owning reference: `intrusive_ref<Impl>` by default (Impl then has
+/// add_ref()/release()), or e.g. `std::shared_ptr<Impl>`.
 ///
 /// Header-only: a plugin driver compiles its own copy, nothing crosses the
 /// plugin ABI but `uvdb::connection` itself.
@@ -75,6 +75,20 @@ class connection_adapter final : public connection {
             return impl_->server_pid();
         } else {
             return 0;
+        }
+    }
+    server_role reported_role() const noexcept override {
+        if constexpr (requires(const Impl& i) { i.reported_role(); }) {
+            return impl_->reported_role();
+        } else {
+            return server_role::unknown;
+        }
+    }
+    bool role_lost() const noexcept override {
+        if constexpr (requires(const Impl& i) { i.role_lost(); }) {
+            return impl_->role_lost();
+        } else {
+            return false;
         }
     }
     std::string describe() const override { return impl_->describe(); }

@@ -70,6 +70,26 @@ struct query_options {
 /// Transaction status, as the connection last saw it.
 enum class tx_status : std::uint8_t { idle, in_transaction, failed_transaction, unknown };
 
+/// What a server said it is, as a connection last heard it (no round trip):
+/// a primary taking writes, a primary whose sessions default to read-only, or
+/// a standby (a replica in recovery).
+enum class server_role : std::uint8_t { unknown, primary, read_only, standby };
+
+/// "unknown", "primary", "read-only primary" or "standby", for logs.
+constexpr std::string_view to_string(server_role r) noexcept {
+    switch (r) {
+        case server_role::primary:
+            return "primary";
+        case server_role::read_only:
+            return "read-only primary";
+        case server_role::standby:
+            return "standby";
+        case server_role::unknown:
+            break;
+    }
+    return "unknown";
+}
+
 /// What a connection can say about its server, for reports (uvdb-bench's
 /// notes). Every field may be unknown: a driver fills what it knows.
 struct server_facts {
@@ -176,6 +196,17 @@ class connection {
     /// Nothing queued or running.
     virtual bool is_idle() const noexcept = 0;
     virtual tx_status transaction_status() const noexcept = 0;
+    /// The role the server last reported, without a round trip (PostgreSQL:
+    /// the in_hot_standby and default_transaction_read_only values it sends
+    /// whenever they change). unknown where the driver cannot tell.
+    virtual server_role reported_role() const noexcept { return server_role::unknown; }
+    /// True once the server no longer has the role the connection was opened
+    /// for (PostgreSQL: target_session_attrs read-write or primary and the
+    /// server became a standby or read-only, or a statement failed with
+    /// SQLSTATE 25006; standby or prefer-standby and the standby was
+    /// promoted). The connection still answers, but a pool must not reuse it,
+    /// and connections opened to that server before it are suspect as well.
+    virtual bool role_lost() const noexcept { return false; }
 
     /// The server's process id for this session (PostgreSQL backend pid), or 0.
     virtual std::int64_t server_pid() const noexcept { return 0; }

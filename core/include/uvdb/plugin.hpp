@@ -54,7 +54,8 @@
 ///   4: streams and COPY: uvdb::connection::open_stream(), open_copy_out(),
 ///      start_copy_in(); notifications: on_notification(), listen(),
 ///      unlisten(), notify(); uvdb::driver::quote_identifier().
-#define UVDB_PLUGIN_ABI_VERSION 4u
+///   5: uvdb::connection::reported_role() and role_lost() (failover).
+#define UVDB_PLUGIN_ABI_VERSION 5u
 
 /// Name of the C symbol every plugin exports.
 #define UVDB_PLUGIN_ENTRY_SYMBOL "uvdb_driver_plugin_entry"

@@ -1,10 +1,21 @@
 // The connect phase of connection_impl: conninfo → DNS off the loop →
 // PQconnectStartParams → PQconnectPoll driven by the io_watcher, all under one
 // deadline timer (libpq ignores connect_timeout in non-blocking mode).
+//
+// A string naming several hosts is tried one host at a time, each attempt a
+// PGconn of its own with its own deadline: libpq has no call that moves on
+// to the next host, so with one PGconn for the whole list a black-holed
+// first host would eat the whole deadline. Each attempt still lets libpq
+// check target_session_attrs on its host; prefer-standby becomes two passes
+// (standby, then any), as libpq does it. Deadlines: the URL's
+// connect_timeout per host, as libpq's blocking connect applies it
+// (otherwise connect_options::connect_timeout shared among the hosts, at
+// least 2 s each), and connect_options::connect_timeout over the whole.
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <uvdb/log.hpp>
 
 #include "pg_connection.hpp"
@@ -23,9 +34,11 @@ void connection_impl::start_connect() {
     stmts_ = statement_cache(info_.statement_cache_size());
     ep_ = info_.first_endpoint();
     connect_started_ = loop_.now();
-    // The URL's connect_timeout, when shorter, wins: libpq would have honoured it.
+    attempts_ = 0;
+    // One host: the URL's connect_timeout, when shorter, wins: libpq would
+    // have honoured it. Several: it is each host's deadline (start_libpq).
     if (const auto url_timeout = info_.url_connect_timeout();
-        url_timeout.count() > 0 &&
+        info_.host_count() <= 1 && url_timeout.count() > 0 &&
         (opts_.connect_timeout.count() <= 0 || url_timeout < opts_.connect_timeout)) {
         opts_.connect_timeout = url_timeout;
     }
@@ -69,8 +82,37 @@ void connection_impl::on_resolved(std::size_t host_index, result<std::vector<res
 }
 
 void connection_impl::start_libpq() {
+    if (attempts_ == 0) {
+        // Decided once the names are resolved: one attempt per address.
+        attempts_ = info_.host_count();
+        attempt_ = 0;
+        attempt_errors_.clear();
+        standby_pass_ = attempts_ > 1 && info_.target_session_attrs() == "prefer-standby";
+        host_timeout_ = info_.url_connect_timeout();
+        if (host_timeout_.count() <= 0 && opts_.connect_timeout.count() > 0) {
+            host_timeout_ = std::max<std::chrono::milliseconds>(
+                std::chrono::seconds(2),
+                opts_.connect_timeout / static_cast<long>(std::max<std::size_t>(attempts_, 1)));
+        }
+    }
+    const conninfo* ci = &info_;
+    if (attempts_ > 1) {
+        const std::string tsa = standby_pass_                                      ? "standby"
+                                : info_.target_session_attrs() == "prefer-standby" ? "any"
+                                                                                   : "";
+        attempt_info_ = info_.for_host(attempt_, tsa);
+        ci = &attempt_info_;
+        if (host_timeout_.count() > 0) {
+            host_expired_ = false;
+            host_timer_.start(host_timeout_, [this] {
+                impl_ref keep(this);
+                on_host_timeout();
+            });
+        }
+    }
+    // The one place a connection attempt starts.
     std::vector<const char*> keywords, values;
-    info_.arrays(keywords, values);
+    ci->arrays(keywords, values);
     conn_.start(keywords.data(), values.data());
     if (!conn_) {
         fail_connect(
@@ -86,12 +128,12 @@ void connection_impl::start_libpq() {
     // are read from the result's fields, which verbosity does not change.
     conn_.set_error_verbosity(PQERRORS_VERBOSE);
     if (conn_.status() == CONNECTION_BAD) {
-        fail_connect(connect_error(conn_.error_message(), current_endpoint()));
+        next_host(connect_error(conn_.error_message(), current_endpoint()));
         return;
     }
     const int fd = conn_.socket();
     if (fd < 0) {
-        fail_connect(connect_error(conn_.error_message(), current_endpoint()));
+        next_host(connect_error(conn_.error_message(), current_endpoint()));
         return;
     }
     phase_ = phase::connecting;
@@ -155,6 +197,11 @@ void connection_impl::on_poll_done(PostgresPollingStatusType st) {
         conn_.finish();
     }
     if (phase_ != phase::connecting) return;  // timed out or closed while the poll ran
+    if (host_expired_ && st != PGRES_POLLING_OK) {
+        host_expired_ = false;
+        on_host_timeout();
+        return;
+    }
     switch (st) {
         case PGRES_POLLING_READING:
             follow_socket();
@@ -169,7 +216,7 @@ void connection_impl::on_poll_done(PostgresPollingStatusType st) {
             break;
         case PGRES_POLLING_FAILED:
         default:
-            fail_connect(connect_error(conn_.error_message(), current_endpoint()));
+            next_host(connect_error(conn_.error_message(), current_endpoint()));
             break;
     }
 }
@@ -186,7 +233,9 @@ void connection_impl::on_connected() {
     ep_ = current_endpoint();
     pid_ = conn_.backend_pid();
     phase_ = phase::ready;
+    note_wanted_role();  // reads the reported role: once ready
     timer_.stop();
+    host_timer_.close();
     timer_armed_ = false;
     watcher_.set_interest(
         io_readable);  // stays on while connected: we notice a server that goes away
@@ -218,8 +267,48 @@ void connection_impl::on_connect_timeout() {
     fail_connect(error(errc::timeout, std::move(msg)).with_fatal(true));
 }
 
+void connection_impl::on_host_timeout() {
+    if (phase_ != phase::connecting) return;
+    if (poll_running_) {
+        host_expired_ = true;  // the worker owns the PGconn: on_poll_done moves on
+        return;
+    }
+    next_host(error(errc::timeout, "connecting to " + current_endpoint().where() +
+                                       " timed out after " + std::to_string(host_timeout_.count()) +
+                                       " ms (per host)")
+                  .with_fatal(true));
+}
+
+void connection_impl::next_host(error e) {
+    if (attempts_ <= 1) {
+        fail_connect(std::move(e));
+        return;
+    }
+    host_timer_.stop();
+    logger().debug("uvdb postgres: host {} of {} failed: {}", attempt_ + 1, attempts_,
+                   e.to_string());
+    if (!attempt_errors_.empty()) attempt_errors_ += "; ";
+    attempt_errors_ += e.message();
+    // Not while a poll runs: callers come from on_poll_done or the loop.
+    watcher_.close();
+    conn_.finish();
+    watched_fd_ = -1;
+    if (++attempt_ == attempts_) {
+        if (!standby_pass_) {
+            e.with_message("could not connect to any of the " + std::to_string(attempts_) +
+                           " hosts: " + attempt_errors_);
+            fail_connect(std::move(e));
+            return;
+        }
+        standby_pass_ = false;  // prefer-standby found no standby: any server will do
+        attempt_ = 0;
+    }
+    start_libpq();
+}
+
 void connection_impl::fail_connect(error e) {
     e.with_fatal(true);
+    host_timer_.close();
     logger().debug("uvdb postgres: connect failed: {}", e.to_string());
     broken_ = true;
     broken_reason_ = e;

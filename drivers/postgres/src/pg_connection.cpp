@@ -20,7 +20,8 @@ connection_impl::connection_impl(event_loop& loop, std::shared_ptr<cancel_limite
       cancels_(std::move(cancels)),
       timer_(loop),
       opts_(opts),
-      on_connected_(std::move(on_connected)) {}
+      on_connected_(std::move(on_connected)),
+      host_timer_(loop) {}
 
 connection_impl::~connection_impl() { teardown_io(); }
 
@@ -187,6 +188,7 @@ void connection_impl::teardown_io() noexcept {
     // libuv must stop polling the descriptor before libpq closes it.
     watcher_.close();
     timer_.close();
+    host_timer_.close();
     timer_armed_ = false;
     flushing_ = false;
     if (poll_running_) {

@@ -83,6 +83,9 @@ class connection_impl {
     bool is_idle() const noexcept { return queue_.empty() && !cancel_outstanding_; }
     tx_status transaction_status() const noexcept;
     std::int64_t server_pid() const noexcept { return pid_; }
+    // The server's role, from what it reported (pg_role.cpp).
+    server_role reported_role() const noexcept;
+    bool role_lost() const noexcept;
     std::string describe() const;
     void describe_server(connection::server_facts_callback cb);  // pg_server_facts.cpp
     // Notifications (pg_notify.cpp).
@@ -136,6 +139,14 @@ class connection_impl {
     void follow_socket();
     void on_connected();
     void on_connect_timeout();
+    /// Multi-host strings: the attempt on one host failed or ran out of its
+    /// deadline; try the next (a new PGconn), or fail with every host's error.
+    void next_host(error e);
+    void on_host_timeout();
+    /// At connect: which role target_session_attrs asks the server to keep (pg_role.cpp).
+    void note_wanted_role();
+    /// After each statement: a 25006 failure where a writable server is wanted.
+    void note_statement_role(const command& c) noexcept;
     void fail_connect(error e);
     static void on_notice(void* self, const PGresult* notice);
     endpoint current_endpoint() const;
@@ -235,6 +246,17 @@ class connection_impl {
     conninfo info_;
     std::size_t resolving_ = 0;
     std::string resolve_error_;
+    // A string naming several hosts is tried one host at a time, each with
+    // its own deadline (libpq has no "next host" call, and ignores
+    // connect_timeout in non-blocking mode).
+    std::size_t attempts_ = 0;   // 0: not decided yet; 1: libpq walks the list itself
+    std::size_t attempt_ = 0;    // the host being tried
+    bool standby_pass_ = false;  // prefer-standby: the first pass asks for a standby
+    bool host_expired_ = false;  // the host's deadline passed while a poll ran
+    std::chrono::milliseconds host_timeout_{0};
+    timer host_timer_;
+    conninfo attempt_info_;       // info_ narrowed to the host being tried
+    std::string attempt_errors_;  // "host: why; host: why" for the final error
     int watched_fd_ = -1;
     ino_t watched_ino_ = 0;
     clock::time_point connect_started_{};
@@ -247,6 +269,10 @@ class connection_impl {
     std::string sql_buf_;         // NUL-terminated copy of the SQL sent at once; keeps its capacity
     endpoint ep_;
     std::int64_t pid_ = 0;
+    /// What role_lost() compares the reported role against.
+    enum class wanted_role : std::uint8_t { any, writable, primary, read_only, standby };
+    wanted_role wanted_role_ = wanted_role::any;
+    bool role_lost_ = false;          // sticky: set by a 25006 failure
     error broken_reason_;             // why the connection broke, for statements issued later
     std::string fatal_notice_state_;  // SQLSTATE of a FATAL notice (session about to end)
     std::string fatal_notice_text_;

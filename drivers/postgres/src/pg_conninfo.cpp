@@ -322,6 +322,37 @@ std::chrono::milliseconds conninfo::url_connect_timeout() const noexcept {
     return std::chrono::seconds{seconds};
 }
 
+std::size_t conninfo::host_count() const {
+    const std::string* hostaddr = get("hostaddr");
+    const std::string* host = get("host");
+    if (hostaddr != nullptr && !hostaddr->empty()) return split_commas(*hostaddr).size();
+    if (host != nullptr && !host->empty()) return split_commas(*host).size();
+    return 1;
+}
+
+conninfo conninfo::for_host(std::size_t i, const std::string& target_session_attrs) const {
+    conninfo one = *this;
+    // Item i of a list, or its only item (one port for every host).
+    auto item = [i](const std::string* list) -> std::string {
+        if (list == nullptr) return {};
+        std::vector<std::string> items = split_commas(*list);
+        if (items.size() == 1) return items.front();
+        return i < items.size() ? items[i] : std::string();
+    };
+    for (const char* key : {"host", "hostaddr", "port"}) {
+        if (const std::string* list = get(key)) one.set(key, item(list));
+    }
+    if (!target_session_attrs.empty()) one.set("target_session_attrs", target_session_attrs);
+    return one;
+}
+
+std::string conninfo::target_session_attrs() const {
+    const std::string* v = get("target_session_attrs");
+    if (v != nullptr && !v->empty()) return *v;
+    const std::string env = env_or_empty("PGTARGETSESSIONATTRS");
+    return env.empty() ? std::string("any") : env;
+}
+
 endpoint conninfo::first_endpoint() const {
     endpoint ep;
     if (!hosts_.empty()) {

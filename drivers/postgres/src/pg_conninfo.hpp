@@ -61,6 +61,17 @@ class conninfo {
     /// ignores it in non-blocking mode, so the connection's timer honours it.
     std::chrono::milliseconds url_connect_timeout() const noexcept;
 
+    /// How many hosts the string names: before apply_resolved, as written;
+    /// after it, one per resolved address. 1 when it names none (PGHOST,
+    /// libpq's default).
+    std::size_t host_count() const;
+    /// A copy naming only host `i` (of host_count()), with its address and
+    /// port; a non-empty `target_session_attrs` replaces the string's.
+    conninfo for_host(std::size_t i, const std::string& target_session_attrs) const;
+
+    /// The target_session_attrs asked for ("any" when not given).
+    std::string target_session_attrs() const;
+
     /// Where the first attempt goes, for messages before libpq knows more.
     endpoint first_endpoint() const;
 

@@ -176,6 +176,8 @@ bool connection_impl::retry_stale(command& c) {
 
 void connection_impl::finish_front() {
     command c = queue_.pop_front();
+    // Before the caller sees the result (and may give the connection back).
+    note_statement_role(c);
     if (cancel_outstanding_ && cancels_->withdraw(cancel_job_)) {
         // The statement ended before its cancel request left: drop the request,
         // so the next statement need not wait for it.

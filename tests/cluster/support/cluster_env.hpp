@@ -8,8 +8,10 @@
 /// every case of this suite returns at once with a WARN saying how to start
 /// one: UVDB_CLUSTER_OR_SKIP() at the top of each case.
 
+#include <chrono>
 #include <string>
 #include <uvdb/driver.hpp>
+#include <uvdb/event_loop.hpp>
 
 namespace uvdb::test {
 
@@ -31,6 +33,29 @@ const cluster_env* cluster();
 
 /// connect_options for `url` with the suite's connect timeout.
 connect_options cluster_options(const std::string& url);
+
+/// When a cluster subcommand ran (steady clock) and how it ended.
+struct script_run {
+    std::chrono::steady_clock::time_point started;
+    std::chrono::steady_clock::time_point finished;
+    int status = -1;
+};
+
+/// Runs `scripts/pg-test-cluster.sh <subcommand> DIR` on a thread while
+/// `loop` keeps running (the load the test puts on the pool goes on), and
+/// fails the test when it does not succeed.
+script_run run_cluster_script(event_loop& loop, const std::string& subcommand);
+
+/// The node (node1, node2 or none) holding `role` (primary, standby,
+/// fenced) now, from DIR/roles.
+std::string node_with(const std::string& role);
+
+/// Brings the cluster to `primary` as the primary and the other node as
+/// its streaming standby (promote and demote as needed).
+void ensure_primary(event_loop& loop, const std::string& primary);
+
+/// The port of node1 or node2.
+std::string port_of(const cluster_env& cl, const std::string& node);
 
 }  // namespace uvdb::test
 

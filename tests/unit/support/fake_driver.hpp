@@ -126,6 +126,9 @@ class fake_connection final : public connection {
 
     bool is_ready() const noexcept override { return connected_ && !broken_; }
     bool is_broken() const noexcept override { return broken_; }
+    /// The server "changed roles" (see connection::role_lost): set by lose_role().
+    bool role_lost() const noexcept override { return role_lost_; }
+    void lose_role() noexcept { role_lost_ = true; }
     bool is_idle() const noexcept override { return ops_.empty(); }
     tx_status transaction_status() const noexcept override { return tx_; }
     std::int64_t server_pid() const noexcept override { return static_cast<std::int64_t>(id_); }
@@ -192,6 +195,7 @@ class fake_connection final : public connection {
     bool running_ = false;
     bool connected_ = false;
     bool broken_ = false;
+    bool role_lost_ = false;
     bool closed_ = false;
     bool dead_ = false;
     bool cancel_requested_ = false;
