@@ -1,7 +1,7 @@
 // pool_options::transaction_pooler: reading a statement for what cannot work
 // behind a transaction pooler, and the pool's refusals and warnings. The
 // rules and their reasons are in transaction_pooler_guard.hpp and
-// docs/SCALING-pgbouncer.md.
+// docs/SCALING.md ("PgBouncer and RDS Proxy").
 
 #include "transaction_pooler_guard.hpp"
 

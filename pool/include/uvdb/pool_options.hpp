@@ -145,7 +145,7 @@ struct pool_options {
     /// is not SET LOCAL, and outside a transaction session advisory locks and
     /// PREPARE/EXECUTE/DEALLOCATE); the last two are warned about once per
     /// pool inside a transaction. Off (the default): nothing is inspected.
-    /// docs/SCALING-pgbouncer.md.
+    /// docs/SCALING.md ("PgBouncer and RDS Proxy").
     bool transaction_pooler = false;
 
     /// Most connects in flight at once.
