@@ -177,7 +177,9 @@ std::shared_ptr<password_provider> make_password_provider(std::string name,
 void resolve_password(event_loop& loop, const connect_options& opts,
                       unique_function<void(result<connect_options>)> cb) {
     if (!opts.password_provider) {
-        loop.defer([opts, cb = std::move(cb)]() mutable { cb(std::move(opts)); });
+        // A copy of its own (init-capture): a plain capture of `opts` would be
+        // const, and moving it would copy.
+        loop.defer([copy = opts, cb = std::move(cb)]() mutable { cb(std::move(copy)); });
         return;
     }
     auto provider = opts.password_provider;

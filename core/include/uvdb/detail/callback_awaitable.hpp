@@ -115,10 +115,18 @@ params bind_params(A&&... args) {
     }
 }
 
+// `all` is forward_as_tuple's tuple of references: each element is
+// forwarded as the reference type it holds (no std::move of the tuple, which
+// clang-tidy reads as one object moved several times).
+template <class Tuple, std::size_t N>
+decltype(auto) forward_element(Tuple& all) {
+    return std::forward<std::tuple_element_t<N, Tuple>>(std::get<N>(all));
+}
+
 template <class F, class Tuple, std::size_t... I>
-decltype(auto) split_callback_impl(F&& f, Tuple&& all, std::index_sequence<I...> /*values*/) {
-    return std::forward<F>(f)(bind_params(std::get<I>(std::move(all))...),
-                              std::get<sizeof...(I)>(std::move(all)));
+decltype(auto) split_callback_impl(F&& f, Tuple all, std::index_sequence<I...> /*values*/) {
+    return std::forward<F>(f)(bind_params(forward_element<Tuple, I>(all)...),
+                              forward_element<Tuple, sizeof...(I)>(all));
 }
 
 /// Calls `f(params, callback)` for `args = values..., callback`.
