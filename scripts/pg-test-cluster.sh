@@ -30,8 +30,9 @@ set -euo pipefail
 readonly marker=.uvdb-test-cluster
 readonly wait_s=60
 
-log() { printf 'pg-test-cluster: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+uvdb_prog=pg-test-cluster
+# shellcheck source=scripts/lib/pg-test-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/pg-test-common.sh"
 
 usage() {
     echo "usage: $0 start|stop|promote|demote|pause-replay|resume-replay DIR" >&2
@@ -41,58 +42,11 @@ usage() {
 # Variables left by a previously sourced env.sh must not steer our psql calls.
 while read -r var; do unset "$var"; done < <(compgen -e | grep '^PG' || true)
 
-find_bindir() {
-    local d
-    if [[ -n "${UVDB_PG_BINDIR:-}" ]]; then
-        echo "$UVDB_PG_BINDIR"
-        return
-    fi
-    for d in /usr/lib/postgresql/15/bin $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
-        if [[ -x $d/initdb ]]; then
-            echo "$d"
-            return
-        fi
-    done
-    d=$(command -v initdb 2>/dev/null) || die "initdb not found: run scripts/install-deps.sh"
-    dirname "$d"
-}
-
 find_pgbouncer() {
     local p=${UVDB_PGBOUNCER:-}
     [[ -n $p ]] || p=$(command -v pgbouncer 2>/dev/null) || p=/usr/sbin/pgbouncer
     [[ -x $p ]] || die "pgbouncer not found: run scripts/install-deps.sh"
     echo "$p"
-}
-
-# Runs a command as USER from /, so that a cwd such as /root (mode 0700)
-# does not trouble the server's tools.
-as_user() {
-    local user=$1
-    shift
-    if [[ $user == "$(id -un)" ]]; then
-        (cd / && "$@")
-    elif ((EUID == 0)); then
-        (cd / && runuser -u "$user" -- "$@")
-    else
-        die "the cluster belongs to $user; run this as $user or as root"
-    fi
-}
-
-# Only a plain path: it goes into URLs, config files and a shell script.
-check_dir_name() {
-    [[ $1 =~ ^/[A-Za-z0-9._/+-]+$ ]] ||
-        die "DIR '$1' may contain only letters, digits and . _ / + -"
-}
-
-# pid of a live postmaster whose data directory is $1, or failure.
-server_pid() {
-    local pid
-    [[ -f $1/postmaster.pid ]] || return 1
-    pid=$(head -n 1 "$1/postmaster.pid")
-    # A killed postmaster may linger as a zombie until it is reaped: dead too.
-    [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == postgres* ]] &&
-        ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null || return 1
-    echo "$pid"
 }
 
 bouncer_pid() {
@@ -101,62 +55,6 @@ bouncer_pid() {
     pid=$(cat "$dir/pgbouncer.pid")
     [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == pgbouncer* ]] || return 1
     echo "$pid"
-}
-
-port_in_use() {
-    local port=$1
-    if command -v ss >/dev/null; then
-        [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]] && return 0
-    fi
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    return 1
-}
-
-# A free port below Linux's ephemeral range (32768+), not one of "$@".
-pick_port() {
-    local port
-    for _ in $(seq 1 200); do
-        port=$((15000 + (RANDOM * 32768 + RANDOM) % 17000))
-        [[ " $* " == *" $port "* ]] && continue
-        port_in_use "$port" || { echo "$port"; return; }
-    done
-    die "found no free TCP port on loopback"
-}
-
-shell_quote() {
-    printf "'%s'" "${1//\'/\'\\\'\'}"
-}
-
-make_certs() {
-    local ext
-    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-    local ca_ext=(-addext "basicConstraints=critical,CA:TRUE"
-        -addext "keyUsage=critical,keyCertSign,cRLSign")
-    (
-        umask 077
-        cd "$dir"
-        openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=uvdb test CA" "${ca_ext[@]}" \
-            -keyout ca.key -out ca.crt
-        openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=uvdb unrelated test CA" "${ca_ext[@]}" \
-            -keyout other-ca.key -out other-ca.crt
-        openssl req -new "${ec[@]}" -subj "/CN=localhost" -keyout server.key -out server.csr
-        ext=$(mktemp server-ext.XXXXXX)
-        cat >"$ext" <<'EOF'
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
-EOF
-        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
-            -days 30 -extfile "$ext" -out server.crt
-        rm -f server.csr "$ext"
-        chmod 0644 ca.crt other-ca.crt server.crt
-        chmod 0600 ca.key other-ca.key server.key
-    ) >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; die "openssl could not make the test certificates"; }
-    # PostgreSQL and PgBouncer insist that the key belongs to their user, mode 0600.
-    if [[ $owner != "$(id -un)" ]]; then
-        chown "$owner:" "$dir/server.key" "$dir/server.crt"
-    fi
 }
 
 node_port() { sed -n "s/^$1=//p" "$dir/ports"; }
@@ -483,7 +381,7 @@ cmd_start() {
     as_user "$owner" "$bindir/initdb" -D "$dir/node1/data" --auth=trust --encoding=UTF8 --no-locale \
         --no-sync >"$dir/initdb.log" 2>&1 ||
         { tail -n 20 "$dir/initdb.log" >&2; die "initdb failed (log: $dir/initdb.log)"; }
-    make_certs
+    make_certs "$dir" "$owner"
     write_node_conf node1
     log "starting node1 (primary) on port $p1"
     start_node node1

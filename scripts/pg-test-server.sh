@@ -15,8 +15,9 @@ set -euo pipefail
 
 readonly marker=.uvdb-test-server
 
-log() { printf 'pg-test-server: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+uvdb_prog=pg-test-server
+# shellcheck source=scripts/lib/pg-test-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/pg-test-common.sh"
 
 usage() {
     echo "usage: $0 start DIR | stop DIR" >&2
@@ -26,111 +27,8 @@ usage() {
 # Variables left by a previously sourced env.sh must not steer our psql calls.
 while read -r var; do unset "$var"; done < <(compgen -e | grep '^PG' || true)
 
-find_bindir() {
-    local d
-    if [[ -n "${UVDB_PG_BINDIR:-}" ]]; then
-        echo "$UVDB_PG_BINDIR"
-        return
-    fi
-    for d in /usr/lib/postgresql/15/bin $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
-        if [[ -x $d/initdb ]]; then
-            echo "$d"
-            return
-        fi
-    done
-    d=$(command -v initdb 2>/dev/null) || die "initdb not found: run scripts/install-deps.sh"
-    dirname "$d"
-}
-
-# Runs a command as USER from /, so that a cwd such as /root (mode 0700)
-# does not trouble the server's tools.
-as_user() {
-    local user=$1
-    shift
-    if [[ $user == "$(id -un)" ]]; then
-        (cd / && "$@")
-    elif ((EUID == 0)); then
-        (cd / && runuser -u "$user" -- "$@")
-    else
-        die "the cluster belongs to $user; run this as $user or as root"
-    fi
-}
-
-# Only a plain path: it goes into a URL, a config file and a shell script.
-check_dir_name() {
-    [[ $1 =~ ^/[A-Za-z0-9._/+-]+$ ]] ||
-        die "DIR '$1' may contain only letters, digits and . _ / + -"
-}
-
-server_pid() {
-    local pid
-    [[ -f $1/data/postmaster.pid ]] || return 1
-    pid=$(head -n 1 "$1/data/postmaster.pid")
-    # A killed postmaster may linger as a zombie until it is reaped: dead too.
-    [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == postgres* ]] &&
-        ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null || return 1
-    echo "$pid"
-}
-
-port_in_use() {
-    local port=$1
-    if command -v ss >/dev/null; then
-        [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]] && return 0
-    fi
-    # Connecting succeeds only if something listens there.
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    return 1
-}
-
-pick_port() {
-    local port
-    # Below Linux's ephemeral range (32768+), where outgoing sockets bind.
-    for _ in $(seq 1 200); do
-        port=$((15000 + (RANDOM * 32768 + RANDOM) % 17000))
-        port_in_use "$port" || { echo "$port"; return; }
-    done
-    die "found no free TCP port on loopback"
-}
-
 have_ipv6_loopback() {
     grep -qi '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null
-}
-
-# Single-quoted for the shell; our values never contain a quote, but be safe.
-shell_quote() {
-    printf "'%s'" "${1//\'/\'\\\'\'}"
-}
-
-make_certs() {
-    local dir=$1 owner=$2 ext
-    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-    local ca_ext=(-addext "basicConstraints=critical,CA:TRUE"
-        -addext "keyUsage=critical,keyCertSign,cRLSign")
-    (
-        umask 077
-        cd "$dir"
-        openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=uvdb test CA" "${ca_ext[@]}" \
-            -keyout ca.key -out ca.crt
-        openssl req -x509 "${ec[@]}" -days 30 -subj "/CN=uvdb unrelated test CA" "${ca_ext[@]}" \
-            -keyout other-ca.key -out other-ca.crt
-        openssl req -new "${ec[@]}" -subj "/CN=localhost" -keyout server.key -out server.csr
-        ext=$(mktemp server-ext.XXXXXX)
-        cat >"$ext" <<'EOF'
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
-EOF
-        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
-            -days 30 -extfile "$ext" -out server.crt
-        rm -f server.csr "$ext"
-        chmod 0644 ca.crt other-ca.crt server.crt
-        chmod 0600 ca.key other-ca.key server.key
-    ) >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; die "openssl could not make the test certificates"; }
-    # PostgreSQL insists that its key belongs to the server user, mode 0600.
-    if [[ $owner != "$(id -un)" ]]; then
-        chown "$owner:" "$dir/server.key" "$dir/server.crt"
-    fi
 }
 
 write_conf() {
@@ -201,7 +99,7 @@ cmd_start() {
     if [[ -e $dir ]]; then
         [[ -d $dir ]] || die "$dir exists and is not a directory"
         if [[ -f $dir/$marker ]]; then
-            if server_pid "$dir" >/dev/null && [[ -f $dir/env.sh ]]; then
+            if server_pid "$dir/data" >/dev/null && [[ -f $dir/env.sh ]]; then
                 log "already running in $dir"
                 summary "$dir"
                 return 0
@@ -251,7 +149,7 @@ cmd_start() {
 
     # A port can be taken between choosing and binding: then try another.
     for attempt in 1 2 3 4 5; do
-        port=$(pick_port)
+        port=$(pick_port "")
         write_conf "$dir" "$port" "$listen"
         log_lines=0
         [[ -f $dir/server.log ]] && log_lines=$(wc -l <"$dir/server.log")
@@ -374,18 +272,18 @@ cmd_stop() {
         die "$dir was not made by this script; refusing to delete it"
     fi
 
-    if pid=$(server_pid "$dir"); then
+    if pid=$(server_pid "$dir/data"); then
         bindir=$(find_bindir)
         owner=$(stat -c %U "$dir/data")
         log "stopping server (pid $pid)"
         as_user "$owner" "$bindir/pg_ctl" -D "$dir/data" stop -m fast -w -t 30 >/dev/null 2>&1 ||
             as_user "$owner" "$bindir/pg_ctl" -D "$dir/data" stop -m immediate -w -t 30 >/dev/null 2>&1 ||
             true
-        if pid=$(server_pid "$dir"); then
+        if pid=$(server_pid "$dir/data"); then
             log "server still running: killing pid $pid"
             kill -KILL "$pid" 2>/dev/null || true
             for _ in $(seq 1 50); do
-                server_pid "$dir" >/dev/null || break
+                server_pid "$dir/data" >/dev/null || break
                 sleep 0.1
             done
         fi
