@@ -5,7 +5,10 @@
 /// contains time the loop thread spent waiting for a CPU (other processes,
 /// the threadpool); that part is measured from the kernel's run-queue
 /// accounting (/proc/thread-self/schedstat) and reported apart, so that a
-/// test can assert on what the loop itself spent (running or blocked).
+/// test can assert on what the loop itself spent (running or blocked). The
+/// same accounting gives the loop thread's time on a CPU, so the part of a
+/// gap in which it was off the CPU without waiting for one (asleep in a
+/// blocking call: the loop blocked) is reported apart too.
 
 #include <array>
 #include <chrono>
@@ -38,20 +41,29 @@ class loop_gap_meter {
     /// Largest gap less the time the loop thread was runnable but not running
     /// (equals largest_gap_ms when the kernel does not report it).
     double largest_own_gap_ms(int phase = 0) const;
+    /// Largest time within one gap that the loop thread was neither running
+    /// nor waiting for a CPU: asleep, i.e. blocked in a call (a 1 ms timer
+    /// period of it is the loop's own wait for the next firing). Equals
+    /// largest_own_gap_ms when the kernel does not report CPU time.
+    double largest_blocked_ms(int phase = 0) const;
     /// Whether run-queue time could be read (else own = wall).
     bool has_run_queue_time() const noexcept { return schedstat_fd_ >= 0; }
 
   private:
     void fire();
-    std::int64_t run_queue_ns() const;  // -1 when unknown
+    // From /proc/thread-self/schedstat: ns on a CPU and ns waiting on a run
+    // queue; false when unknown.
+    bool read_schedstat(std::int64_t& cpu_ns, std::int64_t& wait_ns) const;
 
     timer timer_;
     std::function<int()> phase_;
     int schedstat_fd_ = -1;
     std::chrono::steady_clock::time_point last_;
-    std::int64_t last_wait_ns_ = 0;
+    std::int64_t last_wait_ns_ = -1;
+    std::int64_t last_cpu_ns_ = -1;
     std::array<std::chrono::nanoseconds, max_phases> gap_{};
     std::array<std::chrono::nanoseconds, max_phases> own_gap_{};
+    std::array<std::chrono::nanoseconds, max_phases> blocked_{};
 };
 
 }  // namespace uvdb::test
