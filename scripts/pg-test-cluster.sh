@@ -349,12 +349,7 @@ cmd_start() {
     # The servers' socket paths must fit in sockaddr_un (107 bytes).
     ((${#dir} + 30 <= 107)) || die "path $dir is too long for a unix socket directory"
 
-    if ((EUID == 0)); then
-        owner=postgres
-        id "$owner" >/dev/null 2>&1 || die "user 'postgres' missing: run scripts/install-deps.sh"
-    else
-        owner=$(id -un)
-    fi
+    owner=$(server_owner)
 
     mkdir -p "$dir"
     chmod 0700 "$dir"

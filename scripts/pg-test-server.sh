@@ -111,12 +111,7 @@ cmd_start() {
     # The server's socket path must fit in sockaddr_un (107 bytes).
     ((${#dir} + 16 <= 107)) || die "path $dir is too long for a unix socket directory"
 
-    if ((EUID == 0)); then
-        owner=postgres
-        id "$owner" >/dev/null 2>&1 || die "user 'postgres' missing: run scripts/install-deps.sh"
-    else
-        owner=$(id -un)
-    fi
+    owner=$(server_owner)
 
     mkdir -p "$dir"
     chmod 0700 "$dir"

@@ -42,6 +42,17 @@ check_dir_name() {
         die "DIR '$1' may contain only letters, digits and . _ / + -"
 }
 
+# The user the servers run as: `postgres` as root (PostgreSQL refuses to run
+# as root), else the caller.
+server_owner() {
+    if ((EUID == 0)); then
+        id postgres >/dev/null 2>&1 || die "user 'postgres' missing: run scripts/install-deps.sh"
+        echo postgres
+    else
+        id -un
+    fi
+}
+
 # pid of a live postmaster whose data directory is $1, or failure.
 server_pid() {
     local pid
