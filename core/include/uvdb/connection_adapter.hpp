@@ -69,6 +69,27 @@ class connection_adapter final : public connection {
     bool is_ready() const noexcept override { return impl_->is_ready(); }
     bool is_broken() const noexcept override { return impl_->is_broken(); }
     bool is_idle() const noexcept override { return impl_->is_idle(); }
+    std::size_t pending() const noexcept override {
+        if constexpr (requires(const Impl& i) { i.pending(); }) {
+            return impl_->pending();
+        } else {
+            return connection::pending();
+        }
+    }
+    std::size_t pipeline_depth() const noexcept override {
+        if constexpr (requires(const Impl& i) { i.pipeline_depth(); }) {
+            return impl_->pipeline_depth();
+        } else {
+            return connection::pipeline_depth();
+        }
+    }
+    event_loop::clock::time_point front_sent_at() const noexcept override {
+        if constexpr (requires(const Impl& i) { i.front_sent_at(); }) {
+            return impl_->front_sent_at();
+        } else {
+            return connection::front_sent_at();
+        }
+    }
     tx_status transaction_status() const noexcept override { return impl_->transaction_status(); }
     std::int64_t server_pid() const noexcept override {
         if constexpr (requires(const Impl& i) { i.server_pid(); }) {

@@ -59,6 +59,13 @@ struct connect_options {
     /// Extra backend parameters (e.g. "sslmode" → "verify-full"); they
     /// override the URL's query parameters.
     std::map<std::string, std::string> extra;
+    /// How many statements a connection may have in flight at once: each is
+    /// sent as soon as it is issued, without waiting for the results of the
+    /// ones before it (PostgreSQL: libpq's pipeline mode, every statement
+    /// with its own Sync, so one statement's error never touches another's;
+    /// see docs/DRIVERS.md). Results still come back in order. 1: one at a
+    /// time. A driver that cannot pipeline ignores it.
+    std::size_t pipeline_depth = 16;
 };
 
 /// Per-call options of a query.
@@ -195,6 +202,17 @@ class connection {
     virtual bool is_broken() const noexcept = 0;
     /// Nothing queued or running.
     virtual bool is_idle() const noexcept = 0;
+    /// Operations issued and not yet answered: in flight and waiting.
+    virtual std::size_t pending() const noexcept { return is_idle() ? 0 : 1; }
+    /// How many statements this connection sends ahead without waiting for
+    /// the results of earlier ones (connect_options::pipeline_depth where the
+    /// driver pipelines); 1 when it runs one at a time.
+    virtual std::size_t pipeline_depth() const noexcept { return 1; }
+    /// When the operation whose results are awaited now (the oldest in
+    /// flight) was sent; clock::time_point{} when none is in flight. How long
+    /// a statement issued now would wait behind the ones before it starts
+    /// from there.
+    virtual event_loop::clock::time_point front_sent_at() const noexcept { return {}; }
     virtual tx_status transaction_status() const noexcept = 0;
     /// The role the server last reported, without a round trip (PostgreSQL:
     /// the in_hot_standby and default_transaction_read_only values it sends

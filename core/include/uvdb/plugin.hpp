@@ -55,7 +55,9 @@
 ///      start_copy_in(); notifications: on_notification(), listen(),
 ///      unlisten(), notify(); uvdb::driver::quote_identifier().
 ///   5: uvdb::connection::reported_role() and role_lost() (failover).
-#define UVDB_PLUGIN_ABI_VERSION 5u
+///   6: pipelining: uvdb::connection::pending(), pipeline_depth(),
+///      front_sent_at(); connect_options::pipeline_depth.
+#define UVDB_PLUGIN_ABI_VERSION 6u
 
 /// Name of the C symbol every plugin exports.
 #define UVDB_PLUGIN_ENTRY_SYMBOL "uvdb_driver_plugin_entry"
