@@ -53,6 +53,21 @@ command pipelined_query() {
     c.stmt = "uvdb_s1";
     c.syncs_left = 1;
     c.part = 0;
+    c.prefix = 1;
+    c.parse_in_prefix = true;
+    return c;
+}
+
+/// A pipelined statement with a timeout inside a transaction: the SET that
+/// saves and sets statement_timeout, the caller's statement, the restore,
+/// one Sync.
+command timed_query() {
+    command c = query_command();
+    c.syncs_left = 1;
+    c.prefix = 1;
+    c.suffix = 1;
+    c.server_timeout = true;
+    c.timeout = std::chrono::milliseconds{50};
     return c;
 }
 
@@ -236,4 +251,34 @@ TEST_CASE("receive: an error from the statement in a pipeline is the caller's er
     receive_step s = receive(c, make(PGRES_FATAL_ERROR), false, ep);
     CHECK_FALSE(s.forget_statement);  // it was prepared; only running it failed
     CHECK(c.failed);
+}
+
+TEST_CASE("receive: a timed statement's SET and restore are not the caller's rows", "[pg_unit]") {
+    command c = timed_query();
+    receive(c, rows("set_config", {"50"}), false, ep);  // the SET
+    receive(c, nullptr, false, ep);
+    CHECK_FALSE(c.last);
+    receive(c, rows("n", {"9"}), false, ep);  // the caller's statement
+    receive(c, nullptr, false, ep);
+    receive(c, rows("set_config", {"0"}), false, ep);  // the restore
+    receive(c, nullptr, false, ep);
+    CHECK(receive(c, make(PGRES_PIPELINE_SYNC), false, ep).next == next_action::leave_pipeline);
+    CHECK_FALSE(c.failed);
+    result<result_set> answer = query_answer(c);
+    REQUIRE(answer);
+    CHECK((*answer)[0].text(0) == "9");
+}
+
+TEST_CASE("receive: a failed restore undoes the statement's group: the caller's error",
+          "[pg_unit]") {
+    command c = timed_query();
+    receive(c, rows("set_config", {"50"}), false, ep);
+    receive(c, nullptr, false, ep);
+    receive(c, rows("n", {"9"}), false, ep);
+    receive(c, nullptr, false, ep);
+    receive_step s = receive(c, make(PGRES_FATAL_ERROR), false, ep);
+    CHECK_FALSE(s.forget_statement);
+    CHECK(c.failed);
+    receive(c, nullptr, false, ep);
+    CHECK(receive(c, make(PGRES_PIPELINE_SYNC), false, ep).next == next_action::leave_pipeline);
 }

@@ -17,6 +17,7 @@ command& command_queue::push_back(command&& c) {
 
 command command_queue::pop_front() {
     command out = std::move(ring_[head_]);
+    if (out.sent) --sent_;
     ring_[head_] = command{};
     head_ = (head_ + 1) % ring_.size();
     --count_;
@@ -25,6 +26,7 @@ command command_queue::pop_front() {
 
 command command_queue::remove(std::size_t i) {
     command out = std::move((*this)[i]);
+    if (out.sent) --sent_;
     for (std::size_t j = i; j + 1 < count_; ++j) (*this)[j] = std::move((*this)[j + 1]);
     (*this)[count_ - 1] = command{};
     --count_;

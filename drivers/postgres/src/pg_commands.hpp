@@ -1,9 +1,9 @@
 #pragma once
 // The commands of one connection, in the order the caller issued them. The
-// ones at the front have been sent; the rest wait. Today at most one is in
-// flight (a cache miss pipelines only its own Parse, Bind and DEALLOCATEs), but the record
-// already carries everything overlapping commands need (sequence number, own
-// deadline, own results), so pipelining them only changes when to send.
+// ones at the front have been sent (several at once when they are pipelined
+// statements, see pg_send.cpp); the rest wait. Each record carries what
+// overlapping commands need: a sequence number, its own deadline, its own
+// results, and which of the results of its Sync group are its own.
 
 #include <chrono>
 #include <cstddef>
@@ -52,12 +52,26 @@ struct command {
     /// The prepared statement it ran as (empty: unnamed). Names are short:
     /// the string stays in its inline buffer.
     std::string stmt;
-    /// A cache miss: sent in pipeline mode as Parse + Bind/Execute + Sync,
-    /// then one DEALLOCATE + Sync per statement the cache gave up on.
-    /// `syncs_left` counts the Sync results still to come; `part` says whose
-    /// results arrive: 0 the Parse, 1 the caller's statement, 2+ DEALLOCATEs.
+    /// A statement sent in pipeline mode is a Sync group: [the statement
+    /// timeout's SET] [Parse, on a cache miss] the caller's statement [the
+    /// timeout's restore] Sync, then one DEALLOCATE + Sync per statement the
+    /// cache gave up on. `syncs_left` counts the Sync results still to come;
+    /// `part` counts the statements whose results ended (a null result each),
+    /// so the caller's is the one where part == prefix; `suffix` statements
+    /// after it share its group (their failure undoes it), later ones do not.
     std::uint8_t syncs_left = 0;
     std::uint8_t part = 0;
+    std::uint8_t prefix = 0;
+    std::uint8_t suffix = 0;
+    bool parse_in_prefix = false;  ///< the last prefix statement is its Parse
+    /// The server enforces its timeout (statement_timeout set for it alone);
+    /// the loop timer is only the backstop for a stalled server or network.
+    bool server_timeout = false;
+    /// Sent in pipeline mode: other pipelined statements may follow it in flight.
+    bool pipelined = false;
+    /// Its caller was answered already (cancelled while others were in
+    /// flight behind it): its results are read and dropped.
+    bool detached = false;
     bool retried = false;  ///< already sent again after its prepared statement went stale
     params args;
     /// copy_in only: shared with the caller's sink (pg_copy_in.hpp).
@@ -92,6 +106,18 @@ class command_queue {
 
     /// True when the front command has been sent and awaits its results.
     bool in_flight() const noexcept { return count_ != 0 && front().sent; }
+    /// How many commands have been sent and await their results: always the
+    /// first ones of the queue.
+    std::size_t in_flight_count() const noexcept { return sent_; }
+    /// The first command not sent yet (requires in_flight_count() < size()).
+    command& next_unsent() noexcept { return (*this)[sent_]; }
+    /// Records that `c`, the first unsent command, was sent (idempotent: a
+    /// retried statement is sent again but counted once).
+    void mark_sent(command& c) noexcept {
+        if (c.sent) return;
+        c.sent = true;
+        ++sent_;
+    }
 
     command& push_back(command&& c);
     /// Moves the front command out and frees its slot.
@@ -107,6 +133,7 @@ class command_queue {
     std::vector<command> ring_;
     std::size_t head_ = 0;
     std::size_t count_ = 0;
+    std::size_t sent_ = 0;
     std::uint64_t last_seq_ = 0;
 };
 

@@ -49,6 +49,7 @@ class pg_conn {
     /// Pipeline mode: only while nothing is in flight (enter) or left to read (exit).
     bool enter_pipeline() noexcept { return PQenterPipelineMode(conn_) == 1; }
     bool exit_pipeline() noexcept { return PQexitPipelineMode(conn_) == 1; }
+    bool in_pipeline() const noexcept { return PQpipelineStatus(conn_) != PQ_PIPELINE_OFF; }
     bool pipeline_sync() noexcept { return PQpipelineSync(conn_) == 1; }
     /// 0: all sent, 1: more to send (wait for writable), -1: failed.
     int flush() noexcept { return PQflush(conn_); }

@@ -21,7 +21,8 @@ connection_impl::connection_impl(event_loop& loop, std::shared_ptr<cancel_limite
       timer_(loop),
       opts_(opts),
       on_connected_(std::move(on_connected)),
-      host_timer_(loop) {}
+      host_timer_(loop),
+      depth_(std::max<std::size_t>(opts.pipeline_depth, 1)) {}
 
 connection_impl::~connection_impl() { teardown_io(); }
 
@@ -91,10 +92,21 @@ void connection_impl::reset(connection::done_callback cb) {
 
 void connection_impl::cancel() {
     api_scope scope(*this);
-    if (phase_ == phase::ready && queue_.in_flight() &&
-        queue_.front().cancel == cancel_reason::none) {
+    if (phase_ != phase::ready || !queue_.in_flight()) return;
+    command& f = queue_.front();
+    if (f.cancel != cancel_reason::none || f.detached) return;
+    if (queue_.in_flight_count() == 1) {
         start_cancel(cancel_reason::user);
+        return;
     }
+    // Statements are pipelined behind it: a cancel request interrupts
+    // whatever runs when it arrives, which could be one of them. So the
+    // server is left alone and only its caller stops waiting.
+    f.detached = true;
+    deliver_to(f.completion,
+               error(errc::cancelled,
+                     "the statement was cancelled on request; other statements were pipelined "
+                     "behind it, so the server was not interrupted and it may still complete"));
 }
 
 void connection_impl::close() {

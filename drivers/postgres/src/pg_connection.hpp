@@ -81,6 +81,11 @@ class connection_impl {
     bool is_ready() const noexcept { return phase_ == phase::ready && !broken_; }
     bool is_broken() const noexcept { return broken_; }
     bool is_idle() const noexcept { return queue_.empty() && !cancel_outstanding_; }
+    std::size_t pending() const noexcept { return queue_.size(); }
+    std::size_t pipeline_depth() const noexcept { return depth_; }
+    clock::time_point front_sent_at() const noexcept {
+        return queue_.in_flight() ? front_since_ : clock::time_point{};
+    }
     tx_status transaction_status() const noexcept;
     std::int64_t server_pid() const noexcept { return pid_; }
     // The server's role, from what it reported (pg_role.cpp).
@@ -153,10 +158,14 @@ class connection_impl {
 
     // Sending (pg_send.cpp).
     void enqueue(command&& c, std::string_view sql);
-    bool can_send() const noexcept;
+    /// Whether `next`, the first command not sent yet, may be sent now.
+    bool can_send(const command& next) const noexcept;
     void pump();
-    bool send_front(const std::string& sql);
+    /// Sends `c`, the first command not sent yet (or, retried, the one in flight).
+    bool send_command(command& c, const std::string& sql);
+    bool send_pipelined(command& c, const std::string& sql);
     bool send_with_prepare(command& c, const std::string& sql);
+    bool send_deallocations(command& c);
     void send_failed();
     void after_send();
 
@@ -180,6 +189,9 @@ class connection_impl {
     // Deadlines and cancel (pg_deadlines.cpp).
     void arm_deadlines();
     void on_deadline();
+    /// When the loop gives up on `c`, the front statement whose timeout the
+    /// server enforces (a stalled server or network): the connection closes.
+    clock::time_point backstop_of(const command& c) const;
     void start_cancel(cancel_reason why);
     void on_cancel_done(std::uint64_t seq, bool sent, const std::string& failure);
 
@@ -267,6 +279,13 @@ class connection_impl {
     statement_cache stmts_{0};    // sized from the URL once it is parsed
     std::string deallocate_sql_;  // "DEALLOCATE uvdb_sN"; keeps its capacity
     std::string sql_buf_;         // NUL-terminated copy of the SQL sent at once; keeps its capacity
+    std::string timeout_text_;    // a pipelined statement's statement_timeout, in ms
+    std::size_t depth_;           // statements in flight at most (connect_options::pipeline_depth)
+    // When the statement in flight at the front started to run on the server
+    // (it was sent, or the one before it was answered).
+    clock::time_point front_since_{};
+    std::uint64_t last_answered_seq_ = 0;  // commands are answered in order
+    bool pipeline_outside_tx_ = true;      // no transaction open when the pipeline began
     endpoint ep_;
     std::int64_t pid_ = 0;
     /// What role_lost() compares the reported role against.

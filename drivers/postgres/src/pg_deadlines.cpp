@@ -13,13 +13,34 @@ namespace uvdb::postgres::detail {
 
 using std::chrono::milliseconds;
 
+namespace {
+
+/// How long the server is given past a deadline to end the statement (or to
+/// confirm a cancel) before the connection is given up as stalled.
+milliseconds grace_of(const command& c) { return std::max(milliseconds{1000}, c.timeout); }
+
+}  // namespace
+
+clock::time_point connection_impl::backstop_of(const command& c) const {
+    // Its statement_timeout started when the server began to run it: about
+    // when it reached the front.
+    return std::max(c.deadline, front_since_ + c.timeout) + grace_of(c);
+}
+
 void connection_impl::arm_deadlines() {
     if (phase_ != phase::ready) return;  // the connect deadline owns the timer until then
     bool any = false;
     clock::time_point due = clock::time_point::max();
     for (std::size_t i = 0; i < queue_.size(); ++i) {
         const command& c = queue_[i];
-        if (c.sent && c.cancel != cancel_reason::none) {
+        if (c.sent && c.server_timeout && c.cancel == cancel_reason::none) {
+            // The server ends it; the loop watches only the front, whose
+            // statement_timeout runs.
+            if (i == 0) {
+                due = std::min(due, backstop_of(c));
+                any = true;
+            }
+        } else if (c.sent && c.cancel != cancel_reason::none) {
             due = std::min(due, c.cancel_deadline);
             any = true;
         } else if (c.has_deadline()) {
@@ -72,7 +93,18 @@ void connection_impl::on_deadline() {
 
     if (queue_.in_flight()) {
         command& f = queue_.front();
-        if (f.cancel != cancel_reason::none && f.cancel_deadline <= now) {
+        if (f.server_timeout && f.cancel == cancel_reason::none) {
+            if (backstop_of(f) <= now) {
+                fail_connection(error(errc::timeout,
+                                      "the statement did not finish within " + ms_text(f.timeout) +
+                                          ", and the server did not end it within another " +
+                                          ms_text(grace_of(f)) +
+                                          "; the connection was closed (server unreachable "
+                                          "or stalled?)")
+                                    .with_fatal(true));
+                return;
+            }
+        } else if (f.cancel != cancel_reason::none && f.cancel_deadline <= now) {
             std::string msg = f.cancel == cancel_reason::timeout
                                   ? "the statement did not finish within " + ms_text(f.timeout)
                                   : std::string("the statement was cancelled on request");
@@ -84,7 +116,8 @@ void connection_impl::on_deadline() {
                     .with_fatal(true));
             return;
         }
-        if (f.cancel == cancel_reason::none && f.has_deadline() && f.deadline <= now) {
+        if (!f.server_timeout && f.cancel == cancel_reason::none && f.has_deadline() &&
+            f.deadline <= now) {
             if (f.stream) {
                 stream_timed_out(f);  // also while its consumer is not reading (pg_stream.cpp)
                 if (phase_ != phase::ready) return;
@@ -124,7 +157,7 @@ void connection_impl::start_cancel(cancel_reason why) {
     // The server normally answers a cancel within milliseconds; a longer
     // silence means it or the network is stuck, and the connection must not
     // be reused mid-statement.
-    f.cancel_grace = std::max(milliseconds{1000}, f.timeout);
+    f.cancel_grace = grace_of(f);
     f.cancel_deadline = loop_.now() + f.cancel_grace;
     cancel_outstanding_deadline_ = f.cancel_deadline;
     cancel_ptr req(conn_.get_cancel());

@@ -124,14 +124,17 @@ void connection_impl::drain_results() {
                 finish_front();
                 break;
             case next_action::leave_pipeline:
-                if (!conn_.exit_pipeline()) {
+                // Pipeline mode ends with the last statement in flight: what
+                // is sent alone is sent outside it.
+                if (queue_.in_flight_count() == 1 && !conn_.exit_pipeline()) {
                     fail_connection(error(errc::internal,
-                                          "libpq did not leave pipeline mode after a prepared "
+                                          "libpq did not leave pipeline mode after its last "
                                           "statement (" +
                                               libpq_reason(conn_.error_message()) + ")")
                                         .with_fatal(true));
                     return;
                 }
+                if (f.failed && !f.stmt.empty() && retry_stale(f)) break;
                 finish_front();
                 break;
         }
@@ -162,20 +165,25 @@ bool connection_impl::retry_stale(command& c) {
     std::string sql = e != nullptr ? e->sql : std::string();
     stmts_.forget(c.stmt, stale_plan);
     c.stmt.clear();
-    if (c.retried || sql.empty() || c.cancel != cancel_reason::none ||
-        conn_.transaction_status() != PQTRANS_IDLE) {
+    // Only when nothing was sent behind it: a statement sent again must not
+    // run after ones its caller issued later.
+    if (c.retried || sql.empty() || c.cancel != cancel_reason::none || c.detached ||
+        queue_.in_flight_count() != 1 || conn_.transaction_status() != PQTRANS_IDLE) {
         return false;
     }
     c.retried = true;
     c.failed = false;
     c.err = error{};
     c.last.reset();
-    send_front(sql);  // on failure the connection fails, this command with it
+    send_command(c, sql);  // on failure the connection fails, this command with it
     return true;
 }
 
 void connection_impl::finish_front() {
     command c = queue_.pop_front();
+    last_answered_seq_ = c.seq;
+    // The next statement in flight starts running on the server about now.
+    if (queue_.in_flight()) front_since_ = loop_.now();
     // Before the caller sees the result (and may give the connection back).
     note_statement_role(c);
     if (cancel_outstanding_ && cancels_->withdraw(cancel_job_)) {
@@ -189,6 +197,7 @@ void connection_impl::finish_front() {
 }
 
 void connection_impl::complete(command& c) {
+    if (c.detached) return;  // its caller was answered when it was cancelled
     if (c.failed) {
         deliver_to(c.completion, c.err);
         return;

@@ -3,6 +3,8 @@
 
 #include "pg_receive.hpp"
 
+#include <cstring>
+
 #include "pg_statement_cache.hpp"
 
 namespace uvdb::postgres::detail {
@@ -25,6 +27,18 @@ void add_copy_context(error& e, const PGresult* r) {
     where = where.substr(0, where.find('\n'));
     if (where.size() > 200) where = where.substr(0, 200);  // the context quotes the row
     e.with_message(e.message() + " at " + std::string(where));
+}
+
+/// Why a statement was cancelled, as the caller should hear it: the
+/// statement_timeout set for it alone is its own timeout (not the server's
+/// setting); an administrator's cancel stays one.
+cancel_reason cancel_cause(const command& c, const PGresult* r) {
+    if (c.cancel != cancel_reason::none || !c.server_timeout) return c.cancel;
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const char* text = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    const bool timed_out = state != nullptr && std::strcmp(state, "57014") == 0 &&
+                           text != nullptr && std::strstr(text, "statement timeout") != nullptr;
+    return timed_out ? cancel_reason::timeout : cancel_reason::none;
 }
 
 /// One result of the caller's own statement.
@@ -68,7 +82,8 @@ receive_step absorb(command& c, pg_result_ptr r, bool connection_bad, const endp
         case PGRES_BAD_RESPONSE:
         case PGRES_NONFATAL_ERROR:
             if (!c.failed) {
-                fail_once(c, statement_error(r.get(), connection_bad, c.cancel, c.timeout, ep));
+                fail_once(c, statement_error(r.get(), connection_bad, cancel_cause(c, r.get()),
+                                             c.timeout, ep));
                 step.breaks_connection = c.err.is_fatal();
                 if (c.kind == command_kind::copy_in) add_copy_context(c.err, r.get());
             }
@@ -93,19 +108,26 @@ receive_step absorb(command& c, pg_result_ptr r, bool connection_bad, const endp
     return step;
 }
 
-/// One result of a cache miss sent in pipeline mode (see command::part).
+/// One result of a statement sent in pipeline mode (see command::part).
 receive_step absorb_pipelined(command& c, pg_result_ptr r, bool connection_bad,
                               const endpoint& ep) {
-    if (c.part == 1) return absorb(c, std::move(r), connection_bad, ep);  // the caller's statement
+    if (c.part == c.prefix) return absorb(c, std::move(r), connection_bad, ep);  // the caller's
     const ExecStatusType st = PQresultStatus(r.get());
-    if (c.part == 0 && (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE)) {
+    const bool error_result = st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE;
+    if (c.part < c.prefix) {
+        if (!error_result) return {};  // the timeout's SET and the Parse succeeded
         // The Parse failed (a syntax error, a missing table…): nothing was
         // prepared, and the caller learns why from the server's own error.
         receive_step step = absorb(c, std::move(r), connection_bad, ep);
-        step.forget_statement = true;
+        step.forget_statement = c.parse_in_prefix && c.part + 1 == c.prefix;
         return step;
     }
-    return {};  // the Parse's own success, and a DEALLOCATE's outcome either way
+    if (c.part <= c.prefix + c.suffix && error_result) {
+        // The timeout's restore shares the statement's transaction: when it
+        // fails the statement is undone too, so that is the caller's error.
+        return absorb(c, std::move(r), connection_bad, ep);
+    }
+    return {};  // the rest of the group after a failure, and a DEALLOCATE's outcome either way
 }
 
 }  // namespace

@@ -1,10 +1,35 @@
 // connection_impl, sending: the command queue's way out — enqueue, pump, the
-// statement cache's prepared or unnamed sends, and flushing what libpq could
-// not write at once.
+// statement cache's prepared or unnamed sends, pipelining, and flushing what
+// libpq could not write at once.
+//
+// Pipelining (docs/DRIVERS.md): ordinary statements (pipelinable(): SELECT,
+// INSERT, UPDATE, DELETE, …) are sent in libpq's pipeline mode as soon as
+// they are issued, up to pipeline_depth in flight, each in a Sync group of
+// its own, so one statement's error never aborts another's. Everything else
+// (scripts, COPY, streams, pings, ROLLBACK, BEGIN, DDL…) is sent alone, once
+// the statements before it are answered, outside pipeline mode; nothing is
+// sent behind it until it is done.
+
+#include <algorithm>
 
 #include "pg_connection.hpp"
 
 namespace uvdb::postgres::detail {
+
+namespace {
+
+// What gives a pipelined statement its own timeout: a statement_timeout
+// local to its Sync group (an implicit transaction, so the value ends with
+// it). Inside an explicit transaction the group is part of that transaction:
+// the value before is saved and put back after the statement, in the group.
+constexpr const char* set_timeout_sql = "SELECT set_config('statement_timeout', $1, true)";
+constexpr const char* save_and_set_timeout_sql =
+    "SELECT set_config('uvdb.saved_statement_timeout', current_setting('statement_timeout'), "
+    "true), set_config('statement_timeout', $1, true)";
+constexpr const char* restore_timeout_sql =
+    "SELECT set_config('statement_timeout', current_setting('uvdb.saved_statement_timeout'), true)";
+
+}  // namespace
 
 void connection_impl::enqueue(command&& c, std::string_view sql) {
     if (closed_ || broken_) {
@@ -13,13 +38,14 @@ void connection_impl::enqueue(command&& c, std::string_view sql) {
     }
     c.seq = queue_.next_seq();
     if (c.has_deadline()) c.deadline = loop_.now() + c.timeout;
+    c.pipelined = c.kind == command_kind::query && !c.stream && depth_ > 1 && pipelinable(sql);
     const bool deadline = c.has_deadline();
-    if (queue_.empty() && can_send()) {
+    if (queue_.in_flight_count() == queue_.size() && can_send(c)) {
         // The common case sends at once, straight from the caller's SQL: the
         // queue entry never owns a copy of it.
-        queue_.push_back(std::move(c));
+        command& q = queue_.push_back(std::move(c));
         sql_buf_.assign(sql);  // libpq needs NUL termination; the buffer keeps its capacity
-        if (!send_front(sql_buf_)) return;
+        if (!send_command(q, sql_buf_)) return;
     } else {
         c.sql.assign(sql);
         queue_.push_back(std::move(c));
@@ -27,16 +53,24 @@ void connection_impl::enqueue(command&& c, std::string_view sql) {
     if (deadline) arm_deadlines();
 }
 
-bool connection_impl::can_send() const noexcept {
-    return phase_ == phase::ready && !broken_ && !cancel_outstanding_ && !queue_.in_flight();
+bool connection_impl::can_send(const command& next) const noexcept {
+    if (phase_ != phase::ready || broken_ || cancel_outstanding_) return false;
+    const std::size_t flying = queue_.in_flight_count();
+    if (flying == 0) return true;
+    // Behind statements in flight only a pipelined statement may go, and only
+    // behind pipelined ones (whatever is sent alone stays alone).
+    return next.pipelined && queue_.front().pipelined && flying < depth_;
 }
 
-bool connection_impl::send_front(const std::string& sql) {
-    command& c = queue_.front();
-    c.sent = true;
+bool connection_impl::send_command(command& c, const std::string& sql) {
+    const bool first = queue_.in_flight_count() == 0;
+    queue_.mark_sent(c);
+    if (first) front_since_ = loop_.now();
     bool ok = false;
     if (c.stream) {
         ok = send_stream(c, sql);  // pg_stream.cpp
+    } else if (c.pipelined) {
+        ok = send_pipelined(c, sql);
     } else if (c.kind == command_kind::query) {
         binds_.bind(c.args);  // the count was checked in query()
         // A statement in a failed transaction would fail its Parse too: no
@@ -66,22 +100,93 @@ bool connection_impl::send_front(const std::string& sql) {
     return phase_ == phase::ready;
 }
 
+bool connection_impl::send_pipelined(command& c, const std::string& sql) {
+    if (!conn_.in_pipeline()) {
+        // The first in flight (pipeline mode ends with the last). The
+        // transaction status is known only with nothing in flight; the
+        // statements pipelined behind this one cannot change it (none of
+        // them opens or ends a transaction).
+        pipeline_outside_tx_ = conn_.transaction_status() == PQTRANS_IDLE;
+        if (!conn_.enter_pipeline()) return false;
+    }
+    binds_.bind(c.args);
+    c.part = 0;
+    c.prefix = 0;
+    c.suffix = 0;
+    c.syncs_left = 1;
+    c.parse_in_prefix = false;
+    c.server_timeout = false;
+    bool ok = true;
+    if (c.has_deadline()) {
+        // The server ends the statement at its deadline: what is left of the
+        // timeout now (at least 1 ms; 0 would mean none).
+        const auto left =
+            std::max(std::chrono::ceil<std::chrono::milliseconds>(c.deadline - loop_.now()),
+                     std::chrono::milliseconds{1});
+        timeout_text_ = std::to_string(left.count());
+        const char* value = timeout_text_.c_str();
+        ok = conn_.send_query_params(
+            pipeline_outside_tx_ ? set_timeout_sql : save_and_set_timeout_sql, 1, nullptr, &value,
+            nullptr, nullptr);
+        c.server_timeout = true;
+        ++c.prefix;
+    }
+    // Prepared when the cache has it and its Parse is known to have worked;
+    // a statement whose Parse is still in flight goes unnamed meanwhile (if
+    // that Parse fails, this one must fail for its own reasons, not for a
+    // missing prepared statement).
+    const bool cache = stmts_.enabled() && conn_.transaction_status() != PQTRANS_INERROR;
+    const statement_cache::entry* e =
+        cache ? stmts_.find(sql, binds_.types(), binds_.count()) : nullptr;
+    if (ok && e != nullptr && e->parsed_by <= last_answered_seq_) {
+        c.stmt = e->name;
+        ok = conn_.send_query_prepared(e->name.c_str(), binds_.count(), binds_.values(),
+                                       binds_.lengths(), binds_.formats());
+    } else if (ok && cache && e == nullptr) {
+        const statement_cache::entry& added =
+            stmts_.insert(sql, binds_.types(), binds_.count(), c.seq);
+        c.stmt = added.name;
+        c.parse_in_prefix = true;
+        ++c.prefix;
+        ok = conn_.send_prepare(added.name.c_str(), sql.c_str(), binds_.count(), binds_.types()) &&
+             conn_.send_query_prepared(added.name.c_str(), binds_.count(), binds_.values(),
+                                       binds_.lengths(), binds_.formats());
+    } else if (ok) {
+        ok = conn_.send_query_params(sql.c_str(), binds_.count(), binds_.types(), binds_.values(),
+                                     binds_.lengths(), binds_.formats());
+    }
+    if (ok && c.server_timeout && !pipeline_outside_tx_) {
+        ok = conn_.send_query_params(restore_timeout_sql, 0, nullptr, nullptr, nullptr, nullptr);
+        ++c.suffix;
+    }
+    ok = ok && conn_.pipeline_sync();
+    if (ok && c.parse_in_prefix) ok = send_deallocations(c);
+    return ok;
+}
+
 bool connection_impl::send_with_prepare(command& c, const std::string& sql) {
     // Outside pipeline mode libpq sends one command and waits for its
     // results; inside it, Parse and Bind/Execute leave in one write and the
-    // miss costs no extra round trip. Statements the cache gave up on are
-    // deallocated behind it, each after its own Sync so that a failure there
-    // (a name the server dropped already) touches nothing else.
-    const statement_cache::entry& e = stmts_.insert(sql, binds_.types(), binds_.count());
+    // miss costs no extra round trip.
+    const statement_cache::entry& e = stmts_.insert(sql, binds_.types(), binds_.count(), c.seq);
     c.stmt = e.name;
     c.part = 0;
+    c.prefix = 1;
+    c.parse_in_prefix = true;
     c.syncs_left = 1;
     if (!conn_.enter_pipeline()) return false;
-    bool ok = conn_.send_prepare(e.name.c_str(), sql.c_str(), binds_.count(), binds_.types()) &&
-              conn_.send_query_prepared(e.name.c_str(), binds_.count(), binds_.values(),
-                                        binds_.lengths(), binds_.formats()) &&
-              conn_.pipeline_sync();
+    return conn_.send_prepare(e.name.c_str(), sql.c_str(), binds_.count(), binds_.types()) &&
+           conn_.send_query_prepared(e.name.c_str(), binds_.count(), binds_.values(),
+                                     binds_.lengths(), binds_.formats()) &&
+           conn_.pipeline_sync() && send_deallocations(c);
+}
+
+bool connection_impl::send_deallocations(command& c) {
+    // Statements the cache gave up on are deallocated behind the one that
+    // took their place, each after its own Sync so that a failure there (a
+    // name the server dropped already) touches nothing else.
     auto& closing = stmts_.to_close();
+    bool ok = true;
     while (ok && !closing.empty() && c.syncs_left < 9) {
         deallocate_sql_.assign("DEALLOCATE ");
         deallocate_sql_ += closing.back();  // our own name: nothing to quote
@@ -121,8 +226,8 @@ void connection_impl::after_send() {
 }
 
 void connection_impl::pump() {
-    while (!closed_ && !queue_.empty() && !queue_.in_flight()) {
-        if (broken_ && phase_ == phase::ready && !cancel_outstanding_) {
+    while (!closed_ && queue_.in_flight_count() < queue_.size()) {
+        if (broken_ && phase_ == phase::ready && !cancel_outstanding_ && !queue_.in_flight()) {
             // Broken while these waited (a FATAL notice, a misuse): they will never run.
             fail_all(queue_.take_all(), error{},
                      error(errc::connection_lost,
@@ -130,24 +235,26 @@ void connection_impl::pump() {
                          .with_fatal(true));
             return;
         }
-        if (!can_send()) break;
-        command& f = queue_.front();
+        command& f = queue_.next_unsent();
+        if (!can_send(f)) break;
         if (f.has_deadline() && f.deadline <= loop_.now()) {
-            command x = queue_.pop_front();
+            command x = queue_.remove(queue_.in_flight_count());
             const error late(errc::timeout, "the statement waited " + ms_text(x.timeout) +
                                                 " for its turn on the connection and was not run");
             fail_stream_of(x, late);
             deliver_to(x.completion, late);
             continue;
         }
-        if (f.kind == command_kind::reset && conn_.transaction_status() == PQTRANS_IDLE) {
+        if (f.kind == command_kind::reset && !queue_.in_flight() &&
+            conn_.transaction_status() == PQTRANS_IDLE) {
             command x = queue_.pop_front();
             deliver_to(x.completion, result<void>());
             continue;
         }
         const std::string sql = std::move(f.sql);  // the text must outlive the send call only
-        if (!send_front(sql)) return;
-        break;  // one statement in flight at a time: its results are read before the next is sent
+        if (!send_command(f, sql)) return;
+        // What is sent alone is read before anything else goes.
+        if (!f.pipelined) break;
     }
     arm_deadlines();
 }

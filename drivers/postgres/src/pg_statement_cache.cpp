@@ -55,8 +55,8 @@ const statement_cache::entry* statement_cache::find(std::string_view sql, const 
     return &*it->second;
 }
 
-const statement_cache::entry& statement_cache::insert(std::string_view sql, const Oid* types,
-                                                      int n) {
+const statement_cache::entry& statement_cache::insert(std::string_view sql, const Oid* types, int n,
+                                                      std::uint64_t parsed_by) {
     if (lru_.size() >= capacity_) {
         entry& victim = lru_.back();
         to_close_.push_back(std::move(victim.name));
@@ -67,6 +67,7 @@ const statement_cache::entry& statement_cache::insert(std::string_view sql, cons
     e.sql.assign(sql);
     e.name = "uvdb_s" + std::to_string(++next_id_);
     e.types.assign(types, types + n);
+    e.parsed_by = parsed_by;
     lru_.push_front(std::move(e));
     by_sql_.emplace(lru_.front().sql, lru_.begin());
     return lru_.front();
@@ -101,6 +102,29 @@ bool uncacheable(std::string_view sql) noexcept {
         return static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i + k])));
     };
     return lower(0) == 'c' && lower(1) == 'o' && lower(2) == 'p' && lower(3) == 'y';
+}
+
+bool pipelinable(std::string_view sql) noexcept {
+    const std::size_t i = first_token(sql);
+    std::size_t end = i;
+    while (end < sql.size() && end - i < 8 &&
+           std::isalpha(static_cast<unsigned char>(sql[end])) != 0) {
+        ++end;
+    }
+    // A keyword must end there: "selectx" is not SELECT.
+    if (end < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[end])) != 0 ||
+                             sql[end] == '_' || sql[end] == '$')) {
+        return false;
+    }
+    char word[8] = {};
+    const std::size_t n = end - i;
+    if (n < 4 || n > 6) return false;
+    for (std::size_t k = 0; k < n; ++k) {
+        word[k] = static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i + k])));
+    }
+    const std::string_view w(word, n);
+    return w == "select" || w == "insert" || w == "update" || w == "delete" || w == "merge" ||
+           w == "with" || w == "values" || w == "table" || w == "show";
 }
 
 bool drops_prepared_statements(const char* tag) noexcept {

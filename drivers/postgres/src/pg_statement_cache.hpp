@@ -32,6 +32,10 @@ class statement_cache {
         std::string sql;
         std::string name;        ///< uvdb_s<N>, unique on the connection
         std::vector<Oid> types;  ///< parameter types it was prepared with
+        /// The sequence number of the command whose Sync group carries its
+        /// Parse. While that command is in flight the server may still refuse
+        /// the Parse, so statements pipelined behind it go unnamed.
+        std::uint64_t parsed_by = 0;
     };
 
     /// capacity 0: the cache is off and every statement goes unnamed.
@@ -49,7 +53,7 @@ class statement_cache {
     const entry* find(std::string_view sql, const Oid* types, int n);
     /// Records a statement about to be prepared and returns it; when the
     /// cache is full the least recently used one is evicted to to_close().
-    const entry& insert(std::string_view sql, const Oid* types, int n);
+    const entry& insert(std::string_view sql, const Oid* types, int n, std::uint64_t parsed_by = 0);
     /// The statement named `name`, or nullptr.
     const entry* by_name(std::string_view name) const;
     /// Forgets the statement named `name`. `on_server`: it still exists
@@ -83,6 +87,13 @@ class statement_cache {
 /// (libpq refuses it in pipeline mode, which a cache miss uses), also when
 /// white space or comments come before it.
 bool uncacheable(std::string_view sql) noexcept;
+/// True for statements that may be pipelined (docs/DRIVERS.md, "Pipelining"):
+/// those whose first keyword is SELECT, INSERT, UPDATE, DELETE, MERGE, WITH,
+/// VALUES, TABLE or SHOW. They neither open nor end a transaction, need no
+/// session of their own and may share a Sync group with the SET that gives
+/// them their statement_timeout. Everything else (BEGIN, COMMIT, SET, DDL,
+/// VACUUM, CALL, COPY, LISTEN…) runs alone, after the pipeline drained.
+bool pipelinable(std::string_view sql) noexcept;
 
 /// True when a command tag says the server dropped every prepared statement.
 bool drops_prepared_statements(const char* command_tag) noexcept;
