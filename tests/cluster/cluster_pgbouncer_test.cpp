@@ -253,3 +253,54 @@ TEST_CASE("pgbouncer: session state is refused through the preset's pool, with t
     CHECK(db.stats().checked_out == 0);
     db.close();
 }
+
+TEST_CASE("pgbouncer: pipelined statements through transaction pooling come back in order",
+          "[cluster][pgbouncer][pipeline]") {
+    UVDB_CLUSTER_OR_SKIP();
+    // Each pipelined statement is a transaction of its own (its Sync group),
+    // so PgBouncer may give each a different server connection; the answers
+    // must still arrive in order, the failing one alone failing, the timed
+    // ones carrying their statement_timeout to the server they ran on.
+    uvdb::event_loop loop;
+    uvdb::connect_options o;
+    o.url = cl.pgbouncer_url;
+    o.extra["statement_cache_size"] = "0";
+    std::vector<std::unique_ptr<uvdb::connection>> conns;
+    for (int c = 0; c < 3; ++c) conns.push_back(t::connect_or_fail(loop, o));
+    std::vector<std::vector<t::query_slot>> slots(conns.size());
+    for (int i = 0; i < 100; ++i) {
+        for (std::size_t c = 0; c < conns.size(); ++c) {
+            auto s = t::make_query_slot();
+            uvdb::query_options qo;
+            if (i % 10 == 5) qo.timeout = 2s;
+            const char* sql = i == 50 ? "SELECT 1 / ($1::int - $1::int)" : "SELECT $1::int";
+            conns[c]->query(sql, uvdb::make_params(i), qo, t::store_in(s));
+            slots[c].push_back(std::move(s));
+        }
+    }
+    t::run_until(
+        loop,
+        [&] {
+            for (const auto& per : slots) {
+                for (const auto& s : per) {
+                    if (!s->has_value()) return false;
+                }
+            }
+            return true;
+        },
+        20s, "every pipelined statement through PgBouncer");
+    for (std::size_t c = 0; c < conns.size(); ++c) {
+        for (int i = 0; i < 100; ++i) {
+            INFO("connection " << c << ", statement " << i);
+            const auto& r = **slots[c][static_cast<std::size_t>(i)];
+            if (i == 50) {
+                REQUIRE_FALSE(r.ok());
+                CHECK(r.err().sqlstate() == "22012");
+            } else {
+                if (!r) t::fail_with("statement", r.err());
+                CHECK(r->value<int>() == i);
+            }
+        }
+        CHECK_FALSE(conns[c]->is_broken());
+    }
+}
