@@ -202,7 +202,8 @@ TEST_CASE("timeouts under load: 50 connections, every statement ends at its dead
                       });
     };
     for (auto& c : callers) run(c);
-    t::run_until(loop, [&] { return done == 50; }, 60s, "every caller's five statements");
+    t::run_until(
+        loop, [&] { return done == 50; }, 60s, "every caller's five statements");
     CHECK(failures_other_than_timeout == 0);
     REQUIRE(micros.size() == 250);
     std::sort(micros.begin(), micros.end());
