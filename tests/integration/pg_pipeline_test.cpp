@@ -68,6 +68,9 @@ TEST_CASE("pipelined statements come back in order, each with its own outcome", 
     }
     CHECK(conn->pending() == 200);
     CHECK(conn->front_sent_at() != uvdb::event_loop::clock::time_point{});
+    // What the pool asks before it pipelines onto a connection: no
+    // transaction is open, even while statements are in flight.
+    CHECK(conn->transaction_status() == uvdb::tx_status::idle);
     wait_all(loop, slots);
     for (int i = 0; i < 200; ++i) {
         INFO("statement " << i);
@@ -136,6 +139,7 @@ TEST_CASE("a timed statement leaves the session's statement_timeout as it was",
     SECTION("inside a transaction, where the group is part of the transaction") {
         REQUIRE(t::query_sync(loop, *conn, "BEGIN").ok());
         auto a = issue(*conn, "SELECT $1::int", {1}, 500ms);
+        CHECK(conn->transaction_status() == uvdb::tx_status::in_transaction);
         auto b = issue(*conn, "SELECT current_setting('statement_timeout')", {},
                        std::chrono::milliseconds{0});
         wait_all(loop, {a, b});

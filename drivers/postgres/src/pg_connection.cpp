@@ -131,7 +131,12 @@ void connection_impl::close() {
 
 tx_status connection_impl::transaction_status() const noexcept {
     if (phase_ != phase::ready || !conn_) return tx_status::unknown;
-    switch (conn_.transaction_status()) {
+    PGTransactionStatusType st = conn_.transaction_status();
+    // libpq says "active" while statements are in flight. Pipelined ones
+    // neither open nor end a transaction: the status they began with holds
+    // (the pool shares only connections outside a transaction).
+    if (st == PQTRANS_ACTIVE && queue_.in_flight() && queue_.front().pipelined) st = pipeline_tx_;
+    switch (st) {
         case PQTRANS_IDLE:
             return tx_status::idle;
         case PQTRANS_INTRANS:

@@ -285,7 +285,9 @@ class connection_impl {
     // (it was sent, or the one before it was answered).
     clock::time_point front_since_{};
     std::uint64_t last_answered_seq_ = 0;  // commands are answered in order
-    bool pipeline_outside_tx_ = true;      // no transaction open when the pipeline began
+    // The transaction status when the pipeline began: the pipelined
+    // statements in flight cannot change it but by failing (see pipelinable()).
+    PGTransactionStatusType pipeline_tx_ = PQTRANS_IDLE;
     endpoint ep_;
     std::int64_t pid_ = 0;
     /// What role_lost() compares the reported role against.

@@ -106,7 +106,7 @@ bool connection_impl::send_pipelined(command& c, const std::string& sql) {
         // transaction status is known only with nothing in flight; the
         // statements pipelined behind this one cannot change it (none of
         // them opens or ends a transaction).
-        pipeline_outside_tx_ = conn_.transaction_status() == PQTRANS_IDLE;
+        pipeline_tx_ = conn_.transaction_status();
         if (!conn_.enter_pipeline()) return false;
     }
     binds_.bind(c.args);
@@ -126,8 +126,8 @@ bool connection_impl::send_pipelined(command& c, const std::string& sql) {
         timeout_text_ = std::to_string(left.count());
         const char* value = timeout_text_.c_str();
         ok = conn_.send_query_params(
-            pipeline_outside_tx_ ? set_timeout_sql : save_and_set_timeout_sql, 1, nullptr, &value,
-            nullptr, nullptr);
+            pipeline_tx_ == PQTRANS_IDLE ? set_timeout_sql : save_and_set_timeout_sql, 1, nullptr,
+            &value, nullptr, nullptr);
         c.server_timeout = true;
         ++c.prefix;
     }
@@ -155,7 +155,7 @@ bool connection_impl::send_pipelined(command& c, const std::string& sql) {
         ok = conn_.send_query_params(sql.c_str(), binds_.count(), binds_.types(), binds_.values(),
                                      binds_.lengths(), binds_.formats());
     }
-    if (ok && c.server_timeout && !pipeline_outside_tx_) {
+    if (ok && c.server_timeout && pipeline_tx_ != PQTRANS_IDLE) {
         ok = conn_.send_query_params(restore_timeout_sql, 0, nullptr, nullptr, nullptr, nullptr);
         ++c.suffix;
     }
