@@ -242,7 +242,8 @@ TEST_CASE("several Parses in flight: the statement cache stays right", "[pg][pip
     CHECK(held->front().value<int>() <= 4);
 }
 
-TEST_CASE("what must run alone waits for the pipeline and keeps the order", "[pg][pipeline]") {
+TEST_CASE("scripts run alone, transaction control is pipelined, the order holds",
+          "[pg][pipeline]") {
     uvdb::event_loop loop;
     auto conn = t::connect_or_fail(loop, t::test_options());
     REQUIRE(t::execute_sync(loop, *conn, "CREATE TEMP TABLE pl (n int)").ok());
@@ -278,4 +279,35 @@ TEST_CASE("pipeline_depth 1: one statement at a time, as before", "[pg][pipeline
     CHECK(conn->pending() == 20);
     wait_all(loop, slots);
     for (int i = 0; i < 20; ++i) CHECK(int_of(slots[static_cast<std::size_t>(i)]) == i);
+}
+
+TEST_CASE("BEGIN, statements and COMMIT issued together: one transaction", "[pg][pipeline]") {
+    uvdb::event_loop loop;
+    auto conn = t::connect_or_fail(loop, t::test_options());
+    REQUIRE(t::execute_sync(loop, *conn, "CREATE TEMP TABLE tx (n int)").ok());
+    REQUIRE(t::query_sync(loop, *conn, "SET statement_timeout = '9s'").ok());
+    std::vector<t::query_slot> slots;
+    slots.push_back(issue(*conn, "BEGIN"));
+    // Inside the block: the statement's own timeout is saved and restored.
+    slots.push_back(issue(*conn, "INSERT INTO tx VALUES (1) RETURNING n", {}, 500ms));
+    CHECK(conn->transaction_status() == uvdb::tx_status::in_transaction);
+    slots.push_back(issue(*conn, "SELECT current_setting('statement_timeout')"));
+    slots.push_back(issue(*conn, "INSERT INTO tx VALUES (1 / ($1::int - $1::int))", {3}));
+    slots.push_back(issue(*conn, "INSERT INTO tx VALUES (2) RETURNING n"));
+    slots.push_back(issue(*conn, "COMMIT"));
+    CHECK(conn->transaction_status() == uvdb::tx_status::idle);
+    slots.push_back(issue(*conn, "SELECT count(*)::int FROM tx"));
+    wait_all(loop, slots);
+    CHECK((*slots[0])->ok());
+    CHECK(int_of(slots[1]) == 1);
+    REQUIRE((*slots[2])->ok());
+    CHECK((**slots[2])->value<std::string>() == "9s");
+    REQUIRE_FALSE((*slots[3])->ok());
+    CHECK((*slots[3])->err().sqlstate() == "22012");
+    REQUIRE_FALSE((*slots[4])->ok());
+    CHECK((*slots[4])->err().sqlstate() == "25P02");  // the transaction was aborted
+    // COMMIT of an aborted transaction rolls it back: nothing was kept.
+    CHECK(int_of(slots[6]) == 0);
+    CHECK(show_timeout(loop, *conn) == "9s");
+    CHECK(conn->transaction_status() == uvdb::tx_status::idle);
 }

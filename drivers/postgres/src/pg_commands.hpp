@@ -67,8 +67,13 @@ struct command {
     /// The server enforces its timeout (statement_timeout set for it alone);
     /// the loop timer is only the backstop for a stalled server or network.
     bool server_timeout = false;
-    /// Sent in pipeline mode: other pipelined statements may follow it in flight.
+    /// Sent in pipeline mode: other pipelined statements may follow it in
+    /// flight. Its deadline is then never a cancel request (which could
+    /// reach a statement behind it): the server's statement_timeout when
+    /// `server_timeout`, else only the loop's backstop.
     bool pipelined = false;
+    /// What it does to the transaction (statement_kind of pg_statement_cache.hpp).
+    std::uint8_t tx_effect = 0;
     /// Its caller was answered already (cancelled while others were in
     /// flight behind it): its results are read and dropped.
     bool detached = false;

@@ -132,10 +132,12 @@ void connection_impl::close() {
 tx_status connection_impl::transaction_status() const noexcept {
     if (phase_ != phase::ready || !conn_) return tx_status::unknown;
     PGTransactionStatusType st = conn_.transaction_status();
-    // libpq says "active" while statements are in flight. Pipelined ones
-    // neither open nor end a transaction: the status they began with holds
-    // (the pool shares only connections outside a transaction).
-    if (st == PQTRANS_ACTIVE && queue_.in_flight() && queue_.front().pipelined) st = pipeline_tx_;
+    // libpq says "active" while statements are in flight. With pipelined
+    // ones, what the statements sent so far leave (the pool shares only
+    // connections outside a transaction).
+    if (st == PQTRANS_ACTIVE && queue_.in_flight() && queue_.front().pipelined) {
+        st = in_block_ ? PQTRANS_INTRANS : PQTRANS_IDLE;
+    }
     switch (st) {
         case PQTRANS_IDLE:
             return tx_status::idle;

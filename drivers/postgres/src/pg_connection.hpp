@@ -285,9 +285,10 @@ class connection_impl {
     // (it was sent, or the one before it was answered).
     clock::time_point front_since_{};
     std::uint64_t last_answered_seq_ = 0;  // commands are answered in order
-    // The transaction status when the pipeline began: the pipelined
-    // statements in flight cannot change it but by failing (see pipelinable()).
-    PGTransactionStatusType pipeline_tx_ = PQTRANS_IDLE;
+    // Whether the last pipelined statement sent runs inside a transaction
+    // block: known when the pipeline began, then followed through BEGIN and
+    // COMMIT/ROLLBACK as they are sent (libpq says "active" meanwhile).
+    bool in_block_ = false;
     endpoint ep_;
     std::int64_t pid_ = 0;
     /// What role_lost() compares the reported role against.

@@ -33,7 +33,7 @@ void connection_impl::arm_deadlines() {
     clock::time_point due = clock::time_point::max();
     for (std::size_t i = 0; i < queue_.size(); ++i) {
         const command& c = queue_[i];
-        if (c.sent && c.server_timeout && c.cancel == cancel_reason::none) {
+        if (c.sent && c.pipelined && c.has_deadline() && c.cancel == cancel_reason::none) {
             // The server ends it; the loop watches only the front, whose
             // statement_timeout runs.
             if (i == 0) {
@@ -93,7 +93,7 @@ void connection_impl::on_deadline() {
 
     if (queue_.in_flight()) {
         command& f = queue_.front();
-        if (f.server_timeout && f.cancel == cancel_reason::none) {
+        if (f.pipelined && f.has_deadline() && f.cancel == cancel_reason::none) {
             if (backstop_of(f) <= now) {
                 fail_connection(error(errc::timeout,
                                       "the statement did not finish within " + ms_text(f.timeout) +
@@ -116,7 +116,7 @@ void connection_impl::on_deadline() {
                     .with_fatal(true));
             return;
         }
-        if (!f.server_timeout && f.cancel == cancel_reason::none && f.has_deadline() &&
+        if (!f.pipelined && f.cancel == cancel_reason::none && f.has_deadline() &&
             f.deadline <= now) {
             if (f.stream) {
                 stream_timed_out(f);  // also while its consumer is not reading (pg_stream.cpp)

@@ -2,13 +2,14 @@
 // statement cache's prepared or unnamed sends, pipelining, and flushing what
 // libpq could not write at once.
 //
-// Pipelining (docs/DRIVERS.md): ordinary statements (pipelinable(): SELECT,
-// INSERT, UPDATE, DELETE, …) are sent in libpq's pipeline mode as soon as
-// they are issued, up to pipeline_depth in flight, each in a Sync group of
-// its own, so one statement's error never aborts another's. Everything else
-// (scripts, COPY, streams, pings, ROLLBACK, BEGIN, DDL…) is sent alone, once
-// the statements before it are answered, outside pipeline mode; nothing is
-// sent behind it until it is done.
+// Pipelining (docs/DRIVERS.md): statements classify() calls ordinary
+// (SELECT, INSERT, UPDATE, DELETE, …) or transaction control (BEGIN, COMMIT,
+// ROLLBACK, SAVEPOINT…) are sent in libpq's pipeline mode as soon as they
+// are issued, up to pipeline_depth in flight, each in a Sync group of its
+// own, so one statement's error never aborts another's. Everything else
+// (scripts, COPY, streams, pings, the pool's ROLLBACK on return, SET, DDL…)
+// is sent alone, once the statements before it are answered, outside
+// pipeline mode; nothing is sent behind it until it is done.
 
 #include <algorithm>
 
@@ -38,7 +39,11 @@ void connection_impl::enqueue(command&& c, std::string_view sql) {
     }
     c.seq = queue_.next_seq();
     if (c.has_deadline()) c.deadline = loop_.now() + c.timeout;
-    c.pipelined = c.kind == command_kind::query && !c.stream && depth_ > 1 && pipelinable(sql);
+    const statement_kind k = c.kind == command_kind::query && !c.stream && depth_ > 1
+                                 ? classify(sql)
+                                 : statement_kind::other;
+    c.pipelined = k != statement_kind::other;
+    c.tx_effect = static_cast<std::uint8_t>(k);
     const bool deadline = c.has_deadline();
     if (queue_.in_flight_count() == queue_.size() && can_send(c)) {
         // The common case sends at once, straight from the caller's SQL: the
@@ -103,12 +108,13 @@ bool connection_impl::send_command(command& c, const std::string& sql) {
 bool connection_impl::send_pipelined(command& c, const std::string& sql) {
     if (!conn_.in_pipeline()) {
         // The first in flight (pipeline mode ends with the last). The
-        // transaction status is known only with nothing in flight; the
-        // statements pipelined behind this one cannot change it (none of
-        // them opens or ends a transaction).
-        pipeline_tx_ = conn_.transaction_status();
+        // transaction status is known only with nothing in flight; from
+        // there it follows the statements sent: only BEGIN and COMMIT (or
+        // ROLLBACK) among the pipelined ones open or end a transaction.
+        in_block_ = conn_.transaction_status() != PQTRANS_IDLE;
         if (!conn_.enter_pipeline()) return false;
     }
+    const auto kind = static_cast<statement_kind>(c.tx_effect);
     binds_.bind(c.args);
     c.part = 0;
     c.prefix = 0;
@@ -117,7 +123,7 @@ bool connection_impl::send_pipelined(command& c, const std::string& sql) {
     c.parse_in_prefix = false;
     c.server_timeout = false;
     bool ok = true;
-    if (c.has_deadline()) {
+    if (c.has_deadline() && kind == statement_kind::ordinary) {
         // The server ends the statement at its deadline: what is left of the
         // timeout now (at least 1 ms; 0 would mean none).
         const auto left =
@@ -125,9 +131,8 @@ bool connection_impl::send_pipelined(command& c, const std::string& sql) {
                      std::chrono::milliseconds{1});
         timeout_text_ = std::to_string(left.count());
         const char* value = timeout_text_.c_str();
-        ok = conn_.send_query_params(
-            pipeline_tx_ == PQTRANS_IDLE ? set_timeout_sql : save_and_set_timeout_sql, 1, nullptr,
-            &value, nullptr, nullptr);
+        ok = conn_.send_query_params(in_block_ ? save_and_set_timeout_sql : set_timeout_sql, 1,
+                                     nullptr, &value, nullptr, nullptr);
         c.server_timeout = true;
         ++c.prefix;
     }
@@ -155,12 +160,14 @@ bool connection_impl::send_pipelined(command& c, const std::string& sql) {
         ok = conn_.send_query_params(sql.c_str(), binds_.count(), binds_.types(), binds_.values(),
                                      binds_.lengths(), binds_.formats());
     }
-    if (ok && c.server_timeout && pipeline_tx_ != PQTRANS_IDLE) {
+    if (ok && c.server_timeout && in_block_) {
         ok = conn_.send_query_params(restore_timeout_sql, 0, nullptr, nullptr, nullptr, nullptr);
         ++c.suffix;
     }
     ok = ok && conn_.pipeline_sync();
     if (ok && c.parse_in_prefix) ok = send_deallocations(c);
+    if (kind == statement_kind::begins) in_block_ = true;
+    if (kind == statement_kind::ends) in_block_ = false;
     return ok;
 }
 

@@ -104,27 +104,54 @@ bool uncacheable(std::string_view sql) noexcept {
     return lower(0) == 'c' && lower(1) == 'o' && lower(2) == 'p' && lower(3) == 'y';
 }
 
-bool pipelinable(std::string_view sql) noexcept {
-    const std::size_t i = first_token(sql);
+namespace {
+
+/// The keyword starting at `i` in `sql`, lower-cased into `out` (at most 9
+/// letters, "savepoint"; longer words and non-words give an empty view), and
+/// moves `i` past it.
+std::string_view keyword_at(std::string_view sql, std::size_t& i, char (&out)[10]) noexcept {
     std::size_t end = i;
-    while (end < sql.size() && end - i < 8 &&
+    while (end < sql.size() && end - i < 10 &&
            std::isalpha(static_cast<unsigned char>(sql[end])) != 0) {
         ++end;
     }
-    // A keyword must end there: "selectx" is not SELECT.
-    if (end < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[end])) != 0 ||
-                             sql[end] == '_' || sql[end] == '$')) {
-        return false;
-    }
-    char word[8] = {};
     const std::size_t n = end - i;
-    if (n < 4 || n > 6) return false;
-    for (std::size_t k = 0; k < n; ++k) {
-        word[k] = static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i + k])));
+    // A keyword must end there: "selectx" is not SELECT.
+    if (n == 0 || n > 9 ||
+        (end < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[end])) != 0 ||
+                              sql[end] == '_' || sql[end] == '$'))) {
+        return {};
     }
-    const std::string_view w(word, n);
-    return w == "select" || w == "insert" || w == "update" || w == "delete" || w == "merge" ||
-           w == "with" || w == "values" || w == "table" || w == "show";
+    for (std::size_t k = 0; k < n; ++k) {
+        out[k] = static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i + k])));
+    }
+    i = end;
+    return {out, n};
+}
+
+}  // namespace
+
+statement_kind classify(std::string_view sql) noexcept {
+    std::size_t i = first_token(sql);
+    char word[10] = {};
+    const std::string_view w = keyword_at(sql, i, word);
+    if (w == "select" || w == "insert" || w == "update" || w == "delete" || w == "merge" ||
+        w == "with" || w == "values" || w == "table" || w == "show") {
+        return statement_kind::ordinary;
+    }
+    if (w == "begin" || w == "start") return statement_kind::begins;
+    if (w == "savepoint" || w == "release") return statement_kind::savepoint;
+    const bool commit = w == "commit" || w == "end";
+    const bool rollback = w == "rollback" || w == "abort";
+    if (!commit && !rollback) return statement_kind::other;
+    // COMMIT PREPARED / ROLLBACK PREPARED act on another transaction (and
+    // refuse to run inside one); ROLLBACK TO [SAVEPOINT] stays in this one.
+    i = first_token(sql.substr(i)) + i;
+    char next[10] = {};
+    const std::string_view n = keyword_at(sql, i, next);
+    if (n == "prepared") return statement_kind::other;
+    if (rollback && n == "to") return statement_kind::savepoint;
+    return statement_kind::ends;
 }
 
 bool drops_prepared_statements(const char* tag) noexcept {

@@ -87,13 +87,21 @@ class statement_cache {
 /// (libpq refuses it in pipeline mode, which a cache miss uses), also when
 /// white space or comments come before it.
 bool uncacheable(std::string_view sql) noexcept;
-/// True for statements that may be pipelined (docs/DRIVERS.md, "Pipelining"):
-/// those whose first keyword is SELECT, INSERT, UPDATE, DELETE, MERGE, WITH,
-/// VALUES, TABLE or SHOW. They neither open nor end a transaction, need no
-/// session of their own and may share a Sync group with the SET that gives
-/// them their statement_timeout. Everything else (BEGIN, COMMIT, SET, DDL,
-/// VACUUM, CALL, COPY, LISTEN…) runs alone, after the pipeline drained.
-bool pipelinable(std::string_view sql) noexcept;
+/// What a statement is to pipelining (docs/DRIVERS.md, "Pipelining"), from
+/// its first keyword(s).
+enum class statement_kind : std::uint8_t {
+    /// SELECT, INSERT, UPDATE, DELETE, MERGE, WITH, VALUES, TABLE, SHOW:
+    /// pipelined, and may share a Sync group with the SET that gives them
+    /// their own statement_timeout.
+    ordinary,
+    begins,     ///< BEGIN, START TRANSACTION: pipelined, never timed by the server
+    ends,       ///< COMMIT, END, ROLLBACK, ABORT: pipelined, never timed by the server
+    savepoint,  ///< SAVEPOINT, RELEASE, ROLLBACK TO: pipelined, never timed by the server
+    /// Everything else (SET, DDL, VACUUM, CALL, DO, COPY, LISTEN, PREPARE
+    /// TRANSACTION, COMMIT PREPARED…): runs alone, after the pipeline drained.
+    other,
+};
+statement_kind classify(std::string_view sql) noexcept;
 
 /// True when a command tag says the server dropped every prepared statement.
 bool drops_prepared_statements(const char* command_tag) noexcept;
