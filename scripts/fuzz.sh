@@ -26,9 +26,6 @@ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_C_COMPILER="$cc" \
     -DUVDB_FUZZ=ON -DUVDB_BUILD_TESTS=OFF -DUVDB_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build build-fuzz --target uvdb_fuzzers -j"$jobs"
-# UVDB_FUZZ_BUILD_ONLY=1: stop here (scripts/test.sh builds the targets in
-# its background lane and runs them later).
-if [[ ${UVDB_FUZZ_BUILD_ONLY:-0} == 1 ]]; then exit 0; fi
 
 mkdir -p build-fuzz/artifacts
 # The targets run side by side, as many at once as there are CPUs

@@ -9,11 +9,11 @@
 #     build-tsan/), against the same server;
 #   - runs scripts/lint.sh (clang-format and clang-tidy, Debian's LLVM 14);
 #   - runs the libFuzzer targets for a bounded time (scripts/fuzz.sh).
-# The CPU-bound steps of a full run (the sanitizer builds, lint.sh, the fuzz
-# targets' build) run in a background lane at idle priority beside the test
-# steps, which mostly wait on the network and on timers (see "The lane"
-# below); the results are reported in the order above. UVDB_TEST_SERIAL=1
-# runs every step in the foreground, one after another, on one server.
+# The CPU-bound steps of a full run (the two sanitizer builds, lint.sh) run
+# in a background lane at idle priority beside the test steps, which mostly
+# wait on the network and on timers (see "The lane" below); the results are
+# reported in the order above. UVDB_TEST_SERIAL=1 runs every step in the
+# foreground, one after another, on one server.
 # Extra arguments go to ctest for the normal build only, e.g.
 #   scripts/test.sh -R unit
 # UVDB_CI_SANITIZERS=0 skips the sanitizer builds; UVDB_FUZZ_SECONDS sets
@@ -57,7 +57,7 @@ stop_servers() {
     if [[ -n $pg_dir ]]; then scripts/pg-test-server.sh stop "$pg_dir" || true; fi
 }
 # The lane: the CPU-bound steps of a full run (build-asan, build-tsan, lint,
-# build-fuzz, in the order the test steps need them) run one after another in one
+# in the order the test steps need them) run one after another in one
 # background subshell at idle priority (SCHED_IDLE through chrt; nice 19
 # where chrt cannot), while the test steps run in the foreground. An idle
 # process only gets the CPU that nothing else wants, and a test thread that
@@ -73,7 +73,6 @@ lane_steps=()
 lane_run() {
     case $1 in
     lint) scripts/lint.sh ;;
-    build-fuzz) UVDB_FUZZ_BUILD_ONLY=1 UVDB_FUZZ_REQUIRED=1 scripts/fuzz.sh ;;
     build-asan | build-tsan) cmake --preset "${1#build-}" >/dev/null && cmake --build --preset "${1#build-}" ;;
     *) echo "test.sh: no lane step $1" >&2; return 1 ;;
     esac
@@ -174,12 +173,11 @@ run_suites() {
 }
 
 status=0
-# A full run starts the lane now: the sanitizer builds, lint.sh and the fuzz
-# build need nothing from the test steps (lint.sh reads build/'s
-# compile_commands.json).
+# A full run starts the lane now: the sanitizer builds and lint.sh need
+# nothing from the test steps, only build/ (compile_commands.json).
 if [[ $# -eq 0 ]]; then
     if [[ ${UVDB_CI_SANITIZERS:-1} != 0 ]]; then lane_steps+=(build-asan build-tsan); fi
-    lane_steps+=(lint build-fuzz)
+    lane_steps+=(lint)
     if [[ ${UVDB_TEST_SERIAL:-0} != 1 ]]; then lane_start; fi
 fi
 
@@ -237,20 +235,12 @@ if [[ $# -eq 0 ]]; then
     lane_wait lint || status=$?
     step_done "lint.sh" "$t"
 
-    # The libFuzzer targets (clang, built in the lane) from their seed
-    # corpora in the repository; last, with the lane done: each target runs
-    # for a fixed time, so it gets the whole CPU. (fuzz.sh finds them built.)
+    # The libFuzzer targets (clang) from their seed corpora in the
+    # repository; last, with the lane done: each target runs for a fixed
+    # time, so it gets the whole CPU.
     t=$SECONDS
-    if lane_wait build-fuzz; then
-        step_done "build (fuzz)" "$t"
-        t=$SECONDS
-        UVDB_FUZZ_REQUIRED=1 UVDB_FUZZ_SECONDS=${UVDB_FUZZ_SECONDS:-20} scripts/fuzz.sh || status=$?
-        step_done "fuzz.sh" "$t"
-    else
-        step_done "build (fuzz)" "$t"
-        echo "test.sh: the fuzz targets did not build" >&2
-        status=1
-    fi
+    UVDB_FUZZ_REQUIRED=1 UVDB_FUZZ_SECONDS=${UVDB_FUZZ_SECONDS:-20} scripts/fuzz.sh || status=$?
+    step_done "fuzz.sh" "$t"
 fi
 
 echo "test.sh: timings on $(nproc) cores (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
