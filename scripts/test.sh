@@ -244,7 +244,9 @@ if [[ $# -eq 0 ]]; then
 fi
 
 echo "test.sh: timings on $(nproc) cores (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
-if [[ -n $lane_dir ]]; then echo "test.sh: a lane step's own line is what the run waited for it"; fi
+if [[ -n $lane_dir ]]; then
+    echo "test.sh: \"<step>, its run in the lane\" is a background step's own time; the line after it, what the run waited for it"
+fi
 printf '  %s\n' "${timings[@]}"
 printf '  %-34s %4d s\n' "total" $((SECONDS - started))
 exit "$status"
