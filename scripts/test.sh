@@ -4,11 +4,16 @@
 # Without arguments (what CI runs, .ci/run) it then also:
 #   - runs the cluster suite (ctest -L cluster) against a primary, a standby
 #     and PgBouncer started by scripts/pg-test-cluster.sh (plain build only);
-#   - runs scripts/lint.sh (clang-format and clang-tidy, Debian's LLVM 14);
-#   - runs the libFuzzer targets for a bounded time (scripts/fuzz.sh);
 #   - builds and runs the test suites under AddressSanitizer + UBSan + LSan
 #     (preset asan, build-asan/) and under ThreadSanitizer (preset tsan,
-#     build-tsan/), against the same server.
+#     build-tsan/), against the same server;
+#   - runs scripts/lint.sh (clang-format and clang-tidy, Debian's LLVM 14);
+#   - runs the libFuzzer targets for a bounded time (scripts/fuzz.sh).
+# The CPU-bound steps of a full run (the two sanitizer builds, lint.sh) run
+# in a background lane at idle priority beside the test steps, which mostly
+# wait on the network and on timers (see "The lane" below); the results are
+# reported in the order above. UVDB_TEST_SERIAL=1 runs every step in the
+# foreground, one after another, on one server.
 # Extra arguments go to ctest for the normal build only, e.g.
 #   scripts/test.sh -R unit
 # UVDB_CI_SANITIZERS=0 skips the sanitizer builds; UVDB_FUZZ_SECONDS sets
@@ -46,9 +51,84 @@ cluster_dir=
 fault_env=""
 # shellcheck disable=SC2317  # called by the EXIT trap
 stop_servers() {
+    lane_stop
     if [[ -n $cluster_dir ]]; then scripts/pg-test-cluster.sh stop "$cluster_dir" >/dev/null || true; fi
     if [[ -n $pg_dir_fault ]]; then scripts/pg-test-server.sh stop "$pg_dir_fault" || true; fi
     if [[ -n $pg_dir ]]; then scripts/pg-test-server.sh stop "$pg_dir" || true; fi
+}
+# The lane: the CPU-bound steps of a full run (build-asan, build-tsan, lint,
+# in the order the test steps need them) run one after another in one
+# background subshell at idle priority (SCHED_IDLE through chrt; nice 19
+# where chrt cannot), while the test steps run in the foreground. An idle
+# process only gets the CPU that nothing else wants, and a test thread that
+# wakes takes the CPU from it at once, so the tests keep their timing; on
+# CI's 2 cores the builds and clang-tidy use the time the suites spend
+# waiting. Each step's output is printed when the foreground reaches it.
+# Without a lane (UVDB_TEST_SERIAL=1, or a ctest subset) lane_wait runs the
+# step in the foreground.
+lane_pid=
+lane_dir=
+lane_steps=()
+# lane_run STEP: the step's command.
+lane_run() {
+    case $1 in
+    lint) scripts/lint.sh ;;
+    build-asan | build-tsan) cmake --preset "${1#build-}" >/dev/null && cmake --build --preset "${1#build-}" ;;
+    *) echo "test.sh: no lane step $1" >&2; return 1 ;;
+    esac
+}
+lane_start() {
+    lane_dir=$(mktemp -d /tmp/uvdb-lane.XXXXXX)
+    (
+        chrt --idle --pid 0 "$BASHPID" >/dev/null 2>&1 || renice -n 19 -p "$BASHPID" >/dev/null 2>&1 || true
+        for step in "${lane_steps[@]}"; do
+            begun=$(date +%s)
+            rc=0
+            lane_run "$step" >"$lane_dir/$step.log" 2>&1 </dev/null || rc=$?
+            echo "$rc $(($(date +%s) - begun))" >"$lane_dir/$step.tmp"
+            mv "$lane_dir/$step.tmp" "$lane_dir/$step.done"
+        done
+    ) &
+    lane_pid=$!
+}
+# lane_wait STEP: waits for STEP, prints its output and returns its status.
+lane_wait() {
+    local step=$1 rc secs
+    if [[ -z $lane_pid ]]; then
+        lane_run "$step"
+        return
+    fi
+    while [[ ! -f $lane_dir/$step.done ]]; do
+        if ! kill -0 "$lane_pid" 2>/dev/null && [[ ! -f $lane_dir/$step.done ]]; then
+            echo "test.sh: the background lane ended before $step" >&2
+            return 1
+        fi
+        sleep 1
+    done
+    cat "$lane_dir/$step.log"
+    read -r rc secs <"$lane_dir/$step.done"
+    timings+=("$(printf '%-34s %4d s' "  $step, its run in the lane" "$secs")")
+    return "$rc"
+}
+# kill_tree PID: PID and every process below it, children first.
+# shellcheck disable=SC2317  # called by lane_stop
+kill_tree() {
+    local list child children
+    for list in /proc/"$1"/task/*/children; do
+        children=()
+        read -ra children 2>/dev/null <"$list" || true
+        for child in "${children[@]}"; do kill_tree "$child"; done
+    done
+    kill "$1" 2>/dev/null || true
+}
+# shellcheck disable=SC2317  # called by the EXIT trap
+lane_stop() {
+    if [[ -n $lane_pid ]]; then
+        kill_tree "$lane_pid"
+        wait "$lane_pid" 2>/dev/null || true
+        lane_pid=
+    fi
+    if [[ -n $lane_dir ]]; then rm -rf "$lane_dir"; fi
 }
 trap stop_servers EXIT
 trap 'exit 130' INT
@@ -93,6 +173,14 @@ run_suites() {
 }
 
 status=0
+# A full run starts the lane now: the sanitizer builds and lint.sh need
+# nothing from the test steps, only build/ (compile_commands.json).
+if [[ $# -eq 0 ]]; then
+    if [[ ${UVDB_CI_SANITIZERS:-1} != 0 ]]; then lane_steps+=(build-asan build-tsan); fi
+    lane_steps+=(lint)
+    if [[ ${UVDB_TEST_SERIAL:-0} != 1 ]]; then lane_start; fi
+fi
+
 t=$SECONDS
 # The cluster suite (label `cluster`) needs scripts/pg-test-cluster.sh's
 # cluster, not this single server: it runs in its own step below.
@@ -121,37 +209,44 @@ if [[ $# -eq 0 ]]; then
     cluster_dir=
     step_done "ctest -L cluster (cluster)" "$t"
 
-    # clang-format over every source file and clang-tidy over the library
-    # sources (build/compile_commands.json): any difference or finding fails.
-    t=$SECONDS
-    scripts/lint.sh || status=$?
-    step_done "lint.sh" "$t"
-
-    # The libFuzzer targets (clang) from their seed corpora in the repository.
-    t=$SECONDS
-    UVDB_FUZZ_REQUIRED=1 UVDB_FUZZ_SECONDS=${UVDB_FUZZ_SECONDS:-20} scripts/fuzz.sh || status=$?
-    step_done "fuzz.sh" "$t"
-
-    # The sanitizer builds (CMakePresets.json): every suite but
-    # install_consumer and plugin_consumer, which test packaging (the kv
-    # plugin still loads under them in conformance_kv_plugin). Same server.
+    # The sanitizer builds (CMakePresets.json, built in the lane): every
+    # suite but install_consumer and plugin_consumer, which test packaging
+    # (the kv plugin still loads under them in conformance_kv_plugin). Same
+    # server. The step times below are what the foreground waited.
     if [[ ${UVDB_CI_SANITIZERS:-1} != 0 ]]; then
         for preset in asan tsan; do
             t=$SECONDS
-            if cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset"; then
+            if lane_wait "build-$preset"; then
                 step_done "build ($preset)" "$t"
                 t=$SECONDS
                 run_suites "install_consumer|plugin_consumer" --preset "$preset" || status=$?
                 step_done "ctest ($preset)" "$t"
             else
+                step_done "build ($preset)" "$t"
                 echo "test.sh: the $preset build failed" >&2
                 status=1
             fi
         done
     fi
+
+    # clang-format over every source file and clang-tidy over the library
+    # sources (build/compile_commands.json): any difference or finding fails.
+    t=$SECONDS
+    lane_wait lint || status=$?
+    step_done "lint.sh" "$t"
+
+    # The libFuzzer targets (clang) from their seed corpora in the
+    # repository; last, with the lane done: each target runs for a fixed
+    # time, so it gets the whole CPU.
+    t=$SECONDS
+    UVDB_FUZZ_REQUIRED=1 UVDB_FUZZ_SECONDS=${UVDB_FUZZ_SECONDS:-20} scripts/fuzz.sh || status=$?
+    step_done "fuzz.sh" "$t"
 fi
 
 echo "test.sh: timings on $(nproc) cores (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+if [[ -n $lane_dir ]]; then
+    echo "test.sh: \"<step>, its run in the lane\" is a background step's own time; the line after it, what the run waited for it"
+fi
 printf '  %s\n' "${timings[@]}"
 printf '  %-34s %4d s\n' "total" $((SECONDS - started))
 exit "$status"
