@@ -96,10 +96,10 @@ struct query_op : list_node {
     query_options statement;    // the statement's own timeout when no deadline
     bool has_deadline = false;  // the statement gets what is left until `deadline`
     time_point deadline{};
-    std::stop_token stop_token;     // kept while waiting for a connection
-    stop_relay stop;            // armed while the statement runs
-    conn_slot* slot = nullptr;  // the slot whose connection runs the statement
-    time_point sent_at{};       // when it was handed to the driver
+    std::stop_token stop_token;  // kept while waiting for a connection
+    stop_relay stop;             // armed while the statement runs
+    conn_slot* slot = nullptr;   // the slot whose connection runs the statement
+    time_point sent_at{};        // when it was handed to the driver
     // Stopped while not at the front of a pipeline: its caller was answered
     // with errc::cancelled, the driver's answer is dropped when it comes.
     bool detached = false;

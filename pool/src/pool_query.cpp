@@ -154,7 +154,8 @@ void pool_core::share_with_waiters() {
         waiters_.erase(w);
         timers_->cancel(w.timer);
         w.timer = 0;
-        wait_time_.record(std::chrono::duration_cast<std::chrono::microseconds>(now - w.enqueued_at));
+        wait_time_.record(
+            std::chrono::duration_cast<std::chrono::microseconds>(now - w.enqueued_at));
         query_op* op = w.query;
         const std::source_location where = w.where;
         w.cb = acquire_callback{};  // never called: the statement runs here

@@ -7,8 +7,8 @@
 #include <memory>
 #include <optional>
 #include <stop_token>
-#include <vector>
 #include <uvdb/pool.hpp>
+#include <vector>
 
 #include "unit/support/pool_harness.hpp"
 

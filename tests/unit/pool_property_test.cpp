@@ -61,7 +61,8 @@ void check_invariants(pool_harness& h, const model& m, const pool_options& o, in
         const std::uint64_t id = fake_id(l);
         leased[id] = true;
         const auto it = m.lease_statements.find(id);
-        REQUIRE(l->pending() == static_cast<std::size_t>(it == m.lease_statements.end() ? 0 : it->second));
+        REQUIRE(l->pending() ==
+                static_cast<std::size_t>(it == m.lease_statements.end() ? 0 : it->second));
     }
     // Never more than pipeline_depth in flight on the others.
     const std::size_t depth = std::max<std::size_t>(o.pipeline_depth, 1);
@@ -137,7 +138,8 @@ TEST_CASE("pool invariants hold under random operations", "[unit][pool][property
                 for (std::size_t b = 0; b < burst; ++b) {
                     auto calls = std::make_shared<int>(0);
                     m.query_calls.push_back(calls);
-                    const char* sql = chance(50) ? "SELECT 1" : (chance(80) ? "SLEEP 3" : "SLEEP 60");
+                    const char* sql =
+                        chance(50) ? "SELECT 1" : (chance(80) ? "SLEEP 3" : "SLEEP 60");
                     h.get().query(sql, [&m, calls](result<result_set>) {
                         if (++*calls > 1) ++m.double_calls;
                     });

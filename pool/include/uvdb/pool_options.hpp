@@ -225,7 +225,8 @@ struct pool_options {
 /// Checks that the options make sense (size + max_overflow ≥ 1, min_idle ≤
 /// size, max_connecting ≥ 1, recycle_jitter in [0, 1), non-negative
 /// durations, pipeline_depth ≤ pipeline_depth_max, a positive
-/// pipeline_max_front_age when pipelining is on). The error (errc::bad_config) names the option and the value.
+/// pipeline_max_front_age when pipelining is on). The error (errc::bad_config) names the option and
+/// the value.
 result<void> validate(const pool_options& opts);
 
 /// The start-up log line the pool writes once when it is created:

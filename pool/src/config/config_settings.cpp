@@ -283,7 +283,8 @@ const std::vector<setting>& table() {
              return {};
          },
          get_count<&pool_options::pipeline_depth>},
-        {"pool", "pipeline_max_front_age", "", set_duration<&pool_options::pipeline_max_front_age, 1>,
+        {"pool", "pipeline_max_front_age", "",
+         set_duration<&pool_options::pipeline_max_front_age, 1>,
          get_duration<&pool_options::pipeline_max_front_age>},
         {"pool", "max_connecting", "", set_count<&pool_options::max_connecting, 1>,
          get_count<&pool_options::max_connecting>},
