@@ -159,6 +159,12 @@ void visit_snapshots(std::span<const pool_snapshot> pools, const visitor& fn) {
               {"uvdb.pool.checking", "uvdb_pool_checking", "{connection}",
                "Connections being pinged before checkout or reset after return", mt::gauge},
               [](const st& s, const ps&) { return s.pending; });
+    each_pool(pools, fn,
+              {"uvdb.pool.pipelined_in_flight", "uvdb_pool_pipelined_in_flight", "{statement}",
+               "pool.query statements in flight on connections carrying more than one "
+               "(pipeline_depth)",
+               mt::gauge},
+              [](const st& s, const ps&) { return s.pipelined_in_flight; });
     each_pool(
         pools, fn,
         {"uvdb.pool.closed", "uvdb_pool_closed", "1", "1 once the pool was closed", mt::gauge},
@@ -183,7 +189,7 @@ void visit_snapshots(std::span<const pool_snapshot> pools, const visitor& fn) {
         std::string_view name, prometheus, help;
         std::uint64_t st::*member;
     };
-    static constexpr std::array<counter, 14> counters{{
+    static constexpr std::array<counter, 15> counters{{
         {"uvdb.pool.acquires", "uvdb_pool_acquires_total",
          "Acquire calls, including those that failed", &st::acquires},
         {"uvdb.pool.rejected", "uvdb_pool_rejected_total",
@@ -214,6 +220,9 @@ void visit_snapshots(std::span<const pool_snapshot> pools, const visitor& fn) {
          "Times the circuit breaker opened", &st::breaker_opened},
         {"uvdb.pool.breaker_rejected", "uvdb_pool_breaker_rejected_total",
          "Acquires failed at once because the circuit breaker was open", &st::breaker_rejected},
+        {"uvdb.pool.pipelined", "uvdb_pool_pipelined_total",
+         "pool.query statements sent behind others on a shared connection (pipeline_depth)",
+         &st::pipelined},
     }};
     for (const counter& c : counters) {
         const auto member = c.member;

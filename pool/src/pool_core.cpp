@@ -38,6 +38,21 @@ pool_core::pool_core(event_loop& loop, std::shared_ptr<driver> drv, pool_options
       breaker_(opts_.breaker_threshold) {
     if (!timers_) timers_ = make_loop_timer_source(loop_);
     created_at_ = timers_->now();
+    if (opts_.pipeline_depth > 1) {
+        // Otherwise connect_options' own depth stays: what a lease's caller
+        // issues on its connection is not the pool's business.
+        opts_.connection.pipeline_depth = opts_.pipeline_depth;
+        share_depth_ = opts_.pipeline_depth;
+        max_front_age_ = opts_.pipeline_max_front_age;
+        // A shared slot stops taking statements after this long out, so it
+        // drains and comes back (pre-ping, recycle, reset happen at checkout
+        // from idle; a lease waiter gets it) and is never reported as leaked
+        // while busy with short statements.
+        using dur = timer_source::clock::duration;
+        share_span_ = std::chrono::seconds(1);
+        if (opts_.leak_threshold.count() > 0)
+            share_span_ = std::min<dur>(share_span_, opts_.leak_threshold / 2);
+    }
     closing_hook_ = loop_.add_closing_hook([this] { on_loop_closing(); });
 }
 
@@ -61,6 +76,7 @@ waiter* pool_core::new_waiter() { return waiter_records_.get(); }
 void pool_core::free_waiter(waiter* w) noexcept {
     w->stop.disarm();  // the caller holds a reference (complete() runs from deliver's)
     w->slot = nullptr;
+    w->query = nullptr;
     w->timer = 0;
     waiter_records_.put(w);
 }
@@ -92,7 +108,7 @@ milliseconds pool_core::acquire_timeout(const call_options* co) const noexcept {
 }
 
 void pool_core::acquire(acquire_callback cb, milliseconds timeout, std::source_location where,
-                        const std::stop_token* stop) {
+                        const std::stop_token* stop, query_op* query) {
     if (stop != nullptr && stop->stop_requested()) {
         waiter* w = new_waiter();
         w->cb = std::move(cb);
@@ -131,12 +147,13 @@ void pool_core::acquire(acquire_callback cb, milliseconds timeout, std::source_l
     // older, when the thread blocked before calling). One clock read, on the
     // slow path only.
     loop_.update_time();
-    enqueue(std::move(cb), timeout, where, timers_->now());
+    enqueue(std::move(cb), timeout, where, timers_->now(), query);
     if (stop != nullptr && stop->stop_possible()) {
         waiter& w = waiters_.back();
         w.stop.arm(*stop, *this, &pool_core::on_waiter_stopped, &w);
     }
     dispatch();
+    if (query != nullptr) share_with_waiters();
 }
 
 void pool_core::on_waiter_stopped(pool_core& core, void* record, std::uint32_t ticket) {
@@ -152,9 +169,10 @@ void pool_core::on_waiter_stopped(pool_core& core, void* record, std::uint32_t t
 }
 
 void pool_core::enqueue(acquire_callback cb, milliseconds timeout, std::source_location where,
-                        time_point now) {
+                        time_point now, query_op* query) {
     waiter* w = new_waiter();
     w->cb = std::move(cb);
+    w->query = query;
     w->where = where;
     w->enqueued_at = now;
     // Clamped so that "wait forever" (milliseconds::max()) cannot overflow the clock.
@@ -533,6 +551,8 @@ pool_stats pool_core::stats() const {
     st.closed_broken = closed_broken_;
     st.idle_closed = idle_closed_;
     st.overflow_closed = overflow_closed_;
+    st.pipelined = pipelined_;
+    st.pipelined_in_flight = pipelined_in_flight_;
     st.wait_time = wait_time_;
     st.create_time = create_time_;
     st.use_time = use_time_;

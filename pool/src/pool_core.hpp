@@ -58,6 +58,7 @@ struct waiter : list_node {
     time_point deadline{};
     timer_source::handle timer = 0;  // non-zero exactly while in the queue
     conn_slot* slot = nullptr;       // served with this (already checked out)
+    query_op* query = nullptr;       // a pool.query waiting: may be pipelined instead
     error err;                       // or failed with this
     stop_relay stop;                 // armed while call_options::stop may abandon it
     waiter* next_free = nullptr;
@@ -86,7 +87,8 @@ struct stmt_op {
 };
 
 /// pool::query's state while its statement waits for a connection or runs.
-struct query_op {
+/// While it runs it is linked in its slot's `queries`, in the order sent.
+struct query_op : list_node {
     unique_function<void(result<result_set>)> cb;
     std::string sql;  // copied only when it must wait for a connection
     params args;
@@ -94,9 +96,13 @@ struct query_op {
     query_options statement;    // the statement's own timeout when no deadline
     bool has_deadline = false;  // the statement gets what is left until `deadline`
     time_point deadline{};
-    std::stop_token stop_token;     // kept while waiting for a connection
-    stop_relay stop;                // armed while the statement runs
-    connection* running = nullptr;  // the connection running the statement
+    std::stop_token stop_token;  // kept while waiting for a connection
+    stop_relay stop;             // armed while the statement runs
+    conn_slot* slot = nullptr;   // the slot whose connection runs the statement
+    time_point sent_at{};        // when it was handed to the driver
+    // Stopped while not at the front of a pipeline: its caller was answered
+    // with errc::cancelled, the driver's answer is dropped when it comes.
+    bool detached = false;
     stmt_trace trace;
     query_op* next_free = nullptr;
 };
@@ -129,8 +135,11 @@ class pool_core {
     void start();
 
     /// `stop`, when not null, may abandon the wait (errc::cancelled).
+    /// `query`, when not null, is the pool.query this acquire is for: while
+    /// it waits it may be pipelined onto a shared connection instead
+    /// (pool_query.cpp), its callback then dropped unrun.
     void acquire(acquire_callback cb, std::chrono::milliseconds timeout, std::source_location where,
-                 const std::stop_token* stop = nullptr);
+                 const std::stop_token* stop = nullptr, query_op* query = nullptr);
     /// The wait call_options asks for (null: the pool's timeout).
     std::chrono::milliseconds acquire_timeout(const call_options* co) const noexcept;
     /// The fast path: checks out an idle connection that needs no ping when
@@ -190,7 +199,7 @@ class pool_core {
     waiter* new_waiter();
     void free_waiter(waiter* w) noexcept;
     void enqueue(acquire_callback cb, std::chrono::milliseconds timeout, std::source_location where,
-                 time_point now);
+                 time_point now, query_op* query);
     void reject(acquire_callback cb, error e);
     void deliver(waiter* w);
     void complete(waiter* w);
@@ -245,9 +254,22 @@ class pool_core {
     // Queries through the pool (pool_query.cpp).
     query_op* new_op();
     void free_op(query_op* op) noexcept;
-    void run_query(lease l, std::string_view sql, params p, query_op* op,
-                   const std::stop_token* stop);
+    void run_query(conn_slot& s, std::string_view sql, params p, query_op* op,
+                   const std::stop_token* stop, std::source_location where);
+    void on_query_done(query_op* op, result<result_set> r);
     static void on_query_stopped(pool_core& core, void* record, std::uint32_t ticket);
+    /// The slot a lease holds, taken over without giving it back (the lease
+    /// is left empty).
+    conn_slot* adopt(lease& l) noexcept;
+    // Pipelining (pool_query.cpp).
+    /// The connection a pool.query may be pipelined onto now, or nullptr.
+    conn_slot* pick_shared(time_point now) noexcept;
+    /// Pipelines the pool.query callers at the front of the queue while a
+    /// connection has room for them (stops at the first lease caller).
+    void share_with_waiters();
+    /// Opens one more connection, up to `size`, when a pool.query was
+    /// pipelined because none was idle: the pool still grows with its load.
+    void grow_for_sharing();
 
     // Statement timing, hooks, slow-query log (query_hooks.cpp, slow_query_log.cpp).
     void trace_begin(stmt_trace& t, const connection& c, std::string_view sql, const params* p,
@@ -294,6 +316,18 @@ class pool_core {
     // work behind a transaction pooler; off, the path tests this one flag.
     bool guard_statements_ = false;
     transaction_pooler_guard pooler_guard_;
+
+    // pool.query pipelining (pool_query.cpp): the depth (below 2: off), the
+    // front-age limit, how long a slot may stay out being shared (so that it
+    // comes back for pre-ping, recycle and leak accounting), and how many
+    // slots pool.query holds now.
+    std::size_t share_depth_ = 0;
+    timer_source::clock::duration max_front_age_{};
+    timer_source::clock::duration share_span_{};
+    std::size_t query_slots_ = 0;
+    std::uint64_t pipelined_ = 0;
+    // pool.query statements in flight on slots that carry more than one.
+    std::size_t pipelined_in_flight_ = 0;
 
     // Drain: from drain() until the last lease came back or the deadline.
     bool draining_ = false;

@@ -39,12 +39,21 @@ result<void> validate(const pool_options& o) {
         {"leak_threshold", o.leak_threshold},
         {"slow_query_threshold", o.slow_query_threshold},
         {"overflow_delay", o.overflow_delay.value_or(milliseconds{0})},
+        {"pipeline_max_front_age", o.pipeline_max_front_age},
     };
     for (const auto& [name, value] : durations) {
         if (value.count() < 0) {
             return bad_option(std::string(name) + " must not be negative (it is " +
                               std::to_string(value.count()) + " ms)");
         }
+    }
+    if (o.pipeline_depth > pool_defaults::pipeline_depth_max) {
+        return bad_option("pipeline_depth " + std::to_string(o.pipeline_depth) +
+                          " is larger than " + std::to_string(pool_defaults::pipeline_depth_max) +
+                          " (0 = off; 2 to 16 is the useful range)");
+    }
+    if (o.pipeline_depth > 1 && o.pipeline_max_front_age.count() == 0) {
+        return bad_option("pipeline_max_front_age must be positive when pipeline_depth is on");
     }
     if (o.ping_timeout.count() == 0 && o.pre_ping) {
         return bad_option("ping_timeout must be positive when pre_ping is on");
@@ -100,6 +109,12 @@ std::string engine_configured_line(const pool_options& opts) {
     // prefix stays as it is.
     field("overflow_delay",
           opts.overflow_delay ? seconds_text(*opts.overflow_delay) : std::string("auto"));
+    if (opts.pipeline_depth != 0) {
+        // Only when set, so that the line stays as it was for pools that do
+        // not pipeline.
+        field("pipeline_depth", std::to_string(opts.pipeline_depth));
+        field("pipeline_max_front_age", seconds_text(opts.pipeline_max_front_age));
+    }
     if (!opts.reset_query.empty()) {
         // Quoted, on one line: the log stays one record per event.
         std::string q = "\"";

@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <source_location>
 #include <uvdb/driver.hpp>
 
@@ -37,6 +38,8 @@
 namespace uvdb::detail {
 
 using time_point = timer_source::time_point;
+
+struct query_op;  // pool_core.hpp
 
 enum class slot_state : std::uint8_t {
     free,
@@ -68,6 +71,14 @@ struct conn_slot : list_node {
     bool reset_query_due = false;  // pool_options::reset_query still to run on this return
     conn_slot* next_free = nullptr;
     statement_gate gate;  // what lease.query/execute run through (bound while lent)
+    // Lent to pool.query rather than to a lease (pool_query.cpp): its
+    // statements in flight, in the order they were sent, which is the order
+    // the driver answers them. More than one when pool_options::pipeline_depth
+    // let later ones share the connection. Empty while a lease holds it.
+    intrusive_list<query_op> queries;
+    // The first fatal error one of them got: the slot is discarded (once)
+    // when the last of them has been answered.
+    std::optional<error> query_fault;
 };
 
 /// Why a connection may not be handed out (again), decided the same way when

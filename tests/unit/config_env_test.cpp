@@ -216,3 +216,34 @@ TEST_CASE("config: load_options::base replaces the defaults and keeps hooks", "[
     REQUIRE(r->pool.on_checkout);
     CHECK(r->pool.random_seed == 42);
 }
+
+TEST_CASE("config: pipeline_depth from the file or DB_PIPELINE_DEPTH, checked and described",
+          "[unit][config]") {
+    auto off = load_env({{"DATABASE_URL", url}});
+    REQUIRE(off.ok());
+    CHECK(off->pool.pipeline_depth == 0);  // off by default
+    CHECK(off->pool.pipeline_max_front_age == 5ms);
+
+    auto env = load_env({{"DATABASE_URL", url}, {"DB_PIPELINE_DEPTH", "8"}});
+    REQUIRE(env.ok());
+    CHECK(env->pool.pipeline_depth == 8);
+    CHECK(to_string(env->origin("pool.pipeline_depth")) == "environment DB_PIPELINE_DEPTH");
+    CHECK_THAT(describe(*env), Contains("pipeline_depth = 8"));
+
+    auto file = load("[database]\nurl = \"" + url +
+                         "\"\n[pool]\npipeline_depth = 4\npipeline_max_front_age = \"10ms\"\n",
+                     {});
+    REQUIRE(file.ok());
+    CHECK(file->pool.pipeline_depth == 4);
+    CHECK(file->pool.pipeline_max_front_age == 10ms);
+    CHECK_THAT(describe(*file), Contains("pipeline_max_front_age = \"10ms\""));
+
+    CHECK_THAT(error_of(load_env({{"DATABASE_URL", url}, {"DB_PIPELINE_DEPTH", "5000"}})),
+               Contains("DB_PIPELINE_DEPTH") && Contains("more than 1024"));
+    CHECK_THAT(error_of(load_env({{"DATABASE_URL", url}, {"DB_PIPELINE_DEPTH", "deep"}})),
+               Contains("expected a whole number"));
+    CHECK_THAT(error_of(load("[database]\nurl = \"" + url +
+                                 "\"\n[pool]\npipeline_depth = 4\npipeline_max_front_age = 0\n",
+                             {})),
+               Contains("pipeline_max_front_age"));
+}

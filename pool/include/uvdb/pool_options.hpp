@@ -50,6 +50,14 @@ inline constexpr std::chrono::milliseconds connect_backoff_cap{5'000};
 /// callers stop queueing for a down server within a couple of seconds.
 inline constexpr std::size_t breaker_threshold = 5;
 inline constexpr std::chrono::milliseconds leak_threshold{0};  // off; 30 s is a good value
+/// pool.query pipelining: off until measured with the pipelining driver.
+inline constexpr std::size_t pipeline_depth = 0;
+/// The largest pipeline_depth accepted: beyond it a slow statement at the
+/// front holds more callers than any round trip saved is worth.
+inline constexpr std::size_t pipeline_depth_max = 1024;
+/// A pool.query is pipelined only behind a statement sent less than this
+/// ago (docs/CONNECTION_POOLING.md, "Pipelining").
+inline constexpr std::chrono::milliseconds pipeline_max_front_age{5};
 }  // namespace pool_defaults
 
 /// Which idle connection acquire hands out first.
@@ -148,6 +156,21 @@ struct pool_options {
     /// docs/SCALING.md ("PgBouncer and RDS Proxy").
     bool transaction_pooler = false;
 
+    /// pool.query pipelining: when no connection is idle, a pool.query may be
+    /// sent on a connection already running pool.query statements (never a
+    /// lease's or a transaction's) that has fewer than this many in flight
+    /// and whose oldest statement was sent less than pipeline_max_front_age
+    /// ago, instead of waiting for a connection or opening an overflow one.
+    /// Larger than 1 it is also every connection's
+    /// connect_options::pipeline_depth. 0 (the default) or 1: off, each
+    /// pool.query has a connection to itself. At most pipeline_depth_max.
+    /// docs/CONNECTION_POOLING.md, "Pipelining".
+    std::size_t pipeline_depth = pool_defaults::pipeline_depth;
+    /// A connection whose oldest statement in flight was sent this long ago
+    /// or longer takes no more pool.query statements: one slow statement
+    /// must not hold fast ones behind it. Positive.
+    std::chrono::milliseconds pipeline_max_front_age = pool_defaults::pipeline_max_front_age;
+
     /// Most connects in flight at once.
     std::size_t max_connecting = pool_defaults::max_connecting;
     /// After a failed connect, the next one waits a jittered exponential
@@ -201,7 +224,9 @@ struct pool_options {
 
 /// Checks that the options make sense (size + max_overflow ≥ 1, min_idle ≤
 /// size, max_connecting ≥ 1, recycle_jitter in [0, 1), non-negative
-/// durations). The error (errc::bad_config) names the option and the value.
+/// durations, pipeline_depth ≤ pipeline_depth_max, a positive
+/// pipeline_max_front_age when pipelining is on). The error (errc::bad_config) names the option and
+/// the value.
 result<void> validate(const pool_options& opts);
 
 /// The start-up log line the pool writes once when it is created:

@@ -66,6 +66,9 @@ struct pool_stats {
     std::size_t pending = 0;           ///< being pinged before checkout or reset after return
     std::size_t total = 0;             ///< every connection the pool holds
     std::size_t peak_checked_out = 0;  ///< most leases out at once since the pool was created
+    /// pool.query statements in flight on connections that carry more than
+    /// one of them (pipelining, pool_options::pipeline_depth).
+    std::size_t pipelined_in_flight = 0;
     bool closed = false;
     bool draining = false;  ///< pool::drain() runs: no new acquires, waiting for leases out
 
@@ -85,6 +88,9 @@ struct pool_stats {
         0;  ///< closed on return because broken or still busy, or failed reset
     std::uint64_t idle_closed = 0;      ///< closed by idle_timeout
     std::uint64_t overflow_closed = 0;  ///< overflow connections closed after overflow_linger idle
+    /// pool.query statements sent on a connection behind others still in
+    /// flight instead of waiting for a connection of their own.
+    std::uint64_t pipelined = 0;
 
     /// Waits of successful acquires.
     wait_histogram wait_time;

@@ -1,6 +1,6 @@
 // The environment layer: DATABASE_URL, DB_POOL_SIZE, DB_MAX_OVERFLOW,
 // DB_POOL_RECYCLE, DB_POOL_PRE_PING, DB_POOL_TIMEOUT, DB_SLOW_QUERY_MS,
-// DB_BREAKER_THRESHOLD, DB_POOL_NAME and UVDB_LOG_LEVEL map to settings (the
+// DB_BREAKER_THRESHOLD, DB_POOL_NAME, DB_PIPELINE_DEPTH and UVDB_LOG_LEVEL map to settings (the
 // table in config_settings.cpp names them). UVDB_CONFIG and UVDB_PRESET are
 // read by the loader itself.
 

@@ -270,6 +270,22 @@ const std::vector<setting>& table() {
          [](const config& c) { return quote(c.pool.reset_query); }},
         {"pool", "transaction_pooler", "DB_POOL_TRANSACTION_POOLER",
          set_flag<&pool_options::transaction_pooler>, get_flag<&pool_options::transaction_pooler>},
+        {"pool", "pipeline_depth", "DB_PIPELINE_DEPTH",
+         [](draft& d, const raw_value& v) -> std::string {
+             auto r = to_count(v, 0);
+             if (!r.value) return r.reason + " (0 = off)";
+             if (*r.value > pool_defaults::pipeline_depth_max) {
+                 return "is " + std::to_string(*r.value) + ", more than " +
+                        std::to_string(pool_defaults::pipeline_depth_max) +
+                        " (0 = off; 2 to 16 is the useful range)";
+             }
+             d.cfg.pool.pipeline_depth = *r.value;
+             return {};
+         },
+         get_count<&pool_options::pipeline_depth>},
+        {"pool", "pipeline_max_front_age", "",
+         set_duration<&pool_options::pipeline_max_front_age, 1>,
+         get_duration<&pool_options::pipeline_max_front_age>},
         {"pool", "max_connecting", "", set_count<&pool_options::max_connecting, 1>,
          get_count<&pool_options::max_connecting>},
         {"pool", "connect_backoff_base", "", set_duration<&pool_options::connect_backoff_base, 0>,

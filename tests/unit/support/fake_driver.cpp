@@ -39,20 +39,25 @@ void fake_driver::kill_all() {
 std::unique_ptr<connection> fake_driver::connect(event_loop& loop, const connect_options& opts,
                                                  connect_callback on_connected) {
     st_->passwords.push_back(opts.password);
-    return std::make_unique<fake_connection>(loop, st_, next_id_++, std::move(on_connected));
+    return std::make_unique<fake_connection>(loop, st_, next_id_++, std::move(on_connected),
+                                             opts.pipeline_depth);
 }
 
 // ---------------------------------------------------------------- connection
 
 fake_connection::fake_connection(event_loop& loop, std::shared_ptr<fake_state> st, std::uint64_t id,
-                                 driver::connect_callback on_connected)
-    : loop_(loop), st_(std::move(st)), id_(id) {
+                                 driver::connect_callback on_connected, std::size_t pipeline_depth)
+    : loop_(loop), st_(std::move(st)), id_(id), depth_(std::max<std::size_t>(pipeline_depth, 1)) {
     st_->live.push_back(this);
-    op o{kind::connect, {}, {}, std::move(on_connected), {}, {}, {}};
+    op o{kind::connect, {}, {}, std::move(on_connected), {}, {}, {}, {}};
     push(std::move(o));
 }
 
 fake_connection::~fake_connection() { close(); }
+
+event_loop::clock::time_point fake_connection::now() const noexcept {
+    return st_->timers ? st_->timers->now() : loop_.now();
+}
 
 void fake_connection::push(op o) {
     if (closed_) {
@@ -70,7 +75,10 @@ void fake_connection::push(op o) {
         });
         return;
     }
+    // Sent at once while the pipeline has room; the rest when it gets some.
+    if (ops_.size() < depth_) o.sent_at = now();
     ops_.push_back(std::move(o));
+    st_->max_pending = std::max(st_->max_pending, ops_.size());
     start_front();
 }
 
@@ -104,7 +112,10 @@ void fake_connection::start_front() {
                 std::from_chars(sql.data() + 6, sql.data() + sql.size(), ms);
                 latency = std::chrono::milliseconds(ms);
             }
-            if (dead_) {
+            if (fatal_) {
+                failure = fatal_;  // behind a fatal error: the same error, at once
+                latency = std::chrono::milliseconds{0};
+            } else if (dead_) {
                 failure = lost_error();
             } else if (sql == "FAIL") {
                 failure = error(errc::server_error, "syntax error (fake)").with_sqlstate("42601");
@@ -163,6 +174,7 @@ void fake_connection::finish_front() {
     running_ = false;
     op o = std::move(ops_.front());
     ops_.pop_front();
+    if (ops_.size() >= depth_) ops_[depth_ - 1].sent_at = now();  // now within the depth
     std::optional<error> failure = std::move(pending_failure_);
     pending_failure_.reset();
     if (cancel_requested_ && (o.k == kind::query || o.k == kind::execute)) {
@@ -177,7 +189,10 @@ void fake_connection::finish_front() {
 }
 
 void fake_connection::complete(op& o, std::optional<error> failure) {
-    if (failure && failure->is_fatal()) broken_ = true;
+    if (failure && failure->is_fatal()) {
+        broken_ = true;
+        if ((o.k == kind::query || o.k == kind::execute) && !fatal_) fatal_ = failure;
+    }
     switch (o.k) {
         case kind::connect:
             if (failure) {
@@ -261,18 +276,18 @@ void fake_connection::query(std::string_view sql, params p, const query_options&
         st_->query_timeouts.push_back(opts.timeout);
         st_->param_counts.push_back(p.size());
     }
-    op o{kind::query, std::string(sql), opts.timeout, {}, std::move(cb), {}, {}};
+    op o{kind::query, std::string(sql), opts.timeout, {}, std::move(cb), {}, {}, {}};
     push(std::move(o));
 }
 
 void fake_connection::execute(std::string_view script, const query_options& opts,
                               script_callback cb) {
-    op o{kind::execute, std::string(script), opts.timeout, {}, {}, std::move(cb), {}};
+    op o{kind::execute, std::string(script), opts.timeout, {}, {}, std::move(cb), {}, {}};
     push(std::move(o));
 }
 
 void fake_connection::ping(std::chrono::milliseconds deadline, done_callback cb) {
-    op o{kind::ping, {}, deadline, {}, {}, {}, std::move(cb)};
+    op o{kind::ping, {}, deadline, {}, {}, {}, std::move(cb), {}};
     push(std::move(o));
 }
 
@@ -285,7 +300,7 @@ void fake_connection::reset(done_callback cb) {
         });
         return;
     }
-    op o{kind::reset, {}, {}, {}, {}, {}, std::move(cb)};
+    op o{kind::reset, {}, {}, {}, {}, {}, std::move(cb), {}};
     push(std::move(o));
 }
 

@@ -12,6 +12,12 @@
 /// of a failed transaction answers with the tag "ROLLBACK"),
 /// "SLEEP <ms>" (runs that long), "FAIL" (a non-fatal server error), anything
 /// else returns one row with one column "?column?" = "1".
+///
+/// Pipelining: statements are "sent" as soon as they are issued, up to
+/// connect_options::pipeline_depth in flight (pending(), front_sent_at());
+/// the "server" still runs them one after the other, in order. After a
+/// fatal error every statement queued behind it fails with the same error,
+/// as a pipelining driver does.
 
 #include <chrono>
 #include <cstddef>
@@ -58,6 +64,8 @@ struct fake_state {
     std::size_t pings = 0;
     std::size_t resets = 0;
     std::size_t queries = 0;
+    /// The most operations one connection had issued and unanswered at once.
+    std::size_t max_pending = 0;
     std::vector<fake_connection*> live;  // created and not closed
     std::vector<std::string> passwords;  // connect_options::password of each connect, in order
     std::vector<std::chrono::milliseconds> ping_deadlines;  // as the pool passed them
@@ -113,7 +121,7 @@ class fake_driver final : public driver {
 class fake_connection final : public connection {
   public:
     fake_connection(event_loop& loop, std::shared_ptr<fake_state> st, std::uint64_t id,
-                    driver::connect_callback on_connected);
+                    driver::connect_callback on_connected, std::size_t pipeline_depth = 1);
     ~fake_connection() override;
 
     void query(std::string_view sql, params p, const query_options& opts,
@@ -130,6 +138,12 @@ class fake_connection final : public connection {
     bool role_lost() const noexcept override { return role_lost_; }
     void lose_role() noexcept { role_lost_ = true; }
     bool is_idle() const noexcept override { return ops_.empty(); }
+    std::size_t pending() const noexcept override { return ops_.size(); }
+    std::size_t pipeline_depth() const noexcept override { return depth_; }
+    event_loop::clock::time_point front_sent_at() const noexcept override {
+        return running_ && !ops_.empty() ? ops_.front_const().sent_at
+                                         : event_loop::clock::time_point{};
+    }
     tx_status transaction_status() const noexcept override { return tx_; }
     std::int64_t server_pid() const noexcept override { return static_cast<std::int64_t>(id_); }
     std::string describe() const override { return "fake#" + std::to_string(id_); }
@@ -150,6 +164,7 @@ class fake_connection final : public connection {
         query_callback query_cb;
         script_callback script_cb;
         done_callback done_cb;
+        event_loop::clock::time_point sent_at{};  // {} while beyond the pipeline depth
     };
 
     /// A FIFO of operations that reuses its storage, so a connection's steady
@@ -159,6 +174,9 @@ class fake_connection final : public connection {
       public:
         bool empty() const noexcept { return head_ == items_.size(); }
         op& front() noexcept { return items_[head_]; }
+        const op& front_const() const noexcept { return items_[head_]; }
+        std::size_t size() const noexcept { return items_.size() - head_; }
+        op& operator[](std::size_t i) noexcept { return items_[head_ + i]; }
         void push_back(op&& o) { items_.push_back(std::move(o)); }
         void pop_front() noexcept {
             ++head_;
@@ -187,10 +205,12 @@ class fake_connection final : public connection {
     void finish_front();
     void complete(op& o, std::optional<error> failure);
     void mark_closed() noexcept;
+    event_loop::clock::time_point now() const noexcept;
 
     event_loop& loop_;
     std::shared_ptr<fake_state> st_;
     std::uint64_t id_;
+    std::size_t depth_;
     op_queue ops_;
     bool running_ = false;
     bool connected_ = false;
@@ -201,6 +221,7 @@ class fake_connection final : public connection {
     bool cancel_requested_ = false;
     tx_status tx_ = tx_status::idle;
     std::optional<error> pending_failure_;  // outcome of the running op
+    std::optional<error> fatal_;            // what every statement after a fatal error gets
     detail::timer_source::handle timer_ = 0;
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
