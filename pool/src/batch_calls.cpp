@@ -118,10 +118,14 @@ void tx_scope::batch(const query_options& opts, uvdb::batch b, batch_callback cb
     const detail::batch_wrap wrap = b.mode() == batch_mode::independent
                                         ? detail::batch_wrap::none
                                         : detail::batch_wrap::savepoint;
-    detail::run_batch(detail::pool_core::statements_of(st_->conn), *st_->loop, std::move(b), wrap,
-                      opts,
-                      [hold = std::move(hold),
-                       cb = std::move(cb)](result<batch_results> r) mutable { cb(std::move(r)); });
+    detail::run_batch(
+        detail::pool_core::statements_of(st_->conn), *st_->loop, std::move(b), wrap, opts,
+        [hold = std::move(hold), cb = std::move(cb)](result<batch_results> r) mutable {
+            // Let go first: the caller may commit from inside
+            // its callback (an awaiting coroutine resumes there).
+            hold.reset();
+            cb(std::move(r));
+        });
 }
 
 }  // namespace uvdb
