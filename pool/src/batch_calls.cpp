@@ -33,18 +33,11 @@ const error* fatal_error_of(const result<batch_results>& r) noexcept {
 
 // ---------------------------------------------------------------- pool
 
-void pool::batch(uvdb::batch b, batch_callback cb, std::source_location where) {
-    start_batch(nullptr, std::move(b), std::move(cb), where);
-}
+namespace {
 
-void pool::batch(const call_options& opts, uvdb::batch b, batch_callback cb,
-                 std::source_location where) {
-    start_batch(&opts, std::move(b), std::move(cb), where);
-}
-
-void pool::start_batch(const call_options* opts, uvdb::batch b, batch_callback cb,
-                       std::source_location where) {
-    detail::pool_core& core = *core_;
+/// pool.batch: `opts` null means the pool's defaults.
+void pool_batch(pool& db, detail::pool_core& core, const call_options* opts, batch b,
+                batch_callback cb, std::source_location where) {
     if (auto ok = b.check(); !ok) {
         // Refused before a connection is taken; from the loop, never inline.
         core.loop().defer([cb = std::move(cb), e = std::move(ok).err()]() mutable { cb(e); });
@@ -61,32 +54,45 @@ void pool::start_batch(const call_options* opts, uvdb::batch b, batch_callback c
         statement.timeout = milliseconds{0};
     }
     detail::core_ref keep(&core);
-    start_acquire(
-        opts,
-        [keep = std::move(keep), b = std::move(b), cb = std::move(cb), statement,
-         deadline](result<lease> l) mutable {
-            if (!l) return cb(std::move(l).err());
-            if (deadline) {
-                const auto left =
-                    std::chrono::ceil<milliseconds>(*deadline - keep->timers().fresh_now());
-                statement.timeout = std::max(left, milliseconds{1});  // 0 would mean none
-            }
-            lease held = std::move(l).value();
-            connection& c = detail::pool_core::statements_of(held);
-            const detail::batch_wrap wrap = detail::wrap_for(b, c.transaction_status());
-            detail::run_batch(
-                c, keep->loop(), std::move(b), wrap, statement,
-                [held = std::move(held), cb = std::move(cb)](result<batch_results> r) mutable {
-                    // The lease goes back first, as pool.query's does.
-                    if (const error* fatal = fatal_error_of(r)) {
-                        held.invalidate(*fatal);
-                    } else {
-                        held.release();
-                    }
-                    cb(std::move(r));
-                });
-        },
-        where);
+    auto on_lease = [keep = std::move(keep), b = std::move(b), cb = std::move(cb), statement,
+                     deadline](result<lease> l) mutable {
+        if (!l) return cb(std::move(l).err());
+        if (deadline) {
+            const auto left =
+                std::chrono::ceil<milliseconds>(*deadline - keep->timers().fresh_now());
+            statement.timeout = std::max(left, milliseconds{1});  // 0 would mean none
+        }
+        lease held = std::move(l).value();
+        connection& c = detail::pool_core::statements_of(held);
+        const detail::batch_wrap wrap = detail::wrap_for(b, c.transaction_status());
+        detail::run_batch(
+            c, keep->loop(), std::move(b), wrap, statement,
+            [held = std::move(held), cb = std::move(cb)](result<batch_results> r) mutable {
+                // The lease goes back first, as pool.query's does.
+                if (const error* fatal = fatal_error_of(r)) {
+                    held.invalidate(*fatal);
+                } else {
+                    held.release();
+                }
+                cb(std::move(r));
+            });
+    };
+    if (opts != nullptr) {
+        db.acquire(*opts, std::move(on_lease), where);
+    } else {
+        db.acquire(std::move(on_lease), where);
+    }
+}
+
+}  // namespace
+
+void pool::batch(uvdb::batch b, batch_callback cb, std::source_location where) {
+    pool_batch(*this, *core_, nullptr, std::move(b), std::move(cb), where);
+}
+
+void pool::batch(const call_options& opts, uvdb::batch b, batch_callback cb,
+                 std::source_location where) {
+    pool_batch(*this, *core_, &opts, std::move(b), std::move(cb), where);
 }
 
 // ---------------------------------------------------------------- lease

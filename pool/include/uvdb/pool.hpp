@@ -300,7 +300,7 @@ class pool {
                              std::source_location where = std::source_location::current()) {
         return detail::make_callback_awaitable<batch_results>(
             [this, opts = std::move(opts), b = std::move(b), where](auto done) mutable {
-                start_batch(&opts, std::move(b), batch_callback(std::move(done)), where);
+                batch(opts, std::move(b), batch_callback(std::move(done)), where);
             });
     }
     [[nodiscard]] auto batch(uvdb::batch b,
@@ -416,8 +416,6 @@ class pool {
     void start_query(const call_options* opts, std::string_view sql, params p, query_callback cb,
                      std::source_location where);
     void start_acquire(const call_options* opts, acquire_callback cb, std::source_location where);
-    void start_batch(const call_options* opts, uvdb::batch b, batch_callback cb,
-                     std::source_location where);
 
     // What the awaitable forms start when awaited; in the awaiting coroutine's frame.
     struct query_start {
