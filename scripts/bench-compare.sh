@@ -6,6 +6,7 @@
 #   scripts/bench-compare.sh                 3 runs (use -n 5 for the record)
 #   scripts/bench-compare.sh -n 5 --ceilings also pgbench's protocol ceilings
 #   scripts/bench-compare.sh -s conc_pooled -s rag
+#   scripts/bench-compare.sh -s batch -s conc_pooled  the pipelined yardsticks
 #   scripts/bench-compare.sh --uvdb-args "--warmup 20000"   extra uvdb-bench options
 #
 # The server: DATABASE_URL, else UVDB_TEST_URL, else a throwaway PostgreSQL
@@ -74,11 +75,17 @@ out_dir=${out_dir:-$(mktemp -d /tmp/uvdb-bench-compare.XXXXXX)}
 mkdir -p "$out_dir"
 echo 'SELECT 1;' >"$out_dir/select1.sql"
 for k in 0 1 2 3 4 5 6 7 8 9; do printf '\\set k %d\nSELECT :k::int + 1;\n' "$k"; done >"$out_dir/rag.sql"
-{
+# pipeline_script N STATEMENT [PRELUDE]: N statements between \startpipeline
+# and \endpipeline (pgbench pipelines only with -M extended or prepared).
+pipeline_script() {
+    [[ -n ${3:-} ]] && printf '%s\n' "$3"
     printf '%s\n' '\startpipeline'
-    for _ in $(seq 50); do echo 'SELECT 1;'; done
+    for _ in $(seq "$1"); do echo "$2"; done
     printf '%s\n' '\endpipeline'
-} >"$out_dir/pipeline50.sql"
+}
+pipeline_script 50 'SELECT 1;' >"$out_dir/pipeline50.sql"   # --ceilings
+pipeline_script 10 'SELECT 1;' >"$out_dir/pipeline10.sql"   # conc_pooled's pipelined yardstick
+pipeline_script 100 'SELECT :k::int;' '\set k random(0, 99)' >"$out_dir/pipeline100.sql"  # batch
 
 # run_pgbench NAME ARGS...: runs pgbench, keeps its output in NAME.log and
 # prints "tps latency_ms failed cpu_s" (cpu: user + sys of the process).
@@ -113,13 +120,22 @@ pg_args() {
     conc_pooled) echo "-f $out_dir/select1.sql -c 100 -j 2 -t 200 -M prepared" ;;
     conc_unpooled) echo "-f $out_dir/select1.sql -c 100 -j 2 -t 20 -M prepared -C" ;;
     rag) echo "-f $out_dir/rag.sql -c 100 -j 2 -t 20 -M prepared" ;;
+    # One pipeline of 100 statements per transaction, on the uvdb pool's
+    # size in connections (20), 1000 pipelines in all as uvdb sends 1000 batches.
+    batch) echo "-f $out_dir/pipeline100.sql -c 20 -j 2 -t 50 -M prepared" ;;
     esac
 }
-queries_per_txn() { [[ $1 == rag ]] && echo 10 || echo 1; }
-clients_of() { [[ $1 == seq_* ]] && echo 1 || echo 100; }
-txns_per_client() {
-    case $1 in seq_*) echo 1000 ;; conc_pooled) echo 200 ;; *) echo 20 ;; esac
+queries_per_txn() {
+    case $1 in rag) echo 10 ;; batch) echo 100 ;; *) echo 1 ;; esac
 }
+clients_of() {
+    case $1 in seq_*) echo 1 ;; batch) echo 20 ;; *) echo 100 ;; esac
+}
+txns_per_client() {
+    case $1 in seq_*) echo 1000 ;; conc_pooled) echo 200 ;; batch) echo 50 ;; *) echo 20 ;; esac
+}
+
+has() { [[ " ${scenarios[*]} " == *" $1 "* ]]; }
 
 scenario_args=()
 for s in "${scenarios[@]}"; do scenario_args+=(--scenario "$s"); done
@@ -142,7 +158,7 @@ for ((run = 1; run <= runs; run++)); do
         record "$s" pg_tps "$tps"
         record "$s" pg_latency_ms "$lat"
         record "$s" pg_failed "$failed"
-        if [[ $s == *_pooled || $s == rag ]]; then
+        if [[ $s == *_pooled || $s == rag || $s == batch ]]; then
             # pgbench's CPU includes opening its connections (about 9 ms each
             # with TLS + SCRAM, varying by more than the queries cost). So CPU
             # per query comes from two more runs: 10x the transactions, and one
@@ -161,10 +177,21 @@ for ((run = 1; run <= runs; run++)); do
                 'BEGIN { if (a == "nan" || b == "nan") print "nan"; else printf "%.2f", (a - b) * 1e6 / (ql - qb) }')"
         fi
     done
-    if ((ceilings)); then
-        log "run $run of $runs: pgbench protocol ceilings"
+    # The 20-connection yardsticks: conc_pooled is set beside pgbench's
+    # prepared SELECT 1 on 20 connections and beside the same in pipelines of
+    # 10; --ceilings adds pipelines of 50. Each is run once per round.
+    if ((ceilings)) || has conc_pooled; then
+        log "run $run of $runs: pgbench -c 20 prepared"
         read -r tps _ _ _ <<<"$(run_pgbench "pgbench.ceiling.$run" -n -f "$out_dir/select1.sql" -c 20 -j 2 -T 10 -M prepared)"
         record ceiling pg_qps "$tps"
+    fi
+    if has conc_pooled; then
+        log "run $run of $runs: pgbench -c 20 pipelines of 10"
+        read -r tps _ _ _ <<<"$(run_pgbench "pgbench.pipelined10.$run" -n -f "$out_dir/pipeline10.sql" -c 20 -j 2 -T 10 -M prepared)"
+        record ceiling pg_pipelined10_qps "$(awk -v t="$tps" 'BEGIN { print (t == "nan" ? "nan" : t * 10) }')"
+    fi
+    if ((ceilings)); then
+        log "run $run of $runs: pgbench -c 20 pipelines of 50"
         read -r tps _ _ _ <<<"$(run_pgbench "pgbench.pipelined.$run" -n -f "$out_dir/pipeline50.sql" -c 20 -j 2 -T 10 -M prepared)"
         record ceiling pg_pipelined_qps "$(awk -v t="$tps" 'BEGIN { print (t == "nan" ? "nan" : t * 50) }')"
     fi
@@ -184,7 +211,6 @@ worst() {
     [[ -s $f ]] || { echo nan; return; }
     sort -g "$f" | tail -1
 }
-has() { [[ " ${scenarios[*]} " == *" $1 "* ]]; }
 
 # row FIGURE UVDB PGBENCH RATIO TARGET VERDICT
 row() { printf '| %-44s | %12s | %12s | %8s | %-22s | %-7s |\n' "$@"; }
@@ -237,6 +263,12 @@ if has conc_pooled; then
     g=$(median conc_pooled pg_cpu_us_per_query)
     r=$(ratio "$u" "$g")
     row "conc_pooled client CPU per query (us)" "$(num "$u" '%.1f')" "$(num "$g" '%.1f')" "$(num "$r" '%.2f')" "<= pgbench" "$(verdict "$r" '<=' 1.0)"
+    q20=$(median ceiling pg_qps)
+    u=$(median conc_pooled uvdb_ops_per_s)
+    r=$(ratio "$u" "$q20")
+    row "conc_pooled vs pgbench -c 20 prepared (q/s)" "$(num "$u" '%.0f')" "$(num "$q20" '%.0f')" "$(num "$r" '%.2f')" ">= 2.0 x (pipelined)" "$(verdict "$r" '>=' 2.0)"
+    p10=$(median ceiling pg_pipelined10_qps)
+    row "conc_pooled vs pgbench -c 20 pipelines of 10" "$(num "$u" '%.0f')" "$(num "$p10" '%.0f')" "$(num "$(ratio "$u" "$p10")" '%.2f')" "(information)" ""
     row "conc_pooled p50 / p99 latency (ms)" "$(num "$(median conc_pooled uvdb_p50_ms)" '%.2f') / $(num "$(median conc_pooled uvdb_p99_ms)" '%.1f')" \
         "$(num "$(median conc_pooled pg_latency_ms)" '%.2f') avg" "" "(information)" ""
 fi
@@ -253,6 +285,22 @@ if has rag; then
     row "rag client CPU per query (us)" "$(num "$u" '%.1f')" "$(num "$(median rag pg_cpu_us_per_query)" '%.1f')" \
         "$(num "$(ratio "$u" "$(median rag pg_cpu_us_per_query)")" '%.2f')" "(information)" ""
 fi
+if has batch; then
+    # Statements per second: batches (pipelines) per second x 100.
+    u=$(awk -v v="$(median batch uvdb_ops_per_s)" 'BEGIN { print (v == "nan" ? "nan" : v * 100) }')
+    g=$(awk -v v="$(median batch pg_tps)" 'BEGIN { print (v == "nan" ? "nan" : v * 100) }')
+    r=$(ratio "$u" "$g")
+    row "batch stmts/s vs pgbench, pipelines of 100" "$(num "$u" '%.0f')" "$(num "$g" '%.0f')" "$(num "$r" '%.2f')" ">= 0.8 x pgbench" "$(verdict "$r" '>=' 0.8)"
+    f=$(worst batch uvdb_failures)
+    row "batch failures (worst run)" "$(num "$f" '%d')" "$(num "$(worst batch pg_failed)" '%d')" "" "0" "$(verdict "$f" '==' 0)"
+    row "batch p50 / p99 latency per batch (ms)" "$(num "$(median batch uvdb_p50_ms)" '%.2f') / $(num "$(median batch uvdb_p99_ms)" '%.1f')" \
+        "$(num "$(median batch pg_latency_ms)" '%.2f') avg" "" "(information)" ""
+    cpu=$(median batch uvdb_client_cpu_s)
+    ops=$(median batch uvdb_ops)
+    u=$(awk -v c="$cpu" -v n="$ops" 'BEGIN { if (c == "nan" || n + 0 == 0) print "nan"; else printf "%.2f", c * 1e6 / (n * 100) }')
+    g=$(median batch pg_cpu_us_per_query)
+    row "batch client CPU per statement (us)" "$(num "$u" '%.1f')" "$(num "$g" '%.1f')" "$(num "$(ratio "$u" "$g")" '%.2f')" "(information)" ""
+fi
 if has conc_unpooled; then
     f=$(worst conc_unpooled uvdb_failures)
     row "conc_unpooled failures (worst run)" "$(num "$f" '%d')" "$(num "$(worst conc_unpooled pg_failed)" '%d')" "" "0" "$(verdict "$f" '==' 0)"
@@ -261,7 +309,7 @@ if has conc_unpooled; then
     row "conc_unpooled throughput (q/s, new conn)" "$(num "$u" '%.0f')" "$(num "$g" '%.0f')" "$(num "$(ratio "$u" "$g")" '%.2f')" "(information)" ""
 fi
 if ((ceilings)); then
-    row "pgbench prepared ceiling, -c 20 (q/s)" "" "$(num "$(median ceiling pg_qps)" '%.0f')" "" "(information)" ""
+    has conc_pooled || row "pgbench prepared ceiling, -c 20 (q/s)" "" "$(num "$(median ceiling pg_qps)" '%.0f')" "" "(information)" ""
     row "pgbench pipelined ceiling, -c 20 (q/s)" "" "$(num "$(median ceiling pg_pipelined_qps)" '%.0f')" "" "(information)" ""
 fi
 echo

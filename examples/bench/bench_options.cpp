@@ -185,7 +185,7 @@ Measures what a connection pool is for, as described in docs/BENCHMARKS.md, on
 any driver uvdb has: PostgreSQL, SQLite, or a plugin found in UVDB_DRIVER_PATH
 (the URL's scheme chooses). Scenarios: )" +
            scenario_names() + R"(
-(all five by default, in that order).
+(the first five by default, in that order; batch only when named).
 
 Connection: --url, else DATABASE_URL, else (PostgreSQL) libpq's PGHOST, PGPORT, PGUSER,
 PGPASSWORD, PGDATABASE, PGSSLMODE… (--config FILE: uvdb's TOML configuration,
@@ -197,10 +197,11 @@ Options:
   --config FILE          read connection and pool settings from a uvdb TOML file
   --scenario NAME        run this scenario (repeatable); a single positional
                          scenario name works too: uvdb-bench --json conc_pooled
-  --concurrency W        workers of the concurrent scenarios (conc_*, rag)
-  --ops N                ops (rag: requests) of every selected scenario
+  --concurrency W        workers of the concurrent scenarios (conc_*, rag, batch)
+  --ops N                ops (rag: requests, batch: batches) of every selected scenario
   --warmup N             untimed ops before the timed phase of the pooled scenarios
-                         (default 100 seq_pooled, 1000 conc_pooled, 100 rag; with --ops,
+                         (default 100 seq_pooled, 1000 conc_pooled, 100 rag, 100 batch;
+                         with --ops,
                          at most N)
   --pool-size N          persistent connections (default 20)
   --max-overflow N       extra connections under load (default 40)

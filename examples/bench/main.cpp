@@ -50,7 +50,9 @@ std::vector<scenario_spec> selected_scenarios(const bench_options& o) {
         out.push_back(s);
     };
     if (o.scenarios.empty()) {
-        for (const auto& s : all_scenarios()) add(s);
+        for (const auto& s : all_scenarios()) {
+            if (s.by_default) add(s);
+        }
     } else {
         for (const auto& name : o.scenarios) add(*find_scenario(name));
     }
@@ -164,6 +166,7 @@ int main(int argc, char** argv) {
         settings.connect_steps = "open + close";
     }
     settings.rag_sql = rag_sql;
+    settings.batch_sql = batch_sql_for(*drv);
     if (opts->metrics_port) settings.metrics_port = static_cast<int>(*opts->metrics_port);
     scenario_runner runner(loop, drv, settings);
 
@@ -172,7 +175,10 @@ int main(int argc, char** argv) {
         if (!opts->quiet && !settings.progress) {
             std::fprintf(stderr, "uvdb-bench: %s: %zu worker%s, %zu %s…\n",
                          std::string(spec.name).c_str(), spec.workers, spec.workers == 1 ? "" : "s",
-                         spec.ops, spec.kind == uvdb::bench::op_kind::rag ? "requests" : "ops");
+                         spec.ops,
+                         spec.kind == uvdb::bench::op_kind::rag     ? "requests"
+                         : spec.kind == uvdb::bench::op_kind::batch ? "batches"
+                                                                    : "ops");
         }
         scenario_result r = runner.run(spec);
         if (opts->json) {

@@ -180,7 +180,9 @@ void print_report(std::FILE* out, const run_header& header,
     }
 
     std::fprintf(
-        out, "\nEvery scenario (latency of successful ops; rag: of whole 10-query requests)\n\n");
+        out,
+        "\nEvery scenario (latency of successful ops; rag: of whole 10-query requests; batch: of "
+        "whole 100-statement batches, CPU/query per statement)\n\n");
     text_table t({"scenario", "W", "ops", "failed", "time", "ops/s", "mean", "p50", "p95", "p99",
                   "max", "CPU", "CPU/query"});
     for (const auto& r : results) {

@@ -92,6 +92,18 @@ void scenario_runner::settle(std::chrono::milliseconds ms) {
 
 std::string scenario_runner::round_trip_note(const scenario_result& r) const {
     const char* unit = r.spec.kind == op_kind::rag ? "request" : "op";
+    if (r.spec.kind == op_kind::batch) {
+        // How many round trips a batch costs is the driver's business (one
+        // when it pipelines the whole batch, one per statement when not).
+        std::string note = fmt("%u statements per batch, issued at once on one connection (%" PRIu64
+                               " pre-pings in %" PRIu64 " checkouts)",
+                               r.spec.queries_per_op, r.pool.pings, r.pool.checkouts);
+        if (r.pool.connects != 0) {
+            note += fmt("; %" PRIu64 " connection%s opened during the timed phase", r.pool.connects,
+                        r.pool.connects == 1 ? "" : "s");
+        }
+        return note;
+    }
     if (!r.has_pool) {
         return fmt("no pool; new connection per %s (%s) + 1 query round trip", unit,
                    settings_.connect_steps.c_str());
@@ -137,6 +149,7 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
             warm.kind = spec.kind;
             warm.pool = &*db;
             warm.rag_sql = settings_.rag_sql;
+            warm.batch_sql = settings_.batch_sql;
             run_phase(warm, spec, spec.warmup_ops);
             warmup_failures = warm.failures.total();
         }
@@ -151,6 +164,7 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
     ph.drv = driver_.get();
     ph.connection = &settings_.pool.connection;
     ph.rag_sql = settings_.rag_sql;
+    ph.batch_sql = settings_.batch_sql;
     ph.latencies = &latencies;
 
     progress_bar bar(loop_, settings_.progress);

@@ -29,6 +29,8 @@ struct run_settings {
     std::string connect_steps = "TCP+TLS+SCRAM";
     /// The rag query (rag_sql_for the driver).
     std::string_view rag_sql = "SELECT $1::int + 1";
+    /// The batch scenario's statement (batch_sql_for the driver).
+    std::string_view batch_sql = "SELECT $1::int";
     /// Serve the scenario's pool on 127.0.0.1:port/metrics (-1: no).
     int metrics_port = -1;
 };

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The five scenarios of docs/BENCHMARKS.md (workers, ops, warm-up, what one op
+/// The scenarios of docs/BENCHMARKS.md (workers, ops, warm-up, what one op
 /// is) and what a run of one of them measured.
 
 #include <array>
@@ -19,6 +19,7 @@ enum class op_kind : std::uint8_t {
     unpooled,  ///< connect (TCP + TLS + SCRAM + startup) → SELECT 1 → close
     pooled,    ///< acquire → SELECT 1 → read result → release
     rag,       ///< acquire one lease → 10 × SELECT $1::int + 1 → release
+    batch,     ///< pool.batch of 100 × SELECT $1::int (one connection, issued at once)
 };
 
 /// One row of the scenario table in docs/BENCHMARKS.md.
@@ -28,12 +29,13 @@ struct scenario_spec {
     std::size_t workers;      ///< W: concurrent callers on the loop
     std::size_t ops;          ///< N: ops (rag: requests) in the timed phase
     std::size_t warmup_ops;   ///< untimed, same concurrency, after the pool is created
-    unsigned queries_per_op;  ///< 10 for rag, else 1
+    unsigned queries_per_op;  ///< 10 for rag, 100 for batch, else 1
     bool concurrent;          ///< --concurrency applies to it
+    bool by_default;          ///< runs when no scenario is named
 };
 
-/// The scenarios in the order they run by default.
-const std::array<scenario_spec, 5>& all_scenarios() noexcept;
+/// Every scenario, those that run by default in their order first.
+const std::array<scenario_spec, 6>& all_scenarios() noexcept;
 /// The scenario of that name, or nullptr.
 const scenario_spec* find_scenario(std::string_view name) noexcept;
 /// "seq_unpooled, seq_pooled, …" for messages.

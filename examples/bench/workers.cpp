@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::string_view select_one = "SELECT 1";
 constexpr int rag_queries = 10;
+constexpr int batch_statements = 100;
 
 bool answer_is(const result_set& rs, int expected) {
     if (rs.size() != 1 || rs.columns() != 1) return false;
@@ -22,6 +23,11 @@ bool answer_is(const result_set& rs, int expected) {
 std::string_view rag_sql_for(const driver& drv) noexcept {
     if (drv.name() == "postgresql") return "SELECT $1::int + 1";
     return "SELECT CAST($1 AS INTEGER) + 1";
+}
+
+std::string_view batch_sql_for(const driver& drv) noexcept {
+    if (drv.name() == "postgresql") return "SELECT $1::int";
+    return "SELECT CAST($1 AS INTEGER)";
 }
 
 void worker::start(phase& ph, std::size_t ops) {
@@ -42,6 +48,8 @@ void worker::next() {
     t0_ = now;
     if (ph_->kind == op_kind::unpooled) {
         connect();
+    } else if (ph_->kind == op_kind::batch) {
+        send_batch();
     } else {
         acquire();
     }
@@ -100,6 +108,30 @@ void worker::on_result(result<result_set> r) {
     }
     if (ph_->kind == op_kind::rag && ++k_ < rag_queries) return send();
     give_back();
+    op_done();
+}
+
+void worker::send_batch() {
+    // pool.batch takes one connection for the whole batch and gives it back.
+    batch b;
+    b.reserve(batch_statements, batch_statements * ph_->batch_sql.size());
+    for (int k = 0; k < batch_statements; ++k) b.add(ph_->batch_sql, k);
+    ph_->pool->batch(std::move(b), [this](result<batch_results> r) { on_batch(std::move(r)); });
+}
+
+void worker::on_batch(result<batch_results> r) {
+    if (!r) return op_failed(r.err());
+    if (r->size() != batch_statements) {
+        ph_->failures.add_wrong_result("expected " + std::to_string(batch_statements) +
+                                       " results, got " + std::to_string(r->size()));
+        ++ph_->completed;
+        return next();
+    }
+    for (int k = 0; k < batch_statements; ++k) {
+        const auto& one = (*r)[static_cast<std::size_t>(k)];
+        if (!one) return op_failed(one.err());
+        if (!answer_is(*one, k)) return op_wrong(*one, k);
+    }
     op_done();
 }
 

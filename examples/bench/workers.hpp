@@ -1,16 +1,18 @@
 #pragma once
 /// \file
 /// The workers of a phase: each is a chain of callbacks that runs its ops
-/// back to back on the loop (unpooled, pooled or rag), timing each op from
+/// back to back on the loop (unpooled, pooled, rag or batch), timing each op from
 /// just before it starts to just after it completed. Nothing on this path
 /// allocates apart from what the driver and the pool do themselves (and the
-/// rag query's parameter vector, which the API takes by value).
+/// rag query's parameter vector, which the API takes by value, and the
+/// batch scenario's batch, built per op as a caller would).
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <uvdb/batch.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/event_loop.hpp>
 #include <uvdb/lease.hpp>
@@ -32,6 +34,7 @@ struct phase {
     uvdb::driver* drv = nullptr;                      ///< unpooled
     const connect_options* connection = nullptr;      ///< unpooled
     std::string_view rag_sql = "SELECT $1::int + 1";  ///< rag (see rag_sql_for)
+    std::string_view batch_sql = "SELECT $1::int";    ///< batch (see batch_sql_for)
     latency_recorder* latencies = nullptr;            ///< null: nothing recorded (warm-up)
     /// No op starts at or after this moment (the time cap).
     bench_clock::time_point stop_starting_at = bench_clock::time_point::max();
@@ -50,6 +53,9 @@ struct phase {
 /// PostgreSQL (what pgbench runs beside it), the standard SQL spelling of the
 /// same query elsewhere (SQLite has no `::`).
 std::string_view rag_sql_for(const driver& drv) noexcept;
+/// The batch scenario's statement: `SELECT $1::int` on PostgreSQL (what
+/// pgbench's pipeline runs beside it), `SELECT CAST($1 AS INTEGER)` elsewhere.
+std::string_view batch_sql_for(const driver& drv) noexcept;
 
 /// One worker. Must not move while it runs (its callbacks hold `this`).
 class worker {
@@ -70,6 +76,8 @@ class worker {
     void on_lease(lease l);
     void send();
     void on_result(result<result_set> r);
+    void send_batch();  // batch
+    void on_batch(result<batch_results> r);
 
     void op_done();
     void op_failed(const error& e);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <source_location>
 #include <utility>
+#include <uvdb/batch.hpp>
 #include <uvdb/driver.hpp>
 #include <uvdb/error.hpp>
 
@@ -100,6 +101,24 @@ class lease {
     decltype(auto) notify(A&&... args) {
         return conn_->notify(std::forward<A>(args)...);
     }
+
+    /// Runs a batch on this connection (see pool::batch and
+    /// <uvdb/batch.hpp>): `co_await l.batch(std::move(b))` gives
+    /// result<batch_results>; a callback last starts it. An all-or-nothing
+    /// batch runs between BEGIN and COMMIT, or, when the connection last saw
+    /// a transaction open, between SAVEPOINT and RELEASE inside it. Keep the
+    /// lease until the batch completed, and issue nothing else on it meanwhile.
+    void batch(uvdb::batch b, batch_callback cb) {
+        batch(query_options{}, std::move(b), std::move(cb));
+    }
+    void batch(const query_options& opts, uvdb::batch b, batch_callback cb);
+    [[nodiscard]] auto batch(const query_options& opts, uvdb::batch b) {
+        return detail::make_callback_awaitable<batch_results>(
+            [this, opts, b = std::move(b)](auto done) mutable {
+                batch(opts, std::move(b), batch_callback(std::move(done)));
+            });
+    }
+    [[nodiscard]] auto batch(uvdb::batch b) { return batch(query_options{}, std::move(b)); }
 
     /// Gives the connection back now (reset on return and the pool's
     /// reset_query apply). Idempotent.

@@ -32,6 +32,7 @@
 #include <type_traits>
 #include <utility>
 #include <uvdb/advisor.hpp>
+#include <uvdb/batch.hpp>
 #include <uvdb/call.hpp>
 #include <uvdb/detail/callback_awaitable.hpp>
 #include <uvdb/detail/transaction_run.hpp>
@@ -278,6 +279,35 @@ class pool {
         return detail::make_callback_awaitable<copy_stream>(
             copy_out_start{this, sql.text(), opts, sql.where()});
     }
+
+    // ---- batches (<uvdb/batch.hpp>; batch_calls.cpp) ----
+    /// Runs the statements of `b` on one connection, issued at once (a
+    /// driver that pipelines sends them together), and gives every result
+    /// in order: `auto r = co_await db.batch(std::move(b));` gives
+    /// result<batch_results>; with a callback last it starts the batch. An
+    /// independent batch fails as a whole only when it cannot run (bad
+    /// input: errc::bad_input, nothing sent; or the acquire's error); each
+    /// statement's outcome is in its element. An all-or-nothing batch runs
+    /// in a transaction and fails with its first failing statement's error,
+    /// which names the statement (batch_statement_index), and keeps nothing.
+    /// call_options as for query (a deadline for the whole call; the stop
+    /// token abandons the wait for a connection). See docs/API.md, "Batches".
+    void batch(uvdb::batch b, batch_callback cb,
+               std::source_location where = std::source_location::current());
+    void batch(const call_options& opts, uvdb::batch b, batch_callback cb,
+               std::source_location where = std::source_location::current());
+    [[nodiscard]] auto batch(call_options opts, uvdb::batch b,
+                             std::source_location where = std::source_location::current()) {
+        return detail::make_callback_awaitable<batch_results>(
+            [this, opts = std::move(opts), b = std::move(b), where](auto done) mutable {
+                batch(opts, std::move(b), batch_callback(std::move(done)), where);
+            });
+    }
+    [[nodiscard]] auto batch(uvdb::batch b,
+                             std::source_location where = std::source_location::current()) {
+        return batch(call_options(), std::move(b), where);
+    }
+    // ---- end of batches ----
 
     void close();
     bool closed() const noexcept;

@@ -177,6 +177,11 @@ class routing_pool {
     auto notify(A&&... args) {
         return primary().notify(std::forward<A>(args)...);
     }
+    /// pool::batch, on the primary.
+    template <class... A>
+    auto batch(A&&... args) {
+        return primary().batch(std::forward<A>(args)...);
+    }
 
     // ---- reads: a healthy replica ----
     /// Like pool::query, on the healthy replica with the fewest reads in

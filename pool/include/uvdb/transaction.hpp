@@ -48,6 +48,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <uvdb/batch.hpp>
 #include <uvdb/copy.hpp>
 #include <uvdb/detail/callback_awaitable.hpp>
 #include <uvdb/driver.hpp>
@@ -215,6 +216,23 @@ class tx_scope {
             [this, opts, sql](copy_writer_callback cb) { copy_in(opts, sql, std::move(cb)); });
     }
     [[nodiscard]] auto copy_in(std::string_view sql) { return copy_in(query_options{}, sql); }
+
+    /// Runs a batch inside this scope (see pool::batch and
+    /// <uvdb/batch.hpp>): `co_await tx.batch(std::move(b))` gives
+    /// result<batch_results>. All-or-nothing runs between SAVEPOINT and
+    /// RELEASE, so a failure undoes the batch and the transaction goes on.
+    /// COMMIT and ROLLBACK are refused until the batch has completed.
+    void batch(uvdb::batch b, batch_callback cb) {
+        batch(query_options{}, std::move(b), std::move(cb));
+    }
+    void batch(const query_options& opts, uvdb::batch b, batch_callback cb);
+    [[nodiscard]] auto batch(const query_options& opts, uvdb::batch b) {
+        return detail::make_tx_awaitable<batch_results>(
+            [this, opts, b = std::move(b)](batch_callback cb) mutable {
+                batch(opts, std::move(b), std::move(cb));
+            });
+    }
+    [[nodiscard]] auto batch(uvdb::batch b) { return batch(query_options{}, std::move(b)); }
 
     /// Opens a savepoint (SAVEPOINT sp_N, N counting from 1 per
     /// transaction) nested in this scope: `auto sp = co_await tx.savepoint();`.

@@ -25,6 +25,7 @@
 #include <uvdb/url.hpp>
 
 // The pool library.
+#include <uvdb/batch.hpp>
 #include <uvdb/coro.hpp>
 #include <uvdb/lease.hpp>
 #include <uvdb/listener.hpp>
