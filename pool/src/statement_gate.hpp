@@ -38,6 +38,11 @@ class statement_gate final : public connection {
     bool is_ready() const noexcept override { return inner().is_ready(); }
     bool is_broken() const noexcept override { return inner().is_broken(); }
     bool is_idle() const noexcept override { return inner().is_idle(); }
+    std::size_t pending() const noexcept override { return inner().pending(); }
+    std::size_t pipeline_depth() const noexcept override { return inner().pipeline_depth(); }
+    event_loop::clock::time_point front_sent_at() const noexcept override {
+        return inner().front_sent_at();
+    }
     tx_status transaction_status() const noexcept override { return inner().transaction_status(); }
     std::int64_t server_pid() const noexcept override { return inner().server_pid(); }
     std::string describe() const override { return inner().describe(); }
