@@ -129,6 +129,8 @@ std::optional<bench_options> parse_options(int argc, const char* const* argv, st
             ok = count(o.min_idle, 0);
         } else if (name == "--max-overflow") {
             ok = count(o.max_overflow, 0);
+        } else if (name == "--pipeline-depth") {
+            ok = count(o.pipeline_depth, 0);
         } else if (name == "--timeout") {
             ok = seconds(o.timeout_s);
         } else if (name == "--recycle") {
@@ -205,6 +207,8 @@ Options:
                          at most N)
   --pool-size N          persistent connections (default 20)
   --max-overflow N       extra connections under load (default 40)
+  --pipeline-depth N     pool.query statements a busy connection may carry at once
+                         (pipelining, docs/CONNECTION_POOLING.md; 0 = off)
   --min-idle N           connections the pool opens when it is created and keeps
                          ready, at most --pool-size (default 0: opened on demand)
   --timeout S            seconds an acquire may wait (default 30)

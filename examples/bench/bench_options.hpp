@@ -18,9 +18,10 @@ struct bench_options {
     std::optional<std::size_t> warmup;       ///< warm-up ops of the pooled scenarios
     std::optional<std::size_t> pool_size;
     std::optional<std::size_t> max_overflow;
-    std::optional<std::size_t> min_idle;  ///< pre-filled connections (pool_options::min_idle)
-    std::optional<double> timeout_s;      ///< pool acquire timeout
-    std::optional<double> recycle_s;      ///< 0: never
+    std::optional<std::size_t> pipeline_depth;  ///< pool_options::pipeline_depth
+    std::optional<std::size_t> min_idle;        ///< pre-filled connections (pool_options::min_idle)
+    std::optional<double> timeout_s;            ///< pool acquire timeout
+    std::optional<double> recycle_s;            ///< 0: never
     std::optional<bool> pre_ping;
     /// --overflow-delay: seconds, or "auto" (the pool's default). Outer
     /// nullopt: not given; inner nullopt: auto.

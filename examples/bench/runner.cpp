@@ -45,6 +45,7 @@ std::string scenario_runner::pool_note() const {
                             ? fmt("%g", static_cast<double>(o.overflow_delay->count()) / 1000.0)
                             : "auto";
     std::string min_idle = o.min_idle != 0 ? fmt(",min_idle=%zu", o.min_idle) : "";
+    if (o.pipeline_depth > 1) min_idle += fmt(",pipeline_depth=%zu", o.pipeline_depth);
     return fmt("pool(%zu,%zu,%s,recycle=%s,overflow_delay=%s%s)", o.size, o.max_overflow,
                o.pre_ping ? "pre_ping" : "no_pre_ping", recycle.c_str(), delay.c_str(),
                min_idle.c_str());
@@ -118,6 +119,9 @@ std::string scenario_runner::round_trip_note(const scenario_result& r) const {
     if (r.pool.connects != 0) {
         note += fmt("; %" PRIu64 " connection%s opened during the timed phase", r.pool.connects,
                     r.pool.connects == 1 ? "" : "s");
+    }
+    if (r.pool.pipelined != 0) {
+        note += fmt("; %" PRIu64 " statements pipelined behind others", r.pool.pipelined);
     }
     return note;
 }
@@ -196,6 +200,7 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
         res.pool.pings = after.pings - before.pings;
         res.pool.connects = after.connects - before.connects;
         res.pool.timeouts = after.timeouts - before.timeouts;
+        res.pool.pipelined = after.pipelined - before.pipelined;
         metrics.reset();
         // The advisor's ceiling: the server's max_connections, read once.
         bool limit_read = false;

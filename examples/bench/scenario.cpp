@@ -10,7 +10,7 @@ namespace {
 constexpr std::array<scenario_spec, 6> k_scenarios{{
     {"seq_unpooled", op_kind::unpooled, 1, 1000, 0, 1, false, true},
     {"seq_pooled", op_kind::pooled, 1, 1000, 100, 1, false, true},
-    {"conc_pooled", op_kind::pooled, 100, 20000, 1000, 1, true, true},
+    {"conc_pooled", op_kind::pool_query, 100, 20000, 1000, 1, true, true},
     {"conc_unpooled", op_kind::unpooled, 100, 2000, 0, 1, true, true},
     {"rag", op_kind::rag, 100, 2000, 100, 10, true, true},
     {"batch", op_kind::batch, 100, 1000, 100, 100, true, false},

@@ -18,8 +18,12 @@ namespace uvdb::bench {
 enum class op_kind : std::uint8_t {
     unpooled,  ///< connect (TCP + TLS + SCRAM + startup) → SELECT 1 → close
     pooled,    ///< acquire → SELECT 1 → read result → release
-    rag,       ///< acquire one lease → 10 × SELECT $1::int + 1 → release
-    batch,     ///< pool.batch of 100 × SELECT $1::int (one connection, issued at once)
+    /// pool.query("SELECT 1"): the pool's one-call form (acquire, run,
+    /// release inside the pool), pipelined onto busy connections when
+    /// pipeline_depth allows.
+    pool_query,
+    rag,    ///< acquire one lease → 10 × SELECT $1::int + 1 → release
+    batch,  ///< pool.batch of 100 × SELECT $1::int (one connection, issued at once)
 };
 
 /// One row of the scenario table in docs/BENCHMARKS.md.
@@ -51,6 +55,7 @@ struct pool_deltas {
     std::uint64_t pings = 0;      ///< pre-pings (a round trip each)
     std::uint64_t connects = 0;   ///< connections opened during the phase
     std::uint64_t timeouts = 0;
+    std::uint64_t pipelined = 0;  ///< pool.query statements sent behind others (pipelining)
 };
 
 /// What one scenario measured.

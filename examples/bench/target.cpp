@@ -61,6 +61,7 @@ result<target> resolve_target(const bench_options& opts) {
     t.pool.connection.application_name = "uvdb-bench";
     if (opts.pool_size) t.pool.size = *opts.pool_size;
     if (opts.max_overflow) t.pool.max_overflow = *opts.max_overflow;
+    if (opts.pipeline_depth) t.pool.pipeline_depth = *opts.pipeline_depth;
     if (opts.min_idle) t.pool.min_idle = *opts.min_idle;
     if (opts.timeout_s) t.pool.timeout = to_ms(*opts.timeout_s);
     if (opts.recycle_s) t.pool.recycle = to_ms(*opts.recycle_s);

@@ -50,6 +50,12 @@ void worker::next() {
         connect();
     } else if (ph_->kind == op_kind::batch) {
         send_batch();
+    } else if (ph_->kind == op_kind::pool_query) {
+        ph_->pool->query(select_one, [this](result<result_set> r) {
+            if (!r) return op_failed(r.err());
+            if (!answer_is(*r, 1)) return op_wrong(*r, 1);
+            op_done();
+        });
     } else {
         acquire();
     }

@@ -263,7 +263,12 @@ class pool_core {
     conn_slot* adopt(lease& l) noexcept;
     // Pipelining (pool_query.cpp).
     /// The connection a pool.query may be pipelined onto now, or nullptr.
-    conn_slot* pick_shared(time_point now) noexcept;
+    /// `pipelining_only`: only a connection whose driver sends statements
+    /// ahead (pipeline_depth() > 1), not one that would queue them.
+    conn_slot* pick_shared(time_point now, bool pipelining_only) noexcept;
+    /// run_query on a connection already carrying statements, counted as pipelined.
+    void run_shared(conn_slot& s, std::string_view sql, params p, query_op* op,
+                    const std::stop_token* stop, std::source_location where);
     /// Pipelines the pool.query callers at the front of the queue while a
     /// connection has room for them (stops at the first lease caller).
     void share_with_waiters();

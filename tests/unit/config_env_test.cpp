@@ -221,7 +221,7 @@ TEST_CASE("config: pipeline_depth from the file or DB_PIPELINE_DEPTH, checked an
           "[unit][config]") {
     auto off = load_env({{"DATABASE_URL", url}});
     REQUIRE(off.ok());
-    CHECK(off->pool.pipeline_depth == 0);  // off by default
+    CHECK(off->pool.pipeline_depth == 16);  // on by default
     CHECK(off->pool.pipeline_max_front_age == 5ms);
 
     auto env = load_env({{"DATABASE_URL", url}, {"DB_PIPELINE_DEPTH", "8"}});

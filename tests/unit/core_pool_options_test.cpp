@@ -11,11 +11,11 @@ TEST_CASE("start-up line: defaults, preset before the masked URL", "[unit][pool_
     pool_options o;
     o.connection.url = "postgresql://app:s3cr3t@db.internal:5432/app";
     o.log_fields.emplace_back("preset", "medium");
-    CHECK(
-        engine_configured_line(o) ==
-        "database_engine_configured pool_size=20 max_overflow=40 pool_recycle=3600 "
-        "pool_pre_ping=true pool_timeout=30 total_connections=60 overflow_delay=auto preset=medium "
-        "url=postgresql://app:***@db.internal:5432/app");
+    CHECK(engine_configured_line(o) ==
+          "database_engine_configured pool_size=20 max_overflow=40 pool_recycle=3600 "
+          "pool_pre_ping=true pool_timeout=30 total_connections=60 overflow_delay=auto "
+          "pipeline_depth=16 pipeline_max_front_age=0.005 preset=medium "
+          "url=postgresql://app:***@db.internal:5432/app");
 }
 
 TEST_CASE("start-up line: a password given apart from the URL shows as masked",
@@ -40,7 +40,7 @@ TEST_CASE("start-up line: a reset query shows quoted on one line, after the sizi
     o.connection.url = "postgresql://db.internal/app";
     o.reset_query = "RESET ALL;\nUNLISTEN *";
     CHECK_THAT(engine_configured_line(o),
-               Catch::Contains("overflow_delay=auto reset_query=\"RESET ALL; UNLISTEN *\" "
+               Catch::Contains("pipeline_max_front_age=0.005 reset_query=\"RESET ALL; UNLISTEN *\" "
                                "url=postgresql://db.internal/app"));
     o.reset_query.clear();
     CHECK(engine_configured_line(o).find("reset_query") == std::string::npos);

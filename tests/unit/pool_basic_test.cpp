@@ -185,8 +185,8 @@ TEST_CASE("the start-up line names the settings and masks the password", "[unit]
     CHECK(h.logs.count("database_engine_configured") == 1);
     CHECK(log.find("database_engine_configured pool_size=20 max_overflow=40 pool_recycle=3600 "
                    "pool_pre_ping=true pool_timeout=30 total_connections=60 overflow_delay=0 "
-                   "preset=aws-rds url=postgresql://app:***@db.internal:5432/app") !=
-          std::string::npos);
+                   "pipeline_depth=16 pipeline_max_front_age=0.005 preset=aws-rds "
+                   "url=postgresql://app:***@db.internal:5432/app") != std::string::npos);
     CHECK(log.find("hunter2") == std::string::npos);
     CHECK(log.find("[info]") != std::string::npos);
 }

@@ -55,7 +55,7 @@ bool all_ok(const std::vector<std::shared_ptr<query_probe>>& qs) {
 
 }  // namespace
 
-TEST_CASE("pipelining: a statement shares a connection only when none is idle",
+TEST_CASE("pipelining: a busy pipelining connection with room takes a statement before an idle one",
           "[unit][pool][pipeline]") {
     pool_harness h;
     h.make(pipelined(2, 0, 4));
@@ -64,22 +64,26 @@ TEST_CASE("pipelining: a statement shares a connection only when none is idle",
     REQUIRE(h.fake().live.size() == 2);
     CHECK(h.fake().live[0]->pipeline_depth() == 4);  // the pool's depth reached the driver
 
+    // The first takes an idle connection; the next ones are packed behind
+    // it (its front is young) up to the depth, the other stays idle.
     auto two = issue(h, 2);
-    CHECK(h.stats().pipelined == 0);  // each took an idle connection
-    CHECK(h.fake().live[0]->pending() == 1);
-    CHECK(h.fake().live[1]->pending() == 1);
-
+    CHECK(h.stats().pipelined == 1);
+    CHECK(h.stats().idle == 1);
     auto more = issue(h, 2);
-    CHECK(h.stats().pipelined == 2);
-    CHECK(h.stats().waiting == 0);
+    CHECK(h.stats().pipelined == 3);
     CHECK(h.stats().pipelined_in_flight == 4);
-    // The fewest in flight first: one more on each.
-    CHECK(h.fake().live[0]->pending() == 2);
-    CHECK(h.fake().live[1]->pending() == 2);
+    const std::size_t first = h.fake().live[0]->pending() == 4 ? 0 : 1;
+    CHECK(h.fake().live[first]->pending() == 4);
+    CHECK(h.fake().live[1 - first]->pending() == 0);
+    // Full: the next one takes the idle connection.
+    auto fifth = issue(h, 1);
+    CHECK(h.fake().live[1 - first]->pending() == 1);
+    CHECK(h.stats().waiting == 0);
 
     h.advance(std::chrono::milliseconds{5});
     CHECK(all_ok(two));
     CHECK(all_ok(more));
+    CHECK(all_ok(fifth));
     CHECK(h.stats().idle == 2);
     CHECK(h.stats().checked_out == 0);
     CHECK(h.stats().pipelined_in_flight == 0);
@@ -324,6 +328,7 @@ TEST_CASE("pipelining: a shared connection stops taking statements to come back 
 TEST_CASE("pipelining: options are checked and shown in the start-up line",
           "[unit][pool][pipeline]") {
     pool_options o = test_pool_options(2, 0);
+    o.pipeline_depth = 0;
     CHECK(engine_configured_line(o).find("pipeline_depth") == std::string::npos);  // off: as before
     o.pipeline_depth = 8;
     CHECK(engine_configured_line(o).find(" pipeline_depth=8 pipeline_max_front_age=0.005 ") !=

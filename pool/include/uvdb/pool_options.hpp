@@ -50,8 +50,9 @@ inline constexpr std::chrono::milliseconds connect_backoff_cap{5'000};
 /// callers stop queueing for a down server within a couple of seconds.
 inline constexpr std::size_t breaker_threshold = 5;
 inline constexpr std::chrono::milliseconds leak_threshold{0};  // off; 30 s is a good value
-/// pool.query pipelining: off until measured with the pipelining driver.
-inline constexpr std::size_t pipeline_depth = 0;
+/// pool.query pipelining: 16 statements in flight per connection at most
+/// (docs/CONNECTION_POOLING.md, "Pipelining", has the measurements).
+inline constexpr std::size_t pipeline_depth = 16;
 /// The largest pipeline_depth accepted: beyond it a slow statement at the
 /// front holds more callers than any round trip saved is worth.
 inline constexpr std::size_t pipeline_depth_max = 1024;
@@ -156,14 +157,15 @@ struct pool_options {
     /// docs/SCALING.md ("PgBouncer and RDS Proxy").
     bool transaction_pooler = false;
 
-    /// pool.query pipelining: when no connection is idle, a pool.query may be
-    /// sent on a connection already running pool.query statements (never a
-    /// lease's or a transaction's) that has fewer than this many in flight
-    /// and whose oldest statement was sent less than pipeline_max_front_age
-    /// ago, instead of waiting for a connection or opening an overflow one.
+    /// pool.query pipelining: a pool.query may be sent on a connection
+    /// already running pool.query statements (never a lease's or a
+    /// transaction's) that has fewer than this many in flight and whose
+    /// oldest statement was sent less than pipeline_max_front_age ago —
+    /// before an idle connection when the driver pipelines, otherwise only
+    /// when none is idle — instead of taking a connection of its own.
     /// Larger than 1 it is also every connection's
-    /// connect_options::pipeline_depth. 0 (the default) or 1: off, each
-    /// pool.query has a connection to itself. At most pipeline_depth_max.
+    /// connect_options::pipeline_depth. 0 or 1: off, each pool.query has a
+    /// connection to itself. Default 16. At most pipeline_depth_max.
     /// docs/CONNECTION_POOLING.md, "Pipelining".
     std::size_t pipeline_depth = pool_defaults::pipeline_depth;
     /// A connection whose oldest statement in flight was sent this long ago
