@@ -159,7 +159,8 @@ class json_object {
 /// the test server, "SQLite <version> in-process" on SQLite.
 json_object check_line(
     const std::string& line, const std::string& scenario, std::size_t ops,
-    const std::string& pool_note = "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)",
+    const std::string& pool_note =
+        "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto,pipeline_depth=16)",
     const std::string& server_note = "TLSv1.") {
     INFO("line: " << line);
     json_object j(line);
@@ -240,9 +241,9 @@ TEST_CASE("uvdb-bench runs every scenario on SQLite, chosen by the URL's scheme"
                                                "conc_unpooled", "rag"};
     REQUIRE(lines.size() == expected.size());
     for (std::size_t i = 0; i < lines.size(); ++i) {
-        const json_object j =
-            check_line(lines[i], expected[i], 30,
-                       "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)", "SQLite 3.");
+        const json_object j = check_line(
+            lines[i], expected[i], 30,
+            "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto,pipeline_depth=16)", "SQLite 3.");
         CHECK(j.at("notes").find("in-process") != std::string::npos);
         CHECK(j.at("notes").find("TLS") ==
               std::string::npos);  // nothing PostgreSQL-only is claimed
@@ -266,9 +267,11 @@ TEST_CASE(
     const auto mem_lines = lines_of(mem.out);
     REQUIRE(mem_lines.size() == 2);
     check_line(mem_lines[0], "seq_pooled", 20,
-               "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)", "SQLite 3.");
+               "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto,pipeline_depth=16)",
+               "SQLite 3.");
     check_line(mem_lines[1], "conc_pooled", 20,
-               "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)", "SQLite 3.");
+               "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto,pipeline_depth=16)",
+               "SQLite 3.");
 
     // A relative path is relative to the working directory, as the driver's
     // README says: the file appears there.
@@ -284,7 +287,8 @@ TEST_CASE(
     const auto file_lines = lines_of(file.out);
     REQUIRE(file_lines.size() == 1);
     check_line(file_lines[0], "seq_pooled", 10,
-               "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)", "SQLite 3.");
+               "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto,pipeline_depth=16)",
+               "SQLite 3.");
 }
 
 TEST_CASE("uvdb-bench says which schemes it knows when no driver serves the URL",
@@ -380,11 +384,16 @@ TEST_CASE("uvdb-bench rejects an unknown scenario before connecting", "[pg][benc
 TEST_CASE("uvdb-bench --min-idle pre-fills the pool, so the timed phase opens no connection",
           "[pg][bench]") {
     const auto& e = uvdb::test::env();
-    // No warm-up: without --min-idle the timed phase opens all four.
+    // No warm-up: without --min-idle the timed phase opens all four (no
+    // pipelining, which would serve 8 workers with fewer).
     auto conc_pooled = [&](std::vector<std::string> extra, const std::string& pool_note) {
-        std::vector<std::string> args = {"--json", "--url",          e.url, "--ops",
-                                         "200",    "--concurrency",  "8",   "--pool-size",
-                                         "4",      "--max-overflow", "0",   "--warmup",
+        std::vector<std::string> args = {"--json", "--url",
+                                         e.url,    "--ops",
+                                         "200",    "--concurrency",
+                                         "8",      "--pool-size",
+                                         "4",      "--max-overflow",
+                                         "0",      "--warmup",
+                                         "0",      "--pipeline-depth",
                                          "0"};
         args.insert(args.end(), extra.begin(), extra.end());
         args.emplace_back("conc_pooled");
