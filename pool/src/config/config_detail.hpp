@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <uvdb/config.hpp>
 #include <uvdb/credentials.hpp>
 #include <vector>
@@ -104,6 +105,10 @@ converted<std::string> to_string_value(const raw_value& v);
 converted<std::chrono::milliseconds> parse_duration(std::string_view text);
 /// The shortest exact form: "500ms", "30s", "10m", "1h", "90s".
 std::string format_duration(std::chrono::milliseconds d);
+/// What an errno value means ("No such file or directory"), for messages.
+inline std::string errno_text(int e) {
+    return std::error_code(e, std::generic_category()).message();
+}
 
 /// A TOML string literal with escapes.
 std::string quote(std::string_view s);

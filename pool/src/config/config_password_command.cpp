@@ -26,10 +26,6 @@ namespace {
 
 constexpr std::size_t max_output = std::size_t{64} * 1024;
 
-std::string errno_text(int e) { return std::error_code(e, std::generic_category()).message(); }
-
-std::string duration_text(std::chrono::milliseconds d) { return format_duration(d); }
-
 struct fd_pair {
     int fds[2] = {-1, -1};
     ~fd_pair() {
@@ -91,8 +87,8 @@ converted<std::string> run_password_command(const std::string& command,
     };
     auto timed_out = [&] {
         reap(pid, true);
-        return converted<std::string>{
-            std::nullopt, what + " did not finish within " + duration_text(timeout) + " (killed)"};
+        return converted<std::string>{std::nullopt, what + " did not finish within " +
+                                                        format_duration(timeout) + " (killed)"};
     };
     std::string output;
     char buf[4096];

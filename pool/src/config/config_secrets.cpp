@@ -16,8 +16,6 @@ namespace {
 
 constexpr std::size_t max_password_file = std::size_t{64} * 1024;
 
-std::string errno_text(int e) { return std::error_code(e, std::generic_category()).message(); }
-
 struct fd_guard {
     int fd;
     ~fd_guard() {
