@@ -75,10 +75,6 @@ class pg_conn {
     /// Decrypted bytes OpenSSL holds that libpq has not read yet (SSL_pending).
     /// They do not make the socket readable; see connection_impl::on_readable.
     bool tls_pending() const noexcept;
-    /// Lets OpenSSL read whatever the socket holds at once, instead of each
-    /// TLS record's 5-byte header and then its body: one recv per burst of
-    /// records rather than two per record. No-op without TLS.
-    void tls_read_ahead() noexcept;
     const char* ssl_attribute(const char* name) const noexcept {
         return PQsslAttribute(conn_, name);
     }

@@ -230,7 +230,6 @@ void connection_impl::on_connected() {
                          .with_fatal(true));
         return;
     }
-    conn_.tls_read_ahead();  // one recv per burst of TLS records (docs/DRIVERS.md)
     ep_ = current_endpoint();
     pid_ = conn_.backend_pid();
     phase_ = phase::ready;
