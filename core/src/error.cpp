@@ -58,6 +58,8 @@ class uvdb_error_category final : public std::error_category {
                 return "COMMIT rolled the transaction back";
             case errc::no_rows:
                 return "the result has no rows";
+            case errc::not_run:
+                return "the statement was not run: an earlier one of its group failed";
         }
         return "unknown uvdb error";
     }
@@ -129,6 +131,8 @@ std::string_view to_string(errc e) noexcept {
             return "transaction_rolled_back";
         case errc::no_rows:
             return "no_rows";
+        case errc::not_run:
+            return "not_run";
     }
     return "unknown";
 }

@@ -131,6 +131,8 @@ std::optional<bench_options> parse_options(int argc, const char* const* argv, st
             ok = count(o.max_overflow, 0);
         } else if (name == "--pipeline-depth") {
             ok = count(o.pipeline_depth, 0);
+        } else if (name == "--batch-independent") {
+            o.batch_independent = true;
         } else if (name == "--timeout") {
             ok = seconds(o.timeout_s);
         } else if (name == "--recycle") {
@@ -209,6 +211,9 @@ Options:
   --max-overflow N       extra connections under load (default 40)
   --pipeline-depth N     pool.query statements a busy connection may carry at once
                          (pipelining, docs/CONNECTION_POOLING.md; 0 = off)
+  --batch-independent    the batch scenario's batches are independent (a Sync per
+                         statement) instead of all-or-nothing (one Sync per batch,
+                         what pgbench's \startpipeline … \endpipeline sends)
   --min-idle N           connections the pool opens when it is created and keeps
                          ready, at most --pool-size (default 0: opened on demand)
   --timeout S            seconds an acquire may wait (default 30)

@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
     }
     settings.rag_sql = rag_sql;
     settings.batch_sql = batch_sql_for(*drv);
+    if (opts->batch_independent) settings.batch_mode = uvdb::batch_mode::independent;
     if (opts->metrics_port) settings.metrics_port = static_cast<int>(*opts->metrics_port);
     scenario_runner runner(loop, drv, settings);
 

@@ -154,6 +154,7 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
             warm.pool = &*db;
             warm.rag_sql = settings_.rag_sql;
             warm.batch_sql = settings_.batch_sql;
+            warm.batch_mode = settings_.batch_mode;
             run_phase(warm, spec, spec.warmup_ops);
             warmup_failures = warm.failures.total();
         }
@@ -169,6 +170,7 @@ scenario_result scenario_runner::run(const scenario_spec& spec) {
     ph.connection = &settings_.pool.connection;
     ph.rag_sql = settings_.rag_sql;
     ph.batch_sql = settings_.batch_sql;
+    ph.batch_mode = settings_.batch_mode;
     ph.latencies = &latencies;
 
     progress_bar bar(loop_, settings_.progress);

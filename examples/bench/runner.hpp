@@ -31,6 +31,9 @@ struct run_settings {
     std::string_view rag_sql = "SELECT $1::int + 1";
     /// The batch scenario's statement (batch_sql_for the driver).
     std::string_view batch_sql = "SELECT $1::int";
+    /// The batch scenario's mode: all-or-nothing (one Sync per batch, as
+    /// pgbench's \startpipeline … \endpipeline) or independent (a Sync each).
+    uvdb::batch_mode batch_mode = uvdb::batch_mode::all_or_nothing;
     /// Serve the scenario's pool on 127.0.0.1:port/metrics (-1: no).
     int metrics_port = -1;
 };

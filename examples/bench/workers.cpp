@@ -119,7 +119,7 @@ void worker::on_result(result<result_set> r) {
 
 void worker::send_batch() {
     // pool.batch takes one connection for the whole batch and gives it back.
-    batch b;
+    batch b(ph_->batch_mode);
     b.reserve(batch_statements, batch_statements * ph_->batch_sql.size());
     for (int k = 0; k < batch_statements; ++k) b.add(ph_->batch_sql, k);
     ph_->pool->batch(std::move(b), [this](result<batch_results> r) { on_batch(std::move(r)); });

@@ -1,15 +1,12 @@
-// How a batch runs on one connection: every statement issued at once (a
-// pipelining driver sends them together), the answers collected in order,
-// then, for an all-or-nothing batch, COMMIT or a rollback decided from them.
-//
-// Why COMMIT waits for the answers instead of going out with the
-// statements: sending it along relies on the server aborting the
-// transaction at the first error (PostgreSQL does: every later statement
-// and the COMMIT fail with 25P02 or answer ROLLBACK). A driver whose server
-// keeps a transaction usable after a failed statement (SQLite does) would
-// then commit the statements around the failed one. Deciding on the client
-// is correct on every driver, for one more round trip of a statement that
-// does no work.
+// How a batch runs on one connection. An independent batch issues every
+// statement at once (a pipelining driver sends them together, a Sync each).
+// An all-or-nothing batch is one group (connection::query_group): BEGIN (or
+// SAVEPOINT inside a transaction), the statements, COMMIT (or RELEASE) —
+// on PostgreSQL one pipeline Sync group, one write and one round trip, as
+// pgx's batches. The group stops at its first failure, so COMMIT never runs
+// after a failed statement on any driver (SQLite keeps a transaction usable
+// after one and would commit the rest); the transaction left open then is
+// rolled back in a second round trip.
 
 #include "batch_run.hpp"
 
@@ -37,27 +34,37 @@ class batch_run {
         const std::size_t n = b_.size();
         out_.reserve(n);
         for (std::size_t i = 0; i < n; ++i) out_.emplace_back(error(errc::internal, {}));
-        left_ = n + (wrap_ == batch_wrap::none ? 0 : 1);
-        if (wrap_ != batch_wrap::none) {
-            // No client timeout on the opening statement: a cancelled BEGIN
-            // could fail on the client while the statements behind it ran
-            // in autocommit. BEGIN and SAVEPOINT do no work on the server;
-            // a stalled network is caught by the statements' timeouts.
-            std::string opener = wrap_ == batch_wrap::transaction
-                                     ? std::string("BEGIN")
-                                     : "SAVEPOINT " + std::string(savepoint_name);
-            c_.query(opener, params{}, query_options{milliseconds{0}},
-                     [this](result<result_set> r) {
-                         if (!r) opener_error_ = std::move(r).err();
-                         answered();
-                     });
+        if (wrap_ == batch_wrap::none) {
+            left_ = n;
+            for (std::size_t i = 0; i < n; ++i) {
+                c_.query(b_.sql(i), b_.take_args(i), opts_, [this, i](result<result_set> r) {
+                    out_[i] = std::move(r);
+                    if (--left_ == 0) deliver(batch_results(std::move(out_)));
+                });
+            }
+            return;
         }
+        const bool tx = wrap_ == batch_wrap::transaction;
+        opener_ = tx ? std::string("BEGIN") : "SAVEPOINT " + std::string(savepoint_name);
+        closer_ = tx ? std::string("COMMIT") : "RELEASE SAVEPOINT " + std::string(savepoint_name);
+        left_ = n + 2;
+        std::vector<connection::group_member> group;
+        group.reserve(n + 2);
+        group.push_back({opener_, params{}, [this](result<result_set> r) {
+                             if (!r) opener_error_ = std::move(r).err();
+                             answered();
+                         }});
         for (std::size_t i = 0; i < n; ++i) {
-            c_.query(b_.sql(i), b_.take_args(i), opts_, [this, i](result<result_set> r) {
-                out_[i] = std::move(r);
-                answered();
-            });
+            group.push_back({b_.sql(i), b_.take_args(i), [this, i](result<result_set> r) {
+                                 out_[i] = std::move(r);
+                                 answered();
+                             }});
         }
+        group.push_back({closer_, params{}, [this](result<result_set> r) {
+                             closer_result_ = std::move(r);
+                             answered();
+                         }});
+        c_.query_group(std::move(group), opts_);
     }
 
   private:
@@ -66,13 +73,9 @@ class batch_run {
     }
 
     void all_answered() {
-        if (wrap_ == batch_wrap::none) return deliver(batch_results(std::move(out_)));
         if (opener_error_) {
-            // Nothing was opened, so there is nothing to end. Statements
-            // behind a failed opener failed too: a broken connection fails
-            // every one, and the server refuses statements in a failed
-            // transaction (the only state in which it refuses BEGIN or
-            // SAVEPOINT).
+            // Nothing was opened, so there is nothing to end; the group
+            // stopped there, so none of the statements ran.
             error e = std::move(*opener_error_);
             const std::string what = wrap_ == batch_wrap::transaction ? "BEGIN" : "SAVEPOINT";
             e.with_message("the batch's " + what +
@@ -80,8 +83,17 @@ class batch_run {
             return deliver(std::move(e));
         }
         failed_ = batch_results_first_failed();
-        if (!failed_) return close_success();
-        rollback();
+        if (failed_) return rollback();
+        const bool commit = wrap_ == batch_wrap::transaction;
+        if (!closer_result_) return deliver(end_failure(std::move(closer_result_).err(), commit));
+        if (commit && closer_result_->command_tag() == "ROLLBACK") {
+            // Something outside the batch's statements failed the
+            // transaction (a statement issued meanwhile on the lease).
+            return deliver(error(errc::transaction_rolled_back,
+                                 "the batch's COMMIT was answered with ROLLBACK: nothing of "
+                                 "the batch was kept"));
+        }
+        deliver(batch_results(std::move(out_)));
     }
 
     std::optional<std::size_t> batch_results_first_failed() const noexcept {
@@ -89,31 +101,6 @@ class batch_run {
             if (!out_[i]) return i;
         }
         return std::nullopt;
-    }
-
-    // Every statement succeeded: COMMIT, or RELEASE inside a transaction.
-    void close_success() {
-        if (c_.is_broken()) {
-            // COMMIT was never sent: the server certainly rolled back.
-            return deliver(error(errc::connection_lost,
-                                 "the connection broke before the batch's COMMIT was sent: "
-                                 "nothing of the batch was kept")
-                               .with_fatal(true));
-        }
-        const bool commit = wrap_ == batch_wrap::transaction;
-        std::string sql =
-            commit ? std::string("COMMIT") : "RELEASE SAVEPOINT " + std::string(savepoint_name);
-        c_.query(sql, params{}, opts_, [this, commit](result<result_set> r) {
-            if (!r) return deliver(end_failure(std::move(r).err(), commit));
-            if (commit && r->command_tag() == "ROLLBACK") {
-                // Something outside the batch's statements failed the
-                // transaction (a statement issued meanwhile on the lease).
-                return deliver(error(errc::transaction_rolled_back,
-                                     "the batch's COMMIT was answered with ROLLBACK: nothing of "
-                                     "the batch was kept"));
-            }
-            deliver(batch_results(std::move(out_)));
-        });
     }
 
     /// COMMIT or RELEASE failed with `e`.
@@ -178,7 +165,10 @@ class batch_run {
     batch_callback cb_;
     std::vector<result<result_set>> out_;
     std::size_t left_ = 0;
+    std::string opener_;  // the group's first and last statements: they live as long as the run
+    std::string closer_;
     std::optional<error> opener_error_;
+    result<result_set> closer_result_{error(errc::internal, {})};
     std::optional<std::size_t> failed_;
 };
 

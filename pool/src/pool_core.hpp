@@ -162,6 +162,10 @@ class pool_core {
                        query_callback cb);
     void run_script(conn_slot& s, std::string_view script, const query_options& opts,
                     unique_function<void(result<std::vector<result_set>>)> cb);
+    /// connection::query_group on a lease: each member timed, hooked and
+    /// logged as run_statement does, the group sent as one unit.
+    void run_group(conn_slot& s, std::vector<connection::group_member> members,
+                   const query_options& opts);
 
     /// pool::drain (pool_drain.cpp).
     void drain(std::chrono::milliseconds deadline, unique_function<void(drain_report)> cb);

@@ -150,6 +150,42 @@ void pool_core::run_script(conn_slot& s, std::string_view script, const query_op
     });
 }
 
+void pool_core::run_group(conn_slot& s, std::vector<connection::group_member> members,
+                          const query_options& opts) {
+    if (guard_statements_) [[unlikely]] {
+        for (std::size_t i = 0; i < members.size(); ++i) {
+            auto refused = pooler_refusal(*s.conn, members[i].sql);
+            if (!refused) continue;
+            // One member the pooler would break: nothing of the group runs.
+            loop_.defer([members = std::move(members), i, e = std::move(*refused)]() mutable {
+                for (std::size_t k = 0; k < members.size(); ++k) {
+                    if (k == i) {
+                        members[k].cb(e);
+                    } else {
+                        members[k].cb(error(errc::not_run,
+                                            "the statement was not run: statement #" +
+                                                std::to_string(i) + " of its group was refused"));
+                    }
+                }
+            });
+            return;
+        }
+    }
+    connection& c = *s.conn;
+    for (auto& m : members) {
+        stmt_op* op = stmt_records_.get();
+        op->query_cb = std::move(m.cb);
+        trace_begin(op->trace, c, m.sql, &m.args, s.acquired_at, false);
+        m.cb = [ref = core_ref(this), op](result<result_set> r) mutable {
+            ref->trace_end(op->trace, r ? nullptr : &r.err(), r ? statement_rows(*r) : 0);
+            query_callback done = std::move(op->query_cb);
+            ref->stmt_records_.put(op);
+            done(std::move(r));
+        };
+    }
+    c.query_group(std::move(members), opts);
+}
+
 // ---------------------------------------------------------------- statement_gate
 
 connection& statement_gate::inner() const noexcept { return *slot_->conn; }
@@ -157,6 +193,10 @@ connection& statement_gate::inner() const noexcept { return *slot_->conn; }
 void statement_gate::query(std::string_view sql, params p, const query_options& opts,
                            query_callback cb) {
     core_->run_statement(*slot_, sql, std::move(p), opts, std::move(cb));
+}
+
+void statement_gate::query_group(std::vector<group_member> members, const query_options& opts) {
+    core_->run_group(*slot_, std::move(members), opts);
 }
 
 void statement_gate::execute(std::string_view script, const query_options& opts,

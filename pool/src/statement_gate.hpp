@@ -29,6 +29,7 @@ class statement_gate final : public connection {
     void query(std::string_view sql, params p, const query_options& opts,
                query_callback cb) override;
     void execute(std::string_view script, const query_options& opts, script_callback cb) override;
+    void query_group(std::vector<group_member> members, const query_options& opts) override;
     void ping(std::chrono::milliseconds deadline, done_callback cb) override {
         inner().ping(deadline, std::move(cb));
     }

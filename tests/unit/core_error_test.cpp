@@ -12,7 +12,7 @@ TEST_CASE("uvdb errors have their own category and names", "[unit][error]") {
     CHECK(uvdb::to_string(uvdb::errc::connection_lost) == "connection_lost");
     CHECK(uvdb::to_string(uvdb::errc::pool_timeout) == "pool_timeout");
     for (int i = static_cast<int>(uvdb::errc::connect_failed);
-         i <= static_cast<int>(uvdb::errc::no_rows); ++i) {
+         i <= static_cast<int>(uvdb::errc::not_run); ++i) {
         auto e = static_cast<uvdb::errc>(i);
         CHECK(uvdb::to_string(e) != "unknown");
         CHECK(uvdb::uvdb_category().message(i) != "unknown uvdb error");
@@ -23,6 +23,7 @@ TEST_CASE("uvdb errors have their own category and names", "[unit][error]") {
     CHECK(uvdb::to_string(uvdb::errc::commit_unknown) == "commit_unknown");
     CHECK(uvdb::to_string(uvdb::errc::transaction_rolled_back) == "transaction_rolled_back");
     CHECK(uvdb::to_string(uvdb::errc::no_rows) == "no_rows");
+    CHECK(uvdb::to_string(uvdb::errc::not_run) == "not_run");
     // A COMMIT lost with its connection must never look worth retrying, even
     // though the SQLSTATE it carries says the server went away.
     uvdb::error unknown(uvdb::errc::commit_unknown, "lost during COMMIT");

@@ -64,7 +64,8 @@ TEST_CASE("pool.batch: all-or-nothing runs in BEGIN … COMMIT, ROLLBACK when on
     REQUIRE(ok.r->has_value());
     CHECK(f.sql_log ==
           std::vector<std::string>{"BEGIN", "SELECT 1", "SELECT 2", "SELECT $1::int", "COMMIT"});
-    CHECK(f.query_timeouts.front() == std::chrono::milliseconds{0});  // BEGIN is never cancelled
+    // One group: BEGIN and COMMIT carry the batch's timeout like its statements.
+    CHECK(f.query_timeouts == std::vector<std::chrono::milliseconds>(5, f.query_timeouts.front()));
 
     f.sql_log.clear();
     batch_got failed;  // the fake fails "FAIL" with a syntax error
@@ -75,10 +76,10 @@ TEST_CASE("pool.batch: all-or-nothing runs in BEGIN … COMMIT, ROLLBACK when on
     CHECK(e.sqlstate() == "42601");
     CHECK(batch_statement_index(e) == std::size_t{1});
     CHECK(e.message().find("batch statement #1 of 3 failed") == 0);
-    // The statement after the failed one ran (the fake keeps the transaction
-    // usable, as SQLite does); the ROLLBACK undoes it.
-    CHECK(f.sql_log ==
-          std::vector<std::string>{"BEGIN", "SELECT 1", "FAIL", "SELECT $1::int", "ROLLBACK"});
+    // The group stops at the failed statement: the one after it and COMMIT
+    // never run, though the fake keeps the transaction usable (as SQLite
+    // does); the ROLLBACK undoes the one before it.
+    CHECK(f.sql_log == std::vector<std::string>{"BEGIN", "SELECT 1", "FAIL", "ROLLBACK"});
     CHECK(h.stats().checked_out == 0);
 }
 
@@ -94,7 +95,7 @@ TEST_CASE("lease.batch inside the lease's transaction uses a savepoint", "[unit]
     h.settle();
     REQUIRE_FALSE(failed.r->has_value());
     CHECK(f.sql_log == std::vector<std::string>{
-                           "SAVEPOINT uvdb_batch", "SELECT 1", "FAIL", "SELECT $1::int",
+                           "SAVEPOINT uvdb_batch", "SELECT 1", "FAIL",
                            "ROLLBACK TO SAVEPOINT uvdb_batch", "RELEASE SAVEPOINT uvdb_batch"});
     CHECK(l->transaction_status() == tx_status::in_transaction);
 

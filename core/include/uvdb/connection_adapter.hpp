@@ -13,7 +13,7 @@
 ///
 /// `Impl` provides the operations of `uvdb::connection` under the same names
 /// and signatures (query, execute, ping, reset, cancel, close, is_ready,
-/// is_broken, is_idle, transaction_status, describe; server_pid,
+/// is_broken, is_idle, transaction_status, describe; server_pid, query_group,
 /// reported_role, role_lost, describe_server, on_notification, listen, unlisten and notify
 /// optionally). `Ref` is the owning reference: `intrusive_ref<Impl>` by default (Impl then has
 /// add_ref()/release()), or e.g. `std::shared_ptr<Impl>`.
@@ -22,6 +22,7 @@
 /// plugin ABI but `uvdb::connection` itself.
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -59,6 +60,16 @@ class connection_adapter final : public connection {
     }
     void execute(std::string_view script, const query_options& opts, script_callback cb) override {
         impl_->execute(script, opts, std::move(cb));
+    }
+    void query_group(std::vector<group_member> members, const query_options& opts) override {
+        // Impl::query_group returns false, leaving `members` untouched, for a
+        // group it cannot send as one unit; the one-by-one default runs it.
+        if constexpr (requires(Impl& i, std::vector<group_member>& m) {
+                          { i.query_group(m, opts) } -> std::same_as<bool>;
+                      }) {
+            if (impl_->query_group(members, opts)) return;
+        }
+        connection::query_group(std::move(members), opts);
     }
     void ping(std::chrono::milliseconds deadline, done_callback cb) override {
         impl_->ping(deadline, std::move(cb));

@@ -175,6 +175,27 @@ class connection {
     }
     [[nodiscard]] auto execute(std::string_view script) { return execute(query_options{}, script); }
 
+    /// One statement of a group (query_group): its text, its parameters,
+    /// and the callback that gets its result.
+    struct group_member {
+        std::string_view sql;
+        params args;
+        query_callback cb;
+    };
+    /// Runs `members` in order as one unit: PostgreSQL sends them in one
+    /// round trip, in one pipeline Sync group, so they share one implicit
+    /// transaction (pgx's batches work so). Once one fails, the members after
+    /// it are not run and fail with errc::not_run; a transaction one of them
+    /// opened stays open (failed) until the caller ends it. Every callback
+    /// runs, in order, from the loop. Each SQL text must live until the call
+    /// returns. What the pool's all-or-nothing batch uses (<uvdb/batch.hpp>);
+    /// applications usually want that instead.
+    ///
+    /// This default, for drivers that cannot send several statements as one
+    /// unit (SQLite), runs them one after another and stops at the first
+    /// failure, so the contract holds with one round trip per member.
+    virtual void query_group(std::vector<group_member> members, const query_options& opts);
+
     /// Cheap liveness check (a round trip) that fails with errc::timeout after `deadline`.
     virtual void ping(std::chrono::milliseconds deadline, done_callback cb) = 0;
     /// The same, awaitable: `co_await c.ping(1s)` gives result<void>.
@@ -426,6 +447,51 @@ inline std::unique_ptr<stream_source<result_set>> connection::open_stream(
     return std::make_unique<detail::failed_stream_source<result_set>>(
         error(errc::bad_input, "streaming is not supported by this driver"));
 }
+namespace detail {
+
+/// The default connection::query_group: one member at a time, stopping at
+/// the first failure. Owns the SQL texts (the caller's live only during the
+/// call) and deletes itself after the last callback.
+class group_chain {
+  public:
+    group_chain(connection& c, std::vector<connection::group_member> members,
+                const query_options& opts)
+        : c_(c), members_(std::move(members)), opts_(opts) {
+        sql_.reserve(members_.size());
+        for (const auto& m : members_) sql_.emplace_back(m.sql);
+    }
+
+    void next() {
+        const std::size_t i = at_;
+        c_.query(sql_[i], std::move(members_[i].args), opts_, [this](result<result_set> r) {
+            const bool failed = !r;
+            const std::size_t done = at_++;
+            members_[done].cb(std::move(r));
+            if (!failed && at_ < members_.size()) return next();
+            for (std::size_t k = at_; k < members_.size(); ++k) {
+                members_[k].cb(error(errc::not_run, "the statement was not run: statement #" +
+                                                        std::to_string(done) +
+                                                        " of its group failed first"));
+            }
+            delete this;
+        });
+    }
+
+  private:
+    connection& c_;
+    std::vector<connection::group_member> members_;
+    std::vector<std::string> sql_;
+    query_options opts_;
+    std::size_t at_ = 0;
+};
+
+}  // namespace detail
+
+inline void connection::query_group(std::vector<group_member> members, const query_options& opts) {
+    if (members.empty()) return;
+    (new detail::group_chain(*this, std::move(members), opts))->next();
+}
+
 inline std::unique_ptr<stream_source<std::string>> connection::open_copy_out(
     std::string_view /*sql*/, const stream_options& /*opts*/) {
     return std::make_unique<detail::failed_stream_source<std::string>>(

@@ -44,6 +44,10 @@ enum class errc : int {
     /// A result that had to hold exactly one row (result_set::one) held none:
     /// "not found", which a handler usually maps to its own answer (a 404).
     no_rows,
+    /// The statement was not run: an earlier statement of the same group
+    /// failed first (connection::query_group; PostgreSQL skips the rest of a
+    /// pipeline's Sync group after an error).
+    not_run,
 };
 
 /// The `std::error_category` of `uvdb::errc`; its name is "uvdb".

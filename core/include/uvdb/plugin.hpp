@@ -57,7 +57,8 @@
 ///   5: uvdb::connection::reported_role() and role_lost() (failover).
 ///   6: pipelining: uvdb::connection::pending(), pipeline_depth(),
 ///      front_sent_at(); connect_options::pipeline_depth.
-#define UVDB_PLUGIN_ABI_VERSION 6u
+///   7: uvdb::connection::query_group() (one Sync group for a batch).
+#define UVDB_PLUGIN_ABI_VERSION 7u
 
 /// Name of the C symbol every plugin exports.
 #define UVDB_PLUGIN_ENTRY_SYMBOL "uvdb_driver_plugin_entry"

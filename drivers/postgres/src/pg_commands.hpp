@@ -72,6 +72,11 @@ struct command {
     /// reach a statement behind it): the server's statement_timeout when
     /// `server_timeout`, else only the loop's backstop.
     bool pipelined = false;
+    /// A member of a group (connection::query_group): it shares one Sync
+    /// with the members around it, so no Sync follows it unless it is the
+    /// last; it ends with its own statement's results (see pg_receive.cpp).
+    bool in_group = false;
+    bool group_last = false;
     /// What it does to the transaction (statement_kind of pg_statement_cache.hpp).
     std::uint8_t tx_effect = 0;
     /// Its caller was answered already (cancelled while others were in

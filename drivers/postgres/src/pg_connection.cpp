@@ -47,6 +47,54 @@ void connection_impl::query(std::string_view sql, params p, const query_options&
     enqueue(std::move(c), sql);
 }
 
+bool connection_impl::query_group(std::vector<connection::group_member>& members,
+                                  const query_options& opts) {
+    // One Sync group needs pipeline mode and statements that may run in it;
+    // anything else (a SET, DDL, a script…) goes the one-by-one way.
+    if (depth_ < 2 || members.size() < 2) return false;
+    for (const auto& m : members) {
+        if (classify(m.sql) == statement_kind::other) return false;
+    }
+    api_scope scope(*this);
+    const milliseconds timeout = opts.timeout.count() >= 0 ? opts.timeout : opts_.query_timeout;
+    const std::size_t last = members.size() - 1;
+    for (std::size_t i = 0; i <= last; ++i) {
+        auto& m = members[i];
+        error bad;
+        if (m.args.size() > max_params) {
+            bad = too_many_params(m.args.size());
+        } else if (auto nul = nul_in_text(m.args)) {
+            bad = std::move(*nul);
+        } else {
+            continue;
+        }
+        // A member that cannot be sent: nothing of the group is.
+        for (std::size_t k = 0; k <= last; ++k) {
+            if (k == i) {
+                deliver_to(members[k].cb, result<result_set>(bad));
+            } else {
+                deliver_to(members[k].cb,
+                           result<result_set>(error(errc::not_run,
+                                                    "the statement was not run: statement #" +
+                                                        std::to_string(i) + " of its group is invalid")));
+            }
+        }
+        return true;
+    }
+    deadlines_once once(*this);
+    for (std::size_t i = 0; i <= last; ++i) {
+        command c;
+        c.kind = command_kind::query;
+        c.timeout = timeout;
+        c.args = std::move(members[i].args);
+        c.completion = std::move(members[i].cb);
+        c.in_group = true;
+        c.group_last = i == last;
+        enqueue(std::move(c), members[i].sql);
+    }
+    return true;
+}
+
 void connection_impl::execute(std::string_view script, const query_options& opts,
                               connection::script_callback cb) {
     api_scope scope(*this);

@@ -69,6 +69,9 @@ class connection_impl {
     void start_connect();
     void query(std::string_view sql, params p, const query_options& opts,
                connection::query_callback cb);
+    /// connection::query_group: the members as one Sync group; false (and
+    /// `members` untouched) when they cannot be one (see pg_send.cpp).
+    bool query_group(std::vector<connection::group_member>& members, const query_options& opts);
     void execute(std::string_view script, const query_options& opts,
                  connection::script_callback cb);
     void ping(std::chrono::milliseconds deadline, connection::done_callback cb);
@@ -187,7 +190,30 @@ class connection_impl {
     void notify_lost(const error& e);
 
     // Deadlines and cancel (pg_deadlines.cpp).
+    /// Sets the timer from the queue (a walk over every command).
     void arm_deadlines();
+    /// While one lives, arm_deadlines() only notes that it is due, and the
+    /// outermost runs it once when it ends: reading 100 answers or issuing a
+    /// group of 100 walks the queue once, not 100 times.
+    struct deadlines_once {
+        explicit deadlines_once(connection_impl& c) noexcept
+            : keep(&c), conn(c), outer(!c.deadlines_held_) {
+            c.deadlines_held_ = true;
+        }
+        ~deadlines_once() {
+            if (!outer) return;
+            conn.deadlines_held_ = false;
+            if (conn.deadlines_due_) {
+                conn.deadlines_due_ = false;
+                conn.arm_deadlines();
+            }
+        }
+        deadlines_once(const deadlines_once&) = delete;
+        deadlines_once& operator=(const deadlines_once&) = delete;
+        impl_ref keep;  // what runs inside may drop the last other reference
+        connection_impl& conn;
+        bool outer;
+    };
     void on_deadline();
     /// When the loop gives up on `c`, the front statement whose timeout the
     /// server enforces (a stalled server or network): the connection closes.
@@ -247,6 +273,8 @@ class connection_impl {
     bool finish_after_poll_ = false;  // PQfinish waits for that poll to return
     bool cancel_outstanding_ = false;
     bool timer_armed_ = false;
+    bool deadlines_held_ = false;  // a deadlines_once lives
+    bool deadlines_due_ = false;   // arm_deadlines() was asked for meanwhile
     bool reading_paused_ = false;  // a stream's full chunk waits for its consumer
     clock::time_point timer_due_{};
     clock::time_point cancel_outstanding_deadline_{};
@@ -289,6 +317,8 @@ class connection_impl {
     // block: known when the pipeline began, then followed through BEGIN and
     // COMMIT/ROLLBACK as they are sent (libpq says "active" meanwhile).
     bool in_block_ = false;
+    // A group's members are being sent and its last (with the Sync) is not yet.
+    bool group_open_ = false;
     endpoint ep_;
     std::int64_t pid_ = 0;
     /// What role_lost() compares the reported role against.

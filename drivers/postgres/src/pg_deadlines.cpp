@@ -29,6 +29,10 @@ clock::time_point connection_impl::backstop_of(const command& c) const {
 
 void connection_impl::arm_deadlines() {
     if (phase_ != phase::ready) return;  // the connect deadline owns the timer until then
+    if (deadlines_held_) {
+        deadlines_due_ = true;
+        return;
+    }
     bool any = false;
     clock::time_point due = clock::time_point::max();
     for (std::size_t i = 0; i < queue_.size(); ++i) {

@@ -78,6 +78,7 @@ void connection_impl::on_readable() {
 }
 
 void connection_impl::drain_results() {
+    deadlines_once once(*this);
     while (phase_ == phase::ready && queue_.in_flight()) {
         command& f = queue_.front();
         if (f.stream) {
@@ -98,7 +99,8 @@ void connection_impl::drain_results() {
         if (conn_.is_busy()) break;
         pg_result_ptr r = conn_.get_result();
         // A null outside pipeline mode just ends the statement: no need to ask.
-        const bool bad = (r != nullptr || f.syncs_left > 0) && conn_.status() == CONNECTION_BAD;
+        const bool bad = (r != nullptr || f.syncs_left > 0 || f.in_group) &&
+                         conn_.status() == CONNECTION_BAD;
         const receive_step step = receive(f, std::move(r), bad, ep_);
         apply(step, f);
         switch (step.next) {
@@ -167,7 +169,9 @@ bool connection_impl::retry_stale(command& c) {
     c.stmt.clear();
     // Only when nothing was sent behind it: a statement sent again must not
     // run after ones its caller issued later.
-    if (c.retried || sql.empty() || c.cancel != cancel_reason::none || c.detached ||
+    // Never a group's member: the group's implicit transaction was undone
+    // with it, so it would run without the members before it.
+    if (c.retried || c.in_group || sql.empty() || c.cancel != cancel_reason::none || c.detached ||
         queue_.in_flight_count() != 1 || conn_.transaction_status() != PQTRANS_IDLE) {
         return false;
     }

@@ -90,10 +90,13 @@ receive_step absorb(command& c, pg_result_ptr r, bool connection_bad, const endp
             c.last.reset();
             c.results.clear();
             break;
-        case PGRES_PIPELINE_ABORTED:  // an earlier part of its pipeline failed; that error is the
-                                      // answer
-            fail_once(c, error(errc::internal,
-                               "the statement was not run: the server refused to prepare it"));
+        case PGRES_PIPELINE_ABORTED:
+            // An earlier statement of its Sync group failed: its own prefix
+            // (whose error was the answer already) or, in a group, an
+            // earlier member.
+            fail_once(c, error(errc::not_run,
+                               "the statement was not run: an earlier statement of its group "
+                               "failed first"));
             break;
         default:  // COPY_BOTH (replication) and pipeline states: not ours to handle
             if (!c.failed) {
@@ -115,6 +118,13 @@ receive_step absorb_pipelined(command& c, pg_result_ptr r, bool connection_bad,
     const ExecStatusType st = PQresultStatus(r.get());
     const bool error_result = st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE;
     if (c.part < c.prefix) {
+        if (st == PGRES_PIPELINE_ABORTED) {
+            // Skipped after an earlier failure in its group: a Parse skipped
+            // so prepared nothing, and the cache must not keep its name.
+            receive_step step = absorb(c, std::move(r), connection_bad, ep);
+            step.forget_statement = c.parse_in_prefix && c.part + 1 == c.prefix;
+            return step;
+        }
         if (!error_result) return {};  // the timeout's SET and the Parse succeeded
         // The Parse failed (a syntax error, a missing table…): nothing was
         // prepared, and the caller learns why from the server's own error.
@@ -133,18 +143,20 @@ receive_step absorb_pipelined(command& c, pg_result_ptr r, bool connection_bad,
 }  // namespace
 
 receive_step receive(command& c, pg_result_ptr r, bool connection_bad, const endpoint& ep) {
-    if (c.syncs_left == 0) {
+    if (c.syncs_left == 0 && !c.in_group) {
         if (!r) return {next_action::command_done};
         return absorb(c, std::move(r), connection_bad, ep);
     }
-    // Pipeline mode (a cache miss): a null result ends one statement's
-    // results, and the command ends with its last Sync.
+    // Pipeline mode: a null result ends one statement's results, and the
+    // command ends with its last Sync — or, a group member before the last
+    // (no Sync of its own), with the results of its last statement.
     if (!r) {
         if (connection_bad) {
             c.syncs_left = 0;
             return {next_action::connection_lost};
         }
         ++c.part;
+        if (c.syncs_left == 0 && c.part > c.prefix + c.suffix) return {next_action::command_done};
         return {};
     }
     if (PQresultStatus(r.get()) != PGRES_PIPELINE_SYNC)

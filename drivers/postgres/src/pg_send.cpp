@@ -10,6 +10,12 @@
 // (scripts, COPY, streams, pings, the pool's ROLLBACK on return, SET, DDL…)
 // is sent alone, once the statements before it are answered, outside
 // pipeline mode; nothing is sent behind it until it is done.
+//
+// A group (connection::query_group, the pool's all-or-nothing batch) is the
+// exception to "a Sync each": its members go out back to back with one Sync
+// behind the last and one write, whatever the depth (the group must reach
+// its Sync), so they share one implicit transaction and the server skips
+// the rest of the group after a failure.
 
 #include <algorithm>
 
@@ -60,6 +66,9 @@ void connection_impl::enqueue(command&& c, std::string_view sql) {
 
 bool connection_impl::can_send(const command& next) const noexcept {
     if (phase_ != phase::ready || broken_ || cancel_outstanding_) return false;
+    // The rest of a group follows its start, whatever the depth: the group
+    // is not complete on the server before its last member's Sync.
+    if (group_open_) return next.in_group;
     const std::size_t flying = queue_.in_flight_count();
     if (flying == 0) return true;
     // Behind statements in flight only a pipelined statement may go, and only
@@ -100,6 +109,12 @@ bool connection_impl::send_command(command& c, const std::string& sql) {
     if (!ok) {
         send_failed();
         return false;
+    }
+    if (c.in_group) {
+        group_open_ = !c.group_last;
+        // libpq keeps a group's messages until its last member (it writes
+        // on its own past 64 kB): one write for the group.
+        if (group_open_) return true;
     }
     after_send();
     return phase_ == phase::ready;
@@ -164,8 +179,14 @@ bool connection_impl::send_pipelined(command& c, const std::string& sql) {
         ok = conn_.send_query_params(restore_timeout_sql, 0, nullptr, nullptr, nullptr, nullptr);
         ++c.suffix;
     }
-    ok = ok && conn_.pipeline_sync();
-    if (ok && c.parse_in_prefix) ok = send_deallocations(c);
+    if (c.in_group && !c.group_last) {
+        // The group's Sync comes behind its last member, the statements the
+        // cache gave up on are deallocated behind that Sync.
+        c.syncs_left = 0;
+    } else {
+        ok = ok && conn_.pipeline_sync();
+        if (ok && (c.parse_in_prefix || c.in_group)) ok = send_deallocations(c);
+    }
     if (kind == statement_kind::begins) in_block_ = true;
     if (kind == statement_kind::ends) in_block_ = false;
     return ok;
