@@ -11,8 +11,10 @@
 #
 # The server: DATABASE_URL, else UVDB_TEST_URL, else a throwaway PostgreSQL
 # started (and stopped) with scripts/pg-test-server.sh. The programs:
-# UVDB_BENCH (default build/examples/uvdb-bench) and PGBENCH (default
-# pgbench on PATH, else PostgreSQL 15's). Raw results stay in the output
+# UVDB_BENCH (default build/examples/uvdb-bench), PGBENCH (default pgbench
+# on PATH, else PostgreSQL 15's) and LIBPQ_PIPELINE (default
+# build/examples/uvdb-libpq-pipeline: libpq alone, pipelining with a Sync per
+# statement as pool.query does, which pgbench 15 cannot). Raw results stay in the output
 # directory (-o DIR, default a new /tmp/uvdb-bench-compare.XXXXXX).
 #
 # Only ratios inside one run mean something: runs on a shared 2-core
@@ -52,6 +54,7 @@ uvdb_bench=${UVDB_BENCH:-build/examples/uvdb-bench}
 [[ -x $uvdb_bench ]] || { log "no $uvdb_bench: build it (cmake --build build) or set UVDB_BENCH"; exit 1; }
 pgbench=${PGBENCH:-$(command -v pgbench || true)}
 [[ -n $pgbench ]] || pgbench=/usr/lib/postgresql/15/bin/pgbench
+libpq_pipeline=${LIBPQ_PIPELINE:-build/examples/uvdb-libpq-pipeline}
 [[ -x $pgbench ]] || { log "pgbench not found: set PGBENCH"; exit 1; }
 
 if [[ -n ${DATABASE_URL:-} ]]; then
@@ -190,6 +193,15 @@ for ((run = 1; run <= runs; run++)); do
         read -r tps _ _ _ <<<"$(run_pgbench "pgbench.pipelined10.$run" -n -f "$out_dir/pipeline10.sql" -c 20 -j 2 -T 10 -M prepared)"
         record ceiling pg_pipelined10_qps "$(awk -v t="$tps" 'BEGIN { print (t == "nan" ? "nan" : t * 10) }')"
     fi
+    if has conc_pooled && [[ -x $libpq_pipeline ]]; then
+        # The same protocol as pool.query's pipelining (a Sync per
+        # statement, 16 in flight per connection, 20 connections) with
+        # nothing but libpq: what the server allows these semantics.
+        log "run $run of $runs: libpq alone, a Sync per statement"
+        line=$("$libpq_pipeline" "$url" -c 20 -d 16 -g 1 -n 200000 2>"$out_dir/libpq.$run.err") || line=
+        record ceiling libpq_sync_each_qps "$(sed -n 's/.*qps=\([0-9.]*\).*/\1/p' <<<"$line")"
+        record ceiling libpq_sync_each_cpu_us "$(sed -n 's/.*client_cpu_us=\([0-9.]*\).*/\1/p' <<<"$line")"
+    fi
     if ((ceilings)); then
         log "run $run of $runs: pgbench -c 20 pipelines of 50"
         read -r tps _ _ _ <<<"$(run_pgbench "pgbench.pipelined.$run" -n -f "$out_dir/pipeline50.sql" -c 20 -j 2 -T 10 -M prepared)"
@@ -263,10 +275,15 @@ if has conc_pooled; then
     g=$(median conc_pooled pg_cpu_us_per_query)
     r=$(ratio "$u" "$g")
     row "conc_pooled client CPU per query (us)" "$(num "$u" '%.1f')" "$(num "$g" '%.1f')" "$(num "$r" '%.2f')" "<= pgbench" "$(verdict "$r" '<=' 1.0)"
+    ucpu=$u
     q20=$(median ceiling pg_qps)
     u=$(median conc_pooled uvdb_ops_per_s)
     r=$(ratio "$u" "$q20")
     row "conc_pooled vs pgbench -c 20 prepared (q/s)" "$(num "$u" '%.0f')" "$(num "$q20" '%.0f')" "$(num "$r" '%.2f')" ">= 2.0 x (pipelined)" "$(verdict "$r" '>=' 2.0)"
+    lq=$(median ceiling libpq_sync_each_qps)
+    row "conc_pooled vs libpq, a Sync per statement" "$(num "$u" '%.0f')" "$(num "$lq" '%.0f')" "$(num "$(ratio "$u" "$lq")" '%.2f')" "(information)" ""
+    lc=$(median ceiling libpq_sync_each_cpu_us)
+    row "  client CPU per query vs that libpq (us)" "$(num "$ucpu" '%.1f')" "$(num "$lc" '%.1f')" "$(num "$(ratio "$ucpu" "$lc")" '%.2f')" "(information)" ""
     p10=$(median ceiling pg_pipelined10_qps)
     row "conc_pooled vs pgbench -c 20 pipelines of 10" "$(num "$u" '%.0f')" "$(num "$p10" '%.0f')" "$(num "$(ratio "$u" "$p10")" '%.2f')" "(information)" ""
     row "conc_pooled p50 / p99 latency (ms)" "$(num "$(median conc_pooled uvdb_p50_ms)" '%.2f') / $(num "$(median conc_pooled uvdb_p99_ms)" '%.1f')" \

@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
     settings.rag_sql = rag_sql;
     settings.batch_sql = batch_sql_for(*drv);
     if (opts->batch_independent) settings.batch_mode = uvdb::batch_mode::independent;
+    settings.batch_prefill = !opts->min_idle.has_value();
     if (opts->metrics_port) settings.metrics_port = static_cast<int>(*opts->metrics_port);
     scenario_runner runner(loop, drv, settings);
 
@@ -195,7 +196,7 @@ int main(int argc, char** argv) {
         h.target = tgt->described;
         h.source = tgt->source;
         h.server = server;
-        h.pool = runner.pool_note() + ", timeout " + seconds_text(tgt->pool.timeout) +
+        h.pool = runner.pool_note(tgt->pool) + ", timeout " + seconds_text(tgt->pool.timeout) +
                  ", BENCH_MAX_SECONDS=" + std::to_string(static_cast<long>(opts->max_seconds));
         print_report(stdout, h, results);
         // What the pool's sizing advisor makes of the load each ran.
@@ -208,7 +209,7 @@ int main(int argc, char** argv) {
     }
     if (!opts->svg_file.empty()) {
         std::string why;
-        if (!write_latency_chart(opts->svg_file, results, server + "; " + runner.pool_note(),
+        if (!write_latency_chart(opts->svg_file, results, server + "; " + runner.pool_note(tgt->pool),
                                  why)) {
             std::fprintf(stderr, "uvdb-bench: %s\n", why.c_str());
             return 1;

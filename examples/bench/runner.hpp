@@ -34,6 +34,10 @@ struct run_settings {
     /// The batch scenario's mode: all-or-nothing (one Sync per batch, as
     /// pgbench's \startpipeline … \endpipeline) or independent (a Sync each).
     uvdb::batch_mode batch_mode = uvdb::batch_mode::all_or_nothing;
+    /// The batch scenario's pool opens its pool_size connections before the
+    /// clock (min_idle = size), as pgbench's rate excludes its connects.
+    /// Off when --min-idle is given.
+    bool batch_prefill = true;
     /// Serve the scenario's pool on 127.0.0.1:port/metrics (-1: no).
     int metrics_port = -1;
 };
@@ -50,7 +54,9 @@ class scenario_runner {
     scenario_result run(const scenario_spec& spec);
 
     /// "pool(20,40,pre_ping,recycle=3600,overflow_delay=auto)".
-    std::string pool_note() const;
+    /// The pool options of `spec`'s pool (the batch scenario's is pre-filled).
+    pool_options pool_for(const scenario_spec& spec) const;
+    std::string pool_note(const pool_options& o) const;
 
   private:
     /// Runs `ops` ops split over spec.workers workers until every worker is done.
