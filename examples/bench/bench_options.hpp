@@ -19,7 +19,7 @@ struct bench_options {
     std::optional<std::size_t> pool_size;
     std::optional<std::size_t> max_overflow;
     std::optional<std::size_t> pipeline_depth;  ///< pool_options::pipeline_depth
-    bool batch_independent = false;  ///< --batch-independent: batch_mode::independent
+    bool batch_independent = false;             ///< --batch-independent: batch_mode::independent
     std::optional<std::size_t> min_idle;        ///< pre-filled connections (pool_options::min_idle)
     std::optional<double> timeout_s;            ///< pool acquire timeout
     std::optional<double> recycle_s;            ///< 0: never

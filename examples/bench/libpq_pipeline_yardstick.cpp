@@ -45,7 +45,8 @@ options parse(int argc, char** argv) {
             if (i + 1 >= argc) die(a + " needs a value");
             char* end = nullptr;
             const long v = std::strtol(argv[++i], &end, 10);
-            if (*end != '\0' || v <= 0) die(a + " needs a positive number, not \"" + argv[i] + "\"");
+            if (*end != '\0' || v <= 0)
+                die(a + " needs a positive number, not \"" + argv[i] + "\"");
             return v;
         };
         if (a == "-c") {
@@ -57,7 +58,9 @@ options parse(int argc, char** argv) {
         } else if (a == "-n") {
             o.statements = value();
         } else if (a == "-h" || a == "--help") {
-            std::puts("usage: uvdb-libpq-pipeline URL [-c CONNECTIONS] [-d DEPTH] [-g PER_SYNC] [-n STATEMENTS]");
+            std::puts(
+                "usage: uvdb-libpq-pipeline URL [-c CONNECTIONS] [-d DEPTH] [-g PER_SYNC] [-n "
+                "STATEMENTS]");
             std::exit(0);
         } else if (o.url == nullptr && a[0] != '-') {
             o.url = argv[i];
@@ -79,8 +82,8 @@ double cpu_seconds() {
 
 struct conn {
     PGconn* pg = nullptr;
-    int in_flight = 0;    // statements sent and not answered
-    int unsynced = 0;     // statements sent since the last Sync
+    int in_flight = 0;  // statements sent and not answered
+    int unsynced = 0;   // statements sent since the last Sync
 };
 
 }  // namespace
@@ -92,7 +95,8 @@ int main(int argc, char** argv) {
         c.pg = PQconnectdb(o.url);
         if (PQstatus(c.pg) != CONNECTION_OK) die(std::string("connect: ") + PQerrorMessage(c.pg));
         PGresult* r = PQprepare(c.pg, "s", "SELECT 1", 0, nullptr);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) die(std::string("prepare: ") + PQerrorMessage(c.pg));
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            die(std::string("prepare: ") + PQerrorMessage(c.pg));
         PQclear(r);
         if (PQsetnonblocking(c.pg, 1) != 0 || PQenterPipelineMode(c.pg) != 1)
             die(std::string("pipeline mode: ") + PQerrorMessage(c.pg));

@@ -209,8 +209,8 @@ int main(int argc, char** argv) {
     }
     if (!opts->svg_file.empty()) {
         std::string why;
-        if (!write_latency_chart(opts->svg_file, results, server + "; " + runner.pool_note(tgt->pool),
-                                 why)) {
+        if (!write_latency_chart(opts->svg_file, results,
+                                 server + "; " + runner.pool_note(tgt->pool), why)) {
             std::fprintf(stderr, "uvdb-bench: %s\n", why.c_str());
             return 1;
         }

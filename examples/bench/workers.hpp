@@ -30,13 +30,13 @@ using bench_clock = std::chrono::steady_clock;
 struct phase {
     event_loop* loop = nullptr;
     op_kind kind = op_kind::pooled;
-    uvdb::pool* pool = nullptr;                       ///< pooled and rag
-    uvdb::driver* drv = nullptr;                      ///< unpooled
-    const connect_options* connection = nullptr;      ///< unpooled
-    std::string_view rag_sql = "SELECT $1::int + 1";  ///< rag (see rag_sql_for)
-    std::string_view batch_sql = "SELECT $1::int";    ///< batch (see batch_sql_for)
+    uvdb::pool* pool = nullptr;                                      ///< pooled and rag
+    uvdb::driver* drv = nullptr;                                     ///< unpooled
+    const connect_options* connection = nullptr;                     ///< unpooled
+    std::string_view rag_sql = "SELECT $1::int + 1";                 ///< rag (see rag_sql_for)
+    std::string_view batch_sql = "SELECT $1::int";                   ///< batch (see batch_sql_for)
     uvdb::batch_mode batch_mode = uvdb::batch_mode::all_or_nothing;  ///< batch
-    latency_recorder* latencies = nullptr;            ///< null: nothing recorded (warm-up)
+    latency_recorder* latencies = nullptr;  ///< null: nothing recorded (warm-up)
     /// No op starts at or after this moment (the time cap).
     bench_clock::time_point stop_starting_at = bench_clock::time_point::max();
 

@@ -60,15 +60,7 @@ TEST_CASE(
             5s, "the first statement to run on the server");
         admin.reset();
         t::terminate_backend(loop, conn->server_pid());
-        t::run_until(
-            loop,
-            [&] {
-                for (const auto& s : slots) {
-                    if (!s->has_value()) return false;
-                }
-                return true;
-            },
-            5s, "every statement's callback");
+        t::wait_all(loop, slots, 5s, "every statement's callback");
         for (std::size_t i = 0; i < slots.size(); ++i) {
             INFO("statement " << i);
             const auto& r = **slots[i];
@@ -222,15 +214,7 @@ TEST_CASE(
             10s, "the first statement to wait for the lock");
         INFO("pipelined " << db.stats().pipelined);
         t::terminate_backend(loop, pid);
-        t::run_until(
-            loop,
-            [&] {
-                for (const auto& s : slots) {
-                    if (!s->has_value()) return false;
-                }
-                return true;
-            },
-            10s, "every caller's answer");
+        t::wait_all(loop, slots, 10s, "every caller's answer");
         int lost = 0;
         for (std::size_t i = 0; i < slots.size(); ++i) {
             INFO("statement " << i);

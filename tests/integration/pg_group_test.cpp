@@ -38,15 +38,7 @@ std::vector<uvdb::result<uvdb::result_set>> run_group(
     uvdb::query_options o;
     o.timeout = timeout;
     c.query_group(std::move(group), o);
-    t::run_until(
-        loop,
-        [&] {
-            for (const auto& s : slots) {
-                if (!s->has_value()) return false;
-            }
-            return true;
-        },
-        30s, "every member answered");
+    t::wait_all(loop, slots, 30s, "every member answered");
     std::vector<uvdb::result<uvdb::result_set>> out;
     for (auto& s : slots) out.push_back(std::move(**s));
     return out;

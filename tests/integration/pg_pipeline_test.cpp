@@ -32,15 +32,7 @@ t::query_slot issue(uvdb::connection& c, std::string_view sql, uvdb::params p = 
 }
 
 void wait_all(uvdb::event_loop& loop, const std::vector<t::query_slot>& slots) {
-    t::run_until(
-        loop,
-        [&] {
-            for (const auto& s : slots) {
-                if (!s->has_value()) return false;
-            }
-            return true;
-        },
-        30s, "every pipelined statement answered");
+    t::wait_all(loop, slots, 30s, "every pipelined statement answered");
 }
 
 int int_of(const t::query_slot& s) {

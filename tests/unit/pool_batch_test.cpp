@@ -94,9 +94,9 @@ TEST_CASE("lease.batch inside the lease's transaction uses a savepoint", "[unit]
     l.batch(three(batch_mode::all_or_nothing, "FAIL"), failed.callback());
     h.settle();
     REQUIRE_FALSE(failed.r->has_value());
-    CHECK(f.sql_log == std::vector<std::string>{
-                           "SAVEPOINT uvdb_batch", "SELECT 1", "FAIL",
-                           "ROLLBACK TO SAVEPOINT uvdb_batch", "RELEASE SAVEPOINT uvdb_batch"});
+    CHECK(f.sql_log == std::vector<std::string>{"SAVEPOINT uvdb_batch", "SELECT 1", "FAIL",
+                                                "ROLLBACK TO SAVEPOINT uvdb_batch",
+                                                "RELEASE SAVEPOINT uvdb_batch"});
     CHECK(l->transaction_status() == tx_status::in_transaction);
 
     f.sql_log.clear();

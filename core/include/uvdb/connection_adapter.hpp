@@ -64,7 +64,7 @@ class connection_adapter final : public connection {
     void query_group(std::vector<group_member> members, const query_options& opts) override {
         // Impl::query_group returns false, leaving `members` untouched, for a
         // group it cannot send as one unit; the one-by-one default runs it.
-        if constexpr (requires(Impl& i, std::vector<group_member>& m) {
+        if constexpr (requires(Impl & i, std::vector<group_member> & m) {
                           { i.query_group(m, opts) } -> std::same_as<bool>;
                       }) {
             if (impl_->query_group(members, opts)) return;

@@ -74,9 +74,9 @@ bool connection_impl::query_group(std::vector<connection::group_member>& members
                 deliver_to(members[k].cb, result<result_set>(bad));
             } else {
                 deliver_to(members[k].cb,
-                           result<result_set>(error(errc::not_run,
-                                                    "the statement was not run: statement #" +
-                                                        std::to_string(i) + " of its group is invalid")));
+                           result<result_set>(error(
+                               errc::not_run, "the statement was not run: statement #" +
+                                                  std::to_string(i) + " of its group is invalid")));
             }
         }
         return true;

@@ -99,8 +99,8 @@ void connection_impl::drain_results() {
         if (conn_.is_busy()) break;
         pg_result_ptr r = conn_.get_result();
         // A null outside pipeline mode just ends the statement: no need to ask.
-        const bool bad = (r != nullptr || f.syncs_left > 0 || f.in_group) &&
-                         conn_.status() == CONNECTION_BAD;
+        const bool bad =
+            (r != nullptr || f.syncs_left > 0 || f.in_group) && conn_.status() == CONNECTION_BAD;
         const receive_step step = receive(f, std::move(r), bad, ep_);
         apply(step, f);
         switch (step.next) {

@@ -184,6 +184,19 @@ connection::query_callback store_in(const query_slot& slot) {
     };
 }
 
+void wait_all(event_loop& loop, const std::vector<query_slot>& slots,
+              std::chrono::milliseconds limit, std::string_view what) {
+    run_until(
+        loop,
+        [&] {
+            for (const auto& s : slots) {
+                if (!s->has_value()) return false;
+            }
+            return true;
+        },
+        limit, what);
+}
+
 long long ms_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                  start)

@@ -124,6 +124,10 @@ query_slot make_query_slot();
 /// A callback that fills `slot`; a second call replaces the result with an
 /// errc::internal error "callback called twice", so tests see it.
 connection::query_callback store_in(const query_slot& slot);
+/// Runs `loop` until every slot holds a result, failing the test (naming
+/// `what`) after `limit`.
+void wait_all(event_loop& loop, const std::vector<query_slot>& slots,
+              std::chrono::milliseconds limit, std::string_view what);
 
 /// Whether `hay` contains `needle` (for checks on messages).
 inline bool contains(std::string_view hay, std::string_view needle) {
