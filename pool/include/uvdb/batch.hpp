@@ -43,6 +43,9 @@ enum class batch_mode : std::uint8_t {
     /// One transaction: the first failing statement fails the whole batch
     /// and nothing of it is kept. Outside a transaction the batch runs
     /// between BEGIN and COMMIT; inside one, between SAVEPOINT and RELEASE.
+    /// Sent as one group (connection::query_group): on PostgreSQL one
+    /// pipeline Sync group, one round trip; the statements after a failed
+    /// one are not run.
     all_or_nothing,
 };
 
