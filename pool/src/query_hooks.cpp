@@ -162,9 +162,7 @@ void pool_core::run_group(conn_slot& s, std::vector<connection::group_member> me
                     if (k == i) {
                         members[k].cb(e);
                     } else {
-                        members[k].cb(error(errc::not_run,
-                                            "the statement was not run: statement #" +
-                                                std::to_string(i) + " of its group was refused"));
+                        members[k].cb(detail::group_not_run(i, "was refused"));
                     }
                 }
             });

@@ -449,6 +449,13 @@ inline std::unique_ptr<stream_source<result_set>> connection::open_stream(
 }
 namespace detail {
 
+/// What a group member gets when an earlier one (#`first`) stopped the
+/// group: "the statement was not run: statement #2 of its group failed first".
+inline error group_not_run(std::size_t first, std::string_view why) {
+    return error(errc::not_run, "the statement was not run: statement #" + std::to_string(first) +
+                                    " of its group " + std::string(why));
+}
+
 /// The default connection::query_group: one member at a time, stopping at
 /// the first failure. Owns the SQL texts (the caller's live only during the
 /// call) and deletes itself after the last callback.
@@ -469,9 +476,7 @@ class group_chain {
             members_[done].cb(std::move(r));
             if (!failed && at_ < members_.size()) return next();
             for (std::size_t k = at_; k < members_.size(); ++k) {
-                members_[k].cb(error(errc::not_run, "the statement was not run: statement #" +
-                                                        std::to_string(done) +
-                                                        " of its group failed first"));
+                members_[k].cb(group_not_run(done, "failed first"));
             }
             delete this;
         });

@@ -52,8 +52,11 @@ bool connection_impl::query_group(std::vector<connection::group_member>& members
     // One Sync group needs pipeline mode and statements that may run in it;
     // anything else (a SET, DDL, a script…) goes the one-by-one way.
     if (depth_ < 2 || members.size() < 2) return false;
+    std::vector<statement_kind> kinds;  // classified once: enqueue takes them as they are
+    kinds.reserve(members.size());
     for (const auto& m : members) {
-        if (classify(m.sql) == statement_kind::other) return false;
+        kinds.push_back(classify(m.sql));
+        if (kinds.back() == statement_kind::other) return false;
     }
     api_scope scope(*this);
     const milliseconds timeout = opts.timeout.count() >= 0 ? opts.timeout : opts_.query_timeout;
@@ -74,9 +77,7 @@ bool connection_impl::query_group(std::vector<connection::group_member>& members
                 deliver_to(members[k].cb, result<result_set>(bad));
             } else {
                 deliver_to(members[k].cb,
-                           result<result_set>(error(
-                               errc::not_run, "the statement was not run: statement #" +
-                                                  std::to_string(i) + " of its group is invalid")));
+                           result<result_set>(uvdb::detail::group_not_run(i, "is invalid")));
             }
         }
         return true;
@@ -90,7 +91,7 @@ bool connection_impl::query_group(std::vector<connection::group_member>& members
         c.completion = std::move(members[i].cb);
         c.in_group = true;
         c.group_last = i == last;
-        enqueue(std::move(c), members[i].sql);
+        enqueue(std::move(c), members[i].sql, kinds[i]);
     }
     return true;
 }

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -160,7 +161,9 @@ class connection_impl {
     endpoint current_endpoint() const;
 
     // Sending (pg_send.cpp).
-    void enqueue(command&& c, std::string_view sql);
+    /// `known`: what classify(sql) gives, when the caller has it already.
+    void enqueue(command&& c, std::string_view sql,
+                 std::optional<statement_kind> known = std::nullopt);
     /// Whether `next`, the first command not sent yet, may be sent now.
     bool can_send(const command& next) const noexcept;
     void pump();

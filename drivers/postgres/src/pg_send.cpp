@@ -38,7 +38,8 @@ constexpr const char* restore_timeout_sql =
 
 }  // namespace
 
-void connection_impl::enqueue(command&& c, std::string_view sql) {
+void connection_impl::enqueue(command&& c, std::string_view sql,
+                              std::optional<statement_kind> known) {
     if (closed_ || broken_) {
         deliver_to(c.completion, refused_operation_error(closed_, broken_reason_));
         return;
@@ -46,7 +47,7 @@ void connection_impl::enqueue(command&& c, std::string_view sql) {
     c.seq = queue_.next_seq();
     if (c.has_deadline()) c.deadline = loop_.now() + c.timeout;
     const statement_kind k = c.kind == command_kind::query && !c.stream && depth_ > 1
-                                 ? classify(sql)
+                                 ? (known ? *known : classify(sql))
                                  : statement_kind::other;
     c.pipelined = k != statement_kind::other;
     c.tx_effect = static_cast<std::uint8_t>(k);
