@@ -95,13 +95,16 @@ enum class reuse_verdict : std::uint8_t {
 };
 
 /// The verdict on `s` for a pool at `generation`, at `now`. Cheapest checks
-/// first: this runs on every checkout and checkin.
+/// first: this runs on every checkout and checkin. A lost role goes before
+/// the recycle deadline: it also retires the other connections opened to
+/// that server (pool_core::discard_for), which a connection that happened to
+/// expire at the same checkin must not skip.
 inline reuse_verdict judge_reuse(const conn_slot& s, std::uint64_t generation,
                                  time_point now) noexcept {
     if (s.generation != generation) return reuse_verdict::stale;
-    if (now >= s.expires_at) return reuse_verdict::expired;
     if (s.conn->is_broken()) return reuse_verdict::broken;
     if (s.conn->role_lost()) return reuse_verdict::role_lost;
+    if (now >= s.expires_at) return reuse_verdict::expired;
     if (!s.conn->is_idle()) return reuse_verdict::busy;
     return reuse_verdict::reuse;
 }

@@ -137,7 +137,7 @@ TEST_CASE("slot_table: lists keep the order slots entered them", "[unit][slot]")
 
 // ================================================================ reuse verdict
 
-TEST_CASE("judge_reuse: stale, expired, broken, role lost, busy, else reuse", "[unit][slot]") {
+TEST_CASE("judge_reuse: stale, broken, role lost, expired, busy, else reuse", "[unit][slot]") {
     event_loop loop;
     fake_driver drv;
     connect_options co;
@@ -167,6 +167,9 @@ TEST_CASE("judge_reuse: stale, expired, broken, role lost, busy, else reuse", "[
     static_cast<fake_connection&>(*s.conn).lose_role();
     CHECK(judge_reuse(s, 3, now) == reuse_verdict::role_lost);
     CHECK(judge_reuse(s, 4, now) == reuse_verdict::stale);
+    // Past its recycle deadline too: the lost role still decides, so the
+    // other connections to that server are retired with it.
+    CHECK(judge_reuse(s, 3, now + 1ms) == reuse_verdict::role_lost);
 
     static_cast<fake_connection&>(*s.conn).kill();
     s.conn->query("SELECT 1", [&](result<result_set> r) { got.emplace(std::move(r)); });
